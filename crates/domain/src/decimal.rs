@@ -1,0 +1,617 @@
+//! Exact decimal kinds: money, quantities, prices, percentages and exchange rates.
+//!
+//! Each kind caps its decimal places and its magnitude so that every valid value can be stored
+//! exactly by every backend (PostgreSQL `NUMERIC`, SQLite scaled integers in an `i64`), and
+//! refuses input that would need rounding rather than rounding it silently. Results of
+//! arithmetic are rounded half-even to the kind's scale only where a value is produced.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::DomainError;
+
+/// Parses a plain decimal literal exactly: an optional `-`, digits, and an optional fraction.
+///
+/// No exponent, no `+`, no spaces, no digit separators: what a person typed is what is stored.
+///
+/// # Errors
+/// Returns a message when the text is not such a literal or has more than 28 significant digits.
+pub fn parse_exact(text: &str) -> Result<Decimal, String> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let well_formed =
+        !int.is_empty() && digits_ok(int) && frac.is_none_or(|f| !f.is_empty() && digits_ok(f));
+    if !well_formed {
+        return Err(format!("'{text}' is not a decimal number"));
+    }
+    Decimal::from_str_exact(text).map_err(|_| format!("'{text}' has too many digits"))
+}
+
+/// The text of a decimal with no trailing zeros (`"1000.1"`, `"2500"`), as responses show it.
+#[must_use]
+pub fn to_text(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+/// Rounds half-even to `scale` decimal places: the one rounding rule for computed values.
+#[must_use]
+pub fn round(value: Decimal, scale: u32) -> Decimal {
+    value.round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven)
+}
+
+fn check(
+    value: Decimal,
+    kind: &'static str,
+    max_scale: u32,
+    limit: Decimal,
+    limit_text: &'static str,
+) -> Result<Decimal, DomainError> {
+    let value = value.normalize();
+    if value.scale() > max_scale {
+        return Err(DomainError::TooPrecise { kind, max_scale });
+    }
+    if value.abs() >= limit {
+        return Err(DomainError::OutOfRange {
+            kind,
+            limit: limit_text,
+        });
+    }
+    Ok(value)
+}
+
+macro_rules! decimal_kind {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, scale = $scale:literal, limit = $limit:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Decimal);
+
+        impl $name {
+            /// Decimal places this kind keeps, and the scale it is stored at.
+            pub const SCALE: u32 = $scale;
+            /// Values must be strictly smaller than this in magnitude (a power of ten).
+            pub const LIMIT_TEXT: &'static str = $limit;
+
+            /// The magnitude limit as a decimal.
+            #[must_use]
+            pub fn limit() -> Decimal {
+                Decimal::from_str($limit).unwrap_or(Decimal::MAX)
+            }
+
+            /// The value as a plain decimal.
+            #[must_use]
+            pub fn value(self) -> Decimal {
+                self.0
+            }
+
+            /// Rounds a computed value half-even to this kind's scale, then checks its rules.
+            ///
+            /// # Errors
+            /// As for the kind's constructor, on the rounded value.
+            pub fn from_computed(value: Decimal) -> Result<Self, DomainError> {
+                Self::new(round(value, $scale))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&to_text(self.0))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = serde_exact::deserialize(deserializer)?;
+                Self::new(raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl TryFrom<Decimal> for $name {
+            type Error = DomainError;
+            fn try_from(value: Decimal) -> Result<Self, DomainError> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for Decimal {
+            fn from(value: $name) -> Decimal {
+                value.0
+            }
+        }
+    };
+}
+
+decimal_kind!(
+    /// An amount of money: up to 4 decimal places, magnitude below 10^14, either sign.
+    Money, "an amount of money", scale = 4, limit = "100000000000000"
+);
+decimal_kind!(
+    /// A quantity of a security: up to 8 decimal places, greater than zero, below 10^10.
+    Quantity, "a quantity", scale = 8, limit = "10000000000"
+);
+decimal_kind!(
+    /// A price per unit: up to 8 decimal places, greater than zero, below 10^10.
+    Price, "a price", scale = 8, limit = "10000000000"
+);
+decimal_kind!(
+    /// A percentage from 0 to 100 with up to 4 decimal places.
+    Percentage, "a percentage", scale = 4, limit = "1000"
+);
+decimal_kind!(
+    /// An exchange rate: units of the base currency per unit of another; positive, 8 places.
+    Rate, "an exchange rate", scale = 8, limit = "10000000000"
+);
+
+impl Money {
+    /// Zero.
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Checks that `value` is money: at most 4 decimal places and below 10^14 in magnitude.
+    ///
+    /// # Errors
+    /// [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        check(
+            value,
+            "an amount of money",
+            Self::SCALE,
+            Self::limit(),
+            Self::LIMIT_TEXT,
+        )
+        .map(Self)
+    }
+
+    /// Money that must not be negative (costs, fees).
+    ///
+    /// # Errors
+    /// As [`Money::new`], or [`DomainError::Negative`].
+    pub fn non_negative(value: Decimal, kind: &'static str) -> Result<Self, DomainError> {
+        let money = Self::new(value)?;
+        if money.is_negative() {
+            return Err(DomainError::Negative { kind });
+        }
+        Ok(money)
+    }
+
+    /// Whether the amount is below zero.
+    #[must_use]
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    /// Whether the amount is zero.
+    #[must_use]
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    /// The sum, if it stays within range.
+    ///
+    /// # Errors
+    /// [`DomainError::OutOfRange`] when the sum leaves the range of money.
+    pub fn checked_add(self, other: Money) -> Result<Money, DomainError> {
+        Money::new(self.0 + other.0)
+    }
+
+    /// The difference, if it stays within range.
+    ///
+    /// # Errors
+    /// [`DomainError::OutOfRange`] when the difference leaves the range of money.
+    pub fn checked_sub(self, other: Money) -> Result<Money, DomainError> {
+        Money::new(self.0 - other.0)
+    }
+
+    /// The amount with its sign flipped.
+    #[must_use]
+    pub fn negated(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+fn positive(
+    value: Decimal,
+    kind: &'static str,
+    scale: u32,
+    limit: Decimal,
+    limit_text: &'static str,
+) -> Result<Decimal, DomainError> {
+    let value = check(value, kind, scale, limit, limit_text)?;
+    if value <= Decimal::ZERO {
+        return Err(DomainError::NotPositive { kind });
+    }
+    Ok(value)
+}
+
+impl Quantity {
+    /// Checks that `value` is a positive quantity with at most 8 decimal places.
+    ///
+    /// # Errors
+    /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        positive(
+            value,
+            "a quantity",
+            Self::SCALE,
+            Self::limit(),
+            Self::LIMIT_TEXT,
+        )
+        .map(Self)
+    }
+}
+
+impl Price {
+    /// Checks that `value` is a positive price with at most 8 decimal places.
+    ///
+    /// # Errors
+    /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        positive(
+            value,
+            "a price",
+            Self::SCALE,
+            Self::limit(),
+            Self::LIMIT_TEXT,
+        )
+        .map(Self)
+    }
+}
+
+impl Rate {
+    /// Checks that `value` is a positive exchange rate with at most 8 decimal places.
+    ///
+    /// # Errors
+    /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        positive(
+            value,
+            "an exchange rate",
+            Self::SCALE,
+            Self::limit(),
+            Self::LIMIT_TEXT,
+        )
+        .map(Self)
+    }
+}
+
+impl Percentage {
+    /// Zero percent.
+    pub const ZERO: Percentage = Percentage(Decimal::ZERO);
+
+    /// Checks that `value` is between 0 and 100 inclusive with at most 4 decimal places.
+    ///
+    /// # Errors
+    /// [`DomainError::PercentageOutOfRange`] or [`DomainError::TooPrecise`].
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        let value = check(
+            value,
+            "a percentage",
+            Self::SCALE,
+            Self::limit(),
+            Self::LIMIT_TEXT,
+        )
+        .map_err(|e| match e {
+            DomainError::OutOfRange { .. } => DomainError::PercentageOutOfRange,
+            other => other,
+        })?;
+        if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+            return Err(DomainError::PercentageOutOfRange);
+        }
+        Ok(Self(value))
+    }
+
+    /// Checks that target percentages add up to at most 100.
+    ///
+    /// # Errors
+    /// [`DomainError::AllocationOver100`] with the sum.
+    pub fn check_allocation<I: IntoIterator<Item = Percentage>>(
+        targets: I,
+    ) -> Result<Decimal, DomainError> {
+        let total: Decimal = targets.into_iter().map(Percentage::value).sum();
+        if total > Decimal::ONE_HUNDRED {
+            return Err(DomainError::AllocationOver100 {
+                total: to_text(total),
+            });
+        }
+        Ok(total)
+    }
+}
+
+/// Serde support for reading a decimal exactly from a JSON string or a JSON number's text.
+///
+/// With serde_json's `arbitrary_precision` (on in this workspace) a number arrives as its text,
+/// so `0.1` stays `0.1`; it is never routed through `f64`.
+pub mod serde_exact {
+    use std::fmt;
+
+    use rust_decimal::Decimal;
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    use super::{parse_exact, to_text};
+
+    /// serde_json's private map key for a number kept as text under `arbitrary_precision`.
+    const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+    struct ExactVisitor;
+
+    impl<'de> Visitor<'de> for ExactVisitor {
+        type Value = Decimal;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a decimal number or a string holding one")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+            parse_exact(v).map_err(E::custom)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+            Ok(Decimal::from(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+            Ok(Decimal::from(v))
+        }
+
+        fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Decimal, E> {
+            // Only reachable from a deserializer that lost the number's text already.
+            Err(E::custom(
+                "send decimals as strings; this number lost its exact text",
+            ))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
+            match map.next_key::<String>()? {
+                Some(key) if key == NUMBER_TOKEN => {
+                    let text: String = map.next_value()?;
+                    parse_exact(&text).map_err(de::Error::custom)
+                }
+                _ => Err(de::Error::custom("expected a decimal number")),
+            }
+        }
+    }
+
+    /// Deserializes a decimal from a string or a number, exactly.
+    ///
+    /// # Errors
+    /// When the input is neither, or is not a plain decimal literal.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        deserializer.deserialize_any(ExactVisitor)
+    }
+
+    /// Serializes a decimal as its text without trailing zeros.
+    ///
+    /// # Errors
+    /// Those of the serializer.
+    pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&to_text(*value))
+    }
+
+    /// The same for optional decimals.
+    pub mod option {
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(deserialize_with = "super::deserialize")] Decimal);
+
+        /// Deserializes an optional decimal; `null` is `None`.
+        ///
+        /// # Errors
+        /// As [`super::deserialize`].
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Decimal>, D::Error> {
+            Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|w| w.0))
+        }
+
+        /// Serializes an optional decimal as text or `null`.
+        ///
+        /// # Errors
+        /// Those of the serializer.
+        pub fn serialize<S: Serializer>(
+            value: &Option<Decimal>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(v) => super::serialize(v, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str_exact(s).unwrap()
+    }
+
+    #[test]
+    fn money_keeps_exact_values_and_shows_them_without_trailing_zeros() {
+        for text in ["0.1", "1234567890.1234", "-0.0001", "99999999999999.9999"] {
+            let money = Money::new(d(text)).unwrap();
+            assert_eq!(to_text(money.value()), text);
+        }
+        assert_eq!(to_text(Money::new(d("2500.00")).unwrap().value()), "2500");
+    }
+
+    #[test]
+    fn money_refuses_more_than_four_decimal_places_instead_of_rounding() {
+        assert_eq!(
+            Money::new(d("0.00001")),
+            Err(DomainError::TooPrecise {
+                kind: "an amount of money",
+                max_scale: 4
+            })
+        );
+        // Trailing zeros are not extra precision.
+        assert!(Money::new(d("1.230000")).is_ok());
+    }
+
+    #[test]
+    fn money_refuses_values_that_a_backend_could_not_store() {
+        assert!(matches!(
+            Money::new(d("100000000000000")),
+            Err(DomainError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            Money::new(d("-100000000000000")),
+            Err(DomainError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn computed_money_rounds_half_to_even() {
+        assert_eq!(
+            Money::from_computed(d("0.00005")).unwrap().value(),
+            d("0.0000")
+        );
+        assert_eq!(
+            Money::from_computed(d("0.00015")).unwrap().value(),
+            d("0.0002")
+        );
+        assert_eq!(
+            Money::from_computed(d("-2.50025")).unwrap().value(),
+            d("-2.5002")
+        );
+    }
+
+    #[test]
+    fn quantities_and_prices_must_be_positive() {
+        assert_eq!(
+            Quantity::new(Decimal::ZERO),
+            Err(DomainError::NotPositive { kind: "a quantity" })
+        );
+        assert_eq!(
+            Price::new(d("-1")),
+            Err(DomainError::NotPositive { kind: "a price" })
+        );
+        assert!(Quantity::new(d("0.00000001")).is_ok());
+        assert!(Quantity::new(d("0.000000001")).is_err());
+    }
+
+    #[test]
+    fn percentages_run_from_zero_to_one_hundred() {
+        assert!(Percentage::new(d("0")).is_ok());
+        assert!(Percentage::new(d("100")).is_ok());
+        assert_eq!(
+            Percentage::new(d("100.0001")),
+            Err(DomainError::PercentageOutOfRange)
+        );
+        assert_eq!(
+            Percentage::new(d("-0.5")),
+            Err(DomainError::PercentageOutOfRange)
+        );
+        assert_eq!(
+            Percentage::new(d("5000")),
+            Err(DomainError::PercentageOutOfRange)
+        );
+    }
+
+    #[test]
+    fn target_allocations_over_one_hundred_are_refused() {
+        let p = |s| Percentage::new(d(s)).unwrap();
+        assert_eq!(
+            Percentage::check_allocation([p("60"), p("40")]),
+            Ok(d("100"))
+        );
+        assert_eq!(
+            Percentage::check_allocation([p("60"), p("40.5")]),
+            Err(DomainError::AllocationOver100 {
+                total: "100.5".into()
+            })
+        );
+    }
+
+    #[test]
+    fn parse_exact_accepts_plain_literals_only() {
+        assert_eq!(parse_exact("-12.50").unwrap(), d("-12.50"));
+        for bad in [
+            "", "-", "1.", ".5", "+1", "1e3", "1_000", " 1", "NaN", "0x10", "1.2.3",
+        ] {
+            assert!(parse_exact(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn json_numbers_are_read_from_their_text_exactly() {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(with = "serde_exact")]
+            amount: Decimal,
+        }
+        let body: Body = serde_json::from_str(r#"{"amount": 0.1}"#).unwrap();
+        assert_eq!(body.amount, d("0.1"));
+        let body: Body = serde_json::from_str(r#"{"amount": "1234567890.1234"}"#).unwrap();
+        assert_eq!(body.amount, d("1234567890.1234"));
+        let body: Body = serde_json::from_str(r#"{"amount": -7}"#).unwrap();
+        assert_eq!(body.amount, d("-7"));
+        assert!(serde_json::from_str::<Body>(r#"{"amount": true}"#).is_err());
+        assert!(serde_json::from_str::<Body>(r#"{"amount": "ten"}"#).is_err());
+    }
+
+    #[test]
+    fn money_serializes_as_a_string() {
+        let json = serde_json::to_string(&Money::new(d("-45.50")).unwrap()).unwrap();
+        assert_eq!(json, r#""-45.5""#);
+    }
+
+    fn money_strategy() -> impl Strategy<Value = Money> {
+        (-999_999_999_999_999_999i64..=999_999_999_999_999_999i64)
+            .prop_map(|units| Money::new(Decimal::new(units, 4)).unwrap())
+    }
+
+    proptest! {
+        #[test]
+        fn any_money_round_trips_through_its_text(m in money_strategy()) {
+            let text = to_text(m.value());
+            prop_assert_eq!(Money::new(parse_exact(&text).unwrap()).unwrap(), m);
+        }
+
+        #[test]
+        fn adding_then_subtracting_money_gives_back_the_original(
+            a in money_strategy(), b in money_strategy()
+        ) {
+            if let Ok(sum) = a.checked_add(b) {
+                prop_assert_eq!(sum.checked_sub(b).unwrap(), a);
+            }
+        }
+
+        #[test]
+        fn money_addition_is_exact_and_order_free(
+            parts in proptest::collection::vec(-1_000_000_000i64..1_000_000_000i64, 0..200)
+        ) {
+            let monies: Vec<Money> = parts.iter().map(|u| Money::new(Decimal::new(*u, 4)).unwrap()).collect();
+            let forward = monies.iter().try_fold(Money::ZERO, |acc, m| acc.checked_add(*m)).unwrap();
+            let backward = monies.iter().rev().try_fold(Money::ZERO, |acc, m| acc.checked_add(*m)).unwrap();
+            let units: i64 = parts.iter().sum();
+            prop_assert_eq!(forward, backward);
+            prop_assert_eq!(forward.value(), Decimal::new(units, 4));
+        }
+
+        #[test]
+        fn computed_values_round_to_at_most_four_places(units in any::<i64>(), scale in 0u32..=12) {
+            let value = Decimal::new(units, scale);
+            if let Ok(m) = Money::from_computed(value) {
+                prop_assert!(m.value().scale() <= 4);
+                prop_assert!((m.value() - value).abs() <= Decimal::new(5, 5));
+            }
+        }
+    }
+}

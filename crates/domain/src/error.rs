@@ -1,0 +1,108 @@
+//! The rules of the domain, each as an error that says which rule broke.
+
+use crate::account::AccountType;
+
+/// A domain rule that a value or an operation broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A decimal has more decimal places than its kind allows.
+    #[error("{kind} allows at most {max_scale} decimal places")]
+    TooPrecise {
+        /// What the value is (money, quantity, ...).
+        kind: &'static str,
+        /// The most decimal places allowed.
+        max_scale: u32,
+    },
+    /// A decimal is outside the range its kind can hold.
+    #[error("{kind} must be between -{limit} and {limit}")]
+    OutOfRange {
+        /// What the value is.
+        kind: &'static str,
+        /// The exclusive magnitude limit, as text.
+        limit: &'static str,
+    },
+    /// A value that must be positive is zero or negative.
+    #[error("{kind} must be greater than zero")]
+    NotPositive {
+        /// What the value is.
+        kind: &'static str,
+    },
+    /// A value that must not be negative is negative.
+    #[error("{kind} must not be negative")]
+    Negative {
+        /// What the value is.
+        kind: &'static str,
+    },
+    /// A percentage is outside 0 to 100.
+    #[error("a percentage must be between 0 and 100")]
+    PercentageOutOfRange,
+    /// A set of target percentages adds up to more than 100.
+    #[error("target percentages add up to {total}, more than 100")]
+    AllocationOver100 {
+        /// The sum, as text.
+        total: String,
+    },
+    /// A transaction amount of zero.
+    #[error("a transaction amount must not be zero")]
+    ZeroAmount,
+    /// A negative balance on an account type that cannot have one.
+    #[error("a {account_type} account cannot have a negative balance")]
+    NegativeBalanceNotAllowed {
+        /// The account's type.
+        account_type: AccountType,
+    },
+    /// A currency code that is not an active ISO 4217 code.
+    #[error("'{code}' is not an ISO 4217 currency code")]
+    UnknownCurrency {
+        /// The code given.
+        code: String,
+    },
+    /// A name of an enumeration (account type, category, ...) that is not one of its values.
+    #[error("'{value}' is not a valid {kind}; expected one of: {expected}")]
+    UnknownVariant {
+        /// The enumeration.
+        kind: &'static str,
+        /// The value given.
+        value: String,
+        /// The allowed values, comma separated.
+        expected: &'static str,
+    },
+    /// Text that is empty (after trimming) where text is required.
+    #[error("{kind} must not be empty")]
+    EmptyText {
+        /// What the text is.
+        kind: &'static str,
+    },
+    /// Text that is longer than allowed.
+    #[error("{kind} must be at most {max} characters")]
+    TextTooLong {
+        /// What the text is.
+        kind: &'static str,
+        /// The most characters allowed.
+        max: usize,
+    },
+    /// Text holding control characters.
+    #[error("{kind} must not contain control characters")]
+    InvalidText {
+        /// What the text is.
+        kind: &'static str,
+    },
+    /// An email address that is not well formed.
+    #[error("not a valid email address")]
+    InvalidEmail,
+    /// A username outside 3-32 characters of `[a-z0-9_.-]`.
+    #[error("a username is 3 to 32 characters of a-z, 0-9, '_', '.' and '-'")]
+    InvalidUsername,
+    /// A password outside 10-128 characters.
+    #[error("a password is 10 to 128 characters")]
+    InvalidPassword,
+    /// Preferences that are not a JSON object, or a field in them of the wrong kind.
+    #[error("invalid preferences: {reason}")]
+    InvalidPreferences {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A computation overflowed the range of its kind.
+    #[error("the result is too large to represent")]
+    Overflow,
+}

@@ -1,0 +1,27 @@
+//! Nestegg's domain: the pure model of a person's finances and the rules it must obey.
+//!
+//! Exact decimal money, quantities, prices and percentages ([`decimal`]), ISO 4217 currencies
+//! ([`currency`]), users ([`user`]), accounts and their asset/liability class ([`account`]),
+//! transactions and their categories ([`transaction`]) and securities ([`investment`]). Every
+//! value type validates on construction, so a value that exists is valid.
+//!
+//! This crate does no I/O and must never depend on a database, web framework, async runtime or
+//! cache; binary floats never enter a money path.
+
+pub mod account;
+pub mod currency;
+pub mod decimal;
+mod enumeration;
+pub mod error;
+pub mod investment;
+pub mod text;
+pub mod transaction;
+pub mod user;
+
+pub use account::{AccountClass, AccountName, AccountType};
+pub use currency::CurrencyCode;
+pub use decimal::{Money, Percentage, Price, Quantity, Rate};
+pub use error::DomainError;
+pub use investment::InvestmentType;
+pub use transaction::{TransactionAmount, TransactionCategory};
+pub use user::{Email, Password, Preferences, Username};
