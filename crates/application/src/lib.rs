@@ -1,1 +1,11 @@
-//! placeholder
+//! Nestegg's use cases: what a user can do, written against the ports only.
+//!
+//! Each service is a plain struct over `Arc<dyn Port>`s with one method per use case
+//! ([`auth::AuthService`]). Rules on values come from `nestegg-domain`; storage, crypto and time
+//! come through `nestegg-ports`. This crate must never depend on a database, web framework,
+//! cache client or crypto library; its tests use the ports' mockall mocks.
+
+pub mod auth;
+pub mod error;
+
+pub use error::AppError;

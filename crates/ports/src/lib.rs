@@ -1,1 +1,21 @@
-//! placeholder
+//! The ports of Nestegg's core: every trait through which the use cases reach the world.
+//!
+//! Repositories, the login throttle, password hashing, tokens, the cipher and the clock are
+//! object-safe `async_trait`s held as `Arc<dyn Port>`; with the `mocks` feature each also gets a
+//! mockall mock for the use cases' unit tests. Errors are in the ports' own terms
+//! ([`RepoError`], [`SecurityError`], ...): no database, HTTP or crypto library type ever crosses
+//! a port, and this crate must never depend on one.
+
+pub mod clock;
+pub mod error;
+pub mod security;
+pub mod throttle;
+pub mod token;
+pub mod user;
+
+pub use clock::Clock;
+pub use error::{RepoError, SecurityError, TokenError};
+pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, SecretTokens};
+pub use throttle::{LoginThrottle, ThrottleKey};
+pub use token::{NewRefreshToken, RefreshToken, RefreshTokenRepository};
+pub use user::{HealthProbe, NewUser, User, UserRepository};

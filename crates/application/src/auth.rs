@@ -1,0 +1,422 @@
+//! Registration, login, token refresh and the user's own profile.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nestegg_domain::{Email, Password, Preferences, Username};
+use nestegg_ports::{
+    AccessTokens, Clock, LoginThrottle, NewRefreshToken, NewUser, PasswordHasher,
+    RefreshTokenRepository, RepoError, SecretTokens, ThrottleKey, User, UserRepository,
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, FieldErrors};
+
+/// How long tokens live and how hard logins are throttled.
+#[derive(Debug, Clone)]
+pub struct AuthPolicy {
+    /// Lifetime of a refresh token.
+    pub refresh_ttl: Duration,
+    /// Failed logins allowed per login name per window.
+    pub failures_per_login: u32,
+    /// Failed logins allowed per client address per window.
+    pub failures_per_address: u32,
+    /// The throttle window.
+    pub throttle_window: Duration,
+}
+
+impl Default for AuthPolicy {
+    fn default() -> Self {
+        Self {
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            failures_per_login: 5,
+            failures_per_address: 20,
+            throttle_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What login and refresh return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// Bearer token for API calls.
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single-use token for `POST /auth/refresh`.
+    pub refresh_token: String,
+}
+
+/// Registration input, unvalidated.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// Email address.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Profile changes, unvalidated; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    /// New username.
+    pub username: Option<String>,
+    /// New preferences (replace the old ones whole).
+    pub preferences: Option<serde_json::Value>,
+}
+
+/// The ports the auth use cases need.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)]
+pub struct AuthPorts {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Refresh tokens.
+    pub tokens: Arc<dyn RefreshTokenRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Access tokens.
+    pub access: Arc<dyn AccessTokens>,
+    /// Refresh-token generation and hashing.
+    pub secrets: Arc<dyn SecretTokens>,
+    /// Failed-login throttle.
+    pub throttle: Arc<dyn LoginThrottle>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Registration, login, refresh, logout and the user's own account.
+#[allow(missing_debug_implementations)]
+pub struct AuthService {
+    ports: AuthPorts,
+    policy: AuthPolicy,
+}
+
+const BAD_CREDENTIALS: AppError = AppError::Unauthorized {
+    code: "invalid_credentials",
+    message: "the login or password is wrong",
+};
+const BAD_REFRESH: AppError = AppError::Unauthorized {
+    code: "invalid_refresh_token",
+    message: "the refresh token is invalid, expired or already used",
+};
+const NOT_AUTHENTICATED: AppError = AppError::Unauthorized {
+    code: "unauthorized",
+    message: "authentication is required",
+};
+
+impl AuthService {
+    /// A service over these ports.
+    #[must_use]
+    pub fn new(ports: AuthPorts, policy: AuthPolicy) -> Self {
+        Self { ports, policy }
+    }
+
+    /// Creates a user with a hashed password.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] naming every bad field; [`AppError::Conflict`]
+    /// (`email_taken`, `username_taken`) for a duplicate.
+    pub async fn register(&self, input: Registration) -> Result<User, AppError> {
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", Email::parse(&input.email));
+        let username = errors.check("username", Username::parse(&input.username));
+        let password = errors.check("password", Password::parse(&input.password));
+        errors.finish()?;
+        let (Some(email), Some(username), Some(password)) = (email, username, password) else {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "validated fields missing"
+            )));
+        };
+        let password_hash = self.ports.hasher.hash(&password).await?;
+        let user = NewUser {
+            id: Uuid::now_v7(),
+            email,
+            username,
+            password_hash,
+            preferences: Preferences::default(),
+            now: self.ports.clock.now(),
+        };
+        self.ports.users.create(user).await.map_err(duplicate)
+    }
+
+    /// Exchanges a login (email or username) and password for a token pair.
+    ///
+    /// # Errors
+    /// [`AppError::RateLimited`] after too many failures for this login or address;
+    /// [`AppError::Unauthorized`] (`invalid_credentials`) for any wrong login or password.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        client_address: Option<&str>,
+    ) -> Result<TokenPair, AppError> {
+        let login = login.trim().to_lowercase();
+        let login_key = format!("login:{}", login.chars().take(254).collect::<String>());
+        let mut keys = vec![ThrottleKey {
+            key: login_key.clone(),
+            max_failures: self.policy.failures_per_login,
+            window: self.policy.throttle_window,
+        }];
+        if let Some(addr) = client_address {
+            keys.push(ThrottleKey {
+                key: format!("addr:{addr}"),
+                max_failures: self.policy.failures_per_address,
+                window: self.policy.throttle_window,
+            });
+        }
+        let now = self.ports.clock.now();
+        self.ports
+            .throttle
+            .check(&keys, now)
+            .await
+            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+
+        let user = self.ports.users.find_by_login(&login).await?;
+        // Verify against a dummy hash when the user is unknown, so both failures cost the same.
+        let hash = user.as_ref().map_or_else(
+            || self.ports.hasher.dummy_hash(),
+            |u| u.password_hash.clone(),
+        );
+        let matches = self.ports.hasher.verify(password, &hash).await?;
+        match user {
+            Some(user) if matches && user.is_active => {
+                self.ports.throttle.reset(&login_key).await;
+                self.issue_pair(user.id, Uuid::now_v7()).await
+            }
+            _ => {
+                self.ports.throttle.record_failure(&keys, now).await;
+                Err(BAD_CREDENTIALS)
+            }
+        }
+    }
+
+    /// Exchanges a refresh token for a new pair. The token is spent; presenting a spent or
+    /// revoked token again revokes its whole family (every token rotated from that login).
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`] (`invalid_refresh_token`).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+        let now = self.ports.clock.now();
+        let hash = self.ports.secrets.hash(refresh_token);
+        let Some(stored) = self.ports.tokens.find_by_hash(&hash).await? else {
+            return Err(BAD_REFRESH);
+        };
+        if stored.used_at.is_some() || stored.revoked_at.is_some() {
+            tracing::warn!(family = %stored.family_id, "refresh token reused; revoking its family");
+            self.ports
+                .tokens
+                .revoke_family(stored.family_id, now)
+                .await?;
+            return Err(BAD_REFRESH);
+        }
+        if stored.expires_at <= now {
+            return Err(BAD_REFRESH);
+        }
+        match self.ports.users.find_by_id(stored.user_id).await? {
+            Some(user) if user.is_active => {}
+            _ => return Err(BAD_REFRESH),
+        }
+        let (next_plain, next) = self.new_refresh_token(stored.user_id, stored.family_id)?;
+        if !self.ports.tokens.rotate(stored.id, now, next).await? {
+            // Another request spent it first: treat as reuse.
+            self.ports
+                .tokens
+                .revoke_family(stored.family_id, now)
+                .await?;
+            return Err(BAD_REFRESH);
+        }
+        let access = self.ports.access.issue(stored.user_id, now)?;
+        Ok(TokenPair {
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token: next_plain,
+        })
+    }
+
+    /// Revokes the family of a refresh token of this user. Unknown tokens and other users'
+    /// tokens are ignored, so logout always succeeds and reveals nothing.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub async fn logout(&self, user_id: Uuid, refresh_token: &str) -> Result<(), AppError> {
+        let hash = self.ports.secrets.hash(refresh_token);
+        if let Some(stored) = self.ports.tokens.find_by_hash(&hash).await?
+            && stored.user_id == user_id
+        {
+            self.ports
+                .tokens
+                .revoke_family(stored.family_id, self.ports.clock.now())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The user an access token belongs to.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`] when the user no longer exists or is inactive.
+    pub async fn me(&self, user_id: Uuid) -> Result<User, AppError> {
+        match self.ports.users.find_by_id(user_id).await? {
+            Some(user) if user.is_active => Ok(user),
+            _ => Err(NOT_AUTHENTICATED),
+        }
+    }
+
+    /// Changes the username and/or preferences.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`]; [`AppError::Conflict`] (`username_taken`).
+    pub async fn update_profile(
+        &self,
+        user_id: Uuid,
+        change: ProfileChange,
+    ) -> Result<User, AppError> {
+        let mut errors = FieldErrors::default();
+        let username = change
+            .username
+            .map(|u| errors.check("username", Username::parse(&u)));
+        let preferences = change
+            .preferences
+            .map(|p| errors.check("preferences", Preferences::parse(p)));
+        errors.finish()?;
+        self.me(user_id).await?;
+        self.ports
+            .users
+            .update_profile(
+                user_id,
+                username.flatten(),
+                preferences.flatten(),
+                self.ports.clock.now(),
+            )
+            .await
+            .map_err(duplicate)
+    }
+
+    /// Replaces the password after checking the current one; revokes every refresh token.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] for a bad new password or a wrong current one;
+    /// [`AppError::RateLimited`] after repeated wrong current passwords.
+    pub async fn change_password(
+        &self,
+        user_id: Uuid,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AppError> {
+        let mut errors = FieldErrors::default();
+        let new = errors.check("new_password", Password::parse(new));
+        errors.finish()?;
+        let user = self
+            .confirm_password(user_id, current, "current_password")
+            .await?;
+        let Some(new) = new else {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "validated field missing"
+            )));
+        };
+        let hash = self.ports.hasher.hash(&new).await?;
+        self.ports
+            .users
+            .change_password(user.id, hash, self.ports.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the user and all they own, after checking the password.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] for a wrong password; [`AppError::RateLimited`].
+    pub async fn delete_account(&self, user_id: Uuid, password: &str) -> Result<(), AppError> {
+        let user = self.confirm_password(user_id, password, "password").await?;
+        self.ports.users.delete(user.id).await?;
+        Ok(())
+    }
+
+    async fn confirm_password(
+        &self,
+        user_id: Uuid,
+        password: &str,
+        field: &str,
+    ) -> Result<User, AppError> {
+        let user = self.me(user_id).await?;
+        let key = ThrottleKey {
+            key: format!("confirm:{user_id}"),
+            max_failures: self.policy.failures_per_login,
+            window: self.policy.throttle_window,
+        };
+        let now = self.ports.clock.now();
+        self.ports
+            .throttle
+            .check(std::slice::from_ref(&key), now)
+            .await
+            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+        if self
+            .ports
+            .hasher
+            .verify(password, &user.password_hash)
+            .await?
+        {
+            self.ports.throttle.reset(&key.key).await;
+            Ok(user)
+        } else {
+            self.ports.throttle.record_failure(&[key], now).await;
+            Err(AppError::Validation(
+                [(field.to_owned(), "the password is wrong".to_owned())].into(),
+            ))
+        }
+    }
+
+    async fn issue_pair(&self, user_id: Uuid, family_id: Uuid) -> Result<TokenPair, AppError> {
+        let now = self.ports.clock.now();
+        let (plain, record) = self.new_refresh_token(user_id, family_id)?;
+        self.ports.tokens.insert(record).await?;
+        let access = self.ports.access.issue(user_id, now)?;
+        Ok(TokenPair {
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token: plain,
+        })
+    }
+
+    fn new_refresh_token(
+        &self,
+        user_id: Uuid,
+        family_id: Uuid,
+    ) -> Result<(String, NewRefreshToken), AppError> {
+        let now = self.ports.clock.now();
+        let plain = self.ports.secrets.generate()?;
+        let ttl = chrono::Duration::from_std(self.policy.refresh_ttl)
+            .map_err(|e| AppError::Unexpected(e.into()))?;
+        let record = NewRefreshToken {
+            id: Uuid::now_v7(),
+            user_id,
+            family_id,
+            token_hash: self.ports.secrets.hash(&plain),
+            expires_at: now + ttl,
+            created_at: now,
+        };
+        Ok((plain, record))
+    }
+}
+
+fn duplicate(err: RepoError) -> AppError {
+    match err {
+        RepoError::Conflict { what } if what == "email" => AppError::Conflict {
+            code: "email_taken",
+            message: "an account with this email already exists".into(),
+            field: Some("email"),
+        },
+        RepoError::Conflict { what } if what == "username" => AppError::Conflict {
+            code: "username_taken",
+            message: "this username is taken".into(),
+            field: Some("username"),
+        },
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

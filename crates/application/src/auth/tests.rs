@@ -1,0 +1,396 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mockall::predicate::eq;
+use nestegg_domain::{Email, Preferences, Username};
+use nestegg_ports::clock::MockClock;
+use nestegg_ports::security::{
+    IssuedAccessToken, MockAccessTokens, MockPasswordHasher, MockSecretTokens,
+};
+use nestegg_ports::throttle::MockLoginThrottle;
+use nestegg_ports::token::MockRefreshTokenRepository;
+use nestegg_ports::user::MockUserRepository;
+use nestegg_ports::{RefreshToken, RepoError, User};
+use uuid::Uuid;
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+struct Mocks {
+    users: MockUserRepository,
+    tokens: MockRefreshTokenRepository,
+    hasher: MockPasswordHasher,
+    access: MockAccessTokens,
+    secrets: MockSecretTokens,
+    throttle: MockLoginThrottle,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        let mut secrets = MockSecretTokens::new();
+        secrets
+            .expect_generate()
+            .returning(|| Ok("plain-refresh".into()));
+        secrets.expect_hash().returning(|t| format!("hash({t})"));
+        let mut access = MockAccessTokens::new();
+        access.expect_issue().returning(|_, _| {
+            Ok(IssuedAccessToken {
+                token: "access".into(),
+                expires_in: 900,
+            })
+        });
+        Self {
+            users: MockUserRepository::new(),
+            tokens: MockRefreshTokenRepository::new(),
+            hasher: MockPasswordHasher::new(),
+            access,
+            secrets,
+            throttle: MockLoginThrottle::new(),
+        }
+    }
+
+    fn service(self) -> AuthService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        AuthService::new(
+            AuthPorts {
+                users: Arc::new(self.users),
+                tokens: Arc::new(self.tokens),
+                hasher: Arc::new(self.hasher),
+                access: Arc::new(self.access),
+                secrets: Arc::new(self.secrets),
+                throttle: Arc::new(self.throttle),
+                clock: Arc::new(clock),
+            },
+            AuthPolicy::default(),
+        )
+    }
+}
+
+fn ada() -> User {
+    User {
+        id: Uuid::now_v7(),
+        email: Email::parse("ada@example.com").unwrap(),
+        username: Username::parse("ada").unwrap(),
+        password_hash: "hash-of-right".into(),
+        is_active: true,
+        is_verified: false,
+        preferences: Preferences::default(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn stored_token(user_id: Uuid) -> RefreshToken {
+    RefreshToken {
+        id: Uuid::now_v7(),
+        user_id,
+        family_id: Uuid::now_v7(),
+        token_hash: "hash(old)".into(),
+        expires_at: now() + chrono::Duration::days(1),
+        used_at: None,
+        revoked_at: None,
+        created_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn registration_reports_every_invalid_field_at_once_and_stores_nothing() {
+    let mut m = Mocks::new();
+    m.users.expect_create().never();
+    m.hasher.expect_hash().never();
+    let err = m
+        .service()
+        .register(Registration {
+            email: "not-an-email".into(),
+            username: "A".into(),
+            password: "short".into(),
+        })
+        .await
+        .unwrap_err();
+    let AppError::Validation(fields) = err else {
+        panic!("expected validation error, got {err:?}");
+    };
+    assert_eq!(
+        fields.keys().collect::<Vec<_>>(),
+        ["email", "password", "username"]
+    );
+}
+
+#[tokio::test]
+async fn registration_stores_the_lower_cased_email_and_the_hash_not_the_password() {
+    let mut m = Mocks::new();
+    m.hasher
+        .expect_hash()
+        .returning(|p| Ok(format!("bcrypt({})", p.expose().len())));
+    m.users.expect_create().returning(|new| {
+        assert_eq!(new.email.as_str(), "ada@example.com");
+        assert_eq!(new.password_hash, "bcrypt(21)");
+        Ok(User {
+            id: new.id,
+            email: new.email,
+            username: new.username,
+            password_hash: new.password_hash,
+            is_active: true,
+            is_verified: false,
+            preferences: new.preferences,
+            created_at: new.now,
+            updated_at: new.now,
+        })
+    });
+    let user = m
+        .service()
+        .register(Registration {
+            email: "Ada@Example.com".into(),
+            username: "ada".into(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(user.username.as_str(), "ada");
+}
+
+#[tokio::test]
+async fn a_taken_email_is_a_conflict_naming_the_field() {
+    let mut m = Mocks::new();
+    m.hasher.expect_hash().returning(|_| Ok("h".into()));
+    m.users.expect_create().returning(|_| {
+        Err(RepoError::Conflict {
+            what: "email".into(),
+        })
+    });
+    let err = m
+        .service()
+        .register(Registration {
+            email: "ada@example.com".into(),
+            username: "ada".into(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Conflict {
+            code: "email_taken",
+            field: Some("email"),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failure() {
+    let mut m = Mocks::new();
+    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.users
+        .expect_find_by_login()
+        .with(eq("nobody@example.com"))
+        .returning(|_| Ok(None));
+    m.hasher
+        .expect_dummy_hash()
+        .return_const("dummy".to_owned());
+    m.hasher
+        .expect_verify()
+        .withf(|_, hash| hash == "dummy")
+        .times(1)
+        .returning(|_, _| Ok(false));
+    m.throttle
+        .expect_record_failure()
+        .withf(|keys, _| keys.len() == 2 && keys[0].key == "login:nobody@example.com")
+        .times(1)
+        .return_const(());
+    let err = m
+        .service()
+        .login(
+            "NoBody@example.com",
+            "whatever-password",
+            Some("203.0.113.7"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Unauthorized {
+            code: "invalid_credentials",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_throttled_login_is_refused_before_any_password_check() {
+    let mut m = Mocks::new();
+    m.throttle
+        .expect_check()
+        .returning(|_, _| Err(Duration::from_secs(42)));
+    m.hasher.expect_verify().never();
+    m.users.expect_find_by_login().never();
+    let err = m.service().login("ada", "pw", None).await.unwrap_err();
+    assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 42));
+}
+
+#[tokio::test]
+async fn a_successful_login_stores_only_the_refresh_token_hash_and_resets_the_count() {
+    let mut m = Mocks::new();
+    let user = ada();
+    let id = user.id;
+    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.users
+        .expect_find_by_login()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.hasher
+        .expect_dummy_hash()
+        .return_const("dummy".to_owned());
+    m.hasher
+        .expect_verify()
+        .returning(|_, h| Ok(h == "hash-of-right"));
+    m.throttle
+        .expect_reset()
+        .with(eq("login:ada"))
+        .times(1)
+        .return_const(());
+    m.tokens
+        .expect_insert()
+        .withf(move |t| t.user_id == id && t.token_hash == "hash(plain-refresh)")
+        .times(1)
+        .returning(|_| Ok(()));
+    let pair = m.service().login("ada", "right", None).await.unwrap();
+    assert_eq!(pair.refresh_token, "plain-refresh");
+    assert_eq!(pair.access_token, "access");
+}
+
+#[tokio::test]
+async fn presenting_a_spent_refresh_token_revokes_its_whole_family() {
+    let mut m = Mocks::new();
+    let mut spent = stored_token(Uuid::now_v7());
+    spent.used_at = Some(now());
+    let family = spent.family_id;
+    m.tokens
+        .expect_find_by_hash()
+        .with(eq("hash(old)"))
+        .returning(move |_| Ok(Some(spent.clone())));
+    m.tokens
+        .expect_revoke_family()
+        .with(eq(family), eq(now()))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.tokens.expect_rotate().never();
+    let err = m.service().refresh("old").await.unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Unauthorized {
+            code: "invalid_refresh_token",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn losing_a_rotation_race_counts_as_reuse() {
+    let mut m = Mocks::new();
+    let user = ada();
+    let token = stored_token(user.id);
+    let family = token.family_id;
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.tokens.expect_rotate().returning(|_, _, _| Ok(false));
+    m.tokens
+        .expect_revoke_family()
+        .with(eq(family), eq(now()))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    assert!(m.service().refresh("old").await.is_err());
+}
+
+#[tokio::test]
+async fn a_valid_refresh_rotates_within_the_same_family() {
+    let mut m = Mocks::new();
+    let user = ada();
+    let token = stored_token(user.id);
+    let (spent_id, family) = (token.id, token.family_id);
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.tokens
+        .expect_rotate()
+        .withf(move |spent, _, next| *spent == spent_id && next.family_id == family)
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let pair = m.service().refresh("old").await.unwrap();
+    assert_eq!(pair.refresh_token, "plain-refresh");
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused_without_rotation() {
+    let mut m = Mocks::new();
+    let mut token = stored_token(Uuid::now_v7());
+    token.expires_at = now();
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.tokens.expect_rotate().never();
+    assert!(m.service().refresh("old").await.is_err());
+}
+
+#[tokio::test]
+async fn logging_out_with_another_users_token_revokes_nothing() {
+    let mut m = Mocks::new();
+    let token = stored_token(Uuid::now_v7());
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.tokens.expect_revoke_family().never();
+    m.service().logout(Uuid::now_v7(), "old").await.unwrap();
+}
+
+#[tokio::test]
+async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
+    let mut m = Mocks::new();
+    let user = ada();
+    let id = user.id;
+    m.users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.hasher.expect_verify().returning(|_, _| Ok(false));
+    m.throttle.expect_record_failure().times(1).return_const(());
+    m.users.expect_delete().never();
+    let err = m.service().delete_account(id, "wrong").await.unwrap_err();
+    assert!(matches!(err, AppError::Validation(f) if f.contains_key("password")));
+}
+
+#[tokio::test]
+async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call() {
+    let mut m = Mocks::new();
+    let user = ada();
+    let id = user.id;
+    m.users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.throttle.expect_reset().return_const(());
+    m.hasher.expect_verify().returning(|p, _| Ok(p == "right"));
+    m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
+    m.users
+        .expect_change_password()
+        .withf(move |uid, hash, _| *uid == id && hash == "new-hash")
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    m.service()
+        .change_password(id, "right", "a brand new password")
+        .await
+        .unwrap();
+}

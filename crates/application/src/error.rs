@@ -1,0 +1,114 @@
+//! The use cases' errors: what went wrong, in terms a client can act on.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use nestegg_domain::DomainError;
+use nestegg_ports::{RepoError, SecurityError};
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input values that break rules, by field.
+    #[error("validation failed")]
+    Validation(BTreeMap<String, String>),
+    /// A business rule refused the operation.
+    #[error("{message}")]
+    Rule {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// Human sentence.
+        message: String,
+    },
+    /// The caller is not authenticated (bad credentials, bad or spent token).
+    #[error("{message}")]
+    Unauthorized {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// Human sentence.
+        message: &'static str,
+    },
+    /// The thing does not exist, or is not the caller's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A duplicate or a restricted change.
+    #[error("{message}")]
+    Conflict {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// Human sentence.
+        message: String,
+        /// The field at fault, if one is.
+        field: Option<&'static str>,
+    },
+    /// Too many attempts; try again after the duration.
+    #[error("too many attempts")]
+    RateLimited {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// A dependency is down.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; the cause is logged, never shown.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl AppError {
+    /// One invalid field.
+    #[must_use]
+    pub fn invalid(field: &str, error: &DomainError) -> Self {
+        Self::Validation(BTreeMap::from([(field.to_owned(), error.to_string())]))
+    }
+}
+
+impl From<RepoError> for AppError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::NotFound => AppError::NotFound("resource"),
+            RepoError::Conflict { what } => AppError::Conflict {
+                message: format!("this conflicts with existing data ({what})"),
+                code: "conflict",
+                field: None,
+            },
+            RepoError::Unavailable(why) => AppError::Unavailable(why),
+            RepoError::Unexpected(e) => AppError::Unexpected(e),
+        }
+    }
+}
+
+impl From<SecurityError> for AppError {
+    fn from(err: SecurityError) -> Self {
+        AppError::Unexpected(anyhow::Error::new(err))
+    }
+}
+
+/// Collects field errors so that a client hears about every bad field at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    /// Keeps the value if valid, else records why under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, DomainError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.insert(field.to_owned(), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// `Err(Validation)` if any field failed.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] with every recorded field.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Passwords, access tokens, secret tokens and encryption.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use nestegg_domain::Password;
+use uuid::Uuid;
+
+use crate::error::{SecurityError, TokenError};
+
+/// Slow password hashing; implementations keep the work off the async workers.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password.
+    ///
+    /// # Errors
+    /// [`SecurityError::Unexpected`] when hashing fails.
+    async fn hash(&self, password: &Password) -> Result<String, SecurityError>;
+
+    /// Whether `password` matches `hash`. A malformed hash is a mismatch, not an error.
+    ///
+    /// # Errors
+    /// [`SecurityError::Unexpected`] when the work cannot be scheduled.
+    async fn verify(&self, password: &str, hash: &str) -> Result<bool, SecurityError>;
+
+    /// A valid hash of a random password at the configured cost, so that a login for an
+    /// unknown user spends the same time as one with a wrong password.
+    fn dummy_hash(&self) -> String;
+}
+
+/// A signed access token and its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedAccessToken {
+    /// The compact token.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// Short-lived bearer tokens.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait AccessTokens: Send + Sync {
+    /// Issues a token for `user_id`.
+    ///
+    /// # Errors
+    /// [`SecurityError::Unexpected`] when signing fails.
+    fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<IssuedAccessToken, SecurityError>;
+
+    /// The user a token was issued to, if it is genuine and unexpired at `now`.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] or [`TokenError::Expired`].
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, TokenError>;
+}
+
+/// Opaque random secrets (refresh tokens) and their storage hashes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait SecretTokens: Send + Sync {
+    /// A new random token of at least 256 bits, URL-safe.
+    ///
+    /// # Errors
+    /// [`SecurityError::Unexpected`] when the system's randomness fails.
+    fn generate(&self) -> Result<String, SecurityError>;
+
+    /// The hash under which a token is stored and looked up.
+    fn hash(&self, token: &str) -> String;
+}
+
+/// Authenticated symmetric encryption (for Plaid access tokens at rest).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait Cipher: Send + Sync {
+    /// Encrypts with a fresh nonce; the result is text, safe to store.
+    ///
+    /// # Errors
+    /// [`SecurityError::Unexpected`] when encryption fails.
+    fn encrypt(&self, plaintext: &[u8]) -> Result<String, SecurityError>;
+
+    /// Decrypts what [`Cipher::encrypt`] produced.
+    ///
+    /// # Errors
+    /// [`SecurityError::Invalid`] when the text is malformed or was altered.
+    fn decrypt(&self, ciphertext: &str) -> Result<Vec<u8>, SecurityError>;
+}
