@@ -1,1 +1,21 @@
-//! placeholder
+//! Nestegg's schema, as sea-orm-migration migrations for PostgreSQL and SQLite.
+//!
+//! Exact decimals are `NUMERIC` on PostgreSQL and scaled `INTEGER`s on SQLite (see
+//! [`dialect::Scale`]), so sums and comparisons in SQL stay exact on both. Every migration has
+//! a working `down`. This crate must not depend on any Nestegg crate: the schema stands alone.
+
+pub use sea_orm_migration::prelude::*;
+
+pub mod dialect;
+mod m20261125_000001_initial;
+
+/// All migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial::Migration)]
+    }
+}

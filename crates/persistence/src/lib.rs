@@ -1,1 +1,20 @@
-//! placeholder
+//! SeaORM persistence for Nestegg: the repository ports on PostgreSQL and SQLite.
+//!
+//! [`Db`] connects to either backend and runs the migrations; the repositories translate
+//! between rows and the ports' types, and database errors into [`nestegg_ports::RepoError`]
+//! by constraint name. Exact decimals go through [`codec`]: `NUMERIC` on PostgreSQL, scaled
+//! `INTEGER`s on SQLite, never binary floats. Nothing outside this crate sees SeaORM or SQL.
+
+pub mod codec;
+mod db;
+mod entity;
+mod error;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod sql;
+mod tokens;
+mod users;
+
+pub use db::{Db, MigrationStatus};
+pub use tokens::SqlRefreshTokenRepository;
+pub use users::SqlUserRepository;

@@ -1,0 +1,148 @@
+//! Connecting, migrating, and the SQLite write gate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nestegg_migration::{Migrator, MigratorTrait};
+use nestegg_ports::RepoError;
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, TransactionTrait,
+};
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::error::db_err;
+
+/// A pooled connection to PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// SQLite allows one writer; taking this before a write transaction queues writers in
+    /// the process instead of failing one with `SQLITE_BUSY` when two upgrade at once.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding the SQLite write gate while it lives.
+#[derive(Debug)]
+pub(crate) struct WriteTxn<'a> {
+    pub txn: DatabaseTransaction,
+    _gate: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTxn<'_> {
+    pub async fn commit(self) -> Result<(), RepoError> {
+        self.txn.commit().await.map_err(db_err)
+    }
+}
+
+/// One migration and whether it has been applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The migration's name.
+    pub name: String,
+    /// Whether it is applied.
+    pub applied: bool,
+}
+
+impl Db {
+    /// Connects to `url` (`postgres://...` or `sqlite://...`).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the database cannot be reached or opened.
+    pub async fn connect(url: &str) -> Result<Self, RepoError> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        let conn = Database::connect(options)
+            .await
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let write_gate = (conn.get_database_backend() == DbBackend::Sqlite)
+            .then(|| Arc::new(Mutex::new(())));
+        Ok(Self { conn, write_gate })
+    }
+
+    /// The connection, for the repositories.
+    #[must_use]
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Which backend this is.
+    #[must_use]
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub(crate) async fn begin_write(&self) -> Result<WriteTxn<'_>, RepoError> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await.map_err(db_err)?;
+        Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// Applies every pending migration.
+    ///
+    /// # Errors
+    /// When a migration fails; it is rolled back where the backend allows.
+    pub async fn migrate_up(&self) -> Result<(), RepoError> {
+        Migrator::up(&self.conn, None).await.map_err(db_err)
+    }
+
+    /// Reverts the last `steps` migrations (all of them with `None`).
+    ///
+    /// # Errors
+    /// When a `down` fails.
+    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<(), RepoError> {
+        Migrator::down(&self.conn, steps).await.map_err(db_err)
+    }
+
+    /// Every migration and whether it is applied.
+    ///
+    /// # Errors
+    /// When the migrations table cannot be read.
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, RepoError> {
+        let applied: Vec<String> = Migrator::get_applied_migrations(&self.conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        Ok(Migrator::migrations()
+            .iter()
+            .map(|m| MigrationStatus {
+                name: m.name().to_owned(),
+                applied: applied.iter().any(|a| a == m.name()),
+            })
+            .collect())
+    }
+
+    /// Runs `SELECT 1`.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the database does not answer.
+    pub async fn ping(&self) -> Result<(), RepoError> {
+        self.conn
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(|e| RepoError::Unavailable(e.to_string()))
+    }
+
+    /// Closes the pool.
+    ///
+    /// # Errors
+    /// When closing fails.
+    pub async fn close(self) -> Result<(), RepoError> {
+        self.conn.close().await.map_err(db_err)
+    }
+}

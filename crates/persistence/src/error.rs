@@ -1,0 +1,48 @@
+//! Database errors in the ports' terms, by constraint name.
+
+use nestegg_ports::RepoError;
+use sea_orm::{DbErr, SqlErr};
+
+/// Constraint names (PostgreSQL) or `table.column` (SQLite) and what a violation means.
+const CONFLICTS: &[(&str, &str, &str)] = &[
+    ("uq_users_email", "users.email", "email"),
+    ("uq_users_username", "users.username", "username"),
+    ("uq_refresh_tokens_token_hash", "refresh_tokens.token_hash", "token"),
+    ("uq_accounts_plaid_account_id", "accounts.plaid_account_id", "plaid_account_id"),
+    (
+        "uq_transactions_plaid_transaction_id",
+        "transactions.plaid_transaction_id",
+        "plaid_transaction_id",
+    ),
+    ("uq_plaid_connections_plaid_item_id", "plaid_connections.plaid_item_id", "plaid_item_id"),
+    ("uq_balance_snapshots_account_date", "balance_snapshots.account_id", "snapshot"),
+    ("uq_portfolios_one_default_per_user", "portfolios.user_id", "default_portfolio"),
+    (
+        "uq_portfolio_items_portfolio_investment",
+        "portfolio_items.portfolio_id",
+        "portfolio_item",
+    ),
+];
+
+/// Translates a database error.
+pub(crate) fn db_err(err: DbErr) -> RepoError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            let what = CONFLICTS
+                .iter()
+                .find(|(pg, lite, _)| message.contains(pg) || message.contains(lite))
+                .map_or("unique", |(_, _, what)| what);
+            RepoError::Conflict {
+                what: what.to_owned(),
+            }
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => RepoError::Conflict {
+            what: "restricted".to_owned(),
+        },
+        _ => match err {
+            DbErr::ConnectionAcquire(e) => RepoError::Unavailable(e.to_string()),
+            DbErr::Conn(e) => RepoError::Unavailable(e.to_string()),
+            other => RepoError::Unexpected(anyhow::Error::new(other)),
+        },
+    }
+}
