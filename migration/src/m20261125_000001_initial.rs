@@ -3,8 +3,9 @@
 //!
 //! Foreign keys cascade from `users` (deleting a user removes everything the user owns) and
 //! restrict on financial history: a transaction keeps its account, a portfolio item its
-//! security. They are `NO ACTION` rather than `RESTRICT` so that the check runs at the end of
-//! the statement, letting one `DELETE FROM users` cascade through both sides.
+//! security. Because a restriction is checked as soon as its parent row goes, deleting a user
+//! first removes the restricted rows (transactions, portfolio items) itself, in the same
+//! transaction (see the persistence crate's `SqlUserRepository::delete`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::ConnectionTrait;
@@ -127,7 +128,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
             "CREATE TABLE transactions (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE NO ACTION,
+    account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE RESTRICT,
     plaid_transaction_id VARCHAR(255),
     amount {money} NOT NULL,
     date DATE NOT NULL,
@@ -231,7 +232,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
             "CREATE TABLE portfolio_items (
     id {id} NOT NULL PRIMARY KEY,
     portfolio_id {id} NOT NULL REFERENCES portfolios (id) ON DELETE CASCADE,
-    investment_id {id} NOT NULL REFERENCES investments (id) ON DELETE NO ACTION,
+    investment_id {id} NOT NULL REFERENCES investments (id) ON DELETE RESTRICT,
     quantity {fine} NOT NULL,
     average_cost {fine} NOT NULL,
     current_value {money},

@@ -20,7 +20,9 @@ pub fn encode(backend: DbBackend, value: Decimal, scale: Scale) -> Result<Value,
     let places = scale.places();
     let normalized = value.normalize();
     if normalized.scale() > places {
-        return Err(unexpected(format!("{value} has more than {places} decimal places")));
+        return Err(unexpected(format!(
+            "{value} has more than {places} decimal places"
+        )));
     }
     if backend != DbBackend::Sqlite {
         return Ok(Value::from(value));
@@ -28,7 +30,9 @@ pub fn encode(backend: DbBackend, value: Decimal, scale: Scale) -> Result<Value,
     let mut scaled = normalized;
     scaled.rescale(places);
     if scaled.scale() != places {
-        return Err(unexpected(format!("{value} cannot be scaled to {places} places")));
+        return Err(unexpected(format!(
+            "{value} cannot be scaled to {places} places"
+        )));
     }
     i64::try_from(scaled.mantissa())
         .map(Value::from)

@@ -7,8 +7,8 @@ use nestegg_migration::{Migrator, MigratorTrait};
 use nestegg_ports::RepoError;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -64,8 +64,8 @@ impl Db {
         let conn = Database::connect(options)
             .await
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
-        let write_gate = (conn.get_database_backend() == DbBackend::Sqlite)
-            .then(|| Arc::new(Mutex::new(())));
+        let write_gate =
+            (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self { conn, write_gate })
     }
 

@@ -7,16 +7,36 @@ use sea_orm::{DbErr, SqlErr};
 const CONFLICTS: &[(&str, &str, &str)] = &[
     ("uq_users_email", "users.email", "email"),
     ("uq_users_username", "users.username", "username"),
-    ("uq_refresh_tokens_token_hash", "refresh_tokens.token_hash", "token"),
-    ("uq_accounts_plaid_account_id", "accounts.plaid_account_id", "plaid_account_id"),
+    (
+        "uq_refresh_tokens_token_hash",
+        "refresh_tokens.token_hash",
+        "token",
+    ),
+    (
+        "uq_accounts_plaid_account_id",
+        "accounts.plaid_account_id",
+        "plaid_account_id",
+    ),
     (
         "uq_transactions_plaid_transaction_id",
         "transactions.plaid_transaction_id",
         "plaid_transaction_id",
     ),
-    ("uq_plaid_connections_plaid_item_id", "plaid_connections.plaid_item_id", "plaid_item_id"),
-    ("uq_balance_snapshots_account_date", "balance_snapshots.account_id", "snapshot"),
-    ("uq_portfolios_one_default_per_user", "portfolios.user_id", "default_portfolio"),
+    (
+        "uq_plaid_connections_plaid_item_id",
+        "plaid_connections.plaid_item_id",
+        "plaid_item_id",
+    ),
+    (
+        "uq_balance_snapshots_account_date",
+        "balance_snapshots.account_id",
+        "snapshot",
+    ),
+    (
+        "uq_portfolios_one_default_per_user",
+        "portfolios.user_id",
+        "default_portfolio",
+    ),
     (
         "uq_portfolio_items_portfolio_investment",
         "portfolio_items.portfolio_id",

@@ -9,9 +9,9 @@ pub mod codec;
 mod db;
 mod entity;
 mod error;
+pub mod sql;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod sql;
 mod tokens;
 mod users;
 

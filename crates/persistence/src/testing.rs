@@ -99,7 +99,9 @@ impl TestDb {
 
 /// Replaces the database name of a PostgreSQL URL.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{name}?{q}"),
@@ -107,13 +109,14 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Creates `nestegg_tpl_<hash of the migration names>` once, under an advisory lock, so every
+/// Creates `nestegg_tpl_<hash of the migrations' source>` once, under an advisory lock, so every
 /// test binary running in parallel shares one template and a schema change makes a new one.
 async fn ensure_template(admin_url: &str) -> String {
     let mut hasher = DefaultHasher::new();
     for m in Migrator::migrations() {
         m.name().hash(&mut hasher);
     }
+    nestegg_migration::SOURCES.hash(&mut hasher);
     let hash = hasher.finish();
     let template = format!("nestegg_tpl_{:016x}", hash);
     let admin = Database::connect(admin_url).await.expect("connect admin");

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use nestegg_domain::{Email, Preferences, Username};
 use nestegg_ports::{HealthProbe, NewUser, RepoError, User, UserRepository};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::db::Db;
 use crate::entity::{refresh_tokens, users};
 use crate::error::db_err;
+use crate::sql::statement;
 
 /// Users in the SQL database.
 #[derive(Debug, Clone)]
@@ -143,9 +144,20 @@ impl UserRepository for SqlUserRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn delete(&self, id: Uuid) -> Result<(), RepoError> {
-        // Every owned table cascades from users (see the initial migration), so one statement
-        // in one transaction removes everything or nothing.
+        // Rows that restrict their parent's deletion go first; every other owned table
+        // cascades from users. One transaction: everything goes, or nothing.
         let txn = self.db.begin_write().await?;
+        let backend = self.db.backend();
+        for sql in [
+            "DELETE FROM transactions WHERE user_id = $1",
+            "DELETE FROM portfolio_items WHERE portfolio_id IN \
+             (SELECT id FROM portfolios WHERE user_id = $1)",
+        ] {
+            txn.txn
+                .execute_raw(statement(backend, sql, [id.into()]))
+                .await
+                .map_err(db_err)?;
+        }
         let deleted = users::Entity::delete_by_id(id)
             .exec(&txn.txn)
             .await

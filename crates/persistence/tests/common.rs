@@ -2,8 +2,8 @@
 
 use chrono::{TimeZone, Utc};
 use nestegg_domain::{Email, Preferences, Username};
+use nestegg_persistence::SqlUserRepository;
 use nestegg_persistence::testing::TestDb;
-use nestegg_persistence::{SqlUserRepository};
 use nestegg_ports::{NewUser, User, UserRepository};
 use uuid::Uuid;
 

@@ -53,63 +53,72 @@ fn insert_txn_sql(rows: usize) -> String {
     sql
 }
 
-both_backends!(awkward_amounts_round_trip_exactly, |db: TestDb| async move {
-    let b = db.backend();
-    let user = common::make_user(&db, "ada").await;
-    let account = account(&db, user.id).await;
-    for text in ["0.1", "1234567890.1234", "-0.0001", "99999999999999.9999"] {
-        let amount = Decimal::from_str_exact(text).unwrap();
-        let id = Uuid::now_v7();
-        db.db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+both_backends!(
+    awkward_amounts_round_trip_exactly,
+    |db: TestDb| async move {
+        let b = db.backend();
+        let user = common::make_user(&db, "ada").await;
+        let account = account(&db, user.id).await;
+        for text in ["0.1", "1234567890.1234", "-0.0001", "99999999999999.9999"] {
+            let amount = Decimal::from_str_exact(text).unwrap();
+            let id = Uuid::now_v7();
+            db.db
+                .conn()
+                .execute_raw(statement(
+                    b,
+                    "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-25', 'x', $5, $5)",
-                [
-                    id.into(),
-                    user.id.into(),
-                    account.into(),
-                    codec::encode(b, amount, Scale::Money).unwrap(),
-                    common::now().into(),
-                ],
-            ))
-            .await
-            .unwrap();
-        let row = db
-            .db
-            .conn()
-            .query_one_raw(statement(b, "SELECT amount FROM transactions WHERE id = $1", [id.into()]))
-            .await
-            .unwrap()
-            .unwrap();
-        let back = codec::decode(b, &row, "amount", Scale::Money).unwrap();
-        assert_eq!(back, amount);
-        assert_eq!(back.normalize().to_string(), text);
-    }
-});
-
-both_backends!(a_hundred_thousand_cents_sum_to_exactly_one_thousand_in_sql, |db: TestDb| async move {
-    let b = db.backend();
-    let user = common::make_user(&db, "ada").await;
-    let account = account(&db, user.id).await;
-    let cent = codec::encode(b, Decimal::new(1, 2), Scale::Money).unwrap();
-    let rows = 1000;
-    let sql = insert_txn_sql(rows);
-    let txn = db.db.conn().begin().await.unwrap();
-    for _ in 0..100 {
-        let mut values: Vec<Value> = Vec::with_capacity(rows * 4);
-        for _ in 0..rows {
-            values.push(Uuid::now_v7().into());
-            values.push(user.id.into());
-            values.push(account.into());
+                    [
+                        id.into(),
+                        user.id.into(),
+                        account.into(),
+                        codec::encode(b, amount, Scale::Money).unwrap(),
+                        common::now().into(),
+                    ],
+                ))
+                .await
+                .unwrap();
+            let row = db
+                .db
+                .conn()
+                .query_one_raw(statement(
+                    b,
+                    "SELECT amount FROM transactions WHERE id = $1",
+                    [id.into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let back = codec::decode(b, &row, "amount", Scale::Money).unwrap();
+            assert_eq!(back, amount);
+            assert_eq!(back.normalize().to_string(), text);
         }
-        values.extend(std::iter::repeat_n(cent.clone(), rows));
-        txn.execute_raw(statement(b, &sql, values)).await.unwrap();
     }
-    txn.commit().await.unwrap();
+);
 
-    let row = db
+both_backends!(
+    a_hundred_thousand_cents_sum_to_exactly_one_thousand_in_sql,
+    |db: TestDb| async move {
+        let b = db.backend();
+        let user = common::make_user(&db, "ada").await;
+        let account = account(&db, user.id).await;
+        let cent = codec::encode(b, Decimal::new(1, 2), Scale::Money).unwrap();
+        let rows = 1000;
+        let sql = insert_txn_sql(rows);
+        let txn = db.db.conn().begin().await.unwrap();
+        for _ in 0..100 {
+            let mut values: Vec<Value> = Vec::with_capacity(rows * 4);
+            for _ in 0..rows {
+                values.push(Uuid::now_v7().into());
+                values.push(user.id.into());
+                values.push(account.into());
+            }
+            values.extend(std::iter::repeat_n(cent.clone(), rows));
+            txn.execute_raw(statement(b, &sql, values)).await.unwrap();
+        }
+        txn.commit().await.unwrap();
+
+        let row = db
         .db
         .conn()
         .query_one_raw(statement(
@@ -120,47 +129,51 @@ both_backends!(a_hundred_thousand_cents_sum_to_exactly_one_thousand_in_sql, |db:
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.try_get::<i64>("", "n").unwrap(), 100_000);
-    let total = codec::decode(b, &row, "total", Scale::Money).unwrap();
-    assert_eq!(total, Decimal::new(100_000, 2));
-    assert_eq!(total.normalize().to_string(), "1000");
-});
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 100_000);
+        let total = codec::decode(b, &row, "total", Scale::Money).unwrap();
+        assert_eq!(total, Decimal::new(100_000, 2));
+        assert_eq!(total.normalize().to_string(), "1000");
+    }
+);
 
-both_backends!(the_database_itself_refuses_a_zero_amount_and_a_negative_checking_balance, |db: TestDb| async move {
-    let b = db.backend();
-    let user = common::make_user(&db, "ada").await;
-    let account = account(&db, user.id).await;
-    let zero = db
-        .db
-        .conn()
-        .execute_raw(statement(
-            b,
-            "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+both_backends!(
+    the_database_itself_refuses_a_zero_amount_and_a_negative_checking_balance,
+    |db: TestDb| async move {
+        let b = db.backend();
+        let user = common::make_user(&db, "ada").await;
+        let account = account(&db, user.id).await;
+        let zero = db
+            .db
+            .conn()
+            .execute_raw(statement(
+                b,
+                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-25', 'x', $5, $5)",
-            [
-                Uuid::now_v7().into(),
-                user.id.into(),
-                account.into(),
-                codec::encode(b, Decimal::ZERO, Scale::Money).unwrap(),
-                common::now().into(),
-            ],
-        ))
-        .await;
-    assert!(zero.is_err());
-    let negative = db
-        .db
-        .conn()
-        .execute_raw(statement(
-            b,
-            "INSERT INTO accounts (id, user_id, name, type, current_balance, currency, \
+                [
+                    Uuid::now_v7().into(),
+                    user.id.into(),
+                    account.into(),
+                    codec::encode(b, Decimal::ZERO, Scale::Money).unwrap(),
+                    common::now().into(),
+                ],
+            ))
+            .await;
+        assert!(zero.is_err());
+        let negative = db
+            .db
+            .conn()
+            .execute_raw(statement(
+                b,
+                "INSERT INTO accounts (id, user_id, name, type, current_balance, currency, \
              created_at, updated_at) VALUES ($1, $2, 'Checking', 'checking', $3, 'USD', $4, $4)",
-            [
-                Uuid::now_v7().into(),
-                user.id.into(),
-                codec::encode(b, Decimal::new(-1, 4), Scale::Money).unwrap(),
-                common::now().into(),
-            ],
-        ))
-        .await;
-    assert!(negative.is_err());
-});
+                [
+                    Uuid::now_v7().into(),
+                    user.id.into(),
+                    codec::encode(b, Decimal::new(-1, 4), Scale::Money).unwrap(),
+                    common::now().into(),
+                ],
+            ))
+            .await;
+        assert!(negative.is_err());
+    }
+);

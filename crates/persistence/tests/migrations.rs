@@ -39,16 +39,33 @@ async fn tables(db: &TestDb) -> Vec<String> {
         .collect()
 }
 
-both_backends!(migrating_up_creates_every_table_and_down_removes_them_all, |db: TestDb| async move {
-    let mut expected: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
-    expected.sort();
-    assert_eq!(tables(&db).await, expected);
+both_backends!(
+    migrating_up_creates_every_table_and_down_removes_them_all,
+    |db: TestDb| async move {
+        let mut expected: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
+        expected.sort();
+        assert_eq!(tables(&db).await, expected);
 
-    db.db.migrate_down(None).await.unwrap();
-    assert!(tables(&db).await.is_empty());
-    assert!(db.db.migration_status().await.unwrap().iter().all(|m| !m.applied));
+        db.db.migrate_down(None).await.unwrap();
+        assert!(tables(&db).await.is_empty());
+        assert!(
+            db.db
+                .migration_status()
+                .await
+                .unwrap()
+                .iter()
+                .all(|m| !m.applied)
+        );
 
-    db.db.migrate_up().await.unwrap();
-    assert_eq!(tables(&db).await, expected);
-    assert!(db.db.migration_status().await.unwrap().iter().all(|m| m.applied));
-});
+        db.db.migrate_up().await.unwrap();
+        assert_eq!(tables(&db).await, expected);
+        assert!(
+            db.db
+                .migration_status()
+                .await
+                .unwrap()
+                .iter()
+                .all(|m| m.applied)
+        );
+    }
+);

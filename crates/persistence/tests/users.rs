@@ -1,0 +1,398 @@
+//! The user and refresh-token repositories on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::Duration;
+use nestegg_domain::{Email, Preferences, Username};
+use nestegg_persistence::both_backends;
+use nestegg_persistence::codec::{self, Scale};
+use nestegg_persistence::sql::statement;
+use nestegg_persistence::testing::TestDb;
+use nestegg_persistence::{SqlRefreshTokenRepository, SqlUserRepository};
+use nestegg_ports::{NewRefreshToken, NewUser, RefreshTokenRepository, RepoError, UserRepository};
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, Value};
+use serde_json::json;
+use uuid::Uuid;
+
+fn token(user_id: Uuid, family_id: Uuid, hash: &str) -> NewRefreshToken {
+    NewRefreshToken {
+        id: Uuid::now_v7(),
+        user_id,
+        family_id,
+        token_hash: hash.into(),
+        expires_at: common::now() + Duration::days(30),
+        created_at: common::now(),
+    }
+}
+
+both_backends!(
+    a_taken_email_or_username_is_a_conflict_naming_it,
+    |db: TestDb| async move {
+        let repo = SqlUserRepository::new(db.db.clone());
+        common::make_user(&db, "ada").await;
+        let attempt = |email: &str, username: &str| NewUser {
+            id: Uuid::now_v7(),
+            email: Email::parse(email).unwrap(),
+            username: Username::parse(username).unwrap(),
+            password_hash: "h".into(),
+            preferences: Preferences::default(),
+            now: common::now(),
+        };
+        let err = repo
+            .create(attempt("ada@example.com", "other"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RepoError::Conflict { ref what } if what == "email"),
+            "{err:?}"
+        );
+        let err = repo
+            .create(attempt("other@example.com", "ada"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RepoError::Conflict { ref what } if what == "username"),
+            "{err:?}"
+        );
+    }
+);
+
+both_backends!(
+    users_are_found_by_email_or_username,
+    |db: TestDb| async move {
+        let repo = SqlUserRepository::new(db.db.clone());
+        let ada = common::make_user(&db, "ada").await;
+        assert_eq!(repo.find_by_login("ada").await.unwrap().unwrap().id, ada.id);
+        assert_eq!(
+            repo.find_by_login("ada@example.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            ada.id
+        );
+        assert!(repo.find_by_login("bob").await.unwrap().is_none());
+        let found = repo.find_by_id(ada.id).await.unwrap().unwrap();
+        assert_eq!(found, ada);
+    }
+);
+
+both_backends!(
+    a_profile_update_changes_only_what_is_given,
+    |db: TestDb| async move {
+        let repo = SqlUserRepository::new(db.db.clone());
+        let ada = common::make_user(&db, "ada").await;
+        let prefs = Preferences::parse(json!({"base_currency": "EUR"})).unwrap();
+        let later = common::now() + Duration::hours(1);
+        let updated = repo
+            .update_profile(ada.id, None, Some(prefs.clone()), later)
+            .await
+            .unwrap();
+        assert_eq!(updated.username, ada.username);
+        assert_eq!(updated.preferences, prefs);
+        assert_eq!(updated.updated_at, later);
+        assert_eq!(updated.created_at, ada.created_at);
+        common::make_user(&db, "bob").await;
+        let err = repo
+            .update_profile(ada.id, Some(Username::parse("bob").unwrap()), None, later)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepoError::Conflict { ref what } if what == "username"));
+        let err = repo
+            .update_profile(Uuid::now_v7(), None, None, later)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepoError::NotFound), "{err:?}");
+    }
+);
+
+both_backends!(a_token_rotates_only_once, |db: TestDb| async move {
+    let tokens = SqlRefreshTokenRepository::new(db.db.clone());
+    let ada = common::make_user(&db, "ada").await;
+    let family = Uuid::now_v7();
+    let first = token(ada.id, family, "h1");
+    let first_id = first.id;
+    tokens.insert(first).await.unwrap();
+    assert!(
+        tokens
+            .rotate(first_id, common::now(), token(ada.id, family, "h2"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tokens
+            .rotate(first_id, common::now(), token(ada.id, family, "h3"))
+            .await
+            .unwrap()
+    );
+    assert!(tokens.find_by_hash("h3").await.unwrap().is_none());
+    let spent = tokens.find_by_hash("h1").await.unwrap().unwrap();
+    assert_eq!(spent.used_at, Some(common::now()));
+    tokens.revoke_family(family, common::now()).await.unwrap();
+    assert!(
+        tokens
+            .find_by_hash("h2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+});
+
+both_backends!(
+    changing_the_password_revokes_every_refresh_token_of_the_user,
+    |db: TestDb| async move {
+        let users = SqlUserRepository::new(db.db.clone());
+        let tokens = SqlRefreshTokenRepository::new(db.db.clone());
+        let ada = common::make_user(&db, "ada").await;
+        let bob = common::make_user(&db, "bob").await;
+        tokens
+            .insert(token(ada.id, Uuid::now_v7(), "a1"))
+            .await
+            .unwrap();
+        tokens
+            .insert(token(ada.id, Uuid::now_v7(), "a2"))
+            .await
+            .unwrap();
+        tokens
+            .insert(token(bob.id, Uuid::now_v7(), "b1"))
+            .await
+            .unwrap();
+        users
+            .change_password(ada.id, "new-hash".into(), common::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            users
+                .find_by_id(ada.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash,
+            "new-hash"
+        );
+        for h in ["a1", "a2"] {
+            assert!(
+                tokens
+                    .find_by_hash(h)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .revoked_at
+                    .is_some()
+            );
+        }
+        assert!(
+            tokens
+                .find_by_hash("b1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none()
+        );
+    }
+);
+
+/// Every table with a row owned (directly or not) by the user, and how to count them.
+const OWNED: &[(&str, &str)] = &[
+    ("users", "SELECT COUNT(*) AS n FROM users WHERE id = $1"),
+    (
+        "refresh_tokens",
+        "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = $1",
+    ),
+    (
+        "plaid_connections",
+        "SELECT COUNT(*) AS n FROM plaid_connections WHERE user_id = $1",
+    ),
+    (
+        "accounts",
+        "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
+    ),
+    (
+        "transactions",
+        "SELECT COUNT(*) AS n FROM transactions WHERE user_id = $1",
+    ),
+    (
+        "transaction_history",
+        "SELECT COUNT(*) AS n FROM transaction_history WHERE user_id = $1",
+    ),
+    (
+        "balance_snapshots",
+        "SELECT COUNT(*) AS n FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id \
+         WHERE a.user_id = $1",
+    ),
+    (
+        "investments",
+        "SELECT COUNT(*) AS n FROM investments WHERE owner_user_id = $1",
+    ),
+    (
+        "portfolios",
+        "SELECT COUNT(*) AS n FROM portfolios WHERE user_id = $1",
+    ),
+    (
+        "portfolio_items",
+        "SELECT COUNT(*) AS n FROM portfolio_items i JOIN portfolios p ON p.id = i.portfolio_id \
+         WHERE p.user_id = $1",
+    ),
+];
+
+/// Gives `user` one row in every table.
+async fn fill(db: &TestDb, user: Uuid) {
+    let b = db.backend();
+    let now: Value = common::now().into();
+    let m = |units: i64| codec::encode(b, Decimal::new(units, 2), Scale::Money).unwrap();
+    let f = |units: i64| codec::encode(b, Decimal::new(units, 2), Scale::Fine).unwrap();
+    let (conn, acct, txn, pf, inv) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let statements: Vec<(&str, Vec<Value>)> = vec![
+        (
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)",
+            vec![
+                Uuid::now_v7().into(),
+                user.into(),
+                Uuid::now_v7().into(),
+                user.simple().to_string().into(),
+                now.clone(),
+            ],
+        ),
+        (
+            "INSERT INTO plaid_connections (id, user_id, plaid_item_id, access_token, \
+             created_at, updated_at) VALUES ($1, $2, $3, 'sealed', $4, $4)",
+            vec![
+                conn.into(),
+                user.into(),
+                format!("item-{user}").into(),
+                now.clone(),
+            ],
+        ),
+        (
+            "INSERT INTO accounts (id, user_id, connection_id, name, type, current_balance, \
+             currency, created_at, updated_at) VALUES ($1, $2, $3, 'Checking', 'checking', $4, 'USD', $5, $5)",
+            vec![
+                acct.into(),
+                user.into(),
+                conn.into(),
+                m(100_000),
+                now.clone(),
+            ],
+        ),
+        (
+            "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-01', 'Coffee', $5, $5)",
+            vec![txn.into(), user.into(), acct.into(), m(-450), now.clone()],
+        ),
+        (
+            "INSERT INTO transaction_history (id, user_id, transaction_id, account_id, action, \
+             changes, created_at) VALUES ($1, $2, $3, $4, 'created', '{}', $5)",
+            vec![
+                Uuid::now_v7().into(),
+                user.into(),
+                txn.into(),
+                acct.into(),
+                now.clone(),
+            ],
+        ),
+        (
+            "INSERT INTO balance_snapshots (id, account_id, date, balance, currency, created_at, \
+             updated_at) VALUES ($1, $2, '2026-11-01', $3, 'USD', $4, $4)",
+            vec![Uuid::now_v7().into(), acct.into(), m(100_000), now.clone()],
+        ),
+        (
+            "INSERT INTO investments (id, owner_user_id, symbol, name, type, current_price, \
+             created_at, updated_at) VALUES ($1, $2, 'PRIV', 'Private fund', 'other', $3, $4, $4)",
+            vec![inv.into(), user.into(), f(1_000), now.clone()],
+        ),
+        (
+            "INSERT INTO portfolios (id, user_id, name, is_default, target_allocation, \
+             created_at, updated_at) VALUES ($1, $2, 'Main', $3, '{}', $4, $4)",
+            vec![pf.into(), user.into(), true.into(), now.clone()],
+        ),
+        (
+            "INSERT INTO portfolio_items (id, portfolio_id, investment_id, quantity, \
+             average_cost, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            vec![
+                Uuid::now_v7().into(),
+                pf.into(),
+                inv.into(),
+                f(1_000),
+                f(900),
+                now.clone(),
+            ],
+        ),
+    ];
+    for (sql, values) in statements {
+        db.db
+            .conn()
+            .execute_raw(statement(b, sql, values))
+            .await
+            .unwrap();
+    }
+}
+
+async fn counts(db: &TestDb, user: Uuid) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for (table, sql) in OWNED {
+        let row = db
+            .db
+            .conn()
+            .query_one_raw(statement(db.backend(), sql, [user.into()]))
+            .await
+            .unwrap()
+            .unwrap();
+        out.push((*table, row.try_get::<i64>("", "n").unwrap()));
+    }
+    out
+}
+
+both_backends!(
+    deleting_a_user_leaves_no_row_of_theirs_in_any_table_and_spares_others,
+    |db: TestDb| async move {
+        let repo = SqlUserRepository::new(db.db.clone());
+        let ada = common::make_user(&db, "ada").await;
+        let bob = common::make_user(&db, "bob").await;
+        fill(&db, ada.id).await;
+        fill(&db, bob.id).await;
+        assert!(counts(&db, ada.id).await.iter().all(|(_, n)| *n == 1));
+
+        repo.delete(ada.id).await.unwrap();
+
+        for (table, n) in counts(&db, ada.id).await {
+            assert_eq!(n, 0, "{table} still holds a row of the deleted user");
+        }
+        for (table, n) in counts(&db, bob.id).await {
+            assert_eq!(n, 1, "{table} lost a row of another user");
+        }
+        assert!(matches!(
+            repo.delete(ada.id).await,
+            Err(RepoError::NotFound)
+        ));
+    }
+);
+
+both_backends!(
+    an_account_with_transactions_cannot_be_deleted_by_the_database,
+    |db: TestDb| async move {
+        let ada = common::make_user(&db, "ada").await;
+        fill(&db, ada.id).await;
+        let result = db
+            .db
+            .conn()
+            .execute_raw(statement(
+                db.backend(),
+                "DELETE FROM accounts WHERE user_id = $1",
+                [ada.id.into()],
+            ))
+            .await;
+        assert!(result.is_err(), "the restrict foreign key should refuse");
+    }
+);
