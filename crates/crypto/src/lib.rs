@@ -1,1 +1,16 @@
-//! placeholder
+//! Crypto adapters for Nestegg's security ports.
+//!
+//! bcrypt password hashing off the async workers ([`BcryptHasher`]), HS256 access tokens with
+//! a pinned algorithm ([`JwtAccessTokens`]), random refresh tokens stored as SHA-256 hashes
+//! ([`RandomSecretTokens`]) and AES-256-GCM sealing for secrets at rest ([`AesGcmCipher`]).
+//! Library types stay inside this crate; callers see only the ports' types.
+
+mod cipher;
+mod jwt;
+mod password;
+mod secret;
+
+pub use cipher::AesGcmCipher;
+pub use jwt::JwtAccessTokens;
+pub use password::BcryptHasher;
+pub use secret::RandomSecretTokens;
