@@ -1,1 +1,114 @@
-fn main() {}
+//! The `nestegg` binary: `serve` (the default), `migrate up|down|status`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use nestegg::{Settings, build, telemetry};
+use nestegg_persistence::Db;
+
+#[derive(Debug, Parser)]
+#[command(name = "nestegg", version, about = "Self-hosted personal-finance API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the API (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert migrations: the last one, or `--all`.
+    Down {
+        /// Revert every migration.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("nestegg: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("nestegg: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(settings).await,
+            Command::Migrate { action } => migrate(settings, action).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nestegg: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = build(&settings).await?;
+    tracing::info!(addr = %settings.addr, "nestegg is serving; stop with Ctrl-C");
+    app.run_until_stopped().await?;
+    tracing::info!("nestegg stopped");
+    Ok(())
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url).await?;
+    match action {
+        MigrateAction::Up => {
+            db.migrate_up().await?;
+            println!("all migrations applied");
+        }
+        MigrateAction::Down { all } => {
+            db.migrate_down(if all { None } else { Some(1) }).await?;
+            println!(
+                "reverted {}",
+                if all {
+                    "every migration"
+                } else {
+                    "the last migration"
+                }
+            );
+        }
+        MigrateAction::Status => {
+            for m in db.migration_status().await? {
+                println!(
+                    "{} {}",
+                    if m.applied { "applied" } else { "pending" },
+                    m.name
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,354 @@
+//! Settings from the environment, and the key file that keeps generated secrets for SQLite.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// The bytes, for the crypto adapters only.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Everything the service needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub addr: String,
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// Redis URL; `None` uses the in-process cache.
+    pub redis_url: Option<String>,
+    /// HMAC key for access tokens.
+    pub jwt_secret: Secret,
+    /// AES-256-GCM key for Plaid access tokens.
+    pub encryption_key: Secret,
+    /// bcrypt cost, 4-31.
+    pub bcrypt_cost: u32,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl: i64,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// Why the settings are unusable; each message is one line naming the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable is missing where it is required.
+    #[error("{0} must be set when DATABASE_URL is PostgreSQL")]
+    Missing(&'static str),
+    /// A variable's value is unusable.
+    #[error("{name} is invalid: {why}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Why.
+        why: String,
+    },
+    /// The key file cannot be read or written.
+    #[error("cannot use the key file {path}: {why}")]
+    KeyFile {
+        /// Its path.
+        path: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Default listen address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Default database: an SQLite file in the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://nestegg.db?mode=rwc";
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    jwt_secret: String,
+    encryption_key: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable at fault.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `get` (the environment, or a map in tests).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the variable at fault.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let is_sqlite = database_url.starts_with("sqlite:");
+        if !is_sqlite && !database_url.starts_with("postgres") {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                why: "expected sqlite://... or postgres://...".into(),
+            });
+        }
+        let jwt = get("NESTEGG_JWT_SECRET").map(|s| Secret(s.into_bytes()));
+        let enc = get("NESTEGG_ENCRYPTION_KEY")
+            .map(|s| decode_key(&s))
+            .transpose()?;
+        let (jwt_secret, encryption_key) = match (jwt, enc) {
+            (Some(j), Some(e)) => (j, e),
+            (j, e) if is_sqlite => {
+                let stored = load_or_create_keys(&database_url)?;
+                (j.unwrap_or(stored.0), e.unwrap_or(stored.1))
+            }
+            (None, _) => return Err(ConfigError::Missing("NESTEGG_JWT_SECRET")),
+            (_, None) => return Err(ConfigError::Missing("NESTEGG_ENCRYPTION_KEY")),
+        };
+        if jwt_secret.0.len() < 32 {
+            return Err(ConfigError::Invalid {
+                name: "NESTEGG_JWT_SECRET",
+                why: "use at least 32 bytes".into(),
+            });
+        }
+        let bcrypt_cost = match get("NESTEGG_BCRYPT_COST") {
+            None => 12,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|c| (4..=31).contains(c))
+                .ok_or(ConfigError::Invalid {
+                    name: "NESTEGG_BCRYPT_COST",
+                    why: "expected a whole number from 4 to 31".into(),
+                })?,
+        };
+        Ok(Self {
+            addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            database_url,
+            redis_url: get("REDIS_URL"),
+            jwt_secret,
+            encryption_key,
+            bcrypt_cost,
+            access_token_ttl: 900,
+            body_limit: 256 * 1024,
+        })
+    }
+}
+
+fn decode_key(text: &str) -> Result<Secret, ConfigError> {
+    let invalid = |why: &str| ConfigError::Invalid {
+        name: "NESTEGG_ENCRYPTION_KEY",
+        why: why.into(),
+    };
+    let bytes = STANDARD
+        .decode(text.trim())
+        .map_err(|_| invalid("expected base64"))?;
+    if bytes.len() != 32 {
+        return Err(invalid("expected base64 of exactly 32 bytes"));
+    }
+    Ok(Secret(bytes))
+}
+
+/// The SQLite file a URL names, or `None` for an in-memory database.
+#[must_use]
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// The key file beside an SQLite database: `nestegg.db` keeps its keys in `nestegg.db.keys`.
+#[must_use]
+pub fn key_file_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".keys");
+    PathBuf::from(name)
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>, ConfigError> {
+    let mut bytes = vec![0u8; n];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ConfigError::KeyFile {
+            path: String::new(),
+            why: "the system's randomness failed".into(),
+        })?;
+    Ok(bytes)
+}
+
+fn load_or_create_keys(database_url: &str) -> Result<(Secret, Secret), ConfigError> {
+    let Some(db_path) = sqlite_path(database_url) else {
+        tracing::warn!("in-memory database: using throwaway secrets for this run");
+        return Ok((Secret(random_bytes(48)?), Secret(random_bytes(32)?)));
+    };
+    let path = key_file_path(&db_path);
+    let shown = path.display().to_string();
+    let key_err = |why: String| ConfigError::KeyFile {
+        path: shown.clone(),
+        why,
+    };
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
+        let keys: KeyFile = serde_json::from_str(&text).map_err(|e| key_err(e.to_string()))?;
+        let jwt = STANDARD
+            .decode(&keys.jwt_secret)
+            .map_err(|e| key_err(e.to_string()))?;
+        let enc = decode_key(&keys.encryption_key).map_err(|e| key_err(e.to_string()))?;
+        return Ok((Secret(jwt), enc));
+    }
+    let (jwt, enc) = (random_bytes(48)?, random_bytes(32)?);
+    let text = serde_json::to_string_pretty(&KeyFile {
+        jwt_secret: STANDARD.encode(&jwt),
+        encryption_key: STANDARD.encode(&enc),
+    })
+    .map_err(|e| key_err(e.to_string()))?;
+    write_private(&path, &text).map_err(|e| key_err(e.to_string()))?;
+    tracing::warn!(
+        path = %shown,
+        "generated NESTEGG_JWT_SECRET and NESTEGG_ENCRYPTION_KEY and saved them in a key file; \
+         back it up with the database, or set both variables"
+    );
+    Ok((Secret(jwt), Secret(enc)))
+}
+
+/// Writes a file readable only by its owner, failing if it already exists.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn postgres_without_secrets_is_refused_naming_the_variable() {
+        let err = settings(&[("DATABASE_URL", "postgres://localhost/nestegg")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NESTEGG_JWT_SECRET must be set when DATABASE_URL is PostgreSQL"
+        );
+        let err = settings(&[
+            ("DATABASE_URL", "postgres://localhost/nestegg"),
+            ("NESTEGG_JWT_SECRET", &"x".repeat(32)),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("NESTEGG_ENCRYPTION_KEY"));
+    }
+
+    #[test]
+    fn sqlite_generates_secrets_once_and_keeps_them_in_a_private_key_file() {
+        let dir = std::env::temp_dir().join(format!("nestegg-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let first = settings(&[("DATABASE_URL", &url)]).unwrap();
+        let second = settings(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(first.jwt_secret, second.jwt_secret);
+        assert_eq!(first.encryption_key.expose().len(), 32);
+        let key_file = dir.join("n.db.keys");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_named() {
+        let pg = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", "short"),
+            ("NESTEGG_ENCRYPTION_KEY", "AAAA"),
+        ];
+        assert!(
+            settings(&pg)
+                .unwrap_err()
+                .to_string()
+                .starts_with("NESTEGG_ENCRYPTION_KEY")
+        );
+        let key = STANDARD.encode([1u8; 32]);
+        let pg = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", "short"),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        assert!(
+            settings(&pg)
+                .unwrap_err()
+                .to_string()
+                .starts_with("NESTEGG_JWT_SECRET")
+        );
+        let secret = "x".repeat(32);
+        let mut ok = vec![
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        assert_eq!(settings(&ok).unwrap().bcrypt_cost, 12);
+        ok.push(("NESTEGG_BCRYPT_COST", "3"));
+        assert!(
+            settings(&ok)
+                .unwrap_err()
+                .to_string()
+                .starts_with("NESTEGG_BCRYPT_COST")
+        );
+        assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn the_sqlite_path_is_read_from_the_url() {
+        assert_eq!(
+            sqlite_path("sqlite://nestegg.db?mode=rwc"),
+            Some("nestegg.db".into())
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/n.db"),
+            Some("/var/lib/n.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(
+            key_file_path(Path::new("a/n.db")),
+            PathBuf::from("a/n.db.keys")
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Extractors: the authenticated user and the client's address.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use nestegg_application::AppError;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// The user a valid bearer token was issued to. Missing, malformed, forged and expired
+/// tokens are all a 401 before the handler runs.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub Uuid);
+
+const UNAUTHORIZED: AppError = AppError::Unauthorized {
+    code: "unauthorized",
+    message: "a valid bearer token is required",
+};
+const EXPIRED: AppError = AppError::Unauthorized {
+    code: "token_expired",
+    message: "the access token has expired; refresh it",
+};
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or(UNAUTHORIZED)?;
+    match state.access.verify(token, state.clock.now()) {
+        Ok(user) => Ok(AuthUser(user)),
+        Err(nestegg_ports::TokenError::Expired) => Err(EXPIRED.into()),
+        Err(nestegg_ports::TokenError::Invalid) => Err(UNAUTHORIZED.into()),
+    }
+}
+
+/// The address of the TCP peer, used to throttle failed logins. Forwarded headers are not
+/// trusted: anyone could set them.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub Option<String>);
+
+impl FromRequest for ClientAddr {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(ClientAddr(req.peer_addr().map(|a| a.ip().to_string()))))
+    }
+}

@@ -1,0 +1,111 @@
+//! Request ids, access logs, and the envelope for the framework's own error responses.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use tracing::Instrument;
+
+use crate::error::envelope;
+
+/// Header carrying the request id, echoed on every response.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, in request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| v.to_owned())
+}
+
+/// Gives each request an id (a well-formed incoming `x-request-id`, or a new UUID), runs it
+/// inside a span carrying that id so every log line of the request has it, logs one access
+/// line, and echoes the id on the response.
+///
+/// # Errors
+/// Those of the inner service.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let started = std::time::Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let mut response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "request failed in middleware");
+            return Err(e);
+        }
+    };
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros();
+    if status >= 500 {
+        tracing::error!(status, micros, "request");
+    } else {
+        tracing::info!(status, micros, "request");
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(response)
+}
+
+/// Replaces any error response the framework produced without our envelope (an unmatched
+/// method, a failed extractor without a handler of ours, ...) with an enveloped one, keeping
+/// its status and headers such as `Allow`.
+///
+/// # Errors
+/// Those of the inner service.
+pub async fn envelope_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, Error> {
+    let response = next.call(req).await?;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return Ok(response.map_into_left_body());
+    }
+    let (code, message) = match status.as_u16() {
+        404 => ("not_found", "no such route"),
+        405 => (
+            "method_not_allowed",
+            "this method is not allowed on this route",
+        ),
+        413 => ("payload_too_large", "the request body is too large"),
+        415 => (
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        ),
+        s if s >= 500 => ("internal_error", "something went wrong on our side"),
+        _ => ("bad_request", "the request could not be read"),
+    };
+    let (req, old) = response.into_parts();
+    let mut fresh = envelope(status, code, message, None);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, fresh).map_into_right_body())
+}

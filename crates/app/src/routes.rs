@@ -1,0 +1,21 @@
+//! The HTTP routes, one module per feature.
+
+pub mod auth;
+pub mod health;
+pub mod me;
+
+use actix_web::web;
+
+/// Mounts every route: health at the root, the API under `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(health::configure).service(
+        web::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(me::configure),
+    );
+}
+
+/// Timestamps as RFC 3339 in UTC with millisecond precision, the same on every backend.
+pub(crate) fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
