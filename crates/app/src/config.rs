@@ -18,6 +18,12 @@ impl Secret {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
+
+    /// A secret from bytes, for tests.
+    #[must_use]
+    pub fn from_test(bytes: &[u8]) -> Self {
+        Self(bytes.to_vec())
+    }
 }
 
 impl fmt::Debug for Secret {

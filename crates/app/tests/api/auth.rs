@@ -1,0 +1,255 @@
+//! Register, login, refresh, logout, tokens.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use nestegg_crypto::JwtAccessTokens;
+use nestegg_ports::AccessTokens;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app_test;
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, error_code};
+
+app_test!(
+    a_newcomer_registers_logs_in_and_reads_their_profile,
+    |app: TestApp| async move {
+        let registered = app.register("ada").await;
+        assert_eq!(registered["user"]["email"], "ada@example.com");
+        assert!(registered["user"].get("hashed_password").is_none());
+
+        let response = app.login("ada@example.com", PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let tokens: Value = response.json().await.unwrap();
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert_eq!(tokens["expires_in"], 900);
+
+        let me = app.get("/api/v1/me", tokens["access_token"].as_str()).await;
+        assert_eq!(me.status(), StatusCode::OK);
+        let me: Value = me.json().await.unwrap();
+        assert_eq!(me["id"], registered["user"]["id"]);
+        assert_eq!(me["username"], "ada");
+        assert_eq!(me["preferences"], json!({}));
+        for field in ["created_at", "updated_at"] {
+            let text = me[field].as_str().unwrap();
+            assert!(text.ends_with('Z'), "{field} = {text}");
+            chrono::DateTime::parse_from_rfc3339(text).unwrap();
+        }
+    }
+);
+
+app_test!(
+    an_email_is_matched_whatever_its_case,
+    |app: TestApp| async move {
+        app.register("ada").await;
+        assert_eq!(
+            app.login("ADA@Example.COM", PASSWORD).await.status(),
+            StatusCode::OK
+        );
+    }
+);
+
+app_test!(
+    a_duplicate_email_or_username_is_a_conflict,
+    |app: TestApp| async move {
+        app.register("ada").await;
+        let again = |email: &str, username: &str| json!({"email": email, "username": username, "password": PASSWORD});
+        let response = app
+            .post(
+                "/api/v1/auth/register",
+                &again("ADA@example.com", "other"),
+                None,
+            )
+            .await;
+        let (code, body) = error_code(response, StatusCode::CONFLICT).await;
+        assert_eq!(code, "email_taken");
+        assert!(body["error"]["fields"]["email"].is_string());
+        let response = app
+            .post(
+                "/api/v1/auth/register",
+                &again("other@example.com", "ada"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            error_code(response, StatusCode::CONFLICT).await.0,
+            "username_taken"
+        );
+    }
+);
+
+app_test!(
+    a_wrong_password_and_an_unknown_login_get_the_same_answer,
+    |app: TestApp| async move {
+        app.register("ada").await;
+        let wrong = app.login("ada", "not the password").await;
+        let (code_a, body_a) = error_code(wrong, StatusCode::UNAUTHORIZED).await;
+        let unknown = app.login("nobody", "not the password").await;
+        let (_, body_b) = error_code(unknown, StatusCode::UNAUTHORIZED).await;
+        assert_eq!(code_a, "invalid_credentials");
+        assert_eq!(body_a, body_b);
+    }
+);
+
+app_test!(
+    repeated_login_failures_are_rate_limited_with_retry_after,
+    |app: TestApp| async move {
+        app.register("ada").await;
+        for _ in 0..5 {
+            assert_eq!(
+                app.login("ada", "wrong password!").await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let limited = app.login("ada", PASSWORD).await;
+        let retry: u64 = limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&retry), "{retry}");
+        assert_eq!(
+            error_code(limited, StatusCode::TOO_MANY_REQUESTS).await.0,
+            "rate_limited"
+        );
+        // Another login from the same address is not blocked by ada's counter.
+        app.register("bob").await;
+        assert_eq!(app.login("bob", PASSWORD).await.status(), StatusCode::OK);
+    }
+);
+
+app_test!(
+    a_refresh_token_works_once_and_its_reuse_revokes_the_family,
+    |app: TestApp| async move {
+        let (_, first) = app.signed_in("ada").await;
+        let response = app
+            .post(
+                "/api/v1/auth/refresh",
+                &json!({"refresh_token": first}),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let pair: Value = response.json().await.unwrap();
+        let second = pair["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(second, first);
+        assert_eq!(
+            app.get("/api/v1/me", pair["access_token"].as_str())
+                .await
+                .status(),
+            StatusCode::OK
+        );
+
+        // The spent token again: refused, and the whole family with it.
+        let reuse = app
+            .post(
+                "/api/v1/auth/refresh",
+                &json!({"refresh_token": first}),
+                None,
+            )
+            .await;
+        assert_eq!(
+            error_code(reuse, StatusCode::UNAUTHORIZED).await.0,
+            "invalid_refresh_token"
+        );
+        let after = app
+            .post(
+                "/api/v1/auth/refresh",
+                &json!({"refresh_token": second}),
+                None,
+            )
+            .await;
+        assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    }
+);
+
+app_test!(
+    logging_out_spends_the_refresh_token,
+    |app: TestApp| async move {
+        let (access, refresh) = app.signed_in("ada").await;
+        let out = app
+            .post(
+                "/api/v1/auth/logout",
+                &json!({"refresh_token": refresh}),
+                Some(&access),
+            )
+            .await;
+        assert_eq!(out.status(), StatusCode::NO_CONTENT);
+        let again = app
+            .post(
+                "/api/v1/auth/refresh",
+                &json!({"refresh_token": refresh}),
+                None,
+            )
+            .await;
+        assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+        let unauthenticated = app
+            .post(
+                "/api/v1/auth/logout",
+                &json!({"refresh_token": refresh}),
+                None,
+            )
+            .await;
+        assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    }
+);
+
+app_test!(
+    forged_expired_and_missing_tokens_are_refused,
+    |app: TestApp| async move {
+        let (access, _) = app.signed_in("ada").await;
+        let payload = access.split('.').nth(1).unwrap().to_owned();
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let other_key = JwtAccessTokens::new(&[1u8; 32], 900).unwrap();
+        let user: uuid::Uuid = {
+            let me: Value = app
+                .get("/api/v1/me", Some(&access))
+                .await
+                .json()
+                .await
+                .unwrap();
+            me["id"].as_str().unwrap().parse().unwrap()
+        };
+        let ours = JwtAccessTokens::new(JWT_SECRET, 900).unwrap();
+        let expired = ours
+            .issue(user, Utc::now() - chrono::Duration::hours(1))
+            .unwrap()
+            .token;
+        let mut tampered = access.clone();
+        tampered.pop();
+        tampered.push(if access.ends_with('A') { 'B' } else { 'A' });
+        let cases = [
+            format!("{none_header}.{payload}."),
+            other_key.issue(user, Utc::now()).unwrap().token,
+            tampered,
+            "garbage".to_owned(),
+        ];
+        for token in cases {
+            let response = app.get("/api/v1/me", Some(&token)).await;
+            assert!(response.headers().contains_key("www-authenticate"));
+            assert_eq!(
+                error_code(response, StatusCode::UNAUTHORIZED).await.0,
+                "unauthorized",
+                "{token}"
+            );
+        }
+        let response = app.get("/api/v1/me", Some(&expired)).await;
+        assert_eq!(
+            error_code(response, StatusCode::UNAUTHORIZED).await.0,
+            "token_expired"
+        );
+        let response = app.get("/api/v1/me", None).await;
+        assert_eq!(
+            error_code(response, StatusCode::UNAUTHORIZED).await.0,
+            "unauthorized"
+        );
+        let basic = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .basic_auth("ada", Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    }
+);

@@ -1,0 +1,7 @@
+//! HTTP tests against the real app on a random port, on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod errors;
+mod helpers;
+mod me;
