@@ -41,6 +41,8 @@ pub struct Settings {
     pub database_url: String,
     /// Redis URL; `None` uses the in-process cache.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key this instance writes (`NESTEGG_REDIS_PREFIX`).
+    pub redis_prefix: String,
     /// HMAC key for access tokens.
     pub jwt_secret: Secret,
     /// AES-256-GCM key for Plaid access tokens.
@@ -145,6 +147,7 @@ impl Settings {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url,
             redis_url: get("REDIS_URL"),
+            redis_prefix: get("NESTEGG_REDIS_PREFIX").unwrap_or_else(|| "nestegg:".to_owned()),
             jwt_secret,
             encryption_key,
             bcrypt_cost,

@@ -12,10 +12,10 @@ use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
 use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
-use nestegg_cache::InMemoryThrottle;
+use nestegg_cache::{InMemoryThrottle, RedisStore, RedisThrottle};
 use nestegg_crypto::{BcryptHasher, JwtAccessTokens, RandomSecretTokens};
 use nestegg_persistence::{Db, SqlRefreshTokenRepository, SqlUserRepository};
-use nestegg_ports::{AccessTokens, Clock, HealthProbe};
+use nestegg_ports::{AccessTokens, Clock, HealthProbe, LoginThrottle};
 
 use crate::config::Settings;
 use crate::error::{ApiError, envelope};
@@ -44,6 +44,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Database readiness.
     pub health: Arc<dyn HealthProbe>,
+    /// Redis readiness, when Redis is configured.
+    pub cache: Option<Arc<dyn HealthProbe>>,
 }
 
 impl AppState {
@@ -52,6 +54,18 @@ impl AppState {
     /// # Errors
     /// When a secret is unusable.
     pub fn new(db: &Db, settings: &Settings) -> anyhow::Result<Self> {
+        let (throttle, cache): (Arc<dyn LoginThrottle>, Option<Arc<dyn HealthProbe>>) =
+            match &settings.redis_url {
+                Some(url) => {
+                    let store = RedisStore::new(url, &settings.redis_prefix)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    (
+                        Arc::new(RedisThrottle::new(store.clone())),
+                        Some(Arc::new(store)),
+                    )
+                }
+                None => (Arc::new(InMemoryThrottle::default()), None),
+            };
         let users = Arc::new(SqlUserRepository::new(db.clone()));
         let access: Arc<dyn AccessTokens> = Arc::new(
             JwtAccessTokens::new(settings.jwt_secret.expose(), settings.access_token_ttl)
@@ -66,7 +80,7 @@ impl AppState {
             ),
             access: access.clone(),
             secrets: Arc::new(RandomSecretTokens::new()),
-            throttle: Arc::new(InMemoryThrottle::default()),
+            throttle,
             clock: clock.clone(),
         };
         Ok(Self {
@@ -74,6 +88,7 @@ impl AppState {
             access,
             clock,
             health: users,
+            cache,
         })
     }
 }

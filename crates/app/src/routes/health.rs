@@ -16,10 +16,20 @@ async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// 200 when the database answers; 503 when it does not.
+/// 200 when the database answers (with `cache: "degraded"` if only Redis is down); 503 when
+/// the database does not answer.
 #[get("/health/ready")]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let cache = "ok";
+    let cache = match &state.cache {
+        None => "ok",
+        Some(redis) => match redis.ping().await {
+            Ok(()) => "ok",
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: cache unavailable");
+                "degraded"
+            }
+        },
+    };
     match state.health.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"database": "ok", "cache": cache})),
         Err(e) => {

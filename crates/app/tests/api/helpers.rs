@@ -180,3 +180,35 @@ macro_rules! app_test {
         }
     };
 }
+
+/// Starts the app on SQLite with Redis at `redis_url` under a key prefix of its own.
+pub async fn spawn_app_with_redis(redis_url: &str) -> TestApp {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let mut settings = test_settings(&db.url);
+    settings.redis_url = Some(redis_url.to_owned());
+    settings.redis_prefix = format!("nestegg-test:{}:", uuid::Uuid::new_v4());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let state = web::Data::new(AppState::new(&db.db, &settings).unwrap());
+    let app = serve(listener, state, settings.body_limit).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: Client::new(),
+        db,
+    }
+}
+
+/// The Redis of `TEST_REDIS_URL`, or `None` (skip) when unset and not required.
+pub fn test_redis_url() -> Option<String> {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var("NESTEGG_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "NESTEGG_REQUIRE_REDIS=1 but TEST_REDIS_URL is not set"
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The Redis throttle against the real Redis of `TEST_REDIS_URL`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use nestegg_cache::{RedisStore, RedisThrottle};
+use nestegg_ports::{HealthProbe, LoginThrottle, ThrottleKey};
+
+/// A store with a key prefix of its own, or `None` (skip) without `TEST_REDIS_URL`.
+fn store() -> Option<RedisStore> {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("NESTEGG_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "NESTEGG_REQUIRE_REDIS=1 but TEST_REDIS_URL is not set"
+        );
+        eprintln!("skipping a Redis test: TEST_REDIS_URL is not set");
+        return None;
+    };
+    let prefix = format!("nestegg-test:{}:", uuid::Uuid::new_v4());
+    Some(RedisStore::new(&url, &prefix).unwrap())
+}
+
+fn key(name: &str, max: u32, window: Duration) -> ThrottleKey {
+    ThrottleKey {
+        key: name.into(),
+        max_failures: max,
+        window,
+    }
+}
+
+#[tokio::test]
+async fn redis_throttle_refuses_after_the_allowed_failures_until_reset() {
+    let Some(store) = store() else { return };
+    store.ping().await.unwrap();
+    let throttle = RedisThrottle::new(store);
+    let keys = [key("login:ada", 2, Duration::from_secs(600))];
+    for _ in 0..2 {
+        assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+        throttle.record_failure(&keys, Utc::now()).await;
+    }
+    let wait = throttle.check(&keys, Utc::now()).await.unwrap_err();
+    assert!(
+        wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
+        "{wait:?}"
+    );
+    throttle.reset("login:ada").await;
+    assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+}
+
+#[tokio::test]
+async fn redis_throttle_windows_expire_on_their_own() {
+    let Some(store) = store() else { return };
+    let throttle = RedisThrottle::new(store);
+    let keys = [key("addr:1", 1, Duration::from_millis(300))];
+    throttle.record_failure(&keys, Utc::now()).await;
+    assert!(throttle.check(&keys, Utc::now()).await.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+}
+
+#[tokio::test]
+async fn redis_throttle_keys_of_different_prefixes_do_not_meet() {
+    let (Some(a), Some(b)) = (store(), store()) else {
+        return;
+    };
+    let (a, b) = (RedisThrottle::new(a), RedisThrottle::new(b));
+    let keys = [key("login:ada", 1, Duration::from_secs(60))];
+    a.record_failure(&keys, Utc::now()).await;
+    assert!(a.check(&keys, Utc::now()).await.is_err());
+    assert!(b.check(&keys, Utc::now()).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_lets_logins_through_and_reports_unavailable() {
+    // Port 1 on loopback: nothing listens there.
+    let store = RedisStore::new("redis://127.0.0.1:1", "x:").unwrap();
+    assert!(store.ping().await.is_err());
+    let throttle = RedisThrottle::new(store);
+    let keys = [key("login:ada", 0, Duration::from_secs(60))];
+    throttle.record_failure(&keys, Utc::now()).await;
+    assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Fails when an inner crate depends (normally, not for tests) on an outer framework: the
+# domain, the ports and the use cases must not know about databases, HTTP, caches or runtimes.
+set -euo pipefail
+forbidden='^(sea-orm|sea-query|sqlx|actix-web|actix-rt|tokio|redis|deadpool-redis|reqwest|hyper|bcrypt|jsonwebtoken|ring) '
+status=0
+for crate in nestegg-domain nestegg-ports nestegg-application; do
+    found=$(cargo tree -p "$crate" -e normal --prefix none --no-dedupe 2>/dev/null \
+        | sort -u | grep -E "$forbidden" || true)
+    if [ -n "$found" ]; then
+        echo "$crate must not depend on:"
+        echo "$found" | sed 's/^/  /'
+        status=1
+    else
+        echo "$crate: no framework, database, cache or runtime dependency"
+    fi
+done
+exit "$status"
