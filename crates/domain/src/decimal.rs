@@ -6,7 +6,6 @@
 //! arithmetic are rounded half-even to the kind's scale only where a value is produced.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -66,8 +65,13 @@ fn check(
     Ok(value)
 }
 
+/// 10^14, 10^10 and 10^3 as decimals, built at compile time (no parsing on the hot path).
+const E14: Decimal = Decimal::from_parts(0x107A_4000, 0x5AF3, 0, false, 0);
+const E10: Decimal = Decimal::from_parts(0x540B_E400, 0x2, 0, false, 0);
+const E3: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+
 macro_rules! decimal_kind {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, scale = $scale:literal, limit = $limit:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, scale = $scale:literal, limit = $limit:literal, $limit_const:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(Decimal);
@@ -80,8 +84,8 @@ macro_rules! decimal_kind {
 
             /// The magnitude limit as a decimal.
             #[must_use]
-            pub fn limit() -> Decimal {
-                Decimal::from_str($limit).unwrap_or(Decimal::MAX)
+            pub const fn limit() -> Decimal {
+                $limit_const
             }
 
             /// The value as a plain decimal.
@@ -135,23 +139,23 @@ macro_rules! decimal_kind {
 
 decimal_kind!(
     /// An amount of money: up to 4 decimal places, magnitude below 10^14, either sign.
-    Money, "an amount of money", scale = 4, limit = "100000000000000"
+    Money, "an amount of money", scale = 4, limit = "100000000000000", E14
 );
 decimal_kind!(
     /// A quantity of a security: up to 8 decimal places, greater than zero, below 10^10.
-    Quantity, "a quantity", scale = 8, limit = "10000000000"
+    Quantity, "a quantity", scale = 8, limit = "10000000000", E10
 );
 decimal_kind!(
     /// A price per unit: up to 8 decimal places, greater than zero, below 10^10.
-    Price, "a price", scale = 8, limit = "10000000000"
+    Price, "a price", scale = 8, limit = "10000000000", E10
 );
 decimal_kind!(
     /// A percentage from 0 to 100 with up to 4 decimal places.
-    Percentage, "a percentage", scale = 4, limit = "1000"
+    Percentage, "a percentage", scale = 4, limit = "1000", E3
 );
 decimal_kind!(
     /// An exchange rate: units of the base currency per unit of another; positive, 8 places.
-    Rate, "an exchange rate", scale = 8, limit = "10000000000"
+    Rate, "an exchange rate", scale = 8, limit = "10000000000", E10
 );
 
 impl Money {
@@ -202,7 +206,8 @@ impl Money {
     /// # Errors
     /// [`DomainError::OutOfRange`] when the sum leaves the range of money.
     pub fn checked_add(self, other: Money) -> Result<Money, DomainError> {
-        Money::new(self.0 + other.0)
+        // Two valid amounts have at most 4 places, so only the range can break.
+        Self::within_range(self.0 + other.0)
     }
 
     /// The difference, if it stays within range.
@@ -210,7 +215,19 @@ impl Money {
     /// # Errors
     /// [`DomainError::OutOfRange`] when the difference leaves the range of money.
     pub fn checked_sub(self, other: Money) -> Result<Money, DomainError> {
-        Money::new(self.0 - other.0)
+        Self::within_range(self.0 - other.0)
+    }
+
+    fn within_range(value: Decimal) -> Result<Money, DomainError> {
+        // |mantissa| >= 10^(14 + scale) without rescaling: a sum's scale is at most 4.
+        let bound = 10u128.pow(14 + value.scale().min(4));
+        if value.scale() > 4 || value.mantissa().unsigned_abs() >= bound {
+            return Err(DomainError::OutOfRange {
+                kind: "an amount of money",
+                limit: Self::LIMIT_TEXT,
+            });
+        }
+        Ok(Money(value))
     }
 
     /// The amount with its sign flipped.
@@ -462,6 +479,15 @@ mod tests {
         );
         // Trailing zeros are not extra precision.
         assert!(Money::new(d("1.230000")).is_ok());
+    }
+
+    #[test]
+    fn the_compile_time_limits_are_the_powers_of_ten_they_claim() {
+        assert_eq!(Money::limit(), d(Money::LIMIT_TEXT));
+        assert_eq!(Quantity::limit(), d(Quantity::LIMIT_TEXT));
+        assert_eq!(Price::limit(), d(Price::LIMIT_TEXT));
+        assert_eq!(Rate::limit(), d(Rate::LIMIT_TEXT));
+        assert_eq!(Percentage::limit(), d(Percentage::LIMIT_TEXT));
     }
 
     #[test]

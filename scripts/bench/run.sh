@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs Nestegg's benchmarks; figures and the machine they were taken on go in
+# docs/PERFORMANCE.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m)"
+cargo bench -p nestegg-domain --bench money -- --warm-up-time 1 --measurement-time 3
