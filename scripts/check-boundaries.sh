@@ -5,8 +5,9 @@ set -euo pipefail
 forbidden='^(sea-orm|sea-query|sqlx|actix-web|actix-rt|tokio|redis|deadpool-redis|reqwest|hyper|bcrypt|jsonwebtoken|ring) '
 status=0
 for crate in nestegg-domain nestegg-ports nestegg-application; do
-    found=$(cargo tree -p "$crate" -e normal --prefix none --no-dedupe 2>/dev/null \
-        | sort -u | grep -E "$forbidden" || true)
+    # cargo tree runs on its own line so that its failure fails the script (set -e).
+    tree=$(cargo tree -p "$crate" -e normal --prefix none --no-dedupe)
+    found=$(printf '%s\n' "$tree" | sort -u | grep -E "$forbidden" || true)
     if [ -n "$found" ]; then
         echo "$crate must not depend on:"
         echo "$found" | sed 's/^/  /'

@@ -116,6 +116,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
     currency VARCHAR(3) NOT NULL DEFAULT 'USD',
     {audit},
     CONSTRAINT uq_accounts_plaid_account_id UNIQUE (plaid_account_id),
+    CONSTRAINT uq_accounts_id_user UNIQUE (id, user_id),
     CONSTRAINT ck_accounts_type CHECK (type IN ({ACCOUNT_TYPES})),
     CONSTRAINT ck_accounts_balance_not_negative
         CHECK (current_balance >= {zero_m} OR type = 'credit_card')
@@ -128,7 +129,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
             "CREATE TABLE transactions (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE RESTRICT,
+    account_id {id} NOT NULL,
     plaid_transaction_id VARCHAR(255),
     amount {money} NOT NULL,
     date DATE NOT NULL,
@@ -139,6 +140,9 @@ fn up_sql(d: Dialect) -> Vec<String> {
     is_recurring {b} NOT NULL DEFAULT {f},
     {audit},
     CONSTRAINT uq_transactions_plaid_transaction_id UNIQUE (plaid_transaction_id),
+    -- The account must be the same user's: the owner is part of the key.
+    CONSTRAINT fk_transactions_account FOREIGN KEY (account_id, user_id)
+        REFERENCES accounts (id, user_id) ON DELETE RESTRICT,
     CONSTRAINT ck_transactions_amount_not_zero CHECK (amount <> {zero_m}),
     CONSTRAINT ck_transactions_category CHECK (category IN ({CATEGORIES}))
 )"
@@ -159,6 +163,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
     account_id {id} NOT NULL,
     action VARCHAR(16) NOT NULL,
     changes {json} NOT NULL,
+    -- Append-only: rows are never updated, so there is no updated_at.
     created_at {ts} NOT NULL,
     CONSTRAINT ck_transaction_history_action CHECK (action IN ('created','updated','deleted'))
 )"

@@ -157,6 +157,15 @@ impl Settings {
     }
 }
 
+/// `DATABASE_URL`, or the default SQLite file.
+#[must_use]
+pub fn database_url_from_env() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
 fn decode_key(text: &str) -> Result<Secret, ConfigError> {
     let invalid = |why: &str| ConfigError::Invalid {
         name: "NESTEGG_ENCRYPTION_KEY",

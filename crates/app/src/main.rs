@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use nestegg::config::database_url_from_env;
 use nestegg::{Settings, build, telemetry};
 use nestegg_persistence::Db;
 
@@ -42,12 +43,17 @@ enum MigrateAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init();
-    let settings = match Settings::from_env() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("nestegg: {e}");
-            return ExitCode::from(2);
-        }
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Only serving needs the secrets; migrations need just the database.
+    let settings = match command {
+        Command::Serve => match Settings::from_env() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("nestegg: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Command::Migrate { .. } => None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,9 +66,10 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(settings).await,
-            Command::Migrate { action } => migrate(settings, action).await,
+        match (command, settings) {
+            (Command::Migrate { action }, _) => migrate(&database_url_from_env(), action).await,
+            (Command::Serve, Some(settings)) => serve(settings).await,
+            (Command::Serve, None) => Err(anyhow::anyhow!("settings missing")),
         }
     });
     match result {
@@ -82,8 +89,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
-    let db = Db::connect(&settings.database_url).await?;
+async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()> {
+    let db = Db::connect(database_url).await?;
     match action {
         MigrateAction::Up => {
             db.migrate_up().await?;

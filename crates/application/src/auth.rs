@@ -154,27 +154,32 @@ impl AuthService {
         client_address: Option<&str>,
     ) -> Result<TokenPair, AppError> {
         let login = login.trim().to_lowercase();
-        let login_key = format!("login:{}", login.chars().take(254).collect::<String>());
-        let mut keys = vec![ThrottleKey {
-            key: login_key.clone(),
+        let user = self.ports.users.find_by_login(&login).await?;
+        // Count per account when there is one, so `ada` and `ada@example.com` share a limit.
+        let account_key = match &user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("login:{}", login.chars().take(254).collect::<String>()),
+        };
+        let account = ThrottleKey {
+            key: account_key,
             max_failures: self.policy.failures_per_login,
             window: self.policy.throttle_window,
-        }];
-        if let Some(addr) = client_address {
-            keys.push(ThrottleKey {
-                key: format!("addr:{addr}"),
-                max_failures: self.policy.failures_per_address,
-                window: self.policy.throttle_window,
-            });
-        }
-        let now = self.ports.clock.now();
+        };
+        let address = client_address.map(|addr| ThrottleKey {
+            key: format!("addr:{addr}"),
+            max_failures: self.policy.failures_per_address,
+            window: self.policy.throttle_window,
+        });
+        let keys: Vec<ThrottleKey> = std::iter::once(account.clone())
+            .chain(address.clone())
+            .collect();
+        // The attempt is counted before the password is checked, so parallel guesses count too.
         self.ports
             .throttle
-            .check(&keys, now)
+            .acquire(&keys, self.ports.clock.now())
             .await
             .map_err(|retry_after| AppError::RateLimited { retry_after })?;
 
-        let user = self.ports.users.find_by_login(&login).await?;
         // Verify against a dummy hash when the user is unknown, so both failures cost the same.
         let hash = user.as_ref().map_or_else(
             || self.ports.hasher.dummy_hash(),
@@ -183,13 +188,13 @@ impl AuthService {
         let matches = self.ports.hasher.verify(password, &hash).await?;
         match user {
             Some(user) if matches && user.is_active => {
-                self.ports.throttle.reset(&login_key).await;
+                self.ports.throttle.reset(&account.key).await;
+                if let Some(address) = address {
+                    self.ports.throttle.forgive(&[address]).await;
+                }
                 self.issue_pair(user.id, Uuid::now_v7()).await
             }
-            _ => {
-                self.ports.throttle.record_failure(&keys, now).await;
-                Err(BAD_CREDENTIALS)
-            }
+            _ => Err(BAD_CREDENTIALS),
         }
     }
 
@@ -347,10 +352,9 @@ impl AuthService {
             max_failures: self.policy.failures_per_login,
             window: self.policy.throttle_window,
         };
-        let now = self.ports.clock.now();
         self.ports
             .throttle
-            .check(std::slice::from_ref(&key), now)
+            .acquire(std::slice::from_ref(&key), self.ports.clock.now())
             .await
             .map_err(|retry_after| AppError::RateLimited { retry_after })?;
         if self
@@ -362,7 +366,6 @@ impl AuthService {
             self.ports.throttle.reset(&key.key).await;
             Ok(user)
         } else {
-            self.ports.throttle.record_failure(&[key], now).await;
             Err(AppError::Validation(
                 [(field.to_owned(), "the password is wrong".to_owned())].into(),
             ))

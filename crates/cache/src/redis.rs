@@ -8,9 +8,32 @@ use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Pool, Runtime};
 use nestegg_ports::{HealthProbe, LoginThrottle, RepoError, ThrottleKey};
 
-/// INCR that starts the window's expiry on the first failure, atomically.
-const INCR_WINDOW: &str = "local n = redis.call('INCR', KEYS[1]) \
-    if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+/// Refuses (returning the longest wait in ms) when any key is at its limit, else counts one
+/// attempt on every key, starting a key's window on its first attempt. One script, so the
+/// check and the count are atomic. ARGV holds (limit, window ms) per key.
+const ACQUIRE: &str = r"
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('GET', key) or '0')
+  if n >= tonumber(ARGV[2 * i - 1]) then
+    local ttl = redis.call('PTTL', key)
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
+end
+return 0
+";
+
+/// Takes one attempt back from each key that still exists.
+const FORGIVE: &str = r"
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+";
 
 /// A Redis connection pool and the prefix every key of this service (or test) starts with.
 #[derive(Clone)]
@@ -91,37 +114,43 @@ impl RedisThrottle {
         Self { store }
     }
 
-    async fn waits(&self, keys: &[ThrottleKey]) -> Result<Option<Duration>, RepoError> {
+    async fn eval(
+        &self,
+        script: &str,
+        keys: &[ThrottleKey],
+        args: &[u64],
+    ) -> Result<u64, RepoError> {
         let mut conn = self.store.conn().await?;
-        let mut pipe = redis::pipe();
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(keys.len());
         for k in keys {
-            let key = self.store.key(&k.key);
-            pipe.get(&key).pttl(&key);
+            cmd.arg(self.store.key(&k.key));
         }
-        let replies: Vec<(Option<u32>, i64)> = pipe
-            .query_async(&mut conn)
+        for a in args {
+            cmd.arg(*a);
+        }
+        cmd.query_async::<u64>(&mut conn)
             .await
-            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
-        Ok(keys
-            .iter()
-            .zip(replies)
-            .filter_map(|(k, (count, ttl_ms))| {
-                (count.unwrap_or(0) >= k.max_failures && ttl_ms > 0)
-                    .then(|| Duration::from_millis(ttl_ms.unsigned_abs()))
-            })
-            .max())
+            .map_err(|e| RepoError::Unavailable(e.to_string()))
     }
 }
 
 #[async_trait]
 impl LoginThrottle for RedisThrottle {
-    async fn check(&self, keys: &[ThrottleKey], _now: DateTime<Utc>) -> Result<(), Duration> {
-        match self.waits(keys).await {
-            Ok(None) => Ok(()),
+    async fn acquire(&self, keys: &[ThrottleKey], _now: DateTime<Utc>) -> Result<(), Duration> {
+        let args: Vec<u64> = keys
+            .iter()
+            .flat_map(|k| {
+                [
+                    u64::from(k.max_failures),
+                    k.window.as_millis().max(1) as u64,
+                ]
+            })
+            .collect();
+        match self.eval(ACQUIRE, keys, &args).await {
+            Ok(0) => Ok(()),
             // Round up so that waiting exactly Retry-After seconds is enough.
-            Ok(Some(wait)) => Err(Duration::from_secs(
-                wait.as_millis().div_ceil(1000).max(1) as u64
-            )),
+            Ok(wait_ms) => Err(Duration::from_secs(wait_ms.div_ceil(1000).max(1))),
             Err(e) => {
                 tracing::warn!(error = %e, "login throttle unavailable; allowing the attempt");
                 Ok(())
@@ -129,24 +158,9 @@ impl LoginThrottle for RedisThrottle {
         }
     }
 
-    async fn record_failure(&self, keys: &[ThrottleKey], _now: DateTime<Utc>) {
-        let result = async {
-            let mut conn = self.store.conn().await?;
-            for k in keys {
-                redis::cmd("EVAL")
-                    .arg(INCR_WINDOW)
-                    .arg(1)
-                    .arg(self.store.key(&k.key))
-                    .arg(k.window.as_millis().max(1) as u64)
-                    .query_async::<i64>(&mut conn)
-                    .await
-                    .map_err(|e| RepoError::Unavailable(e.to_string()))?;
-            }
-            Ok::<_, RepoError>(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "login throttle unavailable; failure not counted");
+    async fn forgive(&self, keys: &[ThrottleKey]) {
+        if let Err(e) = self.eval(FORGIVE, keys, &[]).await {
+            tracing::warn!(error = %e, "login throttle unavailable; attempt not forgiven");
         }
     }
 

@@ -53,8 +53,8 @@ fn to_chrono(d: Duration) -> chrono::Duration {
 
 #[async_trait]
 impl LoginThrottle for InMemoryThrottle {
-    async fn check(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Duration> {
-        let windows = self.lock();
+    async fn acquire(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Duration> {
+        let mut windows = self.lock();
         let wait = keys
             .iter()
             .filter_map(|k| {
@@ -62,33 +62,39 @@ impl LoginThrottle for InMemoryThrottle {
                 (w.ends > now && w.failures >= k.max_failures).then(|| w.ends - now)
             })
             .max();
-        match wait {
+        if let Some(wait) = wait {
             // Round up so that a client waiting exactly Retry-After seconds gets through.
-            Some(wait) => {
-                let ms = wait.num_milliseconds().max(0).unsigned_abs();
-                Err(Duration::from_secs(ms.div_ceil(1000).max(1)))
-            }
-            None => Ok(()),
+            let ms = wait.num_milliseconds().max(0).unsigned_abs();
+            return Err(Duration::from_secs(ms.div_ceil(1000).max(1)));
         }
-    }
-
-    async fn record_failure(&self, keys: &[ThrottleKey], now: DateTime<Utc>) {
-        let mut windows = self.lock();
-        if windows.len() >= self.max_entries {
+        if windows.len() + keys.len() > self.max_entries {
             windows.retain(|_, w| w.ends > now);
         }
         for k in keys {
-            let entry = windows.entry(k.key.clone()).or_insert(Window {
+            let fresh = Window {
                 ends: now + to_chrono(k.window),
                 failures: 0,
-            });
+            };
+            if !windows.contains_key(&k.key) && windows.len() >= self.max_entries {
+                // Full of live windows: a flood of distinct keys. Do not grow further.
+                tracing::warn!("login throttle is full; an attempt went uncounted");
+                continue;
+            }
+            let entry = windows.entry(k.key.clone()).or_insert(fresh);
             if entry.ends <= now {
-                *entry = Window {
-                    ends: now + to_chrono(k.window),
-                    failures: 0,
-                };
+                *entry = fresh;
             }
             entry.failures = entry.failures.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    async fn forgive(&self, keys: &[ThrottleKey]) {
+        let mut windows = self.lock();
+        for k in keys {
+            if let Some(w) = windows.get_mut(&k.key) {
+                w.failures = w.failures.saturating_sub(1);
+            }
         }
     }
 
@@ -99,7 +105,6 @@ impl LoginThrottle for InMemoryThrottle {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::TimeZone;
 
@@ -116,48 +121,52 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_attempt_after_the_allowed_failures_is_refused_until_the_window_ends() {
+    async fn the_attempt_after_the_allowed_ones_is_refused_until_the_window_ends() {
         let throttle = InMemoryThrottle::default();
         let keys = [key("login:ada", 3)];
         for _ in 0..3 {
-            assert!(throttle.check(&keys, t0()).await.is_ok());
-            throttle.record_failure(&keys, t0()).await;
+            assert!(throttle.acquire(&keys, t0()).await.is_ok());
         }
         let later = t0() + chrono::Duration::seconds(100);
         assert_eq!(
-            throttle.check(&keys, later).await,
+            throttle.acquire(&keys, later).await,
             Err(Duration::from_secs(800))
         );
         let after = t0() + chrono::Duration::seconds(900);
-        assert!(throttle.check(&keys, after).await.is_ok());
+        assert!(throttle.acquire(&keys, after).await.is_ok());
     }
 
     #[tokio::test]
-    async fn each_key_has_its_own_limit_and_the_longest_wait_wins() {
+    async fn a_refused_attempt_counts_against_no_key() {
         let throttle = InMemoryThrottle::default();
-        throttle.record_failure(&[key("addr:1", 1)], t0()).await;
-        let keys = [key("login:ada", 5), key("addr:1", 1)];
-        assert!(throttle.check(&keys, t0()).await.is_err());
-        assert!(throttle.check(&[key("login:ada", 5)], t0()).await.is_ok());
+        throttle.acquire(&[key("addr:1", 1)], t0()).await.unwrap();
+        let both = [key("login:ada", 1), key("addr:1", 1)];
+        assert!(throttle.acquire(&both, t0()).await.is_err());
+        assert!(throttle.acquire(&[key("login:ada", 1)], t0()).await.is_ok());
     }
 
     #[tokio::test]
-    async fn a_reset_forgets_the_failures_of_one_key() {
+    async fn forgiven_attempts_and_reset_keys_no_longer_count() {
         let throttle = InMemoryThrottle::default();
         let keys = [key("login:ada", 1)];
-        throttle.record_failure(&keys, t0()).await;
+        throttle.acquire(&keys, t0()).await.unwrap();
+        throttle.forgive(&keys).await;
+        throttle.acquire(&keys, t0()).await.unwrap();
         throttle.reset("login:ada").await;
-        assert!(throttle.check(&keys, t0()).await.is_ok());
+        assert!(throttle.acquire(&keys, t0()).await.is_ok());
     }
 
     #[tokio::test]
-    async fn ended_windows_are_pruned_when_the_map_is_full() {
+    async fn a_full_map_drops_ended_windows_and_never_grows_past_its_bound() {
         let throttle = InMemoryThrottle::new(2);
         throttle
-            .record_failure(&[key("a", 1), key("b", 1)], t0())
-            .await;
+            .acquire(&[key("a", 5), key("b", 5)], t0())
+            .await
+            .unwrap();
+        throttle.acquire(&[key("c", 5)], t0()).await.unwrap();
+        assert_eq!(throttle.lock().len(), 2);
         let later = t0() + chrono::Duration::seconds(901);
-        throttle.record_failure(&[key("c", 1)], later).await;
+        throttle.acquire(&[key("c", 5)], later).await.unwrap();
         assert_eq!(throttle.lock().len(), 1);
     }
 }

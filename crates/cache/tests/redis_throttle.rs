@@ -29,22 +29,24 @@ fn key(name: &str, max: u32, window: Duration) -> ThrottleKey {
 }
 
 #[tokio::test]
-async fn redis_throttle_refuses_after_the_allowed_failures_until_reset() {
+async fn redis_throttle_refuses_after_the_allowed_attempts_until_forgiven_or_reset() {
     let Some(store) = store() else { return };
     store.ping().await.unwrap();
     let throttle = RedisThrottle::new(store);
     let keys = [key("login:ada", 2, Duration::from_secs(600))];
     for _ in 0..2 {
-        assert!(throttle.check(&keys, Utc::now()).await.is_ok());
-        throttle.record_failure(&keys, Utc::now()).await;
+        assert!(throttle.acquire(&keys, Utc::now()).await.is_ok());
     }
-    let wait = throttle.check(&keys, Utc::now()).await.unwrap_err();
+    let wait = throttle.acquire(&keys, Utc::now()).await.unwrap_err();
     assert!(
         wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
         "{wait:?}"
     );
+    throttle.forgive(&keys).await;
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_ok());
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_err());
     throttle.reset("login:ada").await;
-    assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_ok());
 }
 
 #[tokio::test]
@@ -52,10 +54,28 @@ async fn redis_throttle_windows_expire_on_their_own() {
     let Some(store) = store() else { return };
     let throttle = RedisThrottle::new(store);
     let keys = [key("addr:1", 1, Duration::from_millis(300))];
-    throttle.record_failure(&keys, Utc::now()).await;
-    assert!(throttle.check(&keys, Utc::now()).await.is_err());
+    throttle.acquire(&keys, Utc::now()).await.unwrap();
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_err());
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_ok());
+}
+
+#[tokio::test]
+async fn redis_throttle_counts_concurrent_attempts_exactly() {
+    let Some(store) = store() else { return };
+    let throttle = std::sync::Arc::new(RedisThrottle::new(store));
+    let keys = [key("login:ada", 5, Duration::from_secs(60))];
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (t, k) = (throttle.clone(), keys.clone());
+            tokio::spawn(async move { t.acquire(&k, Utc::now()).await.is_ok() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.unwrap());
+    }
+    assert_eq!(allowed, 5);
 }
 
 #[tokio::test]
@@ -65,9 +85,9 @@ async fn redis_throttle_keys_of_different_prefixes_do_not_meet() {
     };
     let (a, b) = (RedisThrottle::new(a), RedisThrottle::new(b));
     let keys = [key("login:ada", 1, Duration::from_secs(60))];
-    a.record_failure(&keys, Utc::now()).await;
-    assert!(a.check(&keys, Utc::now()).await.is_err());
-    assert!(b.check(&keys, Utc::now()).await.is_ok());
+    a.acquire(&keys, Utc::now()).await.unwrap();
+    assert!(a.acquire(&keys, Utc::now()).await.is_err());
+    assert!(b.acquire(&keys, Utc::now()).await.is_ok());
 }
 
 #[tokio::test]
@@ -77,6 +97,6 @@ async fn an_unreachable_redis_lets_logins_through_and_reports_unavailable() {
     assert!(store.ping().await.is_err());
     let throttle = RedisThrottle::new(store);
     let keys = [key("login:ada", 0, Duration::from_secs(60))];
-    throttle.record_failure(&keys, Utc::now()).await;
-    assert!(throttle.check(&keys, Utc::now()).await.is_ok());
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_ok());
+    assert!(throttle.acquire(&keys, Utc::now()).await.is_ok());
 }

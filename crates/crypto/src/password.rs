@@ -6,14 +6,20 @@ use base64::engine::general_purpose::STANDARD;
 use nestegg_domain::Password;
 use nestegg_ports::{PasswordHasher, SecurityError};
 use ring::digest::{SHA256, digest};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// bcrypt at a fixed cost. bcrypt reads only the first 72 bytes of its input, and a 128
 /// character password can be 512 bytes, so the password is first reduced to the base64 of its
 /// SHA-256 (44 bytes, no NUL) and that is what bcrypt hashes.
+///
+/// At most `2 × cores` hashes run at once; the rest wait their turn, so a burst of logins
+/// queues instead of filling the blocking thread pool.
 #[derive(Debug, Clone)]
 pub struct BcryptHasher {
     cost: u32,
     dummy: String,
+    permits: Arc<Semaphore>,
 }
 
 fn prehash(password: &str) -> String {
@@ -28,7 +34,26 @@ impl BcryptHasher {
     pub fn new(cost: u32) -> Result<Self, SecurityError> {
         let dummy = bcrypt::hash(prehash("nestegg dummy password"), cost)
             .map_err(|e| SecurityError::Unexpected(e.into()))?;
-        Ok(Self { cost, dummy })
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Ok(Self {
+            cost,
+            dummy,
+            permits: Arc::new(Semaphore::new(cores * 2)),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, SecurityError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| SecurityError::Unexpected(e.into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| SecurityError::Unexpected(e.into()))
     }
 }
 
@@ -37,18 +62,15 @@ impl PasswordHasher for BcryptHasher {
     async fn hash(&self, password: &Password) -> Result<String, SecurityError> {
         let input = prehash(password.expose());
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || bcrypt::hash(input, cost))
-            .await
-            .map_err(|e| SecurityError::Unexpected(e.into()))?
+        self.run(move || bcrypt::hash(input, cost))
+            .await?
             .map_err(|e| SecurityError::Unexpected(e.into()))
     }
 
     async fn verify(&self, password: &str, hash: &str) -> Result<bool, SecurityError> {
         let input = prehash(password);
         let hash = hash.to_owned();
-        let result = tokio::task::spawn_blocking(move || bcrypt::verify(input, &hash))
-            .await
-            .map_err(|e| SecurityError::Unexpected(e.into()))?;
+        let result = self.run(move || bcrypt::verify(input, &hash)).await?;
         Ok(result.unwrap_or(false))
     }
 

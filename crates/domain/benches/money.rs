@@ -11,7 +11,9 @@ use rust_decimal::Decimal;
 const N: i64 = 100_000;
 
 fn sums(c: &mut Criterion) {
-    let cents: Vec<Money> = (0..N).map(|i| Money::new(Decimal::new(i % 10_000, 2)).unwrap()).collect();
+    let cents: Vec<Money> = (0..N)
+        .map(|i| Money::new(Decimal::new(i % 10_000, 2)).unwrap())
+        .collect();
     let units: Vec<i64> = (0..N).map(|i| i % 10_000).collect();
     let floats: Vec<f64> = (0..N).map(|i| (i % 10_000) as f64 / 100.0).collect();
     let mut group = c.benchmark_group("sum of 100k amounts");
@@ -37,7 +39,9 @@ fn sums(c: &mut Criterion) {
 }
 
 fn parsing(c: &mut Criterion) {
-    let texts: Vec<String> = (0..1_000).map(|i| format!("{}.{:02}", i * 37, i % 100)).collect();
+    let texts: Vec<String> = (0..1_000)
+        .map(|i| format!("{}.{:02}", i * 37, i % 100))
+        .collect();
     let mut group = c.benchmark_group("parse 1k amounts");
     group.bench_function("parse_exact + Money::new", |b| {
         b.iter(|| {

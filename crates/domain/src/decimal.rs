@@ -105,7 +105,7 @@ macro_rules! decimal_kind {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0, f)
+                fmt::Display::fmt(&self.0.normalize(), f)
             }
         }
 
@@ -590,6 +590,15 @@ mod tests {
         assert_eq!(body.amount, d("-7"));
         assert!(serde_json::from_str::<Body>(r#"{"amount": true}"#).is_err());
         assert!(serde_json::from_str::<Body>(r#"{"amount": "ten"}"#).is_err());
+    }
+
+    #[test]
+    fn sums_display_like_their_json_without_trailing_zeros() {
+        let half = Money::new(d("0.5")).unwrap();
+        let sum = half.checked_add(half).unwrap();
+        assert_eq!(sum.to_string(), "1");
+        assert_eq!(serde_json::to_string(&sum).unwrap(), r#""1""#);
+        assert_eq!(half.checked_sub(half).unwrap().to_string(), "0");
     }
 
     #[test]

@@ -1,7 +1,20 @@
 //! Database errors in the ports' terms, by constraint name.
 
 use nestegg_ports::RepoError;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::sqlx;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// Whether a query failed because the database went away (a 503), not because of the query.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+    )
+}
 
 /// Constraint names (PostgreSQL) or `table.column` (SQLite) and what a violation means.
 const CONFLICTS: &[(&str, &str, &str)] = &[
@@ -62,6 +75,11 @@ pub(crate) fn db_err(err: DbErr) -> RepoError {
         _ => match err {
             DbErr::ConnectionAcquire(e) => RepoError::Unavailable(e.to_string()),
             DbErr::Conn(e) => RepoError::Unavailable(e.to_string()),
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+                if connection_lost(&e) =>
+            {
+                RepoError::Unavailable(e.to_string())
+            }
             other => RepoError::Unexpected(anyhow::Error::new(other)),
         },
     }

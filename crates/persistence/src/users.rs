@@ -144,8 +144,9 @@ impl UserRepository for SqlUserRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn delete(&self, id: Uuid) -> Result<(), RepoError> {
-        // Rows that restrict their parent's deletion go first; every other owned table
-        // cascades from users. One transaction: everything goes, or nothing.
+        // Rows that restrict their parent's deletion go first (a transaction's account is the
+        // same user's, enforced by a composite foreign key); every other owned table cascades
+        // from users. One transaction: everything goes, or nothing.
         let txn = self.db.begin_write().await?;
         let backend = self.db.backend();
         for sql in [

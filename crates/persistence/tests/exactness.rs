@@ -158,7 +158,11 @@ both_backends!(
                 ],
             ))
             .await;
-        assert!(zero.is_err());
+        let message = zero.unwrap_err().to_string();
+        assert!(
+            message.contains("ck_transactions_amount_not_zero"),
+            "{message}"
+        );
         let negative = db
             .db
             .conn()
@@ -174,6 +178,10 @@ both_backends!(
                 ],
             ))
             .await;
-        assert!(negative.is_err());
+        let message = negative.unwrap_err().to_string();
+        assert!(
+            message.contains("ck_accounts_balance_not_negative"),
+            "{message}"
+        );
     }
 );

@@ -380,6 +380,46 @@ both_backends!(
 );
 
 both_backends!(
+    a_transaction_cannot_point_at_another_users_account,
+    |db: TestDb| async move {
+        let ada = common::make_user(&db, "ada").await;
+        let bob = common::make_user(&db, "bob").await;
+        fill(&db, ada.id).await;
+        let b = db.backend();
+        let row = db
+            .db
+            .conn()
+            .query_one_raw(statement(
+                b,
+                "SELECT id FROM accounts WHERE user_id = $1",
+                [ada.id.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let adas_account: Uuid = row.try_get("", "id").unwrap();
+        let result = db
+            .db
+            .conn()
+            .execute_raw(statement(
+                b,
+                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-01', 'x', $5, $5)",
+                [
+                    Uuid::now_v7().into(),
+                    bob.id.into(),
+                    adas_account.into(),
+                    codec::encode(b, Decimal::ONE, Scale::Money).unwrap(),
+                    common::now().into(),
+                ],
+            ))
+            .await;
+        let message = result.unwrap_err().to_string().to_lowercase();
+        assert!(message.contains("foreign key"), "{message}");
+    }
+);
+
+both_backends!(
     an_account_with_transactions_cannot_be_deleted_by_the_database,
     |db: TestDb| async move {
         let ada = common::make_user(&db, "ada").await;
@@ -393,6 +433,19 @@ both_backends!(
                 [ada.id.into()],
             ))
             .await;
-        assert!(result.is_err(), "the restrict foreign key should refuse");
+        let message = result.unwrap_err().to_string().to_lowercase();
+        assert!(message.contains("foreign key"), "{message}");
+        let left = db
+            .db
+            .conn()
+            .query_one_raw(statement(
+                db.backend(),
+                "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
+                [ada.id.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(left.try_get::<i64>("", "n").unwrap(), 1);
     }
 );

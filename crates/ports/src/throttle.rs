@@ -16,19 +16,25 @@ pub struct ThrottleKey {
     pub window: Duration,
 }
 
-/// Counts failed logins per key in a fixed window.
+/// Counts login attempts per key in a fixed window that starts with the first attempt.
+///
+/// An attempt is counted *before* it is judged, atomically with the check, so that many
+/// attempts sent at once cannot all slip in before the first failure is recorded. A success
+/// then takes its attempt back ([`LoginThrottle::forgive`]) or wipes the key
+/// ([`LoginThrottle::reset`]).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait LoginThrottle: Send + Sync {
-    /// `Err(retry_after)` when any of `keys` has used up its failures in its current window.
+    /// Counts one attempt against every key, unless one of them has reached its limit in its
+    /// current window; then nothing is counted.
     ///
     /// # Errors
-    /// The wait before another try is allowed.
-    async fn check(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Duration>;
+    /// The wait before another attempt is allowed.
+    async fn acquire(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Duration>;
 
-    /// Records one failure against each of `keys`.
-    async fn record_failure(&self, keys: &[ThrottleKey], now: DateTime<Utc>);
+    /// Takes back one counted attempt from each key (it succeeded).
+    async fn forgive(&self, keys: &[ThrottleKey]);
 
-    /// Forgets the failures of `key` (after a successful login).
+    /// Forgets every attempt of `key`.
     async fn reset(&self, key: &str);
 }

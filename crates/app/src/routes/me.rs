@@ -1,6 +1,9 @@
 //! The signed-in user's own account.
 
+use std::collections::BTreeMap;
+
 use actix_web::{HttpResponse, delete, get, patch, put, web};
+use nestegg_application::AppError;
 use nestegg_application::auth::ProfileChange;
 use nestegg_ports::User;
 use serde::{Deserialize, Serialize};
@@ -55,8 +58,38 @@ async fn get_me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRespon
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchMeBody {
-    username: Option<String>,
-    preferences: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    preferences: Option<Option<serde_json::Value>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A field that may be left out but not set to `null`.
+fn not_null<T>(
+    field: &str,
+    value: Option<Option<T>>,
+    errors: &mut BTreeMap<String, String>,
+) -> Option<T> {
+    match value {
+        Some(None) => {
+            errors.insert(
+                field.to_owned(),
+                "must not be null; leave it out to keep it".into(),
+            );
+            None
+        }
+        Some(Some(v)) => Some(v),
+        None => None,
+    }
 }
 
 #[patch("/me")]
@@ -66,16 +99,15 @@ async fn patch_me(
     body: web::Json<PatchMeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let me = state
-        .auth
-        .update_profile(
-            user.0,
-            ProfileChange {
-                username: body.username,
-                preferences: body.preferences,
-            },
-        )
-        .await?;
+    let mut nulls = BTreeMap::new();
+    let change = ProfileChange {
+        username: not_null("username", body.username, &mut nulls),
+        preferences: not_null("preferences", body.preferences, &mut nulls),
+    };
+    if !nulls.is_empty() {
+        return Err(AppError::Validation(nulls).into());
+    }
+    let me = state.auth.update_profile(user.0, change).await?;
     Ok(HttpResponse::Ok().json(UserDto::from(&me)))
 }
 

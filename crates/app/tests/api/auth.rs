@@ -253,3 +253,34 @@ app_test!(
         assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
     }
 );
+
+app_test!(
+    parallel_guesses_cannot_slip_past_the_login_limit,
+    |app: TestApp| async move {
+        app.register("ada").await;
+        let app = std::sync::Arc::new(app);
+        let guesses: Vec<_> = (0..20)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.login("ada", &format!("guess number {i}"))
+                        .await
+                        .status()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for g in guesses {
+            statuses.push(g.await.unwrap());
+        }
+        let wrong = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count();
+        let limited = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!((wrong, limited), (5, 15));
+    }
+);

@@ -47,6 +47,12 @@ app_test!(
         assert_eq!(code, "validation_failed");
         assert!(body["error"]["fields"]["username"].is_string());
         assert!(body["error"]["fields"]["preferences"].is_string());
+        let nulls = json!({"username": null, "preferences": null});
+        let response = app
+            .send(Method::PATCH, "/api/v1/me", Some(&nulls), Some(&access))
+            .await;
+        let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["error"]["fields"].as_object().unwrap().len(), 2);
         let taken = json!({"username": "bob"});
         let response = app
             .send(Method::PATCH, "/api/v1/me", Some(&taken), Some(&access))

@@ -185,9 +185,15 @@ async fn a_taken_email_is_a_conflict_naming_the_field() {
 }
 
 #[tokio::test]
-async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failure() {
+async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_the_attempt() {
     let mut m = Mocks::new();
-    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.throttle
+        .expect_acquire()
+        .withf(|keys, _| keys.len() == 2 && keys[0].key == "login:nobody@example.com")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.throttle.expect_reset().never();
+    m.throttle.expect_forgive().never();
     m.users
         .expect_find_by_login()
         .with(eq("nobody@example.com"))
@@ -200,11 +206,6 @@ async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failur
         .withf(|_, hash| hash == "dummy")
         .times(1)
         .returning(|_, _| Ok(false));
-    m.throttle
-        .expect_record_failure()
-        .withf(|keys, _| keys.len() == 2 && keys[0].key == "login:nobody@example.com")
-        .times(1)
-        .return_const(());
     let err = m
         .service()
         .login(
@@ -226,21 +227,30 @@ async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failur
 #[tokio::test]
 async fn a_throttled_login_is_refused_before_any_password_check() {
     let mut m = Mocks::new();
+    m.users.expect_find_by_login().returning(|_| Ok(None));
     m.throttle
-        .expect_check()
+        .expect_acquire()
         .returning(|_, _| Err(Duration::from_secs(42)));
     m.hasher.expect_verify().never();
-    m.users.expect_find_by_login().never();
     let err = m.service().login("ada", "pw", None).await.unwrap_err();
     assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 42));
 }
 
 #[tokio::test]
-async fn a_successful_login_stores_only_the_refresh_token_hash_and_resets_the_count() {
+async fn a_successful_login_stores_only_the_refresh_token_hash_and_takes_back_its_attempt() {
     let mut m = Mocks::new();
     let user = ada();
     let id = user.id;
-    m.throttle.expect_check().returning(|_, _| Ok(()));
+    let account_key = format!("user:{id}");
+    m.throttle
+        .expect_acquire()
+        .withf(move |keys, _| keys[0].key == account_key && keys[1].key == "addr:203.0.113.7")
+        .returning(|_, _| Ok(()));
+    m.throttle
+        .expect_forgive()
+        .withf(|keys| keys.len() == 1 && keys[0].key == "addr:203.0.113.7")
+        .times(1)
+        .return_const(());
     m.users
         .expect_find_by_login()
         .returning(move |_| Ok(Some(user.clone())));
@@ -250,9 +260,10 @@ async fn a_successful_login_stores_only_the_refresh_token_hash_and_resets_the_co
     m.hasher
         .expect_verify()
         .returning(|_, h| Ok(h == "hash-of-right"));
+    let reset_key = format!("user:{id}");
     m.throttle
         .expect_reset()
-        .with(eq("login:ada"))
+        .withf(move |k| k == reset_key)
         .times(1)
         .return_const(());
     m.tokens
@@ -260,7 +271,11 @@ async fn a_successful_login_stores_only_the_refresh_token_hash_and_resets_the_co
         .withf(move |t| t.user_id == id && t.token_hash == "hash(plain-refresh)")
         .times(1)
         .returning(|_| Ok(()));
-    let pair = m.service().login("ada", "right", None).await.unwrap();
+    let pair = m
+        .service()
+        .login("ada", "right", Some("203.0.113.7"))
+        .await
+        .unwrap();
     assert_eq!(pair.refresh_token, "plain-refresh");
     assert_eq!(pair.access_token, "access");
 }
@@ -364,9 +379,12 @@ async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
     m.users
         .expect_find_by_id()
         .returning(move |_| Ok(Some(user.clone())));
-    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.throttle
+        .expect_acquire()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.throttle.expect_reset().never();
     m.hasher.expect_verify().returning(|_, _| Ok(false));
-    m.throttle.expect_record_failure().times(1).return_const(());
     m.users.expect_delete().never();
     let err = m.service().delete_account(id, "wrong").await.unwrap_err();
     assert!(matches!(err, AppError::Validation(f) if f.contains_key("password")));
@@ -380,7 +398,7 @@ async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call(
     m.users
         .expect_find_by_id()
         .returning(move |_| Ok(Some(user.clone())));
-    m.throttle.expect_check().returning(|_, _| Ok(()));
+    m.throttle.expect_acquire().returning(|_, _| Ok(()));
     m.throttle.expect_reset().return_const(());
     m.hasher.expect_verify().returning(|p, _| Ok(p == "right"));
     m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
