@@ -1,4 +1,5 @@
 //! The Redis throttle against the real Redis of `TEST_REDIS_URL`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use std::time::Duration;
 
