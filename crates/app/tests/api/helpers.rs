@@ -43,8 +43,16 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings
 }
 
+/// Logs go to stderr only with `TEST_LOG=1`; tests are silent otherwise.
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok_and(|v| v == "1") {
+        nestegg::telemetry::init();
+    }
+}
+
 /// Starts the app on a fresh database of `backend`; `None` when that backend is not set up.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    init_logs();
     let db = TestDb::new(backend).await?;
     let settings = test_settings(&db.url);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -183,6 +191,7 @@ macro_rules! app_test {
 
 /// Starts the app on SQLite with Redis at `redis_url` under a key prefix of its own.
 pub async fn spawn_app_with_redis(redis_url: &str) -> TestApp {
+    init_logs();
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let mut settings = test_settings(&db.url);
     settings.redis_url = Some(redis_url.to_owned());

@@ -6,3 +6,4 @@ mod cache;
 mod errors;
 mod helpers;
 mod me;
+mod security;
