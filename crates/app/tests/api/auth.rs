@@ -122,13 +122,7 @@ app_test!(
     a_refresh_token_works_once_and_its_reuse_revokes_the_family,
     |app: TestApp| async move {
         let (_, first) = app.signed_in("ada").await;
-        let response = app
-            .post(
-                "/api/v1/auth/refresh",
-                &json!({"refresh_token": first}),
-                None,
-            )
-            .await;
+        let response = app.refresh(&first).await;
         assert_eq!(response.status(), StatusCode::OK);
         let pair: Value = response.json().await.unwrap();
         let second = pair["refresh_token"].as_str().unwrap().to_owned();
@@ -141,24 +135,12 @@ app_test!(
         );
 
         // The spent token again: refused, and the whole family with it.
-        let reuse = app
-            .post(
-                "/api/v1/auth/refresh",
-                &json!({"refresh_token": first}),
-                None,
-            )
-            .await;
+        let reuse = app.refresh(&first).await;
         assert_eq!(
             error_code(reuse, StatusCode::UNAUTHORIZED).await.0,
             "invalid_refresh_token"
         );
-        let after = app
-            .post(
-                "/api/v1/auth/refresh",
-                &json!({"refresh_token": second}),
-                None,
-            )
-            .await;
+        let after = app.refresh(&second).await;
         assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     }
 );
@@ -175,13 +157,7 @@ app_test!(
             )
             .await;
         assert_eq!(out.status(), StatusCode::NO_CONTENT);
-        let again = app
-            .post(
-                "/api/v1/auth/refresh",
-                &json!({"refresh_token": refresh}),
-                None,
-            )
-            .await;
+        let again = app.refresh(&refresh).await;
         assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
         let unauthenticated = app
             .post(

@@ -130,6 +130,16 @@ impl TestApp {
         .await
     }
 
+    /// Exchanges a refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": refresh_token}),
+            None,
+        )
+        .await
+    }
+
     /// Registers `name` and logs in; returns (access, refresh).
     pub async fn signed_in(&self, name: &str) -> (String, String) {
         self.register(name).await;

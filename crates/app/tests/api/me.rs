@@ -98,13 +98,7 @@ app_test!(
             )
             .await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        let old = app
-            .post(
-                "/api/v1/auth/refresh",
-                &json!({"refresh_token": refresh}),
-                None,
-            )
-            .await;
+        let old = app.refresh(&refresh).await;
         assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             app.login("ada", PASSWORD).await.status(),
@@ -146,13 +140,7 @@ app_test!(
             app.login("ada", PASSWORD).await.status(),
             StatusCode::UNAUTHORIZED
         );
-        let refreshed = app
-            .post(
-                "/api/v1/auth/refresh",
-                &json!({"refresh_token": refresh}),
-                None,
-            )
-            .await;
+        let refreshed = app.refresh(&refresh).await;
         assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             app.get("/api/v1/me", Some(&bob_access)).await.status(),
