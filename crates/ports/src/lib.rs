@@ -6,6 +6,7 @@
 //! ([`RepoError`], [`SecurityError`], ...): no database, HTTP or crypto library type ever crosses
 //! a port, and this crate must never depend on one.
 
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod security;
@@ -13,6 +14,7 @@ pub mod throttle;
 pub mod token;
 pub mod user;
 
+pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
 pub use error::{RepoError, SecurityError, TokenError};
 pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, SecretTokens};
