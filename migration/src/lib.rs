@@ -8,12 +8,14 @@ pub use sea_orm_migration::prelude::*;
 
 pub mod dialect;
 mod m20261125_000001_initial;
+mod m20261125_000002_fx_rates;
 
 /// The source text of every migration, so that tests can tell when a cached, migrated
 /// template database is stale even though no migration name changed.
 pub const SOURCES: &[&str] = &[
     include_str!("dialect.rs"),
     include_str!("m20261125_000001_initial.rs"),
+    include_str!("m20261125_000002_fx_rates.rs"),
 ];
 
 /// All migrations, in order.
@@ -23,6 +25,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_initial::Migration)]
+        vec![
+            Box::new(m20261125_000001_initial::Migration),
+            Box::new(m20261125_000002_fx_rates::Migration),
+        ]
     }
 }

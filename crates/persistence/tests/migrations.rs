@@ -16,6 +16,7 @@ const TABLES: &[&str] = &[
     "investments",
     "portfolios",
     "portfolio_items",
+    "fx_rates",
 ];
 
 async fn tables(db: &TestDb) -> Vec<String> {
@@ -87,6 +88,8 @@ const CONSTRAINTS: &[&str] = &[
     "ck_portfolio_items_quantity_positive",
     "ck_portfolio_items_average_cost_not_negative",
     "ck_portfolio_items_target_allocation",
+    "uq_fx_rates_user_currency_base_date",
+    "ck_fx_rates_rate_positive",
 ];
 
 /// (child, parent, on delete): cascade from users, restrict on financial history.
@@ -94,6 +97,7 @@ const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
     ("accounts", "plaid_connections", "SET NULL"),
     ("accounts", "users", "CASCADE"),
     ("balance_snapshots", "accounts", "CASCADE"),
+    ("fx_rates", "users", "CASCADE"),
     ("investments", "users", "CASCADE"),
     ("plaid_connections", "users", "CASCADE"),
     ("portfolio_items", "investments", "RESTRICT"),

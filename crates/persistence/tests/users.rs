@@ -200,6 +200,7 @@ both_backends!(
 /// Every table with a row owned (directly or not) by the user, and how to count them.
 const OWNED: &[(&str, &str)] = &[
     ("users", "SELECT COUNT(*) AS n FROM users WHERE id = $1"),
+    ("fx_rates", "SELECT COUNT(*) AS n FROM fx_rates WHERE user_id = $1"),
     (
         "refresh_tokens",
         "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = $1",
@@ -254,6 +255,11 @@ async fn fill(db: &TestDb, user: Uuid) {
         Uuid::now_v7(),
     );
     let statements: Vec<(&str, Vec<Value>)> = vec![
+        (
+            "INSERT INTO fx_rates (id, user_id, currency, base_currency, rate, date, created_at, \
+             updated_at) VALUES ($1, $2, 'EUR', 'USD', $3, '2026-11-01', $4, $4)",
+            vec![Uuid::now_v7().into(), user.into(), f(108), now.clone()],
+        ),
         (
             "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)",

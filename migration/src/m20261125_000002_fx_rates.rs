@@ -1,0 +1,55 @@
+//! Exchange rates a user keeps: one per user, currency, base currency and date.
+//!
+//! A rate says what one unit of `currency` is worth in `base_currency` on `date`. Keeping the
+//! base with the rate means a change of the user's base currency never silently reuses rates
+//! that were meant for another base.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
+
+use crate::dialect::{Dialect, Scale};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+fn up_sql(d: Dialect) -> Vec<String> {
+    let id = d.uuid();
+    let ts = d.timestamp();
+    let fine = d.decimal(Scale::Fine);
+    let zero = d.decimal_lit(Scale::Fine, 0);
+    vec![
+        format!(
+            "CREATE TABLE fx_rates (
+    id {id} NOT NULL PRIMARY KEY,
+    user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    currency VARCHAR(3) NOT NULL,
+    base_currency VARCHAR(3) NOT NULL,
+    rate {fine} NOT NULL,
+    date DATE NOT NULL,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    CONSTRAINT uq_fx_rates_user_currency_base_date UNIQUE (user_id, currency, base_currency, date),
+    CONSTRAINT ck_fx_rates_rate_positive CHECK (rate > {zero})
+)"
+        ),
+    ]
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for statement in up_sql(Dialect(manager.get_database_backend())) {
+            db.execute_unprepared(&statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP TABLE IF EXISTS fx_rates")
+            .await?;
+        Ok(())
+    }
+}
