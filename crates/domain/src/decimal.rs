@@ -230,6 +230,19 @@ impl Money {
         Ok(Money(value))
     }
 
+    /// The amount in another currency at `rate` (units of the target per unit of this one),
+    /// rounded half-even to 4 places.
+    ///
+    /// # Errors
+    /// [`DomainError::OutOfRange`] when the result leaves the range of money.
+    pub fn convert(self, rate: Rate) -> Result<Money, DomainError> {
+        let product = self
+            .0
+            .checked_mul(rate.value())
+            .ok_or(DomainError::Overflow)?;
+        Money::from_computed(product)
+    }
+
     /// The amount with its sign flipped.
     #[must_use]
     pub fn negated(self) -> Money {

@@ -102,6 +102,12 @@ pub enum DomainError {
         /// What is wrong.
         reason: String,
     },
+    /// A date range or interval that cannot be served.
+    #[error("invalid range: {reason}")]
+    InvalidRange {
+        /// What is wrong.
+        reason: String,
+    },
     /// A computation overflowed the range of its kind.
     #[error("the result is too large to represent")]
     Overflow,

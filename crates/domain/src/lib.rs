@@ -14,6 +14,8 @@ pub mod decimal;
 mod enumeration;
 pub mod error;
 pub mod investment;
+pub mod ledger;
+pub mod report;
 pub mod text;
 pub mod transaction;
 pub mod user;
