@@ -17,9 +17,8 @@ fn up_sql(d: Dialect) -> Vec<String> {
     let ts = d.timestamp();
     let fine = d.decimal(Scale::Fine);
     let zero = d.decimal_lit(Scale::Fine, 0);
-    vec![
-        format!(
-            "CREATE TABLE fx_rates (
+    vec![format!(
+        "CREATE TABLE fx_rates (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     currency VARCHAR(3) NOT NULL,
@@ -31,8 +30,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
     CONSTRAINT uq_fx_rates_user_currency_base_date UNIQUE (user_id, currency, base_currency, date),
     CONSTRAINT ck_fx_rates_rate_positive CHECK (rate > {zero})
 )"
-        ),
-    ]
+    )]
 }
 
 #[async_trait::async_trait]

@@ -72,8 +72,18 @@ impl From<RepoError> for AppError {
                 code: "conflict",
                 field: None,
             },
+            RepoError::Rule(rule) => AppError::from(rule),
             RepoError::Unavailable(why) => AppError::Unavailable(why),
             RepoError::Unexpected(e) => AppError::Unexpected(e),
+        }
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(rule: DomainError) -> Self {
+        AppError::Rule {
+            code: rule.code(),
+            message: rule.to_string(),
         }
     }
 }

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Pool, Runtime};
-use nestegg_ports::{HealthProbe, LoginThrottle, RepoError, ThrottleKey};
+use nestegg_ports::{
+    Cache, CacheError, Cached, HealthProbe, LoginThrottle, RepoError, ThrottleKey,
+};
 
 /// Refuses (returning the longest wait in ms) when any key is at its limit, else counts one
 /// attempt on every key, starting a key's window on its first attempt. One script, so the
@@ -34,6 +36,38 @@ for _, key in ipairs(KEYS) do
 end
 return 0
 ";
+
+/// The scope's version (0 until its first invalidation) and one field, read together so that
+/// a value is never paired with a version from after a write. KEYS: version, hash; ARGV: field.
+const CACHE_GET: &str = r"
+return {redis.call('GET', KEYS[1]) or '0', redis.call('HGET', KEYS[2], ARGV[1])}
+";
+
+/// Stores the field and restarts the hash's TTL only if the version is still the one the
+/// caller read; returns 1 if it stored. Versions are compared as the decimal text INCR keeps,
+/// so no precision is lost in Lua numbers. ARGV: version, field, value, ttl ms.
+const CACHE_PUT: &str = r"
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1
+";
+
+/// Bumps the version (keeping it for ARGV[1] seconds more) and drops every field.
+const CACHE_INVALIDATE: &str = r"
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 0
+";
+
+/// How long a version outlives the scope's last invalidation. A version that expires reads
+/// as 0 again, which is safe because no reader holds a version for anywhere near this long,
+/// and the fields it guarded are unchanged since (every write bumps and refreshes it).
+const CACHE_VERSION_TTL_SECS: u64 = 7 * 24 * 60 * 60;
+
+/// The longest field TTL sent to Redis, which refuses expiry times beyond its clock's range.
+const CACHE_MAX_TTL_MS: u64 = 365 * 24 * 60 * 60 * 1000;
 
 /// A Redis connection pool and the prefix every key of this service (or test) starts with.
 #[derive(Clone)]
@@ -175,5 +209,79 @@ impl LoginThrottle for RedisThrottle {
         if let Err(e) = result {
             tracing::warn!(error = %e, "login throttle unavailable; counter not reset");
         }
+    }
+}
+
+/// Cached values in Redis, shared by every instance: per scope, a version counter
+/// (`<prefix>cache:<scope>:ver`) and a hash of field to value (`<prefix>cache:<scope>`) that
+/// expires `ttl` after its last put. Each call is one Lua script, so the version check and the
+/// store are atomic. Scope names must not end in `:ver`, or their hash would be another
+/// scope's version key.
+#[derive(Debug, Clone)]
+pub struct RedisCache {
+    store: RedisStore,
+}
+
+impl RedisCache {
+    /// A cache over `store`.
+    #[must_use]
+    pub fn new(store: RedisStore) -> Self {
+        Self { store }
+    }
+
+    /// An EVAL of `script` over the scope's two keys: KEYS[1] the version, KEYS[2] the hash.
+    fn script(&self, script: &str, scope: &str) -> redis::Cmd {
+        let hash = self.store.key(&format!("cache:{scope}"));
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(2).arg(format!("{hash}:ver")).arg(hash);
+        cmd
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CacheError> {
+        let mut conn = self
+            .store
+            .pool
+            .get()
+            .await
+            .map_err(|e| CacheError::Unavailable(e.to_string()))?;
+        cmd.query_async::<T>(&mut conn)
+            .await
+            .map_err(|e| CacheError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    #[tracing::instrument(level = "debug", skip(self), err(level = "warn"))]
+    async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
+        let mut cmd = self.script(CACHE_GET, scope);
+        cmd.arg(field);
+        let (version, value) = self.query::<(u64, Option<String>)>(&cmd).await?;
+        Ok(Cached { version, value })
+    }
+
+    #[tracing::instrument(level = "debug", skip(self, value), err(level = "warn"))]
+    async fn put_if_current(
+        &self,
+        scope: &str,
+        field: &str,
+        value: &str,
+        version: u64,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        // PEXPIRE 0 would delete the hash at once; at least 1 ms keeps "store, then expire".
+        let ttl_ms = u64::try_from(ttl.as_millis())
+            .unwrap_or(u64::MAX)
+            .clamp(1, CACHE_MAX_TTL_MS);
+        let mut cmd = self.script(CACHE_PUT, scope);
+        cmd.arg(version).arg(field).arg(value).arg(ttl_ms);
+        Ok(self.query::<u8>(&cmd).await? == 1)
+    }
+
+    #[tracing::instrument(level = "debug", skip(self), err(level = "warn"))]
+    async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
+        let mut cmd = self.script(CACHE_INVALIDATE, scope);
+        cmd.arg(CACHE_VERSION_TTL_SECS);
+        self.query::<u8>(&cmd).await.map(|_| ())
     }
 }

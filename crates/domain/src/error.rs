@@ -112,3 +112,30 @@ pub enum DomainError {
     #[error("the result is too large to represent")]
     Overflow,
 }
+
+impl DomainError {
+    /// A stable snake_case code for the rule, for API clients.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::TooPrecise { .. } => "too_precise",
+            DomainError::OutOfRange { .. } | DomainError::Overflow => "out_of_range",
+            DomainError::NotPositive { .. } => "not_positive",
+            DomainError::Negative { .. } => "negative",
+            DomainError::PercentageOutOfRange => "percentage_out_of_range",
+            DomainError::AllocationOver100 { .. } => "allocation_over_100",
+            DomainError::ZeroAmount => "zero_amount",
+            DomainError::NegativeBalanceNotAllowed { .. } => "negative_balance_not_allowed",
+            DomainError::UnknownCurrency { .. } => "unknown_currency",
+            DomainError::UnknownVariant { .. } => "unknown_value",
+            DomainError::EmptyText { .. } => "empty",
+            DomainError::TextTooLong { .. } => "too_long",
+            DomainError::InvalidText { .. } => "invalid_text",
+            DomainError::InvalidEmail => "invalid_email",
+            DomainError::InvalidUsername => "invalid_username",
+            DomainError::InvalidPassword => "invalid_password",
+            DomainError::InvalidPreferences { .. } => "invalid_preferences",
+            DomainError::InvalidRange { .. } => "invalid_range",
+        }
+    }
+}

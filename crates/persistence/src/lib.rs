@@ -5,16 +5,23 @@
 //! by constraint name. Exact decimals go through [`codec`]: `NUMERIC` on PostgreSQL, scaled
 //! `INTEGER`s on SQLite, never binary floats. Nothing outside this crate sees SeaORM or SQL.
 
+mod accounts;
 pub mod codec;
 mod db;
 mod entity;
 mod error;
+mod reports;
+mod rows;
 pub mod sql;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tokens;
+mod transactions;
 mod users;
 
+pub use accounts::SqlAccountRepository;
 pub use db::{Db, MigrationStatus};
+pub use reports::SqlReportRepository;
 pub use tokens::SqlRefreshTokenRepository;
+pub use transactions::SqlTransactionRepository;
 pub use users::SqlUserRepository;

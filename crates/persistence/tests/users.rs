@@ -200,7 +200,10 @@ both_backends!(
 /// Every table with a row owned (directly or not) by the user, and how to count them.
 const OWNED: &[(&str, &str)] = &[
     ("users", "SELECT COUNT(*) AS n FROM users WHERE id = $1"),
-    ("fx_rates", "SELECT COUNT(*) AS n FROM fx_rates WHERE user_id = $1"),
+    (
+        "fx_rates",
+        "SELECT COUNT(*) AS n FROM fx_rates WHERE user_id = $1",
+    ),
     (
         "refresh_tokens",
         "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = $1",

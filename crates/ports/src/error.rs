@@ -13,6 +13,10 @@ pub enum RepoError {
         /// The field or rule that conflicted.
         what: String,
     },
+    /// A domain rule checked inside the store's transaction (a balance that would break its
+    /// account type's rule) refused the write; nothing was written.
+    #[error(transparent)]
+    Rule(#[from] nestegg_domain::DomainError),
     /// The store cannot be reached.
     #[error("store unavailable: {0}")]
     Unavailable(String),

@@ -6,18 +6,27 @@
 //! ([`RepoError`], [`SecurityError`], ...): no database, HTTP or crypto library type ever crosses
 //! a port, and this crate must never depend on one.
 
+pub mod account;
 pub mod cache;
 pub mod clock;
 pub mod error;
+pub mod report;
 pub mod security;
 pub mod throttle;
 pub mod token;
+pub mod transaction;
 pub mod user;
 
+pub use account::{Account, AccountRepository, AccountUpdate, NewAccount, Snapshot, WriteTime};
 pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
 pub use error::{RepoError, SecurityError, TokenError};
+pub use report::{CashflowGrouping, FxRate, ReportRepository};
 pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, SecretTokens};
 pub use throttle::{LoginThrottle, ThrottleKey};
 pub use token::{NewRefreshToken, RefreshToken, RefreshTokenRepository};
+pub use transaction::{
+    HistoryAction, HistoryEntry, NewTransaction, Transaction, TransactionFilter, TransactionPage,
+    TransactionRepository, TransactionUpdate,
+};
 pub use user::{HealthProbe, NewUser, User, UserRepository};

@@ -1,0 +1,184 @@
+//! Exchange rates and the queries reports are built from.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use nestegg_domain::report::{CashflowPart, SnapshotPoint};
+use nestegg_domain::{AccountType, CurrencyCode, Money, Rate};
+use nestegg_ports::{CashflowGrouping, FxRate, RepoError, ReportRepository};
+use sea_orm::{ConnectionTrait, DbBackend};
+use uuid::Uuid;
+
+use crate::codec::{self, Scale};
+use crate::db::Db;
+use crate::error::db_err;
+use crate::rows;
+use crate::sql::statement;
+
+/// Report queries in the SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlReportRepository {
+    db: Db,
+}
+
+impl SqlReportRepository {
+    /// A repository over `db`.
+    #[must_use]
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl ReportRepository for SqlReportRepository {
+    #[tracing::instrument(skip(self, rate), err)]
+    async fn put_rate(
+        &self,
+        user_id: Uuid,
+        rate: FxRate,
+        now: DateTime<Utc>,
+    ) -> Result<FxRate, RepoError> {
+        let b = self.db.backend();
+        self.db
+            .conn()
+            .execute_raw(statement(
+                b,
+                "INSERT INTO fx_rates (id, user_id, currency, base_currency, rate, date, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 ON CONFLICT (user_id, currency, base_currency, date) DO UPDATE \
+                 SET rate = excluded.rate, updated_at = excluded.updated_at",
+                [
+                    Uuid::now_v7().into(),
+                    user_id.into(),
+                    rate.currency.as_str().into(),
+                    rate.base_currency.as_str().into(),
+                    codec::encode(b, rate.rate.value(), Scale::Fine)?,
+                    rate.date.into(),
+                    now.into(),
+                ],
+            ))
+            .await
+            .map_err(db_err)?;
+        Ok(FxRate {
+            updated_at: now,
+            ..rate
+        })
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn latest_rates(
+        &self,
+        user_id: Uuid,
+        base: CurrencyCode,
+    ) -> Result<Vec<FxRate>, RepoError> {
+        let b = self.db.backend();
+        self.db
+            .conn()
+            .query_all_raw(statement(
+                b,
+                "SELECT currency, base_currency, rate, date, updated_at FROM fx_rates f \
+                 WHERE user_id = $1 AND base_currency = $2 AND date = (SELECT MAX(date) \
+                 FROM fx_rates g WHERE g.user_id = f.user_id AND g.currency = f.currency \
+                 AND g.base_currency = f.base_currency) ORDER BY currency",
+                [user_id.into(), base.as_str().into()],
+            ))
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| {
+                Ok(FxRate {
+                    currency: rows::currency(row, "currency")?,
+                    base_currency: rows::currency(row, "base_currency")?,
+                    rate: Rate::new(codec::decode(b, row, "rate", Scale::Fine)?)
+                        .map_err(|_| rows::corrupt("rate"))?,
+                    date: rows::get(row, "date")?,
+                    updated_at: rows::get(row, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn snapshots_until(
+        &self,
+        user_id: Uuid,
+        to: NaiveDate,
+    ) -> Result<Vec<SnapshotPoint>, RepoError> {
+        let b = self.db.backend();
+        self.db
+            .conn()
+            .query_all_raw(statement(
+                b,
+                "SELECT s.account_id, a.type, s.currency, s.date, s.balance \
+                 FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id \
+                 WHERE a.user_id = $1 AND s.date <= $2 ORDER BY s.account_id, s.date",
+                [user_id.into(), to.into()],
+            ))
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| {
+                Ok(SnapshotPoint {
+                    account_id: rows::get(row, "account_id")?,
+                    account_type: AccountType::parse(&rows::get::<String>(row, "type")?)
+                        .map_err(|_| rows::corrupt("account type"))?,
+                    currency: rows::currency(row, "currency")?,
+                    date: rows::get(row, "date")?,
+                    balance: rows::money(b, row, "balance")?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn cashflow(
+        &self,
+        user_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+        grouping: CashflowGrouping,
+    ) -> Result<Vec<CashflowPart>, RepoError> {
+        let b = self.db.backend();
+        let key = match (grouping, b) {
+            (CashflowGrouping::Category, _) => "t.category",
+            (CashflowGrouping::Month, DbBackend::Postgres) => "to_char(t.date, 'YYYY-MM')",
+            (CashflowGrouping::Month, _) => "strftime('%Y-%m', t.date)",
+            (CashflowGrouping::Merchant, _) => "t.merchant_name",
+        };
+        // Sums stay in SQL (exact NUMERIC, or exact integers on SQLite); one row per group
+        // and account currency, converted to the base currency by the domain.
+        let sql = format!(
+            "SELECT {key} AS key, a.currency AS currency, \
+             SUM(CASE WHEN t.amount > 0 THEN t.amount ELSE 0 END) AS income, \
+             SUM(CASE WHEN t.amount < 0 THEN -t.amount ELSE 0 END) AS expenses, \
+             COUNT(*) AS n \
+             FROM transactions t JOIN accounts a ON a.id = t.account_id \
+             WHERE t.user_id = $1 AND t.date >= $2 AND t.date <= $3 AND t.is_pending = $4 \
+             AND t.category <> 'transfer' \
+             GROUP BY 1, 2 ORDER BY 1 IS NULL, 1, 2"
+        );
+        self.db
+            .conn()
+            .query_all_raw(statement(
+                b,
+                &sql,
+                [user_id.into(), from.into(), to.into(), false.into()],
+            ))
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| {
+                let sum = |column: &str| -> Result<Money, RepoError> {
+                    Money::new(codec::decode(b, row, column, Scale::Money)?)
+                        .map_err(|_| RepoError::Unexpected(anyhow::anyhow!("{column} overflows")))
+                };
+                Ok(CashflowPart {
+                    key: rows::get(row, "key")?,
+                    currency: rows::currency(row, "currency")?,
+                    income: sum("income")?,
+                    expenses: sum("expenses")?,
+                    count: u64::try_from(rows::get::<i64>(row, "n")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,443 @@
+//! The transaction repository: every write moves a manual account's balance and appends to
+//! the history, in one database transaction.
+
+use async_trait::async_trait;
+use nestegg_domain::ledger::{Posting, rebalance};
+use nestegg_ports::{
+    Account, HistoryAction, HistoryEntry, NewTransaction, RepoError, Transaction,
+    TransactionFilter, TransactionPage, TransactionRepository, TransactionUpdate, WriteTime,
+};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::accounts::{for_update, lock_account, store_balance};
+use crate::codec::{self, Scale};
+use crate::db::Db;
+use crate::error::db_err;
+use crate::rows::{self, TRANSACTION_COLUMNS};
+use crate::sql::statement;
+
+/// Transactions in the SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlTransactionRepository {
+    db: Db,
+}
+
+impl SqlTransactionRepository {
+    /// A repository over `db`.
+    #[must_use]
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn posting(t: &Transaction) -> Posting {
+    Posting {
+        amount: t.amount,
+        is_pending: t.is_pending,
+    }
+}
+
+/// Moves a manual account's balance from `before` to `after`, if it moves at all.
+async fn move_balance(
+    conn: &impl ConnectionTrait,
+    b: DbBackend,
+    account: &Account,
+    before: Option<&Transaction>,
+    after: Option<&Transaction>,
+    at: WriteTime,
+) -> Result<(), RepoError> {
+    if !account.is_manual() {
+        return Ok(());
+    }
+    let balance = rebalance(
+        account.account_type,
+        account.current_balance,
+        before.map(posting),
+        after.map(posting),
+    )?;
+    if balance != account.current_balance {
+        let mut moved = account.clone();
+        moved.current_balance = balance;
+        store_balance(conn, b, &moved, at).await?;
+    }
+    Ok(())
+}
+
+async fn record(
+    conn: &impl ConnectionTrait,
+    b: DbBackend,
+    user_id: Uuid,
+    action: HistoryAction,
+    before: Option<&Transaction>,
+    after: Option<&Transaction>,
+    at: WriteTime,
+) -> Result<(), RepoError> {
+    let Some(subject) = after.or(before) else {
+        return Ok(());
+    };
+    let changes = Transaction::diff(before, after);
+    conn.execute_raw(statement(
+        b,
+        "INSERT INTO transaction_history (id, user_id, transaction_id, account_id, action, \
+         changes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            Uuid::now_v7().into(),
+            user_id.into(),
+            subject.id.into(),
+            subject.account_id.into(),
+            action.as_str().into(),
+            Json::Object(changes).into(),
+            at.now.into(),
+        ],
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+async fn lock_transaction(
+    conn: &impl ConnectionTrait,
+    b: DbBackend,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Transaction, RepoError> {
+    let sql = format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2{}",
+        for_update(b)
+    );
+    let row = conn
+        .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
+        .await
+        .map_err(db_err)?
+        .ok_or(RepoError::NotFound)?;
+    rows::transaction(b, &row)
+}
+
+/// `q` as a `LIKE` pattern that matches it literally: `%`, `_` and `\` lose their meaning.
+fn contains_pattern(q: &str) -> String {
+    let mut pattern = String::with_capacity(q.len() + 2);
+    pattern.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[async_trait]
+impl TransactionRepository for SqlTransactionRepository {
+    #[tracing::instrument(skip_all, err)]
+    async fn create(&self, new: NewTransaction, at: WriteTime) -> Result<Transaction, RepoError> {
+        let b = self.db.backend();
+        let txn = self.db.begin_write().await?;
+        let account = lock_account(&txn.txn, b, new.user_id, new.account_id).await?;
+        let created = Transaction {
+            id: new.id,
+            account_id: new.account_id,
+            amount: new.amount.money(),
+            date: new.date,
+            description: new.description,
+            merchant_name: new.merchant_name,
+            category: new.category,
+            is_pending: new.is_pending,
+            is_recurring: new.is_recurring,
+            plaid_transaction_id: None,
+            created_at: at.now,
+            updated_at: at.now,
+        };
+        move_balance(&txn.txn, b, &account, None, Some(&created), at).await?;
+        txn.txn
+            .execute_raw(statement(
+                b,
+                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+                 merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                [
+                    created.id.into(),
+                    new.user_id.into(),
+                    created.account_id.into(),
+                    codec::encode(b, created.amount.value(), Scale::Money)?,
+                    created.date.into(),
+                    created.description.clone().into(),
+                    created.merchant_name.clone().into(),
+                    created.category.as_str().into(),
+                    created.is_pending.into(),
+                    created.is_recurring.into(),
+                    at.now.into(),
+                ],
+            ))
+            .await
+            .map_err(db_err)?;
+        record(
+            &txn.txn,
+            b,
+            new.user_id,
+            HistoryAction::Created,
+            None,
+            Some(&created),
+            at,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Transaction, RepoError> {
+        let b = self.db.backend();
+        let sql = format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2"
+        );
+        let row = self
+            .db
+            .conn()
+            .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
+            .await
+            .map_err(db_err)?
+            .ok_or(RepoError::NotFound)?;
+        rows::transaction(b, &row)
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn list(
+        &self,
+        user_id: Uuid,
+        filter: TransactionFilter,
+    ) -> Result<TransactionPage, RepoError> {
+        let b = self.db.backend();
+        let mut values: Vec<Value> = vec![user_id.into()];
+        let mut sql = format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1");
+        // Each condition takes one value; every `?` in it stands for that value.
+        let mut and = |condition: &str, value: Value, sql: &mut String| {
+            values.push(value);
+            sql.push_str(" AND ");
+            sql.push_str(&condition.replace('?', &format!("${}", values.len())));
+        };
+        if let Some(account_id) = filter.account_id {
+            // Another user's account is a 404, not an empty page.
+            let owned = self
+                .db
+                .conn()
+                .query_one_raw(statement(
+                    b,
+                    "SELECT 1 AS owned FROM accounts WHERE id = $1 AND user_id = $2",
+                    [account_id.into(), user_id.into()],
+                ))
+                .await
+                .map_err(db_err)?;
+            if owned.is_none() {
+                return Err(RepoError::NotFound);
+            }
+            and("account_id = ?", account_id.into(), &mut sql);
+        }
+        if let Some(from) = filter.from {
+            and("date >= ?", from.into(), &mut sql);
+        }
+        if let Some(to) = filter.to {
+            and("date <= ?", to.into(), &mut sql);
+        }
+        if let Some(category) = filter.category {
+            and("category = ?", category.as_str().into(), &mut sql);
+        }
+        if let Some(pending) = filter.is_pending {
+            and("is_pending = ?", pending.into(), &mut sql);
+        }
+        if let Some(min) = filter.min_amount {
+            and(
+                "amount >= ?",
+                codec::encode(b, min.value(), Scale::Money)?,
+                &mut sql,
+            );
+        }
+        if let Some(max) = filter.max_amount {
+            and(
+                "amount <= ?",
+                codec::encode(b, max.value(), Scale::Money)?,
+                &mut sql,
+            );
+        }
+        if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
+            and(
+                "(lower(description) LIKE ? ESCAPE '\\' OR lower(merchant_name) LIKE ? ESCAPE '\\')",
+                contains_pattern(q).into(),
+                &mut sql,
+            );
+        }
+        if let Some((date, id)) = filter.after {
+            values.push(date.into());
+            values.push(id.into());
+            let n = values.len();
+            sql.push_str(&format!(" AND (date, id) < (${}, ${n})", n - 1));
+        }
+        let limit = filter.limit.max(1);
+        sql.push_str(&format!(" ORDER BY date DESC, id DESC LIMIT {}", limit + 1));
+        let mut items = self
+            .db
+            .conn()
+            .query_all_raw(statement(b, &sql, values))
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| rows::transaction(b, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|t| (t.date, t.id))
+        } else {
+            None
+        };
+        Ok(TransactionPage { items, next })
+    }
+
+    #[tracing::instrument(skip(self, update), err)]
+    async fn update(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        update: TransactionUpdate,
+        at: WriteTime,
+    ) -> Result<Transaction, RepoError> {
+        let b = self.db.backend();
+        let txn = self.db.begin_write().await?;
+        let before = lock_transaction(&txn.txn, b, user_id, id).await?;
+        let account = lock_account(&txn.txn, b, user_id, before.account_id).await?;
+        let mut after = before.clone();
+        if let Some(d) = update.description {
+            after.description = d;
+        }
+        if let Some(m) = update.merchant_name {
+            after.merchant_name = m;
+        }
+        if let Some(c) = update.category {
+            after.category = c;
+        }
+        if let Some(r) = update.is_recurring {
+            after.is_recurring = r;
+        }
+        if let Some(a) = update.amount {
+            after.amount = a.money();
+        }
+        if let Some(d) = update.date {
+            after.date = d;
+        }
+        if after == before {
+            return Ok(before);
+        }
+        after.updated_at = at.now;
+        move_balance(&txn.txn, b, &account, Some(&before), Some(&after), at).await?;
+        txn.txn
+            .execute_raw(statement(
+                b,
+                "UPDATE transactions SET amount = $1, date = $2, description = $3, \
+                 merchant_name = $4, category = $5, is_recurring = $6, updated_at = $7 \
+                 WHERE id = $8",
+                [
+                    codec::encode(b, after.amount.value(), Scale::Money)?,
+                    after.date.into(),
+                    after.description.clone().into(),
+                    after.merchant_name.clone().into(),
+                    after.category.as_str().into(),
+                    after.is_recurring.into(),
+                    at.now.into(),
+                    id.into(),
+                ],
+            ))
+            .await
+            .map_err(db_err)?;
+        record(
+            &txn.txn,
+            b,
+            user_id,
+            HistoryAction::Updated,
+            Some(&before),
+            Some(&after),
+            at,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn delete(&self, user_id: Uuid, id: Uuid, at: WriteTime) -> Result<(), RepoError> {
+        let b = self.db.backend();
+        let txn = self.db.begin_write().await?;
+        let before = lock_transaction(&txn.txn, b, user_id, id).await?;
+        let account = lock_account(&txn.txn, b, user_id, before.account_id).await?;
+        move_balance(&txn.txn, b, &account, Some(&before), None, at).await?;
+        txn.txn
+            .execute_raw(statement(
+                b,
+                "DELETE FROM transactions WHERE id = $1",
+                [id.into()],
+            ))
+            .await
+            .map_err(db_err)?;
+        record(
+            &txn.txn,
+            b,
+            user_id,
+            HistoryAction::Deleted,
+            Some(&before),
+            None,
+            at,
+        )
+        .await?;
+        txn.commit().await
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn history(&self, user_id: Uuid, id: Uuid) -> Result<Vec<HistoryEntry>, RepoError> {
+        let b = self.db.backend();
+        let entries = self
+            .db
+            .conn()
+            .query_all_raw(statement(
+                b,
+                "SELECT created_at, action, changes FROM transaction_history \
+                 WHERE transaction_id = $1 AND user_id = $2 ORDER BY created_at, id",
+                [id.into(), user_id.into()],
+            ))
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| {
+                let action = match rows::get::<String>(row, "action")?.as_str() {
+                    "created" => HistoryAction::Created,
+                    "updated" => HistoryAction::Updated,
+                    "deleted" => HistoryAction::Deleted,
+                    _ => return Err(rows::corrupt("history action")),
+                };
+                Ok(HistoryEntry {
+                    at: rows::get(row, "created_at")?,
+                    action,
+                    changes: rows::get(row, "changes")?,
+                })
+            })
+            .collect::<Result<Vec<_>, RepoError>>()?;
+        if entries.is_empty() {
+            return Err(RepoError::NotFound);
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_wildcards_in_a_search_are_matched_literally() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern("CAFÉ"), "%café%");
+        assert_eq!(
+            contains_pattern("'; DROP TABLE x; --"),
+            "%'; drop table x; --%"
+        );
+    }
+}
