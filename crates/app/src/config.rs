@@ -53,6 +53,8 @@ pub struct Settings {
     pub access_token_ttl: i64,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How long a cached report may be kept (`NESTEGG_CACHE_TTL_SECONDS`).
+    pub cache_ttl: std::time::Duration,
 }
 
 /// Why the settings are unusable; each message is one line naming the variable.
@@ -153,6 +155,17 @@ impl Settings {
             bcrypt_cost,
             access_token_ttl: 900,
             body_limit: 256 * 1024,
+            cache_ttl: std::time::Duration::from_secs(match get("NESTEGG_CACHE_TTL_SECONDS") {
+                None => 300,
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| (1..=86_400).contains(s))
+                    .ok_or(ConfigError::Invalid {
+                        name: "NESTEGG_CACHE_TTL_SECONDS",
+                        why: "expected a whole number of seconds from 1 to 86400".into(),
+                    })?,
+            }),
         })
     }
 }

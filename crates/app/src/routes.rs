@@ -1,8 +1,11 @@
 //! The HTTP routes, one module per feature.
 
+pub mod accounts;
 pub mod auth;
 pub mod health;
 pub mod me;
+pub mod reports;
+pub mod transactions;
 
 use actix_web::web;
 
@@ -11,7 +14,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure).service(
         web::scope("/api/v1")
             .configure(auth::configure)
-            .configure(me::configure),
+            .configure(me::configure)
+            .configure(accounts::configure)
+            .configure(transactions::configure)
+            .configure(reports::configure),
     );
 }
 

@@ -11,11 +11,18 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
 use chrono::{DateTime, SubsecRound, Utc};
+use nestegg_application::accounts::AccountService;
 use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
-use nestegg_cache::{InMemoryThrottle, RedisStore, RedisThrottle};
+use nestegg_application::cache::ReportCache;
+use nestegg_application::reports::ReportService;
+use nestegg_application::transactions::TransactionService;
+use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
 use nestegg_crypto::{BcryptHasher, JwtAccessTokens, RandomSecretTokens};
-use nestegg_persistence::{Db, SqlRefreshTokenRepository, SqlUserRepository};
-use nestegg_ports::{AccessTokens, Clock, HealthProbe, LoginThrottle};
+use nestegg_persistence::{
+    Db, SqlAccountRepository, SqlRefreshTokenRepository, SqlReportRepository,
+    SqlTransactionRepository, SqlUserRepository,
+};
+use nestegg_ports::{AccessTokens, Cache, Clock, HealthProbe, LoginThrottle};
 
 use crate::config::Settings;
 use crate::error::{ApiError, envelope};
@@ -38,6 +45,12 @@ impl Clock for SystemClock {
 pub struct AppState {
     /// Auth use cases.
     pub auth: AuthService,
+    /// Account use cases.
+    pub accounts: AccountService,
+    /// Transaction use cases.
+    pub transactions: TransactionService,
+    /// Report use cases.
+    pub reports: ReportService,
     /// Access-token checks for the extractor.
     pub access: Arc<dyn AccessTokens>,
     /// Time.
@@ -54,18 +67,29 @@ impl AppState {
     /// # Errors
     /// When a secret is unusable.
     pub fn new(db: &Db, settings: &Settings) -> anyhow::Result<Self> {
-        let (throttle, cache): (Arc<dyn LoginThrottle>, Option<Arc<dyn HealthProbe>>) =
-            match &settings.redis_url {
-                Some(url) => {
-                    let store = RedisStore::new(url, &settings.redis_prefix)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    (
-                        Arc::new(RedisThrottle::new(store.clone())),
-                        Some(Arc::new(store)),
-                    )
-                }
-                None => (Arc::new(InMemoryThrottle::default()), None),
-            };
+        type Shared = (
+            Arc<dyn LoginThrottle>,
+            Arc<dyn Cache>,
+            Option<Arc<dyn HealthProbe>>,
+        );
+        let (throttle, report_cache, cache): Shared = match &settings.redis_url {
+            Some(url) => {
+                let store = RedisStore::new(url, &settings.redis_prefix)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                (
+                    Arc::new(RedisThrottle::new(store.clone())),
+                    Arc::new(RedisCache::new(store.clone())),
+                    Some(Arc::new(store)),
+                )
+            }
+            None => (
+                Arc::new(InMemoryThrottle::default()),
+                Arc::new(InMemoryCache::default()),
+                None,
+            ),
+        };
+        let reports_cache = ReportCache::new(report_cache, settings.cache_ttl);
+        let accounts = Arc::new(SqlAccountRepository::new(db.clone()));
         let users = Arc::new(SqlUserRepository::new(db.clone()));
         let access: Arc<dyn AccessTokens> = Arc::new(
             JwtAccessTokens::new(settings.jwt_secret.expose(), settings.access_token_ttl)
@@ -82,9 +106,23 @@ impl AppState {
             secrets: Arc::new(RandomSecretTokens::new()),
             throttle,
             clock: clock.clone(),
+            cache: reports_cache.clone(),
         };
         Ok(Self {
             auth: AuthService::new(ports, AuthPolicy::default()),
+            accounts: AccountService::new(accounts.clone(), reports_cache.clone(), clock.clone()),
+            transactions: TransactionService::new(
+                Arc::new(SqlTransactionRepository::new(db.clone())),
+                reports_cache.clone(),
+                clock.clone(),
+            ),
+            reports: ReportService::new(
+                users.clone(),
+                accounts,
+                Arc::new(SqlReportRepository::new(db.clone())),
+                reports_cache,
+                clock.clone(),
+            ),
             access,
             clock,
             health: users,

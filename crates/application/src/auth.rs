@@ -10,6 +10,7 @@ use nestegg_ports::{
 };
 use uuid::Uuid;
 
+use crate::cache::ReportCache;
 use crate::error::{AppError, FieldErrors};
 
 /// How long tokens live and how hard logins are throttled.
@@ -85,6 +86,8 @@ pub struct AuthPorts {
     pub throttle: Arc<dyn LoginThrottle>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Cached reports, dropped when the base currency may change.
+    pub cache: ReportCache,
 }
 
 /// Registration, login, refresh, logout and the user's own account.
@@ -288,7 +291,8 @@ impl AuthService {
             .map(|p| errors.check("preferences", Preferences::parse(p)));
         errors.finish()?;
         self.me(user_id).await?;
-        self.ports
+        let user = self
+            .ports
             .users
             .update_profile(
                 user_id,
@@ -297,7 +301,10 @@ impl AuthService {
                 self.ports.clock.now(),
             )
             .await
-            .map_err(duplicate)
+            .map_err(duplicate)?;
+        // Reports are in the base currency, which preferences hold.
+        self.ports.cache.invalidate(user_id).await;
+        Ok(user)
     }
 
     /// Replaces the password after checking the current one; revokes every refresh token.

@@ -110,6 +110,12 @@ impl FieldErrors {
         }
     }
 
+    /// The recorded fields, to add more before finishing.
+    #[must_use]
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.0
+    }
+
     /// `Err(Validation)` if any field failed.
     ///
     /// # Errors

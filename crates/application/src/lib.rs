@@ -5,7 +5,11 @@
 //! come through `nestegg-ports`. This crate must never depend on a database, web framework,
 //! cache client or crypto library; its tests use the ports' mockall mocks.
 
+pub mod accounts;
 pub mod auth;
+pub mod cache;
 pub mod error;
+pub mod reports;
+pub mod transactions;
 
 pub use error::AppError;

@@ -28,7 +28,7 @@ string_enum!(
 );
 
 /// Whether an account holds what one owns or what one owes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountClass {
     /// Money owned: a positive balance adds to net worth.

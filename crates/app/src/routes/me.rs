@@ -8,6 +8,7 @@ use nestegg_application::auth::ProfileChange;
 use nestegg_ports::User;
 use serde::{Deserialize, Serialize};
 
+use crate::dto::present;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
@@ -62,15 +63,6 @@ struct PatchMeBody {
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     preferences: Option<Option<serde_json::Value>>,
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A field that may be left out but not set to `null`.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
 use nestegg_domain::{Email, Preferences, Username};
+use nestegg_ports::cache::MockCache;
 use nestegg_ports::clock::MockClock;
 use nestegg_ports::security::{
     IssuedAccessToken, MockAccessTokens, MockPasswordHasher, MockSecretTokens,
@@ -17,6 +18,7 @@ use nestegg_ports::{RefreshToken, RepoError, User};
 use uuid::Uuid;
 
 use super::*;
+use crate::cache::ReportCache;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
@@ -29,6 +31,7 @@ struct Mocks {
     access: MockAccessTokens,
     secrets: MockSecretTokens,
     throttle: MockLoginThrottle,
+    cache: MockCache,
 }
 
 impl Mocks {
@@ -52,6 +55,7 @@ impl Mocks {
             access,
             secrets,
             throttle: MockLoginThrottle::new(),
+            cache: MockCache::new(),
         }
     }
 
@@ -67,6 +71,7 @@ impl Mocks {
                 secrets: Arc::new(self.secrets),
                 throttle: Arc::new(self.throttle),
                 clock: Arc::new(clock),
+                cache: ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
             },
             AuthPolicy::default(),
         )
@@ -409,6 +414,36 @@ async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call(
         .returning(|_, _, _| Ok(()));
     m.service()
         .change_password(id, "right", "a brand new password")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_profile_change_drops_the_users_cached_reports() {
+    let mut m = Mocks::new();
+    let user = ada();
+    let id = user.id;
+    let stored = user.clone();
+    m.users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(stored.clone())));
+    m.users
+        .expect_update_profile()
+        .returning(move |_, _, _, _| Ok(user.clone()));
+    let scope = format!("user:{id}");
+    m.cache
+        .expect_invalidate()
+        .withf(move |s| s == scope)
+        .times(1)
+        .returning(|_| Ok(()));
+    m.service()
+        .update_profile(
+            id,
+            ProfileChange {
+                username: None,
+                preferences: Some(serde_json::json!({"base_currency": "EUR"})),
+            },
+        )
         .await
         .unwrap();
 }

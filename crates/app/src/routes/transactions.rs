@@ -1,0 +1,252 @@
+//! Transactions, their search and their history.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::NaiveDate;
+use nestegg_application::AppError;
+use nestegg_application::transactions::{TransactionInput, TransactionPatch, TransactionQuery};
+use nestegg_domain::{Money, TransactionCategory};
+use nestegg_ports::{HistoryEntry, Transaction};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, present};
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+use crate::routes::timestamp;
+use crate::startup::AppState;
+
+/// Configures the transaction routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(get_one)
+        .service(update)
+        .service(remove)
+        .service(history);
+}
+
+/// A transaction as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct TransactionDto {
+    id: Uuid,
+    account_id: Uuid,
+    amount: Money,
+    date: NaiveDate,
+    description: String,
+    merchant_name: Option<String>,
+    category: TransactionCategory,
+    is_pending: bool,
+    is_recurring: bool,
+    plaid_transaction_id: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Transaction> for TransactionDto {
+    fn from(t: Transaction) -> Self {
+        Self {
+            id: t.id,
+            account_id: t.account_id,
+            amount: t.amount,
+            date: t.date,
+            description: t.description,
+            merchant_name: t.merchant_name,
+            category: t.category,
+            is_pending: t.is_pending,
+            is_recurring: t.is_recurring,
+            plaid_transaction_id: t.plaid_transaction_id,
+            created_at: timestamp(t.created_at),
+            updated_at: timestamp(t.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    account_id: Uuid,
+    amount: Dec,
+    date: NaiveDate,
+    description: String,
+    merchant_name: Option<String>,
+    category: Option<String>,
+    is_pending: Option<bool>,
+    is_recurring: Option<bool>,
+}
+
+#[post("/transactions")]
+async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let created = state
+        .transactions
+        .create(
+            user.0,
+            TransactionInput {
+                account_id: b.account_id,
+                amount: b.amount.0,
+                date: b.date,
+                description: b.description,
+                merchant_name: b.merchant_name,
+                category: b.category,
+                is_pending: b.is_pending,
+                is_recurring: b.is_recurring,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(TransactionDto::from(created)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    account_id: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    category: Option<String>,
+    q: Option<String>,
+    min_amount: Option<Dec>,
+    max_amount: Option<Dec>,
+    is_pending: Option<bool>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[get("/transactions")]
+async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+        })?),
+    };
+    let page = state
+        .transactions
+        .list(
+            user.0,
+            TransactionQuery {
+                account_id: q.account_id,
+                from: q.from,
+                to: q.to,
+                category: q.category,
+                q: q.q,
+                min_amount: q.min_amount.map(|d| d.0),
+                max_amount: q.max_amount.map(|d| d.0),
+                is_pending: q.is_pending,
+                limit: q.limit,
+                after,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: page.items.into_iter().map(TransactionDto::from).collect(),
+        next_cursor: page.next.map(|(d, id)| encode_cursor(d, id)),
+    }))
+}
+
+#[get("/transactions/{id}")]
+async fn get_one(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let t = state.transactions.get(user.0, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(TransactionDto::from(t)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    merchant_name: Option<Option<String>>,
+    category: Option<String>,
+    is_recurring: Option<bool>,
+    amount: Option<Dec>,
+    date: Option<NaiveDate>,
+    account_id: Option<Uuid>,
+}
+
+#[patch("/transactions/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let t = state
+        .transactions
+        .update(
+            user.0,
+            id.into_inner(),
+            TransactionPatch {
+                description: b.description,
+                merchant_name: b.merchant_name,
+                category: b.category,
+                is_recurring: b.is_recurring,
+                amount: b.amount.map(|d| d.0),
+                date: b.date,
+                account_id: b.account_id,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(TransactionDto::from(t)))
+}
+
+#[delete("/transactions/{id}")]
+async fn remove(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.transactions.delete(user.0, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryDto {
+    at: String,
+    action: &'static str,
+    changes: serde_json::Value,
+}
+
+impl From<HistoryEntry> for HistoryDto {
+    fn from(h: HistoryEntry) -> Self {
+        Self {
+            at: timestamp(h.at),
+            action: h.action.as_str(),
+            changes: h.changes,
+        }
+    }
+}
+
+#[get("/transactions/{id}/history")]
+async fn history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let entries = state
+        .transactions
+        .history(user.0, id.into_inner())
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("transaction"),
+            other => other,
+        })?;
+    Ok(HttpResponse::Ok().json(Items {
+        items: entries
+            .into_iter()
+            .map(HistoryDto::from)
+            .collect::<Vec<_>>(),
+    }))
+}

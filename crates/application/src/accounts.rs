@@ -1,0 +1,268 @@
+//! Managing accounts by hand.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use nestegg_domain::{AccountName, AccountType, CurrencyCode, Money, text};
+use nestegg_ports::{
+    Account, AccountRepository, AccountUpdate, Clock, NewAccount, RepoError, Snapshot, WriteTime,
+};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::cache::ReportCache;
+use crate::error::{AppError, FieldErrors};
+
+/// A new account, unvalidated.
+#[derive(Debug, Clone)]
+pub struct AccountInput {
+    /// Name.
+    pub name: String,
+    /// Type name.
+    pub account_type: String,
+    /// Institution.
+    pub institution_name: Option<String>,
+    /// Opening balance.
+    pub current_balance: Decimal,
+    /// Available balance.
+    pub available_balance: Option<Decimal>,
+    /// Currency code; `USD` when absent.
+    pub currency: Option<String>,
+}
+
+/// Changes to an account, unvalidated; `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New institution.
+    pub institution_name: Option<Option<String>>,
+    /// New balance.
+    pub current_balance: Option<Decimal>,
+    /// New available balance.
+    pub available_balance: Option<Option<Decimal>>,
+}
+
+/// Account use cases.
+#[allow(missing_debug_implementations)]
+pub struct AccountService {
+    accounts: Arc<dyn AccountRepository>,
+    cache: ReportCache,
+    clock: Arc<dyn Clock>,
+}
+
+pub(crate) fn write_time(clock: &dyn Clock) -> WriteTime {
+    WriteTime {
+        now: clock.now(),
+        today: clock.today(),
+    }
+}
+
+pub(crate) fn not_found(what: &'static str) -> impl Fn(RepoError) -> AppError {
+    move |e| match e {
+        RepoError::NotFound => AppError::NotFound(what),
+        other => other.into(),
+    }
+}
+
+const MAX_INSTITUTION: usize = 255;
+
+impl AccountService {
+    /// A service over these ports.
+    #[must_use]
+    pub fn new(
+        accounts: Arc<dyn AccountRepository>,
+        cache: ReportCache,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            accounts,
+            cache,
+            clock,
+        }
+    }
+
+    /// Creates a manual account with its first snapshot.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] naming each bad field (a negative balance on anything but a
+    /// credit card included).
+    pub async fn create(&self, user_id: Uuid, input: AccountInput) -> Result<Account, AppError> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check("name", AccountName::parse(&input.name));
+        let account_type = errors.check("type", AccountType::parse(&input.account_type));
+        let institution = errors.check(
+            "institution_name",
+            text::optional(
+                input.institution_name.as_deref(),
+                "an institution name",
+                MAX_INSTITUTION,
+            ),
+        );
+        let balance = errors.check("current_balance", Money::new(input.current_balance));
+        let available = errors.check(
+            "available_balance",
+            input.available_balance.map(Money::new).transpose(),
+        );
+        let currency = errors.check(
+            "currency",
+            input
+                .currency
+                .as_deref()
+                .map_or(Ok(CurrencyCode::USD), CurrencyCode::parse),
+        );
+        if let (Some(t), Some(b)) = (account_type, balance) {
+            errors.check("current_balance", t.check_balance(b));
+        }
+        errors.finish()?;
+        let (
+            Some(name),
+            Some(account_type),
+            Some(institution_name),
+            Some(balance),
+            Some(available),
+            Some(currency),
+        ) = (
+            name,
+            account_type,
+            institution,
+            balance,
+            available,
+            currency,
+        )
+        else {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "validated fields missing"
+            )));
+        };
+        let account = self
+            .accounts
+            .create(
+                NewAccount {
+                    id: Uuid::now_v7(),
+                    user_id,
+                    name,
+                    account_type,
+                    institution_name,
+                    current_balance: balance,
+                    available_balance: available,
+                    currency,
+                },
+                write_time(self.clock.as_ref()),
+            )
+            .await?;
+        self.cache.invalidate(user_id).await;
+        Ok(account)
+    }
+
+    /// The user's accounts.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list(&self, user_id: Uuid) -> Result<Vec<Account>, AppError> {
+        Ok(self.accounts.list(user_id).await?)
+    }
+
+    /// One account.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`] for a missing or another user's account.
+    pub async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, AppError> {
+        self.accounts
+            .get(user_id, id)
+            .await
+            .map_err(not_found("account"))
+    }
+
+    /// Changes an account; a balance change upserts today's snapshot.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Validation`] for bad fields or a negative balance
+    /// where the type forbids one.
+    pub async fn update(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        patch: AccountPatch,
+    ) -> Result<Account, AppError> {
+        let mut errors = FieldErrors::default();
+        let name = patch
+            .name
+            .map(|n| errors.check("name", AccountName::parse(&n)));
+        let institution = patch.institution_name.map(|i| {
+            errors.check(
+                "institution_name",
+                text::optional(i.as_deref(), "an institution name", MAX_INSTITUTION),
+            )
+        });
+        let balance = patch
+            .current_balance
+            .map(|b| errors.check("current_balance", Money::new(b)));
+        let available = patch
+            .available_balance
+            .map(|a| errors.check("available_balance", a.map(Money::new).transpose()));
+        errors.finish()?;
+        let update = AccountUpdate {
+            name: name.flatten(),
+            institution_name: institution.flatten(),
+            current_balance: balance.flatten(),
+            available_balance: available.flatten(),
+        };
+        let account = self
+            .accounts
+            .update(user_id, id, update, write_time(self.clock.as_ref()))
+            .await
+            .map_err(|e| match e {
+                RepoError::Rule(rule) => AppError::invalid("current_balance", &rule),
+                other => not_found("account")(other),
+            })?;
+        self.cache.invalidate(user_id).await;
+        Ok(account)
+    }
+
+    /// Deletes an account that has no transactions.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Conflict`] (`account_has_transactions`).
+    pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), AppError> {
+        self.accounts
+            .delete(user_id, id)
+            .await
+            .map_err(|e| match e {
+                RepoError::Conflict { what } if what == "account_has_transactions" => {
+                    AppError::Conflict {
+                        code: "account_has_transactions",
+                        message: "the account has transactions; delete them first".into(),
+                        field: None,
+                    }
+                }
+                other => not_found("account")(other),
+            })?;
+        self.cache.invalidate(user_id).await;
+        Ok(())
+    }
+
+    /// The account's balance snapshots in a date range.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Validation`] when `to` is before `from`.
+    pub async fn snapshots(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<Snapshot>, AppError> {
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            return Err(AppError::Validation(
+                [("to".to_owned(), "must not be before from".to_owned())].into(),
+            ));
+        }
+        self.accounts
+            .snapshots(user_id, id, from, to)
+            .await
+            .map_err(not_found("account"))
+    }
+}

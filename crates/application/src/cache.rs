@@ -1,0 +1,95 @@
+//! Cached reports per user, never stale after a write.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nestegg_ports::{Cache, Cached};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// Reads through the cache and invalidates a user's reports after their writes. A cache
+/// outage never fails a request: reads fall back to computing, and the outage is logged.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)]
+pub struct ReportCache {
+    cache: Arc<dyn Cache>,
+    ttl: Duration,
+}
+
+fn scope(user_id: Uuid) -> String {
+    format!("user:{user_id}")
+}
+
+impl ReportCache {
+    /// A cache keeping values for `ttl` at most.
+    #[must_use]
+    pub fn new(cache: Arc<dyn Cache>, ttl: Duration) -> Self {
+        Self { cache, ttl }
+    }
+
+    /// The cached value of `field` for the user, or `compute`'s, which is then cached unless
+    /// a write invalidated the user's reports while it ran.
+    ///
+    /// # Errors
+    /// Those of `compute`.
+    pub async fn get_or_compute<T, F, Fut>(
+        &self,
+        user_id: Uuid,
+        field: &str,
+        compute: F,
+    ) -> Result<T, AppError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let scope = scope(user_id);
+        let version = match self.cache.get(&scope, field).await {
+            Ok(Cached {
+                value: Some(text), ..
+            }) => match serde_json::from_str(&text) {
+                Ok(value) => return Ok(value),
+                Err(e) => {
+                    tracing::warn!(error = %e, field, "unreadable cached value; recomputing");
+                    None
+                }
+            },
+            Ok(Cached {
+                version,
+                value: None,
+            }) => Some(version),
+            Err(e) => {
+                tracing::warn!(error = %e, "cache unavailable; computing from the database");
+                None
+            }
+        };
+        let value = compute().await?;
+        if let Some(version) = version {
+            match serde_json::to_string(&value) {
+                Ok(text) => {
+                    if let Err(e) = self
+                        .cache
+                        .put_if_current(&scope, field, &text, version, self.ttl)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "cache unavailable; value not stored");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, field, "value not cacheable"),
+            }
+        }
+        Ok(value)
+    }
+
+    /// Drops the user's cached reports; call after every write that changes them.
+    pub async fn invalidate(&self, user_id: Uuid) {
+        if let Err(e) = self.cache.invalidate(&scope(user_id)).await {
+            // The TTL bounds how long a value cached before the outage can outlive this write.
+            tracing::error!(error = %e, %user_id, "cache invalidation failed");
+        }
+    }
+}
