@@ -140,6 +140,27 @@ impl TestApp {
         .await
     }
 
+    /// Creates an account; asserts 201 and returns it.
+    pub async fn account(&self, token: &str, body: Value) -> Value {
+        let response = self.post("/api/v1/accounts", &body, Some(token)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        response.json().await.unwrap()
+    }
+
+    /// Creates a transaction; asserts 201 and returns it.
+    pub async fn transaction(&self, token: &str, body: Value) -> Value {
+        let response = self.post("/api/v1/transactions", &body, Some(token)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        response.json().await.unwrap()
+    }
+
+    /// GETs `path` and returns the JSON body after asserting 200.
+    pub async fn read(&self, path: &str, token: &str) -> Value {
+        let response = self.get(path, Some(token)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.unwrap()
+    }
+
     /// Registers `name` and logs in; returns (access, refresh).
     pub async fn signed_in(&self, name: &str) -> (String, String) {
         self.register(name).await;

@@ -1,9 +1,12 @@
 //! HTTP tests against the real app on a random port, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod auth;
 mod cache;
 mod errors;
 mod helpers;
 mod me;
+mod reports;
 mod security;
+mod transactions;

@@ -110,3 +110,100 @@ app_test!(
         );
     }
 );
+
+app_test!(
+    every_route_with_an_id_answers_404_for_another_users_and_changes_nothing,
+    |app: TestApp| async move {
+        let (ada, _) = app.signed_in("ada").await;
+        let (bob, _) = app.signed_in("bob").await;
+        let account = app
+            .account(
+                &ada,
+                json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
+            )
+            .await;
+        let a = account["id"].as_str().unwrap().to_owned();
+        let t = app
+        .transaction(&ada, json!({"account_id": a, "amount": "-10", "date": "2026-11-01", "description": "Mine"}))
+        .await;
+        let t = t["id"].as_str().unwrap().to_owned();
+        let attempts: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/api/v1/accounts/{a}"), None),
+            (
+                Method::PATCH,
+                format!("/api/v1/accounts/{a}"),
+                Some(json!({"name": "Stolen", "current_balance": "0"})),
+            ),
+            (Method::DELETE, format!("/api/v1/accounts/{a}"), None),
+            (Method::GET, format!("/api/v1/accounts/{a}/snapshots"), None),
+            (
+                Method::GET,
+                format!("/api/v1/transactions?account_id={a}"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/v1/transactions".to_owned(),
+                Some(
+                    json!({"account_id": a, "amount": "5", "date": "2026-11-01", "description": "Sneaky"}),
+                ),
+            ),
+            (Method::GET, format!("/api/v1/transactions/{t}"), None),
+            (
+                Method::PATCH,
+                format!("/api/v1/transactions/{t}"),
+                Some(json!({"amount": "-99"})),
+            ),
+            (Method::DELETE, format!("/api/v1/transactions/{t}"), None),
+            (
+                Method::GET,
+                format!("/api/v1/transactions/{t}/history"),
+                None,
+            ),
+        ];
+        for (method, path, body) in attempts {
+            let response = app
+                .send(method.clone(), &path, body.as_ref(), Some(&bob))
+                .await;
+            assert_eq!(
+                error_code(response, StatusCode::NOT_FOUND).await.0,
+                "not_found",
+                "{method} {path}"
+            );
+        }
+        let after = app.read(&format!("/api/v1/accounts/{a}"), &ada).await;
+        assert_eq!(
+            (after["name"].as_str(), after["current_balance"].as_str()),
+            (Some("Checking"), Some("90"))
+        );
+        let mine = app.read(&format!("/api/v1/transactions/{t}"), &ada).await;
+        assert_eq!(mine["amount"], "-10");
+        let history = app
+            .read(&format!("/api/v1/transactions/{t}/history"), &ada)
+            .await;
+        assert_eq!(history["items"].as_array().unwrap().len(), 1);
+        assert!(
+            app.read("/api/v1/transactions", &bob).await["items"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(app.read("/api/v1/overview", &bob).await["net_worth"], "0");
+    }
+);
+
+app_test!(malformed_ids_in_paths_are_400s, |app: TestApp| async move {
+    let (token, _) = app.signed_in("ada").await;
+    for path in [
+        "/api/v1/accounts/not-a-uuid",
+        "/api/v1/transactions/123",
+        "/api/v1/transactions/x/history",
+    ] {
+        let response = app.get(path, Some(&token)).await;
+        assert_eq!(
+            error_code(response, StatusCode::BAD_REQUEST).await.0,
+            "invalid_path",
+            "{path}"
+        );
+    }
+});
