@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nestegg::config::database_url_from_env;
+use nestegg::startup::{AppState, open_database};
 use nestegg::{Settings, build, telemetry};
 use nestegg_persistence::Db;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Migrate the database, then serve the API (the default).
     Serve,
+    /// Create a demo user with two years of sample data and print its login.
+    Demo,
     /// Manage the database schema.
     Migrate {
         #[command(subcommand)]
@@ -46,7 +49,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     // Only serving needs the secrets; migrations need just the database.
     let settings = match command {
-        Command::Serve => match Settings::from_env() {
+        Command::Serve | Command::Demo => match Settings::from_env() {
             Ok(s) => Some(s),
             Err(e) => {
                 eprintln!("nestegg: {e}");
@@ -69,7 +72,8 @@ fn main() -> ExitCode {
         match (command, settings) {
             (Command::Migrate { action }, _) => migrate(&database_url_from_env(), action).await,
             (Command::Serve, Some(settings)) => serve(settings).await,
-            (Command::Serve, None) => Err(anyhow::anyhow!("settings missing")),
+            (Command::Demo, Some(settings)) => demo(settings).await,
+            (_, None) => Err(anyhow::anyhow!("settings missing")),
         }
     });
     match result {
@@ -86,6 +90,26 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(addr = %settings.addr, "nestegg is serving; stop with Ctrl-C");
     app.run_until_stopped().await?;
     tracing::info!("nestegg stopped");
+    Ok(())
+}
+
+async fn demo(settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let state = AppState::new(&db, &settings)?;
+    let started = std::time::Instant::now();
+    let login = state
+        .demo
+        .create(&state.auth)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the demo data: {e}"))?;
+    println!(
+        "created a demo user with {} accounts and {} transactions in {:.1} s",
+        login.accounts,
+        login.transactions,
+        started.elapsed().as_secs_f64()
+    );
+    println!("  login:    {}  (or {})", login.username, login.email);
+    println!("  password: {}", login.password);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use nestegg_application::accounts::AccountService;
 use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
 use nestegg_application::cache::ReportCache;
+use nestegg_application::demo::DemoService;
 use nestegg_application::reports::ReportService;
 use nestegg_application::transactions::TransactionService;
 use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
@@ -51,6 +52,8 @@ pub struct AppState {
     pub transactions: TransactionService,
     /// Report use cases.
     pub reports: ReportService,
+    /// The demo data generator.
+    pub demo: DemoService,
     /// Access-token checks for the extractor.
     pub access: Arc<dyn AccessTokens>,
     /// Time.
@@ -90,6 +93,7 @@ impl AppState {
         };
         let reports_cache = ReportCache::new(report_cache, settings.cache_ttl);
         let accounts = Arc::new(SqlAccountRepository::new(db.clone()));
+        let transactions = Arc::new(SqlTransactionRepository::new(db.clone()));
         let users = Arc::new(SqlUserRepository::new(db.clone()));
         let access: Arc<dyn AccessTokens> = Arc::new(
             JwtAccessTokens::new(settings.jwt_secret.expose(), settings.access_token_ttl)
@@ -112,10 +116,11 @@ impl AppState {
             auth: AuthService::new(ports, AuthPolicy::default()),
             accounts: AccountService::new(accounts.clone(), reports_cache.clone(), clock.clone()),
             transactions: TransactionService::new(
-                Arc::new(SqlTransactionRepository::new(db.clone())),
+                transactions.clone(),
                 reports_cache.clone(),
                 clock.clone(),
             ),
+            demo: DemoService::new(accounts.clone(), transactions, clock.clone()),
             reports: ReportService::new(
                 users.clone(),
                 accounts,
@@ -154,15 +159,24 @@ impl Application {
     }
 }
 
+/// Connects to the database and migrates it.
+///
+/// # Errors
+/// When the database cannot be reached or migrated.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url)
+        .await
+        .context("cannot connect to the database (DATABASE_URL)")?;
+    db.migrate_up().await.context("migrating the database")?;
+    Ok(db)
+}
+
 /// Connects, migrates and binds: everything `nestegg serve` does before serving.
 ///
 /// # Errors
 /// When the database cannot be reached or migrated, or the address cannot be bound.
 pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-    let db = Db::connect(&settings.database_url)
-        .await
-        .context("cannot connect to the database (DATABASE_URL)")?;
-    db.migrate_up().await.context("migrating the database")?;
+    let db = open_database(settings).await?;
     let listener = TcpListener::bind(&settings.addr)
         .with_context(|| format!("cannot listen on {} (NESTEGG_ADDR)", settings.addr))?;
     let state = web::Data::new(AppState::new(&db, settings)?);

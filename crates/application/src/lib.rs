@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod cache;
+pub mod demo;
 pub mod error;
 pub mod reports;
 pub mod transactions;

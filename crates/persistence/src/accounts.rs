@@ -73,15 +73,27 @@ pub(crate) async fn store_balance(
         b,
         "UPDATE accounts SET current_balance = $1, available_balance = $2, updated_at = $3 \
          WHERE id = $4",
-        [
-            balance.clone(),
-            available.clone(),
-            at.now.into(),
-            account.id.into(),
-        ],
+        [balance, available, at.now.into(), account.id.into()],
     ))
     .await
     .map_err(db_err)?;
+    let snapshot = Snapshot {
+        date: at.today,
+        balance: account.current_balance,
+        available_balance: account.available_balance,
+        currency: account.currency,
+    };
+    upsert_snapshot(conn, b, account.id, &snapshot, at.now).await
+}
+
+/// Inserts or replaces one day's snapshot of an account.
+async fn upsert_snapshot(
+    conn: &impl ConnectionTrait,
+    b: DbBackend,
+    account_id: Uuid,
+    snapshot: &Snapshot,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), RepoError> {
     conn.execute_raw(statement(
         b,
         "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
@@ -91,12 +103,16 @@ pub(crate) async fn store_balance(
          updated_at = excluded.updated_at",
         [
             Uuid::now_v7().into(),
-            account.id.into(),
-            at.today.into(),
-            balance,
-            available,
-            account.currency.as_str().into(),
-            at.now.into(),
+            account_id.into(),
+            snapshot.date.into(),
+            codec::encode(b, snapshot.balance.value(), Scale::Money)?,
+            codec::encode_opt(
+                b,
+                snapshot.available_balance.map(|m| m.value()),
+                Scale::Money,
+            )?,
+            snapshot.currency.as_str().into(),
+            now.into(),
         ],
     ))
     .await
@@ -259,6 +275,19 @@ impl AccountRepository for SqlAccountRepository {
             .await
             .map_err(db_err)?;
         txn.commit().await
+    }
+
+    #[tracing::instrument(skip(self, snapshot), err)]
+    async fn record_snapshot(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        snapshot: Snapshot,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), RepoError> {
+        let b = self.db.backend();
+        self.get(user_id, id).await?;
+        upsert_snapshot(self.db.conn(), b, id, &snapshot, now).await
     }
 
     #[tracing::instrument(skip(self), err)]

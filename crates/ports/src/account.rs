@@ -142,6 +142,19 @@ pub trait AccountRepository: Send + Sync {
     /// nothing.
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError>;
 
+    /// Records the balance an account had on a past (or present) day, replacing that day's
+    /// snapshot if there is one. The account's current balance does not change.
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`] for another user's or a missing account.
+    async fn record_snapshot(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        snapshot: Snapshot,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepoError>;
+
     /// The account's snapshots from `from` to `to` (inclusive), by date.
     ///
     /// # Errors

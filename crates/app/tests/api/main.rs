@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod cache;
+mod demo;
 mod errors;
 mod helpers;
 mod me;

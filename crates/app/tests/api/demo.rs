@@ -1,0 +1,78 @@
+//! `nestegg demo` data: every account type, two years of activity, monthly snapshots.
+
+use std::collections::HashSet;
+
+use nestegg::startup::AppState;
+use nestegg_persistence::testing::{Backend, TestDb};
+
+use crate::helpers::test_settings;
+
+async fn demo_creates_a_realistic_user(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let state = AppState::new(&db.db, &test_settings(&db.url)).unwrap();
+    let login = state.demo.create(&state.auth).await.unwrap();
+    assert!(login.transactions > 1000, "{}", login.transactions);
+
+    let user = state
+        .auth
+        .login(&login.username, &login.password, None)
+        .await
+        .unwrap();
+    let user_id = state
+        .access
+        .verify(&user.access_token, state.clock.now())
+        .unwrap();
+    let accounts = state.accounts.list(user_id).await.unwrap();
+    let types: HashSet<_> = accounts.iter().map(|a| a.account_type).collect();
+    assert_eq!(types.len(), 8, "every account type");
+    let institutions: HashSet<_> = accounts
+        .iter()
+        .filter_map(|a| a.institution_name.clone())
+        .collect();
+    assert!(institutions.len() >= 5, "{institutions:?}");
+
+    let today = state.clock.today();
+    for account in &accounts {
+        let snapshots = state
+            .accounts
+            .snapshots(user_id, account.id, None, None)
+            .await
+            .unwrap();
+        assert!(
+            snapshots.len() >= 24,
+            "{} has {} snapshots",
+            account.name,
+            snapshots.len()
+        );
+        let last = snapshots.last().unwrap();
+        assert_eq!(last.date, today);
+        assert_eq!(last.balance, account.current_balance, "{}", account.name);
+    }
+    let overview = state.reports.overview(user_id).await.unwrap().overview;
+    assert!(overview.net_worth.value() > rust_decimal::Decimal::ZERO);
+    let from = today - chrono::Days::new(730);
+    let flow = state
+        .reports
+        .cashflow(user_id, Some(from), Some(today), Some("month"))
+        .await
+        .unwrap();
+    assert!(
+        flow.cashflow.groups.len() >= 24,
+        "{} months",
+        flow.cashflow.groups.len()
+    );
+    assert!(flow.cashflow.income.value() > flow.cashflow.expenses.value());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_user_has_every_account_type_two_years_of_data_and_consistent_snapshots_sqlite() {
+    demo_creates_a_realistic_user(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_user_has_every_account_type_two_years_of_data_and_consistent_snapshots_postgres()
+{
+    demo_creates_a_realistic_user(Backend::Postgres).await;
+}

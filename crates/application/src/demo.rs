@@ -1,0 +1,549 @@
+//! A demo user with realistic data, so that every report has something to show.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+use nestegg_domain::{
+    AccountName, AccountType, CurrencyCode, DomainError, Money, TransactionAmount,
+    TransactionCategory,
+};
+use nestegg_ports::{
+    AccountRepository, AccountUpdate, Clock, NewAccount, NewTransaction, RepoError, Snapshot,
+    TransactionRepository,
+};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::accounts::write_time;
+use crate::auth::{AuthService, Registration};
+use crate::error::AppError;
+
+/// How to log in as the demo user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoLogin {
+    /// Email.
+    pub email: String,
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Accounts created.
+    pub accounts: usize,
+    /// Transactions created.
+    pub transactions: usize,
+}
+
+/// Creates demo users.
+#[allow(missing_debug_implementations)]
+pub struct DemoService {
+    accounts: Arc<dyn AccountRepository>,
+    transactions: Arc<dyn TransactionRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A small deterministic generator (xorshift64*): the same demo every time, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Whole cents between `lo` and `hi` dollars, as money.
+    fn dollars(&mut self, lo: i64, hi: i64) -> Decimal {
+        let span = u64::try_from((hi - lo) * 100).unwrap_or(1).max(1);
+        let cents = lo * 100 + i64::try_from(self.next() % span).unwrap_or(0);
+        Decimal::new(cents, 2)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let n = u64::try_from(items.len()).unwrap_or(1).max(1);
+        items[usize::try_from(self.next() % n).unwrap_or(0)]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+struct Spec {
+    name: &'static str,
+    account_type: AccountType,
+    institution: Option<&'static str>,
+    opening: i64,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        name: "Chase Total Checking",
+        account_type: AccountType::Checking,
+        institution: Some("Chase"),
+        opening: 3_200,
+    },
+    Spec {
+        name: "Chase Sapphire",
+        account_type: AccountType::CreditCard,
+        institution: Some("Chase"),
+        opening: 0,
+    },
+    Spec {
+        name: "Ally Online Savings",
+        account_type: AccountType::Savings,
+        institution: Some("Ally"),
+        opening: 12_000,
+    },
+    Spec {
+        name: "Vanguard Brokerage",
+        account_type: AccountType::Investment,
+        institution: Some("Vanguard"),
+        opening: 25_000,
+    },
+    Spec {
+        name: "Fidelity 401(k)",
+        account_type: AccountType::Retirement,
+        institution: Some("Fidelity"),
+        opening: 48_000,
+    },
+    Spec {
+        name: "Toyota Auto Loan",
+        account_type: AccountType::Loan,
+        institution: Some("Toyota Financial"),
+        opening: 18_500,
+    },
+    Spec {
+        name: "Wells Fargo Mortgage",
+        account_type: AccountType::Mortgage,
+        institution: Some("Wells Fargo"),
+        opening: 310_000,
+    },
+    Spec {
+        name: "Cash",
+        account_type: AccountType::Other,
+        institution: None,
+        opening: 200,
+    },
+    Spec {
+        name: "Home (estimated value)",
+        account_type: AccountType::Other,
+        institution: None,
+        opening: 425_000,
+    },
+];
+
+const CHECKING: usize = 0;
+const CARD: usize = 1;
+const SAVINGS: usize = 2;
+const BROKERAGE: usize = 3;
+const RETIREMENT: usize = 4;
+const LOAN: usize = 5;
+const MORTGAGE: usize = 6;
+const CASH: usize = 7;
+
+fn money(d: Decimal) -> Result<Money, AppError> {
+    Ok(Money::new(d)?)
+}
+
+impl DemoService {
+    /// A service over these ports.
+    #[must_use]
+    pub fn new(
+        accounts: Arc<dyn AccountRepository>,
+        transactions: Arc<dyn TransactionRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            accounts,
+            transactions,
+            clock,
+        }
+    }
+
+    /// Registers a new demo user with nine accounts at six institutions (every account
+    /// type), two years of transactions and month-end balance snapshots.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn create(&self, auth: &AuthService) -> Result<DemoLogin, AppError> {
+        let tag = Uuid::new_v4().simple().to_string();
+        let username = format!("demo_{}", &tag[..6]);
+        let password = format!("demo-{}", &tag[6..22]);
+        let email = format!("{username}@example.com");
+        let user = auth
+            .register(Registration {
+                email: email.clone(),
+                username: username.clone(),
+                password: password.clone(),
+            })
+            .await?;
+        let at = write_time(self.clock.as_ref());
+        let mut ids = Vec::new();
+        for spec in SPECS {
+            let account = self
+                .accounts
+                .create(
+                    NewAccount {
+                        id: Uuid::now_v7(),
+                        user_id: user.id,
+                        name: AccountName::parse(spec.name)?,
+                        account_type: spec.account_type,
+                        institution_name: spec.institution.map(str::to_owned),
+                        current_balance: money(Decimal::from(spec.opening))?,
+                        available_balance: None,
+                        currency: CurrencyCode::USD,
+                    },
+                    at,
+                )
+                .await?;
+            ids.push(account.id);
+        }
+        let today = at.today;
+        let start = today
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(Months::new(24)))
+            .unwrap_or(today);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut count = 0;
+        let mut invested = [
+            Decimal::from(SPECS[BROKERAGE].opening),
+            Decimal::from(SPECS[RETIREMENT].opening),
+        ];
+        let mut day = start;
+        while day <= today {
+            for (account, amount, description, merchant, category, recurring) in
+                self.day_of(&mut rng, day, &ids, user.id).await?
+            {
+                // The last days' card purchases have not posted yet.
+                let pending = today.signed_duration_since(day).num_days() < 3
+                    && account == ids[CARD]
+                    && amount < Decimal::ZERO;
+                let created = self
+                    .transactions
+                    .create(
+                        NewTransaction {
+                            id: Uuid::now_v7(),
+                            user_id: user.id,
+                            account_id: account,
+                            amount: TransactionAmount::new(money(amount)?)?,
+                            date: day,
+                            description: description.to_owned(),
+                            merchant_name: merchant.map(str::to_owned),
+                            category,
+                            is_pending: pending,
+                            is_recurring: recurring,
+                        },
+                        at,
+                    )
+                    .await;
+                match created {
+                    Ok(_) => count += 1,
+                    // Money the demo person does not have is money they do not spend.
+                    Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed { .. })) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let tomorrow = day.checked_add_days(Days::new(1)).unwrap_or(day);
+            if tomorrow.month() != day.month() || day == today {
+                // Month end: markets move, and every account's balance is recorded.
+                for (i, held) in invested.iter_mut().enumerate() {
+                    let growth = Decimal::new(i64::try_from(rng.next() % 300).unwrap_or(0) - 80, 4);
+                    *held = (*held * (Decimal::ONE + growth) + Decimal::from(500)).round_dp(2);
+                    let id = ids[if i == 0 { BROKERAGE } else { RETIREMENT }];
+                    if day == today {
+                        self.accounts
+                            .update(
+                                user.id,
+                                id,
+                                AccountUpdate {
+                                    current_balance: Some(money(*held)?),
+                                    ..Default::default()
+                                },
+                                at,
+                            )
+                            .await?;
+                    }
+                }
+                for (i, id) in ids.iter().enumerate() {
+                    let balance = match i {
+                        BROKERAGE => money(invested[0])?,
+                        RETIREMENT => money(invested[1])?,
+                        _ => self.accounts.get(user.id, *id).await?.current_balance,
+                    };
+                    let snapshot = Snapshot {
+                        date: day,
+                        balance,
+                        available_balance: None,
+                        currency: CurrencyCode::USD,
+                    };
+                    self.accounts
+                        .record_snapshot(user.id, *id, snapshot, at.now)
+                        .await?;
+                }
+            }
+            if tomorrow == day {
+                break;
+            }
+            day = tomorrow;
+        }
+        Ok(DemoLogin {
+            email,
+            username,
+            password,
+            accounts: ids.len(),
+            transactions: count,
+        })
+    }
+
+    /// The transactions of one day.
+    #[allow(clippy::type_complexity)]
+    async fn day_of(
+        &self,
+        rng: &mut Rng,
+        day: NaiveDate,
+        ids: &[Uuid],
+        user_id: Uuid,
+    ) -> Result<
+        Vec<(
+            Uuid,
+            Decimal,
+            &'static str,
+            Option<&'static str>,
+            TransactionCategory,
+            bool,
+        )>,
+        AppError,
+    > {
+        use TransactionCategory as C;
+        let mut out = Vec::new();
+        let d = day.day();
+        if d == 1 || d == 15 {
+            out.push((
+                ids[CHECKING],
+                Decimal::new(340_000, 2),
+                "Payroll",
+                Some("Acme Corp"),
+                C::Income,
+                true,
+            ));
+        }
+        if d == 2 {
+            out.push((
+                ids[CHECKING],
+                Decimal::from(-2_150),
+                "Mortgage payment",
+                Some("Wells Fargo"),
+                C::Transfer,
+                true,
+            ));
+            out.push((
+                ids[MORTGAGE],
+                Decimal::from(2_150),
+                "Payment received",
+                None,
+                C::Transfer,
+                true,
+            ));
+            out.push((
+                ids[CHECKING],
+                Decimal::from(-420),
+                "Auto loan payment",
+                Some("Toyota Financial"),
+                C::Transfer,
+                true,
+            ));
+            out.push((
+                ids[LOAN],
+                Decimal::from(420),
+                "Payment received",
+                None,
+                C::Transfer,
+                true,
+            ));
+        }
+        if d == 3 {
+            out.push((
+                ids[CHECKING],
+                Decimal::from(-1_500),
+                "Transfer to savings",
+                None,
+                C::Transfer,
+                true,
+            ));
+            out.push((
+                ids[SAVINGS],
+                Decimal::from(1_500),
+                "Transfer from checking",
+                None,
+                C::Transfer,
+                true,
+            ));
+        }
+        if d == 5 {
+            out.push((
+                ids[CHECKING],
+                -rng.dollars(80, 160),
+                "Electric bill",
+                Some("PG&E"),
+                C::Payment,
+                true,
+            ));
+            out.push((
+                ids[CHECKING],
+                Decimal::new(-7_000, 2),
+                "Internet",
+                Some("Comcast"),
+                C::Payment,
+                true,
+            ));
+            out.push((
+                ids[CARD],
+                Decimal::new(-1_549, 2),
+                "Netflix",
+                Some("Netflix"),
+                C::Entertainment,
+                true,
+            ));
+            out.push((
+                ids[CARD],
+                Decimal::new(-1_099, 2),
+                "Spotify",
+                Some("Spotify"),
+                C::Entertainment,
+                true,
+            ));
+            out.push((
+                ids[CARD],
+                Decimal::from(-45),
+                "Gym membership",
+                Some("Equinox"),
+                C::HealthAndFitness,
+                true,
+            ));
+        }
+        if d == 28 {
+            out.push((
+                ids[SAVINGS],
+                rng.dollars(20, 45),
+                "Interest",
+                Some("Ally"),
+                C::Income,
+                false,
+            ));
+        }
+        if d == 10 {
+            out.push((
+                ids[CHECKING],
+                Decimal::from(-100),
+                "ATM withdrawal",
+                None,
+                C::Transfer,
+                false,
+            ));
+            out.push((
+                ids[CASH],
+                Decimal::from(100),
+                "ATM withdrawal",
+                None,
+                C::Transfer,
+                false,
+            ));
+        }
+        if rng.chance(40) {
+            out.push((
+                ids[CASH],
+                -rng.dollars(3, 12),
+                "Coffee and snacks",
+                Some("Corner Cafe"),
+                C::FoodAndDrink,
+                false,
+            ));
+        }
+        if day.weekday().num_days_from_monday() == 5 {
+            let store = rng.pick(&["Whole Foods", "Trader Joe's", "Safeway"]);
+            out.push((
+                ids[CARD],
+                -rng.dollars(65, 190),
+                "Groceries",
+                Some(store),
+                C::FoodAndDrink,
+                false,
+            ));
+        }
+        if rng.chance(35) {
+            let place = rng.pick(&[
+                "Chipotle",
+                "Luigi's Trattoria",
+                "Blue Bottle",
+                "Sushi Ko",
+                "Taco Bell",
+            ]);
+            out.push((
+                ids[CARD],
+                -rng.dollars(12, 85),
+                "Dining out",
+                Some(place),
+                C::FoodAndDrink,
+                false,
+            ));
+        }
+        if day.weekday().num_days_from_monday() == 2 {
+            let station = rng.pick(&["Shell", "Chevron"]);
+            out.push((
+                ids[CARD],
+                -rng.dollars(35, 70),
+                "Fuel",
+                Some(station),
+                C::Transportation,
+                false,
+            ));
+        }
+        if rng.chance(10) {
+            let shop = rng.pick(&["Amazon", "Target", "REI", "IKEA"]);
+            out.push((
+                ids[CARD],
+                -rng.dollars(20, 250),
+                "Shopping",
+                Some(shop),
+                C::Shopping,
+                false,
+            ));
+        }
+        if rng.chance(1) {
+            out.push((
+                ids[CARD],
+                -rng.dollars(300, 1_200),
+                "Flights",
+                Some("United Airlines"),
+                C::Travel,
+                false,
+            ));
+        }
+        if d == 25 {
+            // Pay the card in full from checking.
+            let owed = self.transactions_owed(user_id, ids[CARD]).await?;
+            if owed > Decimal::ZERO {
+                out.push((
+                    ids[CHECKING],
+                    -owed,
+                    "Credit card payment",
+                    Some("Chase"),
+                    C::Transfer,
+                    true,
+                ));
+                out.push((ids[CARD], owed, "Payment received", None, C::Transfer, true));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn transactions_owed(&self, user_id: Uuid, card: Uuid) -> Result<Decimal, AppError> {
+        Ok(self
+            .accounts
+            .get(user_id, card)
+            .await?
+            .current_balance
+            .value())
+    }
+}
