@@ -20,6 +20,13 @@ pub struct ReportCache {
     ttl: Duration,
 }
 
+/// What a cache lookup found: the text, or the version to store a computed value under
+/// (`None` when the cache is unavailable, so nothing is stored).
+enum Lookup {
+    Hit(String),
+    Miss(Option<u64>),
+}
+
 fn scope(user_id: Uuid) -> String {
     format!("user:{user_id}")
 }
@@ -48,41 +55,79 @@ impl ReportCache {
         Fut: Future<Output = Result<T, AppError>>,
     {
         let scope = scope(user_id);
-        let version = match self.cache.get(&scope, field).await {
-            Ok(Cached {
-                value: Some(text), ..
-            }) => match serde_json::from_str(&text) {
+        let version = match self.lookup(&scope, field).await {
+            Lookup::Hit(text) => match serde_json::from_str(&text) {
                 Ok(value) => return Ok(value),
                 Err(e) => {
                     tracing::warn!(error = %e, field, "unreadable cached value; recomputing");
                     None
                 }
             },
-            Ok(Cached {
-                version,
-                value: None,
-            }) => Some(version),
-            Err(e) => {
-                tracing::warn!(error = %e, "cache unavailable; computing from the database");
-                None
-            }
+            Lookup::Miss(version) => version,
         };
         let value = compute().await?;
         if let Some(version) = version {
             match serde_json::to_string(&value) {
-                Ok(text) => {
-                    if let Err(e) = self
-                        .cache
-                        .put_if_current(&scope, field, &text, version, self.ttl)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "cache unavailable; value not stored");
-                    }
-                }
+                Ok(text) => self.store(&scope, field, &text, version).await,
                 Err(e) => tracing::warn!(error = %e, field, "value not cacheable"),
             }
         }
         Ok(value)
+    }
+
+    /// Like [`ReportCache::get_or_compute`], but answers the value's JSON text, so that a hit
+    /// is served without parsing and serializing it again (the hot path of reports).
+    ///
+    /// # Errors
+    /// Those of `compute`, or [`AppError::Unexpected`] if the value cannot be serialized.
+    pub async fn get_or_compute_json<T, F, Fut>(
+        &self,
+        user_id: Uuid,
+        field: &str,
+        compute: F,
+    ) -> Result<String, AppError>
+    where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let scope = scope(user_id);
+        let version = match self.lookup(&scope, field).await {
+            Lookup::Hit(text) => return Ok(text),
+            Lookup::Miss(version) => version,
+        };
+        let value = compute().await?;
+        let text = serde_json::to_string(&value).map_err(|e| AppError::Unexpected(e.into()))?;
+        if let Some(version) = version {
+            self.store(&scope, field, &text, version).await;
+        }
+        Ok(text)
+    }
+
+    async fn lookup(&self, scope: &str, field: &str) -> Lookup {
+        match self.cache.get(scope, field).await {
+            Ok(Cached {
+                value: Some(text), ..
+            }) => Lookup::Hit(text),
+            Ok(Cached {
+                version,
+                value: None,
+            }) => Lookup::Miss(Some(version)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cache unavailable; computing from the database");
+                Lookup::Miss(None)
+            }
+        }
+    }
+
+    async fn store(&self, scope: &str, field: &str, text: &str, version: u64) {
+        if let Err(e) = self
+            .cache
+            .put_if_current(scope, field, text, version, self.ttl)
+            .await
+        {
+            tracing::warn!(error = %e, "cache unavailable; value not stored");
+        }
     }
 
     /// Drops the user's cached reports; call after every write that changes them.

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use nestegg_domain::report::{
     self, AccountBalance, Cashflow, HistoryPoint, Interval, Overview, Rates,
 };
-use nestegg_domain::{CurrencyCode, Rate};
+use nestegg_domain::{AccountClass, AccountType, CurrencyCode, Money, Rate};
 use nestegg_ports::{
     AccountRepository, CashflowGrouping, Clock, FxRate, ReportRepository, UserRepository,
 };
@@ -24,6 +24,96 @@ pub struct DatedOverview {
     pub as_of: NaiveDate,
     /// The figures.
     pub overview: Overview,
+}
+
+/// The overview as the API shows it (`GET /overview`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OverviewView {
+    base_currency: CurrencyCode,
+    as_of: NaiveDate,
+    net_worth: Money,
+    total_assets: Money,
+    total_liabilities: Money,
+    by_type: Vec<TypeView>,
+    by_institution: Vec<InstitutionView>,
+    accounts: Vec<AccountView>,
+    unconverted: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+struct TypeView {
+    #[serde(rename = "type")]
+    account_type: AccountType,
+    class: AccountClass,
+    total: Money,
+    count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+struct InstitutionView {
+    institution_name: Option<String>,
+    total_assets: Money,
+    total_liabilities: Money,
+    count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+struct AccountView {
+    id: Uuid,
+    name: String,
+    #[serde(rename = "type")]
+    account_type: AccountType,
+    class: AccountClass,
+    balance: Money,
+    currency: CurrencyCode,
+    balance_in_base: Option<Money>,
+}
+
+impl From<DatedOverview> for OverviewView {
+    fn from(d: DatedOverview) -> Self {
+        let o = d.overview;
+        Self {
+            base_currency: o.base_currency,
+            as_of: d.as_of,
+            net_worth: o.net_worth,
+            total_assets: o.total_assets,
+            total_liabilities: o.total_liabilities,
+            by_type: o
+                .by_type
+                .into_iter()
+                .map(|t| TypeView {
+                    account_type: t.account_type,
+                    class: t.class,
+                    total: t.total,
+                    count: t.count,
+                })
+                .collect(),
+            by_institution: o
+                .by_institution
+                .into_iter()
+                .map(|i| InstitutionView {
+                    institution_name: i.institution_name,
+                    total_assets: i.total_assets,
+                    total_liabilities: i.total_liabilities,
+                    count: i.count,
+                })
+                .collect(),
+            accounts: o
+                .accounts
+                .into_iter()
+                .map(|l| AccountView {
+                    id: l.account.id,
+                    name: l.account.name,
+                    account_type: l.account.account_type,
+                    class: l.class,
+                    balance: l.account.balance,
+                    currency: l.account.currency,
+                    balance_in_base: l.balance_in_base,
+                })
+                .collect(),
+            unconverted: o.unconverted,
+        }
+    }
 }
 
 /// A cash flow with the period and currency it is in.
@@ -92,33 +182,43 @@ impl ReportService {
         Ok(Rates::new(base, rates))
     }
 
-    /// Net worth now: totals, by type, by institution, per account.
+    /// Net worth now: totals, by type, by institution, per account (computed, not cached).
     ///
     /// # Errors
     /// Store failures; [`AppError::Rule`] if a total overflows.
     pub async fn overview(&self, user_id: Uuid) -> Result<DatedOverview, AppError> {
         let today = self.clock.today();
+        let rates = self.rates(user_id).await?;
+        let balances: Vec<AccountBalance> = self
+            .accounts
+            .list(user_id)
+            .await?
+            .into_iter()
+            .map(|a| AccountBalance {
+                id: a.id,
+                name: a.name,
+                account_type: a.account_type,
+                institution_name: a.institution_name,
+                balance: a.current_balance,
+                currency: a.currency,
+            })
+            .collect();
+        Ok(DatedOverview {
+            as_of: today,
+            overview: report::overview(&balances, &rates)?,
+        })
+    }
+
+    /// The overview as the API's JSON, from the cache when it holds it. The most-read report
+    /// is served from cached text without parsing or serializing it again.
+    ///
+    /// # Errors
+    /// As [`ReportService::overview`].
+    pub async fn overview_json(&self, user_id: Uuid) -> Result<String, AppError> {
+        let today = self.clock.today();
         self.cache
-            .get_or_compute(user_id, &format!("overview:{today}"), || async {
-                let rates = self.rates(user_id).await?;
-                let balances: Vec<AccountBalance> = self
-                    .accounts
-                    .list(user_id)
-                    .await?
-                    .into_iter()
-                    .map(|a| AccountBalance {
-                        id: a.id,
-                        name: a.name,
-                        account_type: a.account_type,
-                        institution_name: a.institution_name,
-                        balance: a.current_balance,
-                        currency: a.currency,
-                    })
-                    .collect();
-                Ok(DatedOverview {
-                    as_of: today,
-                    overview: report::overview(&balances, &rates)?,
-                })
+            .get_or_compute_json(user_id, &format!("overview:{today}"), || async {
+                self.overview(user_id).await.map(OverviewView::from)
             })
             .await
     }
