@@ -89,4 +89,7 @@ echo "query plans:"
 USER_ID=$("${PSQL[@]}" -d "$DB" -Atc "SELECT id FROM users LIMIT 1")
 "${PSQL[@]}" -d "$DB" -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT id FROM transactions WHERE user_id = '$USER_ID' ORDER BY date DESC, id DESC LIMIT 51"
 "${PSQL[@]}" -d "$DB" -c "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM transactions WHERE user_id = '$USER_ID' AND (date, id) < (SELECT date, id FROM transactions ORDER BY date DESC, id DESC OFFSET 9999 LIMIT 1) ORDER BY date DESC, id DESC LIMIT 51"
+ACCOUNT_ID=$("${PSQL[@]}" -d "$DB" -Atc "SELECT id FROM accounts LIMIT 1")
+"${PSQL[@]}" -d "$DB" -c "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM transactions WHERE user_id = '$USER_ID' AND account_id = '$ACCOUNT_ID' ORDER BY date DESC, id DESC LIMIT 51"
+"${PSQL[@]}" -d "$DB" -c "EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM transactions WHERE user_id = '$USER_ID' AND (lower(description) LIKE '%whole%' OR lower(merchant_name) LIKE '%whole%') ORDER BY date DESC, id DESC LIMIT 51"
 "${PSQL[@]}" -d "$DB" -c "EXPLAIN (ANALYZE, COSTS OFF) SELECT t.category, a.currency, SUM(t.amount), COUNT(*) FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE t.user_id = '$USER_ID' AND t.date >= '2025-11-26' AND t.date <= '2026-11-25' AND t.is_pending = false AND t.category <> 'transfer' GROUP BY 1, 2"
