@@ -333,3 +333,65 @@ app_test!(
         );
     }
 );
+
+app_test!(
+    a_plaid_transaction_keeps_its_amount_date_and_existence,
+    |app: TestApp| async move {
+        let (token, _) = app.signed_in("ada").await;
+        let account = checking(&app, &token, "100").await;
+        let t = app
+        .transaction(&token, json!({"account_id": account, "amount": "-20", "date": "2026-11-01", "description": "Synced"}))
+        .await;
+        let id = t["id"].as_str().unwrap();
+        // Mark it as coming from Plaid, as a sync would have stored it.
+        let b = app.db.backend();
+        let sql = if b == sea_orm::DbBackend::Sqlite {
+            "UPDATE transactions SET plaid_transaction_id = 'plaid-txn-1' WHERE id = ?1"
+        } else {
+            "UPDATE transactions SET plaid_transaction_id = 'plaid-txn-1' WHERE id = $1"
+        };
+        let uuid: uuid::Uuid = id.parse().unwrap();
+        use sea_orm::ConnectionTrait;
+        app.db
+            .db
+            .conn()
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                b,
+                sql,
+                [uuid.into()],
+            ))
+            .await
+            .unwrap();
+        let path = format!("/api/v1/transactions/{id}");
+        for patch in [json!({"amount": "-25"}), json!({"date": "2026-11-02"})] {
+            let response = app
+                .send(Method::PATCH, &path, Some(&patch), Some(&token))
+                .await;
+            assert_eq!(
+                error_code(response, StatusCode::UNPROCESSABLE_ENTITY)
+                    .await
+                    .0,
+                "read_only_field"
+            );
+        }
+        let response = app.send(Method::DELETE, &path, None, Some(&token)).await;
+        assert_eq!(
+            error_code(response, StatusCode::CONFLICT).await.0,
+            "plaid_transaction"
+        );
+        let ok = json!({"description": "Synced, renamed", "category": "shopping", "amount": "-20"});
+        let response = app
+            .send(Method::PATCH, &path, Some(&ok), Some(&token))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let after = app.read(&path, &token).await;
+        assert_eq!(
+            (
+                after["amount"].as_str(),
+                after["plaid_transaction_id"].as_str()
+            ),
+            (Some("-20"), Some("plaid-txn-1"))
+        );
+        assert_eq!(balance(&app, &token, &account).await, "80");
+    }
+);
