@@ -226,6 +226,16 @@ impl TransactionService {
         if !(1..=MAX_PAGE).contains(&limit) {
             errors.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
         }
+        if let (Some(from), Some(to)) = (query.from, query.to)
+            && to < from
+        {
+            errors.insert("to".into(), "must not be before from".into());
+        }
+        if let (Some(Some(min)), Some(Some(max))) = (min, max)
+            && max < min
+        {
+            errors.insert("max_amount".into(), "must not be below min_amount".into());
+        }
         if let Some(q) = &query.q
             && q.chars().count() > MAX_DESCRIPTION
         {
