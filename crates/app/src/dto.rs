@@ -25,6 +25,25 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// A field that may be left out but not set to `null`: records why under `field`.
+pub fn not_null<T>(
+    field: &str,
+    value: Option<Option<T>>,
+    errors: &mut std::collections::BTreeMap<String, String>,
+) -> Option<T> {
+    match value {
+        Some(None) => {
+            errors.insert(
+                field.to_owned(),
+                "must not be null; leave it out to keep it".into(),
+            );
+            None
+        }
+        Some(Some(v)) => Some(v),
+        None => None,
+    }
+}
+
 /// A page of a list that can grow.
 #[derive(Debug, Serialize)]
 pub struct Page<T> {

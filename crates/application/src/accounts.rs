@@ -253,6 +253,9 @@ impl AccountService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<Snapshot>, AppError> {
+        for date in [from, to].into_iter().flatten() {
+            nestegg_domain::report::check_date(date).map_err(|e| AppError::invalid("from", &e))?;
+        }
         if let (Some(f), Some(t)) = (from, to)
             && t < f
         {

@@ -138,3 +138,89 @@ impl ReportCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use mockall::predicate::eq;
+    use nestegg_ports::cache::MockCache;
+    use nestegg_ports::{CacheError, Cached};
+    use uuid::Uuid;
+
+    use super::ReportCache;
+    use crate::error::AppError;
+
+    fn cache(mock: MockCache) -> ReportCache {
+        ReportCache::new(Arc::new(mock), Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn a_hit_is_served_without_computing() {
+        let mut mock = MockCache::new();
+        mock.expect_get().returning(|_, _| {
+            Ok(Cached {
+                version: 3,
+                value: Some("\"cached\"".into()),
+            })
+        });
+        mock.expect_put_if_current().never();
+        let value: String = cache(mock)
+            .get_or_compute(Uuid::nil(), "f", || async {
+                Err::<String, _>(AppError::NotFound("should not be computed"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(value, "cached");
+    }
+
+    #[tokio::test]
+    async fn a_miss_is_computed_and_stored_under_the_version_read_before() {
+        let mut mock = MockCache::new();
+        let user = Uuid::now_v7();
+        mock.expect_get().returning(|_, _| {
+            Ok(Cached {
+                version: 7,
+                value: None,
+            })
+        });
+        mock.expect_put_if_current()
+            .with(
+                eq(format!("user:{user}")),
+                eq("f"),
+                eq("42"),
+                eq(7),
+                eq(Duration::from_secs(60)),
+            )
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(true));
+        let text = cache(mock)
+            .get_or_compute_json(user, "f", || async { Ok(42) })
+            .await
+            .unwrap();
+        assert_eq!(text, "42");
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_cache_computes_and_stores_nothing() {
+        let mut mock = MockCache::new();
+        mock.expect_get()
+            .returning(|_, _| Err(CacheError::Unavailable("down".into())));
+        mock.expect_put_if_current().never();
+        let value: u32 = cache(mock)
+            .get_or_compute(Uuid::nil(), "f", || async { Ok(5) })
+            .await
+            .unwrap();
+        assert_eq!(value, 5);
+    }
+
+    #[tokio::test]
+    async fn a_failed_invalidation_does_not_fail_the_write() {
+        let mut mock = MockCache::new();
+        mock.expect_invalidate()
+            .times(1)
+            .returning(|_| Err(CacheError::Unavailable("down".into())));
+        cache(mock).invalidate(Uuid::nil()).await;
+    }
+}

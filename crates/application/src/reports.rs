@@ -235,8 +235,15 @@ impl ReportService {
         interval: Option<&str>,
     ) -> Result<Vec<HistoryPoint>, AppError> {
         let today = self.clock.today();
-        let to = to.unwrap_or(today);
-        let from = from.unwrap_or_else(|| to - chrono::Days::new(365));
+        let to =
+            report::check_date(to.unwrap_or(today)).map_err(|e| AppError::invalid("to", &e))?;
+        let from = match from {
+            Some(f) => f,
+            None => to
+                .checked_sub_days(chrono::Days::new(365))
+                .unwrap_or(report::MIN_DATE),
+        };
+        let from = report::check_date(from).map_err(|e| AppError::invalid("from", &e))?;
         let interval = match interval.unwrap_or("month") {
             "day" => Interval::Day,
             "week" => Interval::Week,
@@ -268,8 +275,10 @@ impl ReportService {
         group_by: Option<&str>,
     ) -> Result<PeriodCashflow, AppError> {
         let today = self.clock.today();
-        let to = to.unwrap_or(today);
-        let from = from.unwrap_or_else(|| to.with_day0(0).unwrap_or(to));
+        let to =
+            report::check_date(to.unwrap_or(today)).map_err(|e| AppError::invalid("to", &e))?;
+        let from = report::check_date(from.unwrap_or_else(|| to.with_day0(0).unwrap_or(to)))
+            .map_err(|e| AppError::invalid("from", &e))?;
         if to < from {
             return Err(invalid("to", "must not be before from"));
         }
@@ -309,6 +318,9 @@ impl ReportService {
         let rates = self.rates(user_id).await?;
         let mut errors = FieldErrors::default();
         let currency = errors.check("currency", CurrencyCode::parse(currency));
+        if let Some(d) = date {
+            errors.check("date", report::check_date(d));
+        }
         let rate = errors.check("rate", Rate::new(rate));
         let mut fields = errors.into_map();
         if currency == Some(rates.base()) {

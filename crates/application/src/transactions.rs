@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use nestegg_domain::{Money, TransactionAmount, TransactionCategory, text};
+use nestegg_domain::{Money, TransactionAmount, TransactionCategory, report, text};
 use nestegg_ports::{
     Clock, HistoryEntry, NewTransaction, RepoError, Transaction, TransactionFilter,
     TransactionPage, TransactionRepository, TransactionUpdate,
@@ -151,6 +151,7 @@ impl TransactionService {
                 MAX_MERCHANT,
             ),
         );
+        errors.check("date", report::check_date(input.date));
         let category = errors.check(
             "category",
             input
@@ -221,6 +222,11 @@ impl TransactionService {
         let max = query
             .max_amount
             .map(|a| errors.check("max_amount", Money::new(a)));
+        for (field, date) in [("from", query.from), ("to", query.to)] {
+            if let Some(d) = date {
+                errors.check(field, report::check_date(d));
+            }
+        }
         let limit = query.limit.unwrap_or(DEFAULT_PAGE);
         let mut errors = errors.into_map();
         if !(1..=MAX_PAGE).contains(&limit) {
@@ -236,10 +242,12 @@ impl TransactionService {
         {
             errors.insert("max_amount".into(), "must not be below min_amount".into());
         }
-        if let Some(q) = &query.q
-            && q.chars().count() > MAX_DESCRIPTION
-        {
-            errors.insert("q".into(), format!("at most {MAX_DESCRIPTION} characters"));
+        if let Some(q) = &query.q {
+            if q.chars().count() > MAX_DESCRIPTION {
+                errors.insert("q".into(), format!("at most {MAX_DESCRIPTION} characters"));
+            } else if q.chars().any(char::is_control) {
+                errors.insert("q".into(), "must not contain control characters".into());
+            }
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));

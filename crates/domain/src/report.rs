@@ -209,6 +209,32 @@ pub enum Interval {
     Month,
 }
 
+/// The earliest date accepted anywhere (dates are stored as text on SQLite, so they must keep
+/// four-digit years to sort correctly).
+pub const MIN_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+/// The latest date accepted anywhere.
+pub const MAX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MAX,
+};
+
+/// Checks that a date has a four-digit year (0001-01-01 to 9999-12-31).
+///
+/// # Errors
+/// [`DomainError::InvalidRange`] for any other date.
+pub fn check_date(date: NaiveDate) -> Result<NaiveDate, DomainError> {
+    if (MIN_DATE..=MAX_DATE).contains(&date) {
+        Ok(date)
+    } else {
+        Err(DomainError::InvalidRange {
+            reason: "dates run from 0001-01-01 to 9999-12-31".into(),
+        })
+    }
+}
+
 /// The most points one history may have (ten years of days).
 pub const MAX_HISTORY_POINTS: usize = 3660;
 
@@ -238,7 +264,7 @@ pub fn history_dates(
             Some(d) if d <= to => dates.push(d),
             _ => break,
         }
-        if dates.len() > MAX_HISTORY_POINTS {
+        if dates.len() >= MAX_HISTORY_POINTS {
             return Err(DomainError::InvalidRange {
                 reason: format!("at most {MAX_HISTORY_POINTS} points; use a longer interval"),
             });
@@ -407,6 +433,8 @@ pub fn cashflow(parts: &[CashflowPart], rates: &Rates) -> Result<Cashflow, Domai
         expenses = expenses.checked_add(e)?;
     }
     unconverted.sort();
+    // One order on every backend: by key, the group without a key (no merchant) last.
+    groups.sort_by(|a, b| (a.key.is_none(), &a.key).cmp(&(b.key.is_none(), &b.key)));
     Ok(Cashflow {
         income,
         expenses,

@@ -168,8 +168,9 @@ impl ReportRepository for SqlReportRepository {
             .iter()
             .map(|row| {
                 let sum = |column: &str| -> Result<Money, RepoError> {
+                    // A sum beyond the range of money is the client's data, not our bug: 422.
                     Money::new(codec::decode(b, row, column, Scale::Money)?)
-                        .map_err(|_| RepoError::Unexpected(anyhow::anyhow!("{column} overflows")))
+                        .map_err(RepoError::Rule)
                 };
                 Ok(CashflowPart {
                     key: rows::get(row, "key")?,

@@ -116,10 +116,16 @@ async fn lock_transaction(
 }
 
 /// `q` as a `LIKE` pattern that matches it literally: `%`, `_` and `\` lose their meaning.
-fn contains_pattern(q: &str) -> String {
+/// Lower-cased as the backend's `lower()` does: fully on PostgreSQL, ASCII only on SQLite.
+fn contains_pattern(q: &str, b: DbBackend) -> String {
+    let lowered = if b == DbBackend::Sqlite {
+        q.to_ascii_lowercase()
+    } else {
+        q.to_lowercase()
+    };
     let mut pattern = String::with_capacity(q.len() + 2);
     pattern.push('%');
-    for c in q.to_lowercase().chars() {
+    for c in lowered.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
@@ -264,7 +270,7 @@ impl TransactionRepository for SqlTransactionRepository {
         if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
             and(
                 "(lower(description) LIKE ? ESCAPE '\\' OR lower(merchant_name) LIKE ? ESCAPE '\\')",
-                contains_pattern(q).into(),
+                contains_pattern(q, b).into(),
                 &mut sql,
             );
         }
@@ -430,13 +436,16 @@ impl TransactionRepository for SqlTransactionRepository {
 #[cfg(test)]
 mod tests {
     use super::contains_pattern;
+    use sea_orm::DbBackend;
 
     #[test]
     fn like_wildcards_in_a_search_are_matched_literally() {
-        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-        assert_eq!(contains_pattern("CAFÉ"), "%café%");
+        let pg = DbBackend::Postgres;
+        assert_eq!(contains_pattern("50%_off\\", pg), "%50\\%\\_off\\\\%");
+        assert_eq!(contains_pattern("CAFÉ", pg), "%café%");
+        assert_eq!(contains_pattern("CAFÉ", DbBackend::Sqlite), "%cafÉ%");
         assert_eq!(
-            contains_pattern("'; DROP TABLE x; --"),
+            contains_pattern("'; DROP TABLE x; --", pg),
             "%'; drop table x; --%"
         );
     }

@@ -8,7 +8,11 @@ use nestegg_ports::{Account, Snapshot};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, present};
+use std::collections::BTreeMap;
+
+use nestegg_application::AppError;
+
+use crate::dto::{Dec, Items, not_null, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
@@ -74,10 +78,12 @@ struct CreateBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
-    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     institution_name: Option<Option<String>>,
-    current_balance: Option<Dec>,
+    #[serde(default, deserialize_with = "present")]
+    current_balance: Option<Option<Dec>>,
     #[serde(default, deserialize_with = "present")]
     available_balance: Option<Option<Dec>>,
 }
@@ -135,15 +141,21 @@ async fn update(
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let mut nulls = BTreeMap::new();
+    let name = not_null("name", body.name, &mut nulls);
+    let current_balance = not_null("current_balance", body.current_balance, &mut nulls);
+    if !nulls.is_empty() {
+        return Err(AppError::Validation(nulls).into());
+    }
     let account = state
         .accounts
         .update(
             user.0,
             id.into_inner(),
             AccountPatch {
-                name: body.name,
+                name,
                 institution_name: body.institution_name,
-                current_balance: body.current_balance.map(|d| d.0),
+                current_balance: current_balance.map(|d| d.0),
                 available_balance: body.available_balance.map(|a| a.map(|d| d.0)),
             },
         )

@@ -8,7 +8,7 @@ use nestegg_application::auth::ProfileChange;
 use nestegg_ports::User;
 use serde::{Deserialize, Serialize};
 
-use crate::dto::present;
+use crate::dto::{not_null, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
@@ -63,25 +63,6 @@ struct PatchMeBody {
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     preferences: Option<Option<serde_json::Value>>,
-}
-
-/// A field that may be left out but not set to `null`.
-fn not_null<T>(
-    field: &str,
-    value: Option<Option<T>>,
-    errors: &mut BTreeMap<String, String>,
-) -> Option<T> {
-    match value {
-        Some(None) => {
-            errors.insert(
-                field.to_owned(),
-                "must not be null; leave it out to keep it".into(),
-            );
-            None
-        }
-        Some(Some(v)) => Some(v),
-        None => None,
-    }
 }
 
 #[patch("/me")]

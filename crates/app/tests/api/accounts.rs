@@ -31,6 +31,12 @@ app_test!(
         assert_eq!(changed["current_balance"], "0.1");
         assert_eq!(changed["institution_name"], Value::Null);
 
+        for null in [json!({"name": null}), json!({"current_balance": null})] {
+            let response = app
+                .send(Method::PATCH, &path, Some(&null), Some(&token))
+                .await;
+            error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
         let list = app.read("/api/v1/accounts", &token).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
         let response = app.send(Method::DELETE, &path, None, Some(&token)).await;

@@ -34,6 +34,29 @@ fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
             "/api/v1/auth/logout",
             Some(json!({"refresh_token": "x"})),
         ),
+        (Method::GET, "/api/v1/accounts", None),
+        (
+            Method::POST,
+            "/api/v1/accounts",
+            Some(json!({"name": "x", "type": "checking", "current_balance": 1})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/transactions",
+            Some(
+                json!({"account_id": "01a212f7-1805-75ec-bc78-4e79eb529b02", "amount": 1, "date": "2026-11-01", "description": "x"}),
+            ),
+        ),
+        (Method::GET, "/api/v1/transactions", None),
+        (Method::GET, "/api/v1/overview", None),
+        (Method::GET, "/api/v1/overview/history", None),
+        (Method::GET, "/api/v1/cashflow", None),
+        (Method::GET, "/api/v1/fx-rates", None),
+        (
+            Method::PUT,
+            "/api/v1/fx-rates/EUR",
+            Some(json!({"rate": 1})),
+        ),
     ]
 }
 

@@ -163,6 +163,7 @@ app_test!(
             ("Half price", "ShopXOne"),
             ("O'Brien's pub", "Pub"),
             ("Back\\slash", "Odd"),
+            ("CAFÉ Crème", "Bistro"),
         ] {
             app.transaction(&token, json!({"account_id": account, "amount": "-1", "date": "2026-11-01", "description": description, "merchant_name": merchant}))
             .await;
@@ -193,7 +194,10 @@ app_test!(
         assert_eq!(count("' OR '1'='1").await, 0);
         assert_eq!(count("'; DROP TABLE transactions; --").await, 0);
         assert_eq!(count("PUB").await, 1);
-        assert_eq!(count("").await, 4);
+        assert_eq!(count("CAFÉ").await, 1);
+        assert_eq!(count("").await, 5);
+        let response = app.get("/api/v1/transactions?q=%00", Some(&token)).await;
+        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
 );
 
@@ -393,5 +397,38 @@ app_test!(
             (Some("-20"), Some("plaid-txn-1"))
         );
         assert_eq!(balance(&app, &token, &account).await, "80");
+    }
+);
+
+app_test!(
+    dates_outside_four_digit_years_are_refused_not_crashed_on,
+    |app: TestApp| async move {
+        let (token, _) = app.signed_in("ada").await;
+        let account = checking(&app, &token, "10").await;
+        for date in ["+10000-01-01", "-0005-01-01"] {
+            let body =
+                json!({"account_id": account, "amount": "1", "date": date, "description": "x"});
+            let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
+            assert!(
+                response.status().is_client_error(),
+                "{date}: {}",
+                response.status()
+            );
+        }
+        for path in [
+            "/api/v1/overview/history?to=-262143-06-01",
+            "/api/v1/overview/history?from=-5000-01-01",
+            "/api/v1/cashflow?from=-5000-01-01",
+            "/api/v1/transactions?from=-5000-01-01",
+        ] {
+            let response = app.get(path, Some(&token)).await;
+            let status = response.status();
+            assert!(
+                status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+                "{path}: {status}"
+            );
+            error_code(response, status).await;
+        }
+        assert_eq!(app.get("/health/live", None).await.status(), StatusCode::OK);
     }
 );

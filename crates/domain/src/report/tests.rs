@@ -211,6 +211,27 @@ fn cash_flow_merges_currencies_per_key_and_lists_those_without_a_rate() {
     assert_eq!(c.unconverted_currencies, [chf]);
 }
 
+#[test]
+fn cash_flow_groups_come_by_key_with_the_keyless_group_last() {
+    let part = |key: Option<&str>| CashflowPart {
+        key: key.map(str::to_owned),
+        currency: CurrencyCode::USD,
+        income: m("0"),
+        expenses: m("1"),
+        count: 1,
+    };
+    let c = cashflow(&[part(None), part(Some("b")), part(Some("a"))], &usd()).unwrap();
+    let keys: Vec<Option<&str>> = c.groups.iter().map(|g| g.key.as_deref()).collect();
+    assert_eq!(keys, [Some("a"), Some("b"), None]);
+}
+
+#[test]
+fn dates_must_have_four_digit_years() {
+    assert!(check_date(date("2026-11-25")).is_ok());
+    assert!(check_date(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()).is_err());
+    assert!(check_date(NaiveDate::from_ymd_opt(-5, 1, 1).unwrap()).is_err());
+}
+
 fn balances() -> impl Strategy<Value = Vec<AccountBalance>> {
     proptest::collection::vec(
         (
