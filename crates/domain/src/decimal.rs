@@ -150,6 +150,10 @@ decimal_kind!(
     Price, "a price", scale = 8, limit = "10000000000", E10
 );
 decimal_kind!(
+    /// A cost per unit (an average cost): up to 8 decimal places, zero or more, below 10^10.
+    UnitCost, "a unit cost", scale = 8, limit = "10000000000", E10
+);
+decimal_kind!(
     /// A percentage from 0 to 100 with up to 4 decimal places.
     Percentage, "a percentage", scale = 4, limit = "1000", E3
 );
@@ -295,6 +299,31 @@ impl Price {
             Self::LIMIT_TEXT,
         )
         .map(Self)
+    }
+}
+
+impl UnitCost {
+    /// Zero (shares received for free).
+    pub const ZERO: UnitCost = UnitCost(Decimal::ZERO);
+
+    /// Checks that `value` is a cost of zero or more with at most 8 decimal places.
+    ///
+    /// # Errors
+    /// [`DomainError::Negative`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        let value = check(
+            value,
+            "a unit cost",
+            Self::SCALE,
+            Self::limit(),
+            Self::LIMIT_TEXT,
+        )?;
+        if value < Decimal::ZERO {
+            return Err(DomainError::Negative {
+                kind: "a unit cost",
+            });
+        }
+        Ok(Self(value))
     }
 }
 

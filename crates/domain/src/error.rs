@@ -108,6 +108,14 @@ pub enum DomainError {
         /// What is wrong.
         reason: String,
     },
+    /// A sale of more units than are held.
+    #[error("cannot sell {requested} units: only {held} are held")]
+    InsufficientQuantity {
+        /// Units held, as text.
+        held: String,
+        /// Units asked to sell, as text.
+        requested: String,
+    },
     /// A computation overflowed the range of its kind.
     #[error("the result is too large to represent")]
     Overflow,
@@ -136,6 +144,7 @@ impl DomainError {
             DomainError::InvalidPassword => "invalid_password",
             DomainError::InvalidPreferences { .. } => "invalid_preferences",
             DomainError::InvalidRange { .. } => "invalid_range",
+            DomainError::InsufficientQuantity { .. } => "insufficient_quantity",
         }
     }
 }

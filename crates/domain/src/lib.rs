@@ -15,6 +15,7 @@ mod enumeration;
 pub mod error;
 pub mod investment;
 pub mod ledger;
+pub mod portfolio;
 pub mod report;
 pub mod text;
 pub mod transaction;
@@ -22,7 +23,7 @@ pub mod user;
 
 pub use account::{AccountClass, AccountName, AccountType};
 pub use currency::CurrencyCode;
-pub use decimal::{Money, Percentage, Price, Quantity, Rate};
+pub use decimal::{Money, Percentage, Price, Quantity, Rate, UnitCost};
 pub use error::DomainError;
 pub use investment::InvestmentType;
 pub use transaction::{TransactionAmount, TransactionCategory};
