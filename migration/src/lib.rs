@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod dialect;
 mod m20261125_000001_initial;
 mod m20261125_000002_fx_rates;
+mod m20261125_000003_investments;
 
 /// The source text of every migration, so that tests can tell when a cached, migrated
 /// template database is stale even though no migration name changed.
@@ -16,6 +17,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("dialect.rs"),
     include_str!("m20261125_000001_initial.rs"),
     include_str!("m20261125_000002_fx_rates.rs"),
+    include_str!("m20261125_000003_investments.rs"),
 ];
 
 /// All migrations, in order.
@@ -28,6 +30,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_fx_rates::Migration),
+            Box::new(m20261125_000003_investments::Migration),
         ]
     }
 }

@@ -153,6 +153,8 @@ impl UserRepository for SqlUserRepository {
             "DELETE FROM transactions WHERE user_id = $1",
             "DELETE FROM portfolio_items WHERE portfolio_id IN \
              (SELECT id FROM portfolios WHERE user_id = $1)",
+            "DELETE FROM portfolio_trades WHERE portfolio_id IN \
+             (SELECT id FROM portfolios WHERE user_id = $1)",
         ] {
             txn.txn
                 .execute_raw(statement(backend, sql, [id.into()]))

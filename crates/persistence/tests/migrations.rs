@@ -17,6 +17,8 @@ const TABLES: &[&str] = &[
     "portfolios",
     "portfolio_items",
     "fx_rates",
+    "investment_prices",
+    "portfolio_trades",
 ];
 
 async fn tables(db: &TestDb) -> Vec<String> {
@@ -61,6 +63,8 @@ const INDEXES: &[&str] = &[
     "uq_portfolios_one_default_per_user",
     "idx_portfolio_items_portfolio_id",
     "idx_portfolio_items_investment_id",
+    "idx_portfolio_trades_portfolio_id",
+    "idx_portfolio_trades_investment_id",
 ];
 
 /// Named unique, foreign-key and check constraints (the seed's, and ours).
@@ -90,6 +94,12 @@ const CONSTRAINTS: &[&str] = &[
     "ck_portfolio_items_target_allocation",
     "uq_fx_rates_user_currency_base_date",
     "ck_fx_rates_rate_positive",
+    "uq_investment_prices_investment_date",
+    "ck_investment_prices_price_positive",
+    "ck_portfolio_trades_side",
+    "ck_portfolio_trades_quantity_positive",
+    "ck_portfolio_trades_price_positive",
+    "ck_portfolio_trades_fee_not_negative",
 ];
 
 /// (child, parent, on delete): cascade from users, restrict on financial history.
@@ -98,10 +108,13 @@ const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
     ("accounts", "users", "CASCADE"),
     ("balance_snapshots", "accounts", "CASCADE"),
     ("fx_rates", "users", "CASCADE"),
+    ("investment_prices", "investments", "CASCADE"),
     ("investments", "users", "CASCADE"),
     ("plaid_connections", "users", "CASCADE"),
     ("portfolio_items", "investments", "RESTRICT"),
     ("portfolio_items", "portfolios", "CASCADE"),
+    ("portfolio_trades", "investments", "RESTRICT"),
+    ("portfolio_trades", "portfolios", "CASCADE"),
     ("portfolios", "users", "CASCADE"),
     ("refresh_tokens", "users", "CASCADE"),
     ("transaction_history", "users", "CASCADE"),

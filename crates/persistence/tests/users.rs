@@ -338,6 +338,24 @@ async fn fill(db: &TestDb, user: Uuid) {
                 now.clone(),
             ],
         ),
+        (
+            "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
+             updated_at) VALUES ($1, $2, '2026-11-01', $3, $4, $4)",
+            vec![Uuid::now_v7().into(), inv.into(), f(1_000), now.clone()],
+        ),
+        (
+            "INSERT INTO portfolio_trades (id, portfolio_id, investment_id, side, quantity, \
+             price, date, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'buy', $4, $5, '2026-11-01', $6, $6)",
+            vec![
+                Uuid::now_v7().into(),
+                pf.into(),
+                inv.into(),
+                f(1_000),
+                f(900),
+                now.clone(),
+            ],
+        ),
     ];
     for (sql, values) in statements {
         db.db

@@ -1,0 +1,79 @@
+//! Price history per security and date, and the trades of each portfolio.
+//!
+//! `investments.current_price`/`price_date` stay the latest row of `investment_prices`; trades
+//! are kept as history, each sell with the gain it realized. A trade keeps its security
+//! (restrict); trades go with their portfolio.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
+
+use crate::dialect::{Dialect, Scale};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+fn up_sql(d: Dialect) -> Vec<String> {
+    let id = d.uuid();
+    let ts = d.timestamp();
+    let money = d.decimal(Scale::Money);
+    let fine = d.decimal(Scale::Fine);
+    let zero_f = d.decimal_lit(Scale::Fine, 0);
+    let zero_m = d.decimal_lit(Scale::Money, 0);
+    vec![
+        format!(
+            "CREATE TABLE investment_prices (
+    id {id} NOT NULL PRIMARY KEY,
+    investment_id {id} NOT NULL REFERENCES investments (id) ON DELETE CASCADE,
+    date DATE NOT NULL,
+    price {fine} NOT NULL,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    CONSTRAINT uq_investment_prices_investment_date UNIQUE (investment_id, date),
+    CONSTRAINT ck_investment_prices_price_positive CHECK (price > {zero_f})
+)"
+        ),
+        format!(
+            "CREATE TABLE portfolio_trades (
+    id {id} NOT NULL PRIMARY KEY,
+    portfolio_id {id} NOT NULL REFERENCES portfolios (id) ON DELETE CASCADE,
+    investment_id {id} NOT NULL REFERENCES investments (id) ON DELETE RESTRICT,
+    side VARCHAR(4) NOT NULL,
+    quantity {fine} NOT NULL,
+    price {fine} NOT NULL,
+    fee {money} NOT NULL DEFAULT {zero_m},
+    date DATE NOT NULL,
+    realized_gain {money},
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    CONSTRAINT ck_portfolio_trades_side CHECK (side IN ('buy','sell')),
+    CONSTRAINT ck_portfolio_trades_quantity_positive CHECK (quantity > {zero_f}),
+    CONSTRAINT ck_portfolio_trades_price_positive CHECK (price > {zero_f}),
+    CONSTRAINT ck_portfolio_trades_fee_not_negative CHECK (fee >= {zero_m})
+)"
+        ),
+        "CREATE INDEX idx_portfolio_trades_portfolio_id ON portfolio_trades (portfolio_id, date)"
+            .into(),
+        "CREATE INDEX idx_portfolio_trades_investment_id ON portfolio_trades (investment_id)"
+            .into(),
+    ]
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for statement in up_sql(Dialect(manager.get_database_backend())) {
+            db.execute_unprepared(&statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for table in ["portfolio_trades", "investment_prices"] {
+            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}"))
+                .await?;
+        }
+        Ok(())
+    }
+}
