@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod health;
+pub mod investments;
 pub mod me;
 pub mod reports;
 pub mod transactions;
@@ -17,7 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(me::configure)
             .configure(accounts::configure)
             .configure(transactions::configure)
-            .configure(reports::configure),
+            .configure(reports::configure)
+            .configure(investments::configure),
     );
 }
 

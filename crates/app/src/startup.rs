@@ -15,13 +15,14 @@ use nestegg_application::accounts::AccountService;
 use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
 use nestegg_application::cache::ReportCache;
 use nestegg_application::demo::DemoService;
+use nestegg_application::investments::InvestmentService;
 use nestegg_application::reports::ReportService;
 use nestegg_application::transactions::TransactionService;
 use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
 use nestegg_crypto::{BcryptHasher, JwtAccessTokens, RandomSecretTokens};
 use nestegg_persistence::{
-    Db, SqlAccountRepository, SqlRefreshTokenRepository, SqlReportRepository,
-    SqlTransactionRepository, SqlUserRepository,
+    Db, SqlAccountRepository, SqlInvestmentRepository, SqlRefreshTokenRepository,
+    SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
 };
 use nestegg_ports::{AccessTokens, Cache, Clock, HealthProbe, LoginThrottle};
 
@@ -54,6 +55,8 @@ pub struct AppState {
     pub reports: ReportService,
     /// The demo data generator.
     pub demo: DemoService,
+    /// Security use cases.
+    pub investments: InvestmentService,
     /// Access-token checks for the extractor.
     pub access: Arc<dyn AccessTokens>,
     /// Time.
@@ -121,6 +124,10 @@ impl AppState {
                 clock.clone(),
             ),
             demo: DemoService::new(accounts.clone(), transactions, clock.clone()),
+            investments: InvestmentService::new(
+                Arc::new(SqlInvestmentRepository::new(db.clone())),
+                clock.clone(),
+            ),
             reports: ReportService::new(
                 users.clone(),
                 accounts,

@@ -108,6 +108,9 @@ pub enum DomainError {
         /// What is wrong.
         reason: String,
     },
+    /// A ticker symbol that is not 1-20 ticker characters.
+    #[error("a symbol is 1 to 20 of A-Z, 0-9, '.', '-', '^', '=' and '/'")]
+    InvalidSymbol,
     /// A sale of more units than are held.
     #[error("cannot sell {requested} units: only {held} are held")]
     InsufficientQuantity {
@@ -145,6 +148,7 @@ impl DomainError {
             DomainError::InvalidPreferences { .. } => "invalid_preferences",
             DomainError::InvalidRange { .. } => "invalid_range",
             DomainError::InsufficientQuantity { .. } => "insufficient_quantity",
+            DomainError::InvalidSymbol => "invalid_symbol",
         }
     }
 }

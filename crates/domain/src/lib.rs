@@ -25,6 +25,6 @@ pub use account::{AccountClass, AccountName, AccountType};
 pub use currency::CurrencyCode;
 pub use decimal::{Money, Percentage, Price, Quantity, Rate, UnitCost};
 pub use error::DomainError;
-pub use investment::InvestmentType;
+pub use investment::{InvestmentType, Symbol};
 pub use transaction::{TransactionAmount, TransactionCategory};
 pub use user::{Email, Password, Preferences, Username};

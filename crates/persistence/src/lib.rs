@@ -10,6 +10,7 @@ pub mod codec;
 mod db;
 mod entity;
 mod error;
+mod investments;
 mod reports;
 mod rows;
 pub mod sql;
@@ -21,6 +22,7 @@ mod users;
 
 pub use accounts::SqlAccountRepository;
 pub use db::{Db, MigrationStatus};
+pub use investments::SqlInvestmentRepository;
 pub use reports::SqlReportRepository;
 pub use tokens::SqlRefreshTokenRepository;
 pub use transactions::SqlTransactionRepository;

@@ -117,7 +117,7 @@ async fn lock_transaction(
 
 /// `q` as a `LIKE` pattern that matches it literally: `%`, `_` and `\` lose their meaning.
 /// Lower-cased as the backend's `lower()` does: fully on PostgreSQL, ASCII only on SQLite.
-fn contains_pattern(q: &str, b: DbBackend) -> String {
+pub(crate) fn contains_pattern(q: &str, b: DbBackend) -> String {
     let lowered = if b == DbBackend::Sqlite {
         q.to_ascii_lowercase()
     } else {

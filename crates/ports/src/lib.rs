@@ -10,6 +10,7 @@ pub mod account;
 pub mod cache;
 pub mod clock;
 pub mod error;
+pub mod investment;
 pub mod report;
 pub mod security;
 pub mod throttle;
@@ -21,6 +22,9 @@ pub use account::{Account, AccountRepository, AccountUpdate, NewAccount, Snapsho
 pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
 pub use error::{RepoError, SecurityError, TokenError};
+pub use investment::{
+    Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
+};
 pub use report::{CashflowGrouping, FxRate, ReportRepository};
 pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, SecretTokens};
 pub use throttle::{LoginThrottle, ThrottleKey};

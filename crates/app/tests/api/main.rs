@@ -7,6 +7,7 @@ mod cache;
 mod demo;
 mod errors;
 mod helpers;
+mod investments;
 mod me;
 mod reports;
 mod security;
