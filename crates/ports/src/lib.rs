@@ -11,6 +11,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod investment;
+pub mod portfolio;
 pub mod report;
 pub mod security;
 pub mod throttle;
@@ -24,6 +25,10 @@ pub use clock::Clock;
 pub use error::{RepoError, SecurityError, TokenError};
 pub use investment::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
+};
+pub use portfolio::{
+    ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings, PortfolioItem,
+    PortfolioRepository, PortfolioUpdate, Trade, TypeTargets,
 };
 pub use report::{CashflowGrouping, FxRate, ReportRepository};
 pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, SecretTokens};
