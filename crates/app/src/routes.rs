@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod investments;
 pub mod me;
+pub mod portfolios;
 pub mod reports;
 pub mod transactions;
 
@@ -19,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(accounts::configure)
             .configure(transactions::configure)
             .configure(reports::configure)
-            .configure(investments::configure),
+            .configure(investments::configure)
+            .configure(portfolios::configure),
     );
 }
 

@@ -16,13 +16,14 @@ use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
 use nestegg_application::cache::ReportCache;
 use nestegg_application::demo::DemoService;
 use nestegg_application::investments::InvestmentService;
+use nestegg_application::portfolios::PortfolioService;
 use nestegg_application::reports::ReportService;
 use nestegg_application::transactions::TransactionService;
 use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
 use nestegg_crypto::{BcryptHasher, JwtAccessTokens, RandomSecretTokens};
 use nestegg_persistence::{
-    Db, SqlAccountRepository, SqlInvestmentRepository, SqlRefreshTokenRepository,
-    SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
+    Db, SqlAccountRepository, SqlInvestmentRepository, SqlPortfolioRepository,
+    SqlRefreshTokenRepository, SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
 };
 use nestegg_ports::{AccessTokens, Cache, Clock, HealthProbe, LoginThrottle};
 
@@ -57,6 +58,8 @@ pub struct AppState {
     pub demo: DemoService,
     /// Security use cases.
     pub investments: InvestmentService,
+    /// Portfolio use cases.
+    pub portfolios: PortfolioService,
     /// Access-token checks for the extractor.
     pub access: Arc<dyn AccessTokens>,
     /// Time.
@@ -124,6 +127,10 @@ impl AppState {
                 clock.clone(),
             ),
             demo: DemoService::new(accounts.clone(), transactions, clock.clone()),
+            portfolios: PortfolioService::new(
+                Arc::new(SqlPortfolioRepository::new(db.clone())),
+                clock.clone(),
+            ),
             investments: InvestmentService::new(
                 Arc::new(SqlInvestmentRepository::new(db.clone())),
                 clock.clone(),

@@ -9,6 +9,7 @@ mod errors;
 mod helpers;
 mod investments;
 mod me;
+mod portfolios;
 mod reports;
 mod security;
 mod transactions;

@@ -1,0 +1,612 @@
+//! Portfolios: holdings, trades, gain and loss, allocation, drift and rebalancing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use nestegg_domain::decimal::to_text;
+use nestegg_domain::portfolio::{self, Position, Side};
+use nestegg_domain::{
+    CurrencyCode, DomainError, InvestmentType, Money, Percentage, Price, Quantity, UnitCost,
+    report, text,
+};
+use nestegg_ports::{
+    Clock, ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioItem,
+    PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::accounts::not_found;
+use crate::error::{AppError, FieldErrors};
+
+/// A new portfolio, unvalidated.
+#[derive(Debug, Clone, Default)]
+pub struct PortfolioInput {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Currency; `USD` when absent.
+    pub currency: Option<String>,
+    /// Make it the default.
+    pub is_default: Option<bool>,
+    /// Targets by type name.
+    pub target_allocation: Option<BTreeMap<String, Decimal>>,
+}
+
+/// Changes to a portfolio, unvalidated.
+#[derive(Debug, Clone, Default)]
+pub struct PortfolioPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// `true` makes it the default; `false` is refused on the default (one must remain).
+    pub is_default: Option<bool>,
+    /// New targets, replacing the old ones.
+    pub target_allocation: Option<BTreeMap<String, Decimal>>,
+}
+
+/// An item to add, unvalidated.
+#[derive(Debug, Clone)]
+pub struct ItemInput {
+    /// The security.
+    pub investment_id: Uuid,
+    /// Units.
+    pub quantity: Decimal,
+    /// Average cost per unit.
+    pub average_cost: Decimal,
+    /// Target weight.
+    pub target_allocation: Option<Decimal>,
+}
+
+/// Changes to an item, unvalidated.
+#[derive(Debug, Clone, Default)]
+pub struct ItemPatch {
+    /// New quantity.
+    pub quantity: Option<Decimal>,
+    /// New average cost.
+    pub average_cost: Option<Decimal>,
+    /// New target (`Some(None)` clears it).
+    pub target_allocation: Option<Option<Decimal>>,
+}
+
+/// A trade, unvalidated.
+#[derive(Debug, Clone)]
+pub struct TradeInput {
+    /// The security.
+    pub investment_id: Uuid,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Units.
+    pub quantity: Decimal,
+    /// Price per unit.
+    pub price: Decimal,
+    /// Fee; zero when absent.
+    pub fee: Option<Decimal>,
+    /// Trade date.
+    pub date: NaiveDate,
+}
+
+/// Portfolio use cases.
+#[allow(missing_debug_implementations)]
+pub struct PortfolioService {
+    portfolios: Arc<dyn PortfolioRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Parses targets by type: known types, each 0-100, summing to at most 100.
+fn targets(
+    raw: &BTreeMap<String, Decimal>,
+    errors: &mut BTreeMap<String, String>,
+) -> Option<TypeTargets> {
+    let mut out = TypeTargets::new();
+    for (key, value) in raw {
+        let field = format!("target_allocation.{key}");
+        match (InvestmentType::parse(key), Percentage::new(*value)) {
+            (Ok(t), Ok(p)) => {
+                out.insert(t, p);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                errors.insert(field, e.to_string());
+            }
+        }
+    }
+    if let Err(e) = Percentage::check_allocation(out.values().copied()) {
+        errors.insert("target_allocation".into(), e.to_string());
+    }
+    errors.is_empty().then_some(out)
+}
+
+fn trade_rule(e: RepoError) -> AppError {
+    match e {
+        RepoError::NotFound => AppError::NotFound("portfolio or investment"),
+        other => other.into(),
+    }
+}
+
+impl PortfolioService {
+    /// A service over these ports.
+    #[must_use]
+    pub fn new(portfolios: Arc<dyn PortfolioRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { portfolios, clock }
+    }
+
+    /// Creates a portfolio; the first one is the default.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`].
+    pub async fn create(
+        &self,
+        user_id: Uuid,
+        input: PortfolioInput,
+    ) -> Result<Portfolio, AppError> {
+        let mut e = FieldErrors::default();
+        let name = e.check("name", text::required(&input.name, "a portfolio name", 255));
+        let description = e.check(
+            "description",
+            text::optional(input.description.as_deref(), "a description", 2000),
+        );
+        let currency = e.check(
+            "currency",
+            input
+                .currency
+                .as_deref()
+                .map_or(Ok(CurrencyCode::USD), CurrencyCode::parse),
+        );
+        let mut fields = e.into_map();
+        let targets = targets(&input.target_allocation.unwrap_or_default(), &mut fields);
+        let (Some(name), Some(description), Some(currency), Some(target_allocation)) =
+            (name, description, currency, targets)
+        else {
+            return Err(AppError::Validation(fields));
+        };
+        Ok(self
+            .portfolios
+            .create(
+                NewPortfolio {
+                    id: Uuid::now_v7(),
+                    user_id,
+                    name,
+                    description,
+                    currency,
+                    is_default: input.is_default.unwrap_or(false),
+                    target_allocation,
+                },
+                self.clock.now(),
+            )
+            .await?)
+    }
+
+    /// The user's portfolios.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list(&self, user_id: Uuid) -> Result<Vec<Portfolio>, AppError> {
+        Ok(self.portfolios.list(user_id).await?)
+    }
+
+    /// One portfolio.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Portfolio, AppError> {
+        self.portfolios
+            .get(user_id, id)
+            .await
+            .map_err(not_found("portfolio"))
+    }
+
+    /// Changes a portfolio.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Validation`], including `is_default: false` on the
+    /// default portfolio.
+    pub async fn update(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        patch: PortfolioPatch,
+    ) -> Result<Portfolio, AppError> {
+        let current = self.get(user_id, id).await?;
+        let mut e = FieldErrors::default();
+        let name = patch
+            .name
+            .map(|n| e.check("name", text::required(&n, "a portfolio name", 255)));
+        let description = patch.description.map(|d| {
+            e.check(
+                "description",
+                text::optional(d.as_deref(), "a description", 2000),
+            )
+        });
+        let mut fields = e.into_map();
+        if patch.is_default == Some(false) && current.is_default {
+            fields.insert(
+                "is_default".into(),
+                "one portfolio must stay the default: make another one the default instead".into(),
+            );
+        }
+        let target_allocation = patch.target_allocation.map(|t| targets(&t, &mut fields));
+        if !fields.is_empty() {
+            return Err(AppError::Validation(fields));
+        }
+        let update = PortfolioUpdate {
+            name: name.flatten(),
+            description: description.flatten(),
+            make_default: patch.is_default == Some(true),
+            target_allocation: target_allocation.flatten(),
+        };
+        self.portfolios
+            .update(user_id, id, update, self.clock.now())
+            .await
+            .map_err(not_found("portfolio"))
+    }
+
+    /// Deletes a portfolio, its items and trades.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), AppError> {
+        self.portfolios
+            .delete(user_id, id, self.clock.now())
+            .await
+            .map_err(not_found("portfolio"))
+    }
+
+    /// The portfolio's items.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn items(&self, user_id: Uuid, id: Uuid) -> Result<Vec<PortfolioItem>, AppError> {
+        self.portfolios
+            .items(user_id, id)
+            .await
+            .map_err(not_found("portfolio"))
+    }
+
+    /// Adds a holding.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`]; [`AppError::NotFound`]; [`AppError::Conflict`]
+    /// (`duplicate_item`) when the security is already in the portfolio.
+    pub async fn add_item(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        input: ItemInput,
+    ) -> Result<PortfolioItem, AppError> {
+        let mut e = FieldErrors::default();
+        let quantity = e.check("quantity", Quantity::new(input.quantity));
+        let cost = e.check("average_cost", UnitCost::new(input.average_cost));
+        let target = e.check(
+            "target_allocation",
+            input.target_allocation.map(Percentage::new).transpose(),
+        );
+        e.finish()?;
+        let (Some(quantity), Some(average_cost), Some(target_allocation)) =
+            (quantity, cost, target)
+        else {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "validated fields missing"
+            )));
+        };
+        let item = NewItem {
+            id: Uuid::now_v7(),
+            investment_id: input.investment_id,
+            position: Position {
+                quantity,
+                average_cost,
+            },
+            target_allocation,
+        };
+        self.portfolios
+            .add_item(user_id, id, item, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                RepoError::Conflict { .. } => AppError::Conflict {
+                    code: "duplicate_item",
+                    message: "this security is already in the portfolio; trade it instead".into(),
+                    field: Some("investment_id"),
+                },
+                other => trade_rule(other),
+            })
+    }
+
+    /// Changes a holding.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`]; [`AppError::NotFound`].
+    pub async fn update_item(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        item_id: Uuid,
+        patch: ItemPatch,
+    ) -> Result<PortfolioItem, AppError> {
+        let mut e = FieldErrors::default();
+        let quantity = patch
+            .quantity
+            .map(|q| e.check("quantity", Quantity::new(q)));
+        let cost = patch
+            .average_cost
+            .map(|c| e.check("average_cost", UnitCost::new(c)));
+        let target = patch
+            .target_allocation
+            .map(|t| e.check("target_allocation", t.map(Percentage::new).transpose()));
+        e.finish()?;
+        let update = ItemUpdate {
+            quantity: quantity.flatten(),
+            average_cost: cost.flatten(),
+            target_allocation: target.flatten(),
+        };
+        self.portfolios
+            .update_item(user_id, id, item_id, update, self.clock.now())
+            .await
+            .map_err(not_found("portfolio item"))
+    }
+
+    /// Removes a holding.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn delete_item(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        item_id: Uuid,
+    ) -> Result<(), AppError> {
+        self.portfolios
+            .delete_item(user_id, id, item_id, self.clock.now())
+            .await
+            .map_err(not_found("portfolio item"))
+    }
+
+    /// Records a buy or a sell and applies it to the holding.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`]; [`AppError::NotFound`]; [`AppError::Rule`]
+    /// (`insufficient_quantity`) for selling more than is held.
+    pub async fn trade(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        input: TradeInput,
+    ) -> Result<Trade, AppError> {
+        let mut e = FieldErrors::default();
+        let side = match input.side.as_str() {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => {
+                e.check::<()>(
+                    "side",
+                    Err(DomainError::UnknownVariant {
+                        kind: "side",
+                        value: input.side.chars().take(16).collect(),
+                        expected: "buy, sell",
+                    }),
+                );
+                None
+            }
+        };
+        let quantity = e.check("quantity", Quantity::new(input.quantity));
+        let price = e.check("price", Price::new(input.price));
+        let fee = e.check(
+            "fee",
+            Money::non_negative(input.fee.unwrap_or_default(), "a fee"),
+        );
+        let date = e.check("date", report::check_date(input.date));
+        e.finish()?;
+        let (Some(side), Some(quantity), Some(price), Some(fee), Some(date)) =
+            (side, quantity, price, fee, date)
+        else {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "validated fields missing"
+            )));
+        };
+        let trade = NewTrade {
+            id: Uuid::now_v7(),
+            investment_id: input.investment_id,
+            side,
+            quantity,
+            price,
+            fee,
+            date,
+        };
+        self.portfolios
+            .trade(user_id, id, trade, self.clock.now())
+            .await
+            .map_err(trade_rule)
+    }
+
+    /// Values, gains, allocation and drift of the portfolio.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn summary(&self, user_id: Uuid, id: Uuid) -> Result<SummaryView, AppError> {
+        let p = self.get(user_id, id).await?;
+        let held = self
+            .portfolios
+            .holdings(user_id, id)
+            .await
+            .map_err(not_found("portfolio"))?;
+        let holdings: Vec<_> = held.holdings.iter().map(|(h, _)| h.clone()).collect();
+        let s = portfolio::summarize(&holdings, &p.target_allocation)?;
+        let items = held
+            .holdings
+            .iter()
+            .zip(&s.items)
+            .map(|((h, name), f)| ItemView {
+                item_id: h.item_id,
+                investment_id: h.investment_id,
+                symbol: h.symbol.clone(),
+                name: name.clone(),
+                investment_type: h.investment_type,
+                quantity: h.position.quantity,
+                average_cost: h.position.average_cost,
+                price: h.price,
+                cost_basis: f.cost_basis,
+                current_value: f.current_value,
+                unrealized_gain_loss: f.unrealized_gain_loss,
+                unrealized_gain_loss_percent: f.unrealized_gain_loss_percent.map(to_text),
+                weight_percent: f.weight_percent.map(to_text),
+                target_percent: h.target_percent,
+                drift_percent: f.drift_percent.map(to_text),
+            })
+            .collect();
+        let slices = |v: Vec<portfolio::Slice>| -> Vec<SliceView> {
+            v.into_iter()
+                .map(|s| SliceView {
+                    key: s.key,
+                    value: s.value,
+                    weight_percent: to_text(s.weight_percent),
+                    target_percent: s.target_percent,
+                    drift_percent: s.drift_percent.map(to_text),
+                })
+                .collect()
+        };
+        Ok(SummaryView {
+            currency: p.currency,
+            total_value: s.total_value,
+            total_cost: s.total_cost,
+            unrealized_gain_loss: s.unrealized_gain_loss,
+            unrealized_gain_loss_percent: s.unrealized_gain_loss_percent.map(to_text),
+            realized_gain_loss: held.realized_gain_loss,
+            max_drift_percent: s.max_drift_percent.map(to_text),
+            items,
+            allocation: AllocationView {
+                by_type: slices(s.by_type),
+                by_sector: slices(s.by_sector),
+                by_country: slices(s.by_country),
+            },
+            unpriced: s.unpriced,
+        })
+    }
+
+    /// The trades that bring each targeted type to its target.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Validation`] for negative cash.
+    pub async fn rebalance(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        cash: Option<Decimal>,
+        allow_sells: Option<bool>,
+    ) -> Result<RebalanceView, AppError> {
+        let cash = Money::non_negative(cash.unwrap_or_default(), "cash")
+            .map_err(|e| AppError::invalid("cash", &e))?;
+        let p = self.get(user_id, id).await?;
+        let held = self
+            .portfolios
+            .holdings(user_id, id)
+            .await
+            .map_err(not_found("portfolio"))?;
+        let holdings: Vec<_> = held.holdings.into_iter().map(|(h, _)| h).collect();
+        let r = portfolio::rebalance(
+            &holdings,
+            &p.target_allocation,
+            cash,
+            allow_sells.unwrap_or(true),
+        )?;
+        Ok(RebalanceView {
+            trades: r
+                .trades
+                .into_iter()
+                .map(|t| TradeView {
+                    investment_id: t.investment_id,
+                    symbol: t.symbol,
+                    side: t.side,
+                    quantity: t.quantity,
+                    amount: t.amount,
+                })
+                .collect(),
+            after: r
+                .after
+                .into_iter()
+                .map(|a| WeightView {
+                    key: a.key,
+                    weight_percent: to_text(a.weight_percent),
+                    target_percent: a.target_percent,
+                })
+                .collect(),
+            cash_left: r.cash_left,
+        })
+    }
+}
+
+/// `GET /portfolios/{id}/summary`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryView {
+    currency: CurrencyCode,
+    total_value: Money,
+    total_cost: Money,
+    unrealized_gain_loss: Money,
+    unrealized_gain_loss_percent: Option<String>,
+    realized_gain_loss: Money,
+    max_drift_percent: Option<String>,
+    items: Vec<ItemView>,
+    allocation: AllocationView,
+    unpriced: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ItemView {
+    item_id: Uuid,
+    investment_id: Uuid,
+    symbol: String,
+    name: String,
+    #[serde(rename = "type")]
+    investment_type: InvestmentType,
+    quantity: Quantity,
+    average_cost: UnitCost,
+    price: Option<Price>,
+    cost_basis: Money,
+    current_value: Option<Money>,
+    unrealized_gain_loss: Option<Money>,
+    unrealized_gain_loss_percent: Option<String>,
+    weight_percent: Option<String>,
+    target_percent: Option<Percentage>,
+    drift_percent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AllocationView {
+    by_type: Vec<SliceView>,
+    by_sector: Vec<SliceView>,
+    by_country: Vec<SliceView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct SliceView {
+    key: String,
+    value: Money,
+    weight_percent: String,
+    target_percent: Option<Percentage>,
+    drift_percent: Option<String>,
+}
+
+/// `GET /portfolios/{id}/rebalance`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebalanceView {
+    trades: Vec<TradeView>,
+    after: Vec<WeightView>,
+    cash_left: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TradeView {
+    investment_id: Uuid,
+    symbol: String,
+    side: Side,
+    quantity: Quantity,
+    amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct WeightView {
+    key: String,
+    weight_percent: String,
+    target_percent: Option<Percentage>,
+}
