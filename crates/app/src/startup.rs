@@ -100,6 +100,8 @@ impl AppState {
         let reports_cache = ReportCache::new(report_cache, settings.cache_ttl);
         let accounts = Arc::new(SqlAccountRepository::new(db.clone()));
         let transactions = Arc::new(SqlTransactionRepository::new(db.clone()));
+        let investments = Arc::new(SqlInvestmentRepository::new(db.clone()));
+        let portfolios = Arc::new(SqlPortfolioRepository::new(db.clone()));
         let users = Arc::new(SqlUserRepository::new(db.clone()));
         let access: Arc<dyn AccessTokens> = Arc::new(
             JwtAccessTokens::new(settings.jwt_secret.expose(), settings.access_token_ttl)
@@ -126,15 +128,15 @@ impl AppState {
                 reports_cache.clone(),
                 clock.clone(),
             ),
-            demo: DemoService::new(accounts.clone(), transactions, clock.clone()),
-            portfolios: PortfolioService::new(
-                Arc::new(SqlPortfolioRepository::new(db.clone())),
+            demo: DemoService::new(
+                accounts.clone(),
+                transactions,
+                investments.clone(),
+                portfolios.clone(),
                 clock.clone(),
             ),
-            investments: InvestmentService::new(
-                Arc::new(SqlInvestmentRepository::new(db.clone())),
-                clock.clone(),
-            ),
+            portfolios: PortfolioService::new(portfolios, clock.clone()),
+            investments: InvestmentService::new(investments, clock.clone()),
             reports: ReportService::new(
                 users.clone(),
                 accounts,

@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
+use nestegg_domain::portfolio::Side;
 use nestegg_domain::{
-    AccountName, AccountType, CurrencyCode, DomainError, Money, TransactionAmount,
-    TransactionCategory,
+    AccountName, AccountType, CurrencyCode, DomainError, InvestmentType, Money, Percentage, Price,
+    Quantity, TransactionAmount, TransactionCategory,
 };
 use nestegg_ports::{
-    AccountRepository, AccountUpdate, Clock, NewAccount, NewTransaction, RepoError, Snapshot,
-    TransactionRepository,
+    AccountRepository, AccountUpdate, Clock, InvestmentRepository, NewAccount, NewInvestment,
+    NewPortfolio, NewTrade, NewTransaction, PortfolioRepository, PricePoint, RepoError, Snapshot,
+    TransactionRepository, TypeTargets,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -38,8 +40,63 @@ pub struct DemoLogin {
 pub struct DemoService {
     accounts: Arc<dyn AccountRepository>,
     transactions: Arc<dyn TransactionRepository>,
+    investments: Arc<dyn InvestmentRepository>,
+    portfolios: Arc<dyn PortfolioRepository>,
     clock: Arc<dyn Clock>,
 }
+
+/// The demo portfolio's securities: symbol, name, type, sector, price a year ago, yearly drift
+/// in percent.
+const SECURITIES: &[(&str, &str, InvestmentType, &str, i64, i64)] = &[
+    (
+        "AAPL",
+        "Apple Inc.",
+        InvestmentType::Stock,
+        "Technology",
+        180,
+        18,
+    ),
+    (
+        "JNJ",
+        "Johnson & Johnson",
+        InvestmentType::Stock,
+        "Healthcare",
+        155,
+        4,
+    ),
+    (
+        "VTI",
+        "Vanguard Total Stock Market ETF",
+        InvestmentType::Etf,
+        "Broad market",
+        230,
+        14,
+    ),
+    (
+        "VXUS",
+        "Vanguard Total International Stock ETF",
+        InvestmentType::Etf,
+        "Broad market",
+        58,
+        8,
+    ),
+    (
+        "VBTLX",
+        "Vanguard Total Bond Market Index Fund",
+        InvestmentType::MutualFund,
+        "Bonds",
+        10,
+        2,
+    ),
+    (
+        "BTC",
+        "Bitcoin",
+        InvestmentType::Crypto,
+        "Crypto",
+        42_000,
+        35,
+    ),
+];
 
 /// A small deterministic generator (xorshift64*): the same demo every time, no dependency.
 struct Rng(u64);
@@ -152,17 +209,123 @@ impl DemoService {
     pub fn new(
         accounts: Arc<dyn AccountRepository>,
         transactions: Arc<dyn TransactionRepository>,
+        investments: Arc<dyn InvestmentRepository>,
+        portfolios: Arc<dyn PortfolioRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             accounts,
             transactions,
+            investments,
+            portfolios,
             clock,
         }
     }
 
+    /// A portfolio of stocks, ETFs, a bond fund and crypto, with a year of daily prices
+    /// (private securities of the demo user) and the trades that built it.
+    async fn portfolio(
+        &self,
+        rng: &mut Rng,
+        user_id: Uuid,
+        today: NaiveDate,
+    ) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let start = today.checked_sub_days(Days::new(365)).unwrap_or(today);
+        let targets = TypeTargets::from([
+            (InvestmentType::Stock, Percentage::new(Decimal::from(35))?),
+            (InvestmentType::Etf, Percentage::new(Decimal::from(40))?),
+            (
+                InvestmentType::MutualFund,
+                Percentage::new(Decimal::from(20))?,
+            ),
+            (InvestmentType::Crypto, Percentage::new(Decimal::from(5))?),
+        ]);
+        let portfolio = self
+            .portfolios
+            .create(
+                NewPortfolio {
+                    id: Uuid::now_v7(),
+                    user_id,
+                    name: "Long-term investments".into(),
+                    description: Some("Index funds, a few stocks and a little crypto".into()),
+                    currency: CurrencyCode::USD,
+                    is_default: true,
+                    target_allocation: targets,
+                },
+                now,
+            )
+            .await?;
+        for (symbol, name, investment_type, sector, start_price, drift) in SECURITIES {
+            let security = self
+                .investments
+                .create(
+                    NewInvestment {
+                        id: Uuid::now_v7(),
+                        owner: Some(user_id),
+                        symbol: (*symbol).into(),
+                        name: (*name).into(),
+                        investment_type: *investment_type,
+                        exchange: None,
+                        market_cap: None,
+                        pe_ratio: None,
+                        dividend_yield: None,
+                        expense_ratio: None,
+                        sector: Some((*sector).into()),
+                        industry: None,
+                        country: Some("US".into()),
+                    },
+                    now,
+                )
+                .await?;
+            // A daily random walk around the yearly drift, kept positive.
+            let mut price = Decimal::from(*start_price);
+            let daily_drift = Decimal::new(*drift, 2) / Decimal::from(365);
+            let mut day = start;
+            let mut first_price = price;
+            while day <= today {
+                let noise = Decimal::new(i64::try_from(rng.next() % 401).unwrap_or(200) - 200, 4);
+                price = (price * (Decimal::ONE + daily_drift + noise))
+                    .round_dp(2)
+                    .max(Decimal::new(1, 2));
+                if day == start {
+                    first_price = price;
+                }
+                let point = PricePoint {
+                    date: day,
+                    price: Price::new(price)?,
+                };
+                self.investments
+                    .put_price(user_id, security.id, point, now)
+                    .await?;
+                day = day
+                    .checked_add_days(Days::new(1))
+                    .unwrap_or(today + Days::new(1));
+            }
+            let units = match investment_type {
+                InvestmentType::Crypto => Decimal::new(5, 2),
+                InvestmentType::MutualFund => Decimal::from(900),
+                _ => Decimal::from(20),
+            };
+            let buy = NewTrade {
+                id: Uuid::now_v7(),
+                investment_id: security.id,
+                side: Side::Buy,
+                quantity: Quantity::new(units)?,
+                price: Price::new(first_price)?,
+                fee: Money::new(Decimal::ONE)?,
+                date: start,
+            };
+            self.portfolios
+                .trade(user_id, portfolio.id, buy, now)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Registers a new demo user with nine accounts at six institutions (every account
-    /// type), two years of transactions and month-end balance snapshots.
+    /// type), two years of transactions and month-end balance snapshots, and a portfolio of
+    /// stocks, ETFs, a bond fund and crypto with a year of daily prices.
     ///
     /// # Errors
     /// Store failures.
@@ -287,6 +450,7 @@ impl DemoService {
             }
             day = tomorrow;
         }
+        self.portfolio(&mut rng, user.id, today).await?;
         Ok(DemoLogin {
             email,
             username,

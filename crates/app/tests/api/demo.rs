@@ -64,6 +64,51 @@ async fn demo_creates_a_realistic_user(backend: Backend) {
         flow.cashflow.groups.len()
     );
     assert!(flow.cashflow.income.value() > flow.cashflow.expenses.value());
+
+    let portfolios = state.portfolios.list(user_id).await.unwrap();
+    assert_eq!(portfolios.len(), 1);
+    assert!(portfolios[0].is_default);
+    let items = state
+        .portfolios
+        .items(user_id, portfolios[0].id)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 6);
+    let summary = serde_json::to_value(
+        state
+            .portfolios
+            .summary(user_id, portfolios[0].id)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let types: HashSet<&str> = summary["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        HashSet::from(["stock", "etf", "mutual_fund", "crypto"])
+    );
+    assert!(summary["unpriced"].as_array().unwrap().is_empty());
+    assert!(
+        summary["total_value"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            > 0.0
+    );
+    let first = items[0].investment_id;
+    let prices = state
+        .investments
+        .prices(user_id, first, None, None)
+        .await
+        .unwrap();
+    assert!(prices.len() >= 365, "{} prices", prices.len());
+    assert_eq!(prices.last().unwrap().date, today);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
