@@ -420,6 +420,17 @@ impl PortfolioService {
             .map_err(trade_rule)
     }
 
+    /// The portfolio's trade history, newest first.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn trades(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Trade>, AppError> {
+        self.portfolios
+            .trades(user_id, id)
+            .await
+            .map_err(not_found("portfolio"))
+    }
+
     /// Values, gains, allocation and drift of the portfolio.
     ///
     /// # Errors

@@ -659,6 +659,43 @@ impl PortfolioRepository for SqlPortfolioRepository {
     }
 
     #[tracing::instrument(skip(self), err)]
+    async fn trades(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Trade>, RepoError> {
+        let b = self.db.backend();
+        self.get(user_id, id).await?;
+        self.db
+            .conn()
+            .query_all_raw(statement(
+                b,
+                "SELECT id, investment_id, side, quantity, price, fee, date, realized_gain \
+                 FROM portfolio_trades WHERE portfolio_id = $1 ORDER BY date DESC, id DESC",
+                [id.into()],
+            ))
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|row| {
+                Ok(Trade {
+                    id: get(row, "id")?,
+                    investment_id: get(row, "investment_id")?,
+                    side: match get::<String>(row, "side")?.as_str() {
+                        "buy" => Side::Buy,
+                        "sell" => Side::Sell,
+                        _ => return Err(corrupt("side")),
+                    },
+                    quantity: Quantity::new(codec::decode(b, row, "quantity", Scale::Fine)?)
+                        .map_err(|_| corrupt("quantity"))?,
+                    price: Price::new(codec::decode(b, row, "price", Scale::Fine)?)
+                        .map_err(|_| corrupt("price"))?,
+                    fee: rows::money(b, row, "fee")?,
+                    date: get(row, "date")?,
+                    realized_gain: rows::money_opt(b, row, "realized_gain")?,
+                    item: None,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self), err)]
     async fn holdings(&self, user_id: Uuid, id: Uuid) -> Result<PortfolioHoldings, RepoError> {
         let b = self.db.backend();
         self.get(user_id, id).await?;

@@ -273,6 +273,12 @@ pub trait PortfolioRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Trade, RepoError>;
 
+    /// The portfolio's trades, newest first (`item` is `None` in this list).
+    ///
+    /// # Errors
+    /// [`RepoError::NotFound`].
+    async fn trades(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Trade>, RepoError>;
+
     /// The items with their securities, as the summary and rebalancing need them, and the sum
     /// of the portfolio's realized gains.
     ///

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update_item)
         .service(delete_item)
         .service(trade)
+        .service(trades)
         .service(summary)
         .service(rebalance);
 }
@@ -115,7 +116,9 @@ struct TradeDto {
     fee: Money,
     date: NaiveDate,
     realized_gain: Option<Money>,
-    item: Option<ItemDto>,
+    /// After a trade: the item, or `null` when a sell emptied it; absent in the history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<Option<ItemDto>>,
 }
 
 impl From<Trade> for TradeDto {
@@ -129,7 +132,7 @@ impl From<Trade> for TradeDto {
             fee: t.fee,
             date: t.date,
             realized_gain: t.realized_gain,
-            item: t.item.map(ItemDto::from),
+            item: None,
         }
     }
 }
@@ -375,7 +378,23 @@ async fn trade(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(TradeDto::from(t)))
+    let item = t.item.clone().map(ItemDto::from);
+    let mut dto = TradeDto::from(t);
+    dto.item = Some(item);
+    Ok(HttpResponse::Created().json(dto))
+}
+
+/// The trade history, newest first (an addition to the contract).
+#[get("/portfolios/{id}/trades")]
+async fn trades(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let all = state.portfolios.trades(user.0, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(Items {
+        items: all.into_iter().map(TradeDto::from).collect::<Vec<_>>(),
+    }))
 }
 
 #[get("/portfolios/{id}/summary")]

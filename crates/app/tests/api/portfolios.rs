@@ -302,6 +302,7 @@ app_test!(
             ),
             (Method::GET, format!("{base}/summary"), None),
             (Method::GET, format!("{base}/rebalance"), None),
+            (Method::GET, format!("{base}/trades"), None),
             // Ada's private security cannot go into Bob's portfolio either.
             (
                 Method::POST,
