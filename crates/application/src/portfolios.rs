@@ -543,6 +543,7 @@ impl PortfolioService {
                 })
                 .collect(),
             cash_left: r.cash_left,
+            unpriced: r.unpriced,
         })
     }
 }
@@ -604,6 +605,7 @@ pub struct RebalanceView {
     trades: Vec<TradeView>,
     after: Vec<WeightView>,
     cash_left: Money,
+    unpriced: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize)]

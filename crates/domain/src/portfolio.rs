@@ -326,6 +326,20 @@ pub struct Rebalance {
     pub after: Vec<WeightAfter>,
     /// Cash left unspent.
     pub cash_left: Money,
+    /// Items left out because their security has no price.
+    pub unpriced: Vec<Uuid>,
+}
+
+/// One unit of money's last place: buys leave this much headroom so that their amounts,
+/// rounded up for display, never add up to more than the cash available.
+const CENT_OF_CENT: Decimal = Decimal::from_parts(1, 0, 0, false, 4);
+
+fn round_down(value: Decimal) -> Decimal {
+    value.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero)
+}
+
+fn round_up(value: Decimal) -> Decimal {
+    value.round_dp_with_strategy(4, rust_decimal::RoundingStrategy::AwayFromZero)
 }
 
 /// Units of `amount / price`, rounded down: whole units for types that trade whole, 8 places
@@ -396,15 +410,17 @@ pub fn rebalance(
                     continue;
                 }
                 let amount = q * p.value();
+                // Proceeds are counted rounded down, so the cash they add is never overstated.
+                let proceeds = round_down(amount);
                 trades.push(ProposedTrade {
                     investment_id: h.investment_id,
                     symbol: h.symbol.clone(),
                     side: Side::Sell,
                     quantity: Quantity::new(q)?,
-                    amount: Money::from_computed(amount)?,
+                    amount: Money::new(proceeds)?,
                 });
                 excess -= amount;
-                available += amount;
+                available += proceeds;
                 *type_value.entry(*t).or_default() -= amount;
             }
         }
@@ -424,19 +440,26 @@ pub fn rebalance(
         let Some((h, p)) = by_type.get(&t).and_then(|list| list.first()) else {
             continue;
         };
-        let q = units(gap.min(available), *p, t.trades_in_whole_units(), None);
+        let whole = t.trades_in_whole_units();
+        let mut q = units(gap.min(available), *p, whole, None);
+        if round_up(q * p.value()) > available {
+            // Rounding the cost up would overspend by a fraction of a cent: buy a little less.
+            q = units(gap.min(available - CENT_OF_CENT), *p, whole, None);
+        }
         if q.is_zero() {
             continue;
         }
         let amount = q * p.value();
+        // Costs are counted rounded up; the headroom above keeps them within the cash.
+        let cost = round_up(amount);
         trades.push(ProposedTrade {
             investment_id: h.investment_id,
             symbol: h.symbol.clone(),
             side: Side::Buy,
             quantity: Quantity::new(q)?,
-            amount: Money::from_computed(amount)?,
+            amount: Money::new(cost)?,
         });
-        available -= amount;
+        available -= cost;
         *type_value.entry(t).or_default() += amount;
     }
 
@@ -460,6 +483,11 @@ pub fn rebalance(
         trades,
         after,
         cash_left: Money::from_computed(available)?,
+        unpriced: holdings
+            .iter()
+            .filter(|h| h.price.is_none())
+            .map(|h| h.item_id)
+            .collect(),
     })
 }
 

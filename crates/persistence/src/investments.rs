@@ -131,7 +131,9 @@ pub(crate) async fn revalue(
         let basis = q * avg;
         let current = Money::from_computed(value)?;
         let gain = Money::from_computed(value - basis)?;
-        let gain_percent = percent_of(value - basis, basis);
+        // The stored percent is informational; one too large for the column is left empty
+        // (the summary computes it afresh).
+        let gain_percent = percent_of(value - basis, basis).filter(|p| Money::new(*p).is_ok());
         conn.execute_raw(statement(
             b,
             "UPDATE portfolio_items SET current_value = $1, unrealized_gain_loss = $2, \
@@ -152,14 +154,7 @@ pub(crate) async fn revalue(
         }
     }
     for portfolio in portfolios {
-        conn.execute_raw(statement(
-            b,
-            "UPDATE portfolios SET total_value = (SELECT COALESCE(SUM(current_value), 0) \
-             FROM portfolio_items WHERE portfolio_id = $1), updated_at = $2 WHERE id = $1",
-            [portfolio.into(), now.into()],
-        ))
-        .await
-        .map_err(db_err)?;
+        crate::portfolios::refresh_total(conn, b, portfolio, now).await?;
     }
     Ok(())
 }
@@ -286,6 +281,19 @@ impl InvestmentRepository for SqlInvestmentRepository {
     ) -> Result<Investment, RepoError> {
         let b = self.db.backend();
         let txn = self.db.begin_write().await?;
+        // Lock order everywhere: portfolios, then the security, then items. A trade takes its
+        // portfolio first too, so the two cannot deadlock, and it reads the price after.
+        if b == DbBackend::Postgres {
+            txn.txn
+                .execute_raw(statement(
+                    b,
+                    "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
+                     portfolio_items WHERE investment_id = $1) ORDER BY id FOR UPDATE",
+                    [id.into()],
+                ))
+                .await
+                .map_err(db_err)?;
+        }
         let mut security = visible(&txn.txn, b, user_id, id, true).await?;
         if security.owner != Some(user_id) {
             // Shared reference data is written by sync and operators only.

@@ -135,13 +135,18 @@ async fn visible_price(
     user_id: Uuid,
     investment_id: Uuid,
 ) -> Result<Option<Price>, RepoError> {
+    // FOR SHARE: a price change waits for this write, or this write sees the new price.
+    let sql = format!(
+        "SELECT current_price FROM investments WHERE id = $1 \
+         AND (owner_user_id IS NULL OR owner_user_id = $2){}",
+        if b == DbBackend::Postgres {
+            " FOR SHARE"
+        } else {
+            ""
+        }
+    );
     let row = conn
-        .query_one_raw(statement(
-            b,
-            "SELECT current_price FROM investments WHERE id = $1 \
-             AND (owner_user_id IS NULL OR owner_user_id = $2)",
-            [investment_id.into(), user_id.into()],
-        ))
+        .query_one_raw(statement(b, &sql, [investment_id.into(), user_id.into()]))
         .await
         .map_err(db_err)?
         .ok_or(RepoError::NotFound)?;
@@ -166,7 +171,9 @@ async fn store_item(
     let value = price.map(|p| q * p.value());
     let current = value.map(Money::from_computed).transpose()?;
     let gain = value.map(|v| Money::from_computed(v - basis)).transpose()?;
-    let gain_percent = value.and_then(|v| percent_of(v - basis, basis));
+    let gain_percent = value
+        .and_then(|v| percent_of(v - basis, basis))
+        .filter(|p| Money::new(*p).is_ok());
     conn.execute_raw(statement(
         b,
         "UPDATE portfolio_items SET quantity = $1, average_cost = $2, current_value = $3, \
@@ -223,20 +230,56 @@ async fn insert_item(
     .await
 }
 
-async fn refresh_total(
+/// Recomputes a portfolio's `total_value` from its items, range-checked by the domain (a
+/// total beyond the range of money is a 422, not a database overflow).
+pub(crate) async fn refresh_total(
     conn: &impl ConnectionTrait,
     b: DbBackend,
     portfolio_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let values = conn
+        .query_all_raw(statement(
+            b,
+            "SELECT current_value FROM portfolio_items WHERE portfolio_id = $1 \
+             AND current_value IS NOT NULL",
+            [portfolio_id.into()],
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut total = Money::ZERO;
+    for row in &values {
+        total = total.checked_add(rows::money(b, row, "current_value")?)?;
+    }
     conn.execute_raw(statement(
         b,
-        "UPDATE portfolios SET total_value = (SELECT COALESCE(SUM(current_value), 0) \
-         FROM portfolio_items WHERE portfolio_id = $1), updated_at = $2 WHERE id = $1",
-        [portfolio_id.into(), now.into()],
+        "UPDATE portfolios SET total_value = $1, updated_at = $2 WHERE id = $3",
+        [
+            codec::encode(b, total.value(), Scale::Money)?,
+            now.into(),
+            portfolio_id.into(),
+        ],
     ))
     .await
     .map_err(db_err)?;
+    Ok(())
+}
+
+/// Serializes changes to a user's default flag (PostgreSQL; SQLite's write gate already does).
+async fn lock_user(
+    conn: &impl ConnectionTrait,
+    b: DbBackend,
+    user_id: Uuid,
+) -> Result<(), RepoError> {
+    if b == DbBackend::Postgres {
+        conn.execute_raw(statement(
+            b,
+            "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+            [user_id.into()],
+        ))
+        .await
+        .map_err(db_err)?;
+    }
     Ok(())
 }
 
@@ -272,6 +315,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     async fn create(&self, new: NewPortfolio, now: DateTime<Utc>) -> Result<Portfolio, RepoError> {
         let b = self.db.backend();
         let txn = self.db.begin_write().await?;
+        lock_user(&txn.txn, b, new.user_id).await?;
         let has_default = txn
             .txn
             .query_one_raw(statement(
@@ -371,6 +415,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     ) -> Result<Portfolio, RepoError> {
         let b = self.db.backend();
         let txn = self.db.begin_write().await?;
+        lock_user(&txn.txn, b, user_id).await?;
         let mut p = lock_portfolio(&txn.txn, b, user_id, id).await?;
         if let Some(name) = update.name {
             p.name = name;
@@ -418,6 +463,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     async fn delete(&self, user_id: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
         let b = self.db.backend();
         let txn = self.db.begin_write().await?;
+        lock_user(&txn.txn, b, user_id).await?;
         let p = lock_portfolio(&txn.txn, b, user_id, id).await?;
         for sql in [
             "DELETE FROM portfolio_trades WHERE portfolio_id = $1",

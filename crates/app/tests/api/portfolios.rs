@@ -330,3 +330,155 @@ app_test!(
         );
     }
 );
+
+app_test!(
+    a_price_change_revalues_the_items_and_the_portfolio,
+    |app: TestApp| async move {
+        let (token, _) = app.signed_in("ada").await;
+        let vti = security(&app, &token, "VTI", "etf", "100").await;
+        let p = portfolio(&app, &token, json!({"name": "Main"})).await;
+        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
+        let item: Value = app
+            .post(
+                &format!("{base}/items"),
+                &json!({"investment_id": vti, "quantity": "3", "average_cost": "90"}),
+                Some(&token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                item["current_value"].as_str(),
+                item["unrealized_gain_loss"].as_str()
+            ),
+            (Some("300"), Some("30"))
+        );
+        let response = app
+            .send(
+                Method::PUT,
+                &format!("/api/v1/investments/{vti}/price"),
+                Some(&json!({"price": "120.5", "date": "2026-11-21"})),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let items = app.read(&format!("{base}/items"), &token).await;
+        let item = &items["items"][0];
+        assert_eq!(item["current_value"], "361.5");
+        assert_eq!(item["unrealized_gain_loss"], "91.5");
+        assert_eq!(item["unrealized_gain_loss_percent"], "33.8889");
+        assert_eq!(app.read(&base, &token).await["total_value"], "361.5");
+        // An older price only joins the history.
+        app.send(
+            Method::PUT,
+            &format!("/api/v1/investments/{vti}/price"),
+            Some(&json!({"price": "1", "date": "2026-01-01"})),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(app.read(&base, &token).await["total_value"], "361.5");
+    }
+);
+
+app_test!(
+    without_sells_an_overweight_portfolio_only_buys,
+    |app: TestApp| async move {
+        let (token, _) = app.signed_in("ada").await;
+        let vti = security(&app, &token, "VTI", "etf", "100").await;
+        let bnd = security(&app, &token, "BND", "bond", "50").await;
+        let p = portfolio(
+            &app,
+            &token,
+            json!({"name": "Main", "target_allocation": {"etf": 50, "bond": 50}}),
+        )
+        .await;
+        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
+        for (id, qty) in [(&vti, "20"), (&bnd, "2")] {
+            app.post(
+                &format!("{base}/items"),
+                &json!({"investment_id": id, "quantity": qty, "average_cost": "1"}),
+                Some(&token),
+            )
+            .await;
+        }
+        let r = app
+            .read(
+                &format!("{base}/rebalance?cash=100&allow_sells=false"),
+                &token,
+            )
+            .await;
+        let sides: Vec<&str> = r["trades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["side"].as_str().unwrap())
+            .collect();
+        assert_eq!(sides, ["buy"]);
+        assert_eq!(r["trades"][0]["symbol"], "BND");
+        assert_eq!(r["trades"][0]["amount"], "100");
+        let with_sells = app
+            .read(&format!("{base}/rebalance?cash=100"), &token)
+            .await;
+        let sides: Vec<&str> = with_sells["trades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["side"].as_str().unwrap())
+            .collect();
+        assert_eq!(sides, ["sell", "buy"]);
+        // 2,000 in VTI and 100 in BND plus 100 cash: each wants 1,100, so 9 VTI (whole units) go.
+        assert_eq!(
+            (
+                with_sells["trades"][0]["symbol"].as_str(),
+                with_sells["trades"][0]["quantity"].as_str()
+            ),
+            (Some("VTI"), Some("9"))
+        );
+    }
+);
+
+app_test!(
+    an_item_id_from_another_users_portfolio_is_404_even_under_your_own,
+    |app: TestApp| async move {
+        let (ada, _) = app.signed_in("ada").await;
+        let (bob, _) = app.signed_in("bob").await;
+        let vti = security(&app, &ada, "VTI", "etf", "100").await;
+        let adas = portfolio(&app, &ada, json!({"name": "Ada's"})).await;
+        let item: Value = app
+            .post(
+                &format!("/api/v1/portfolios/{}/items", adas["id"].as_str().unwrap()),
+                &json!({"investment_id": vti, "quantity": 1, "average_cost": 1}),
+                Some(&ada),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let bobs = portfolio(&app, &bob, json!({"name": "Bob's"})).await;
+        let path = format!(
+            "/api/v1/portfolios/{}/items/{}",
+            bobs["id"].as_str().unwrap(),
+            item["id"].as_str().unwrap()
+        );
+        let response = app
+            .send(
+                Method::PATCH,
+                &path,
+                Some(&json!({"quantity": 9})),
+                Some(&bob),
+            )
+            .await;
+        error_code(response, StatusCode::NOT_FOUND).await;
+        let response = app.send(Method::DELETE, &path, None, Some(&bob)).await;
+        error_code(response, StatusCode::NOT_FOUND).await;
+        let items = app
+            .read(
+                &format!("/api/v1/portfolios/{}/items", adas["id"].as_str().unwrap()),
+                &ada,
+            )
+            .await;
+        assert_eq!(items["items"][0]["quantity"], "1");
+    }
+);
