@@ -60,19 +60,31 @@ pub struct Items<T> {
     pub items: Vec<T>,
 }
 
-/// Encodes a keyset position as an opaque cursor.
+/// Encodes a keyset position (a sort key and an id) as an opaque cursor.
+#[must_use]
+pub fn encode_key_cursor(key: &str, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{key}|{id}"))
+}
+
+/// Decodes a cursor made by [`encode_key_cursor`]; `None` for anything else.
+#[must_use]
+pub fn decode_key_cursor(cursor: &str) -> Option<(String, Uuid)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (key, id) = text.rsplit_once('|')?;
+    Some((key.to_owned(), id.parse().ok()?))
+}
+
+/// A (date, id) keyset position as an opaque cursor.
 #[must_use]
 pub fn encode_cursor(date: NaiveDate, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{date}|{id}"))
+    encode_key_cursor(&date.to_string(), id)
 }
 
 /// Decodes a cursor made by [`encode_cursor`]; `None` for anything else.
 #[must_use]
 pub fn decode_cursor(cursor: &str) -> Option<(NaiveDate, Uuid)> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (date, id) = text.split_once('|')?;
-    Some((date.parse().ok()?, id.parse().ok()?))
+    let (date, id) = decode_key_cursor(cursor)?;
+    Some((date.parse().ok()?, id))
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! Securities and their prices.
 
 use actix_web::{HttpResponse, get, post, put, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 use nestegg_application::investments::InvestmentInput;
 use nestegg_domain::{InvestmentType, Money, Percentage, Price};
@@ -10,7 +8,7 @@ use nestegg_ports::{Investment, PricePoint};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Page};
+use crate::dto::{Dec, Items, Page, decode_key_cursor, encode_key_cursor};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::startup::AppState;
@@ -77,16 +75,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(symbol: &str, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{symbol}|{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (symbol, id) = text.rsplit_once('|')?;
-    Some((symbol.to_owned(), id.parse().ok()?))
-}
-
 #[get("/investments")]
 async fn list(
     state: web::Data<AppState>,
@@ -96,7 +84,7 @@ async fn list(
     let q = query.into_inner();
     let after = match q.cursor.as_deref() {
         None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+        Some(c) => Some(decode_key_cursor(c).ok_or_else(|| {
             ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
         })?),
     };
@@ -106,7 +94,7 @@ async fn list(
         .await?;
     Ok(HttpResponse::Ok().json(Page {
         items: page.items.into_iter().map(InvestmentDto::from).collect(),
-        next_cursor: page.next.map(|(s, id)| encode_cursor(&s, id)),
+        next_cursor: page.next.map(|(s, id)| encode_key_cursor(&s, id)),
     }))
 }
 
