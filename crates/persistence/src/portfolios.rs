@@ -8,7 +8,7 @@ use nestegg_ports::{
     ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings, PortfolioItem,
     PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
 };
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, IsolationLevel, QueryResult, TransactionTrait};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
@@ -744,10 +744,26 @@ impl PortfolioRepository for SqlPortfolioRepository {
     #[tracing::instrument(skip(self), err)]
     async fn holdings(&self, user_id: Uuid, id: Uuid) -> Result<PortfolioHoldings, RepoError> {
         let b = self.db.backend();
-        self.get(user_id, id).await?;
-        let rows = self
+        // One snapshot, so a concurrent trade cannot make the items and the realized sum
+        // disagree (REPEATABLE READ on PostgreSQL; SQLite reads are snapshots already).
+        let txn = self
             .db
             .conn()
+            .begin_with_config(
+                (b == DbBackend::Postgres).then_some(IsolationLevel::RepeatableRead),
+                None,
+            )
+            .await
+            .map_err(db_err)?;
+        let sql =
+            format!("SELECT {PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1 AND user_id = $2");
+        let found = txn
+            .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
+            .await
+            .map_err(db_err)?
+            .ok_or(RepoError::NotFound)?;
+        let portfolio = portfolio(b, &found)?;
+        let rows = txn
             .query_all_raw(statement(
                 b,
                 "SELECT i.id AS item_id, i.investment_id, i.quantity, i.average_cost, \
@@ -790,9 +806,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
                 Ok((holding, get::<String>(row, "name")?))
             })
             .collect::<Result<Vec<_>, RepoError>>()?;
-        let row = self
-            .db
-            .conn()
+        let row = txn
             .query_one_raw(statement(
                 b,
                 "SELECT COALESCE(SUM(realized_gain), 0) AS realized FROM portfolio_trades \
@@ -802,7 +816,9 @@ impl PortfolioRepository for SqlPortfolioRepository {
             .await
             .map_err(db_err)?
             .ok_or_else(|| corrupt("realized gains"))?;
+        txn.commit().await.map_err(db_err)?;
         Ok(PortfolioHoldings {
+            portfolio,
             holdings,
             realized_gain_loss: Money::new(codec::decode(b, &row, "realized", Scale::Money)?)?,
         })

@@ -164,9 +164,12 @@ pub struct NewTrade {
     pub date: NaiveDate,
 }
 
-/// A portfolio's holdings with their securities' names, and its realized gains.
+/// A portfolio, its holdings with their securities' names, and its realized gains, read
+/// together from one snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortfolioHoldings {
+    /// The portfolio (for its targets and currency).
+    pub portfolio: Portfolio,
     /// Each item, as the domain values it, with the security's name.
     pub holdings: Vec<(Holding, String)>,
     /// Sum of the gains realized by its sells.
