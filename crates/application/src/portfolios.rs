@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::accounts::not_found;
 use crate::error::{AppError, FieldErrors};
+use crate::transactions::{DEFAULT_PAGE, MAX_PAGE};
 
 /// A new portfolio, unvalidated.
 #[derive(Debug, Clone, Default)]
@@ -420,15 +421,39 @@ impl PortfolioService {
             .map_err(trade_rule)
     }
 
-    /// The portfolio's trade history, newest first.
+    /// A page of the portfolio's trade history, newest first, and where the next page starts.
     ///
     /// # Errors
-    /// [`AppError::NotFound`].
-    pub async fn trades(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Trade>, AppError> {
-        self.portfolios
-            .trades(user_id, id)
+    /// [`AppError::NotFound`]; [`AppError::Validation`] for a limit outside 1-500.
+    pub async fn trades(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        after: Option<(NaiveDate, Uuid)>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<Trade>, Option<(NaiveDate, Uuid)>), AppError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AppError::Validation(
+                [(
+                    "limit".to_owned(),
+                    format!("must be between 1 and {MAX_PAGE}"),
+                )]
+                .into(),
+            ));
+        }
+        let mut trades = self
+            .portfolios
+            .trades(user_id, id, after, limit)
             .await
-            .map_err(not_found("portfolio"))
+            .map_err(not_found("portfolio"))?;
+        let next = if trades.len() > limit as usize {
+            trades.truncate(limit as usize);
+            trades.last().map(|t| (t.date, t.id))
+        } else {
+            None
+        };
+        Ok((trades, next))
     }
 
     /// Values, gains, allocation and drift of the portfolio.

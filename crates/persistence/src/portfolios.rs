@@ -705,17 +705,32 @@ impl PortfolioRepository for SqlPortfolioRepository {
     }
 
     #[tracing::instrument(skip(self), err)]
-    async fn trades(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Trade>, RepoError> {
+    async fn trades(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        after: Option<(chrono::NaiveDate, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<Trade>, RepoError> {
         let b = self.db.backend();
         self.get(user_id, id).await?;
+        let mut values: Vec<sea_orm::Value> = vec![id.into()];
+        let mut sql = String::from(
+            "SELECT id, investment_id, side, quantity, price, fee, date, realized_gain \
+             FROM portfolio_trades WHERE portfolio_id = $1",
+        );
+        if let Some((date, after_id)) = after {
+            values.push(date.into());
+            values.push(after_id.into());
+            sql.push_str(" AND (date, id) < ($2, $3)");
+        }
+        sql.push_str(&format!(
+            " ORDER BY date DESC, id DESC LIMIT {}",
+            limit.max(1) + 1
+        ));
         self.db
             .conn()
-            .query_all_raw(statement(
-                b,
-                "SELECT id, investment_id, side, quantity, price, fee, date, realized_gain \
-                 FROM portfolio_trades WHERE portfolio_id = $1 ORDER BY date DESC, id DESC",
-                [id.into()],
-            ))
+            .query_all_raw(statement(b, &sql, values))
             .await
             .map_err(db_err)?
             .iter()

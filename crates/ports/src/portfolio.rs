@@ -276,11 +276,19 @@ pub trait PortfolioRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Trade, RepoError>;
 
-    /// The portfolio's trades, newest first (`item` is `None` in this list).
+    /// A page of the portfolio's trades, newest first (date, then id), after the
+    /// `(date, id)` given; `item` is `None` in this list. One more than `limit` is read to
+    /// tell whether a next page exists.
     ///
     /// # Errors
     /// [`RepoError::NotFound`].
-    async fn trades(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Trade>, RepoError>;
+    async fn trades(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        after: Option<(NaiveDate, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<Trade>, RepoError>;
 
     /// The items with their securities, as the summary and rebalancing need them, and the sum
     /// of the portfolio's realized gains.

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, not_null, present};
+use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, not_null, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
@@ -384,16 +384,34 @@ async fn trade(
     Ok(HttpResponse::Created().json(dto))
 }
 
-/// The trade history, newest first (an addition to the contract).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// The trade history, newest first, paged (an addition to the contract).
 #[get("/portfolios/{id}/trades")]
 async fn trades(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let all = state.portfolios.trades(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(Items {
-        items: all.into_iter().map(TradeDto::from).collect::<Vec<_>>(),
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+        })?),
+    };
+    let (page, next) = state
+        .portfolios
+        .trades(user.0, id.into_inner(), after, query.limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: page.into_iter().map(TradeDto::from).collect(),
+        next_cursor: next.map(|(d, id)| encode_cursor(d, id)),
     }))
 }
 
