@@ -155,6 +155,25 @@ async fn ensure_template(admin_url: &str) -> String {
             .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {template}"))
             .await
             .expect("publish template");
+        // Templates of older migrations are of no further use; drop them so they do not pile up.
+        let stale = admin
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT datname::text AS name FROM pg_database \
+                 WHERE datname LIKE 'nestegg\\_tpl\\_%' AND datname NOT LIKE '%\\_build' \
+                 AND datname <> $1",
+                [template.clone().into()],
+            ))
+            .await
+            .unwrap_or_default();
+        for row in stale {
+            if let Ok(name) = row.try_get::<String>("", "name") {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok();
+            }
+        }
     }
     admin
         .execute_unprepared(&format!("SELECT pg_advisory_unlock({lock_key})"))
