@@ -45,16 +45,6 @@ fn symbol_order(b: DbBackend) -> &'static str {
     }
 }
 
-fn percent_opt(
-    b: DbBackend,
-    row: &QueryResult,
-    column: &str,
-) -> Result<Option<Percentage>, RepoError> {
-    codec::decode_opt(b, row, column, Scale::Percent)?
-        .map(|d| Percentage::new(d).map_err(|_| corrupt(column)))
-        .transpose()
-}
-
 fn investment(b: DbBackend, row: &QueryResult) -> Result<Investment, RepoError> {
     Ok(Investment {
         id: get(row, "id")?,
@@ -64,14 +54,12 @@ fn investment(b: DbBackend, row: &QueryResult) -> Result<Investment, RepoError> 
         investment_type: InvestmentType::parse(&get::<String>(row, "type")?)
             .map_err(|_| corrupt("investment type"))?,
         exchange: get(row, "exchange")?,
-        current_price: codec::decode_opt(b, row, "current_price", Scale::Fine)?
-            .map(|d| Price::new(d).map_err(|_| corrupt("current_price")))
-            .transpose()?,
+        current_price: rows::kind_opt(b, row, "current_price", Scale::Fine, Price::new)?,
         price_date: get(row, "price_date")?,
         market_cap: rows::money_opt(b, row, "market_cap")?,
         pe_ratio: rows::money_opt(b, row, "pe_ratio")?,
-        dividend_yield: percent_opt(b, row, "dividend_yield")?,
-        expense_ratio: percent_opt(b, row, "expense_ratio")?,
+        dividend_yield: rows::kind_opt(b, row, "dividend_yield", Scale::Percent, Percentage::new)?,
+        expense_ratio: rows::kind_opt(b, row, "expense_ratio", Scale::Percent, Percentage::new)?,
         sector: get(row, "sector")?,
         industry: get(row, "industry")?,
         country: get(row, "country")?,
@@ -371,8 +359,7 @@ impl InvestmentRepository for SqlInvestmentRepository {
             .map(|row| {
                 Ok(PricePoint {
                     date: get(row, "date")?,
-                    price: Price::new(codec::decode(b, row, "price", Scale::Fine)?)
-                        .map_err(|_| corrupt("price"))?,
+                    price: rows::kind(b, row, "price", Scale::Fine, Price::new)?,
                 })
             })
             .collect()

@@ -90,10 +90,8 @@ fn item(b: DbBackend, row: &QueryResult) -> Result<PortfolioItem, RepoError> {
         id: get(row, "id")?,
         portfolio_id: get(row, "portfolio_id")?,
         investment_id: get(row, "investment_id")?,
-        quantity: Quantity::new(codec::decode(b, row, "quantity", Scale::Fine)?)
-            .map_err(|_| corrupt("quantity"))?,
-        average_cost: UnitCost::new(codec::decode(b, row, "average_cost", Scale::Fine)?)
-            .map_err(|_| corrupt("average_cost"))?,
+        quantity: rows::kind(b, row, "quantity", Scale::Fine, Quantity::new)?,
+        average_cost: rows::kind(b, row, "average_cost", Scale::Fine, UnitCost::new)?,
         current_value: rows::money_opt(b, row, "current_value")?,
         unrealized_gain_loss: rows::money_opt(b, row, "unrealized_gain_loss")?,
         unrealized_gain_loss_percent: codec::decode_opt(
@@ -102,9 +100,13 @@ fn item(b: DbBackend, row: &QueryResult) -> Result<PortfolioItem, RepoError> {
             "unrealized_gain_loss_percent",
             Scale::Money,
         )?,
-        target_allocation: codec::decode_opt(b, row, "target_allocation", Scale::Percent)?
-            .map(|d| Percentage::new(d).map_err(|_| corrupt("target_allocation")))
-            .transpose()?,
+        target_allocation: rows::kind_opt(
+            b,
+            row,
+            "target_allocation",
+            Scale::Percent,
+            Percentage::new,
+        )?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
@@ -150,9 +152,7 @@ async fn visible_price(
         .await
         .map_err(db_err)?
         .ok_or(RepoError::NotFound)?;
-    codec::decode_opt(b, &row, "current_price", Scale::Fine)?
-        .map(|d| Price::new(d).map_err(|_| corrupt("current_price")))
-        .transpose()
+    rows::kind_opt(b, &row, "current_price", Scale::Fine, Price::new)
 }
 
 /// Writes an item's position and its values at `price`.
@@ -743,10 +743,8 @@ impl PortfolioRepository for SqlPortfolioRepository {
                         "sell" => Side::Sell,
                         _ => return Err(corrupt("side")),
                     },
-                    quantity: Quantity::new(codec::decode(b, row, "quantity", Scale::Fine)?)
-                        .map_err(|_| corrupt("quantity"))?,
-                    price: Price::new(codec::decode(b, row, "price", Scale::Fine)?)
-                        .map_err(|_| corrupt("price"))?,
+                    quantity: rows::kind(b, row, "quantity", Scale::Fine, Quantity::new)?,
+                    price: rows::kind(b, row, "price", Scale::Fine, Price::new)?,
                     fee: rows::money(b, row, "fee")?,
                     date: get(row, "date")?,
                     realized_gain: rows::money_opt(b, row, "realized_gain")?,
@@ -801,22 +799,23 @@ impl PortfolioRepository for SqlPortfolioRepository {
                     sector: get(row, "sector")?,
                     country: get(row, "country")?,
                     position: Position {
-                        quantity: Quantity::new(codec::decode(b, row, "quantity", Scale::Fine)?)
-                            .map_err(|_| corrupt("quantity"))?,
-                        average_cost: UnitCost::new(codec::decode(
+                        quantity: rows::kind(b, row, "quantity", Scale::Fine, Quantity::new)?,
+                        average_cost: rows::kind(
                             b,
                             row,
                             "average_cost",
                             Scale::Fine,
-                        )?)
-                        .map_err(|_| corrupt("average_cost"))?,
+                            UnitCost::new,
+                        )?,
                     },
-                    price: codec::decode_opt(b, row, "current_price", Scale::Fine)?
-                        .map(|d| Price::new(d).map_err(|_| corrupt("current_price")))
-                        .transpose()?,
-                    target_percent: codec::decode_opt(b, row, "target_allocation", Scale::Percent)?
-                        .map(|d| Percentage::new(d).map_err(|_| corrupt("target_allocation")))
-                        .transpose()?,
+                    price: rows::kind_opt(b, row, "current_price", Scale::Fine, Price::new)?,
+                    target_percent: rows::kind_opt(
+                        b,
+                        row,
+                        "target_allocation",
+                        Scale::Percent,
+                        Percentage::new,
+                    )?,
                 };
                 Ok((holding, get::<String>(row, "name")?))
             })

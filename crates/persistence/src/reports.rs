@@ -88,8 +88,7 @@ impl ReportRepository for SqlReportRepository {
                 Ok(FxRate {
                     currency: rows::currency(row, "currency")?,
                     base_currency: rows::currency(row, "base_currency")?,
-                    rate: Rate::new(codec::decode(b, row, "rate", Scale::Fine)?)
-                        .map_err(|_| rows::corrupt("rate"))?,
+                    rate: rows::kind(b, row, "rate", Scale::Fine, Rate::new)?,
                     date: rows::get(row, "date")?,
                     updated_at: rows::get(row, "updated_at")?,
                 })

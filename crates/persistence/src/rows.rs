@@ -1,7 +1,8 @@
 //! Reading rows into the ports' types, the same on both backends.
 
-use nestegg_domain::{AccountType, CurrencyCode, Money, TransactionCategory};
+use nestegg_domain::{AccountType, CurrencyCode, DomainError, Money, TransactionCategory};
 use nestegg_ports::{Account, RepoError, Transaction};
+use rust_decimal::Decimal;
 use sea_orm::{DbBackend, QueryResult, TryGetable};
 
 use crate::codec::{self, Scale};
@@ -25,8 +26,33 @@ pub(crate) fn get<T: TryGetable>(row: &QueryResult, column: &str) -> Result<T, R
         .map_err(|e| RepoError::Unexpected(anyhow::anyhow!("reading {column}: {e}")))
 }
 
+/// Reads a decimal column into a domain kind (`Price::new`, `Quantity::new`, ...); a stored
+/// value the kind refuses is corruption, not the client's fault.
+pub(crate) fn kind<T>(
+    b: DbBackend,
+    row: &QueryResult,
+    column: &str,
+    scale: Scale,
+    make: impl Fn(Decimal) -> Result<T, DomainError>,
+) -> Result<T, RepoError> {
+    make(codec::decode(b, row, column, scale)?).map_err(|_| corrupt(column))
+}
+
+/// [`kind`] for a nullable column.
+pub(crate) fn kind_opt<T>(
+    b: DbBackend,
+    row: &QueryResult,
+    column: &str,
+    scale: Scale,
+    make: impl Fn(Decimal) -> Result<T, DomainError>,
+) -> Result<Option<T>, RepoError> {
+    codec::decode_opt(b, row, column, scale)?
+        .map(|d| make(d).map_err(|_| corrupt(column)))
+        .transpose()
+}
+
 pub(crate) fn money(b: DbBackend, row: &QueryResult, column: &str) -> Result<Money, RepoError> {
-    Money::new(codec::decode(b, row, column, Scale::Money)?).map_err(|_| corrupt(column))
+    kind(b, row, column, Scale::Money, Money::new)
 }
 
 pub(crate) fn money_opt(
@@ -34,9 +60,7 @@ pub(crate) fn money_opt(
     row: &QueryResult,
     column: &str,
 ) -> Result<Option<Money>, RepoError> {
-    codec::decode_opt(b, row, column, Scale::Money)?
-        .map(|d| Money::new(d).map_err(|_| corrupt(column)))
-        .transpose()
+    kind_opt(b, row, column, Scale::Money, Money::new)
 }
 
 pub(crate) fn currency(row: &QueryResult, column: &str) -> Result<CurrencyCode, RepoError> {
