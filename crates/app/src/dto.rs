@@ -8,6 +8,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
+use crate::error::ApiError;
+
 /// A decimal read exactly from a JSON string or number (never through `f64`).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(transparent)]
@@ -72,6 +74,23 @@ pub fn decode_key_cursor(cursor: &str) -> Option<(String, Uuid)> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (key, id) = text.rsplit_once('|')?;
     Some((key.to_owned(), id.parse().ok()?))
+}
+
+/// Reads an optional `?cursor=` with `decode`; one this API did not give out is a 400.
+///
+/// # Errors
+/// [`ApiError`] `invalid_cursor`.
+pub fn parse_cursor<T>(
+    cursor: Option<&str>,
+    decode: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    cursor
+        .map(|c| {
+            decode(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
+            })
+        })
+        .transpose()
 }
 
 /// A (date, id) keyset position as an opaque cursor.

@@ -8,7 +8,7 @@ use nestegg_ports::{Investment, PricePoint};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Page, decode_key_cursor, encode_key_cursor};
+use crate::dto::{Dec, Items, Page, decode_key_cursor, encode_key_cursor, parse_cursor};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::startup::AppState;
@@ -82,12 +82,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let after = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(decode_key_cursor(c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
-        })?),
-    };
+    let after = parse_cursor(q.cursor.as_deref(), decode_key_cursor)?;
     let page = state
         .investments
         .list(user.0, q.symbol, q.q, q.limit, after)

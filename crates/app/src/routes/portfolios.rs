@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, not_null, present};
+use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, not_null, parse_cursor, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
@@ -399,12 +399,7 @@ async fn trades(
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let after = match query.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
-        })?),
-    };
+    let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
     let (page, next) = state
         .portfolios
         .trades(user.0, id.into_inner(), after, query.limit)

@@ -9,7 +9,7 @@ use nestegg_ports::{HistoryEntry, Transaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, present};
+use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, parse_cursor, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
@@ -122,12 +122,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let after = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            ApiError::bad_request("invalid_cursor", "the cursor is not one this API gave out")
-        })?),
-    };
+    let after = parse_cursor(q.cursor.as_deref(), decode_cursor)?;
     let page = state
         .transactions
         .list(
