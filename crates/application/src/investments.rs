@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::accounts::not_found;
 use crate::error::{AppError, FieldErrors};
-use crate::transactions::{DEFAULT_PAGE, MAX_PAGE};
+use crate::transactions::page_limit;
 
 /// A private security to add, unvalidated.
 #[derive(Debug, Clone, Default)]
@@ -181,10 +181,7 @@ impl InvestmentService {
         let mut e = FieldErrors::default();
         let symbol = symbol.map(|s| e.check("symbol", Symbol::parse(&s)));
         let mut fields = e.into_map();
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            fields.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
-        }
+        let limit = page_limit(limit, &mut fields);
         if let Some(q) = &q
             && (q.chars().count() > 255 || q.chars().any(char::is_control))
         {

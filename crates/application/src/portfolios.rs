@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::accounts::not_found;
 use crate::error::{AppError, FieldErrors};
-use crate::transactions::{DEFAULT_PAGE, MAX_PAGE};
+use crate::transactions::page_limit;
 
 /// A new portfolio, unvalidated.
 #[derive(Debug, Clone, Default)]
@@ -432,15 +432,10 @@ impl PortfolioService {
         after: Option<(NaiveDate, Uuid)>,
         limit: Option<u32>,
     ) -> Result<(Vec<Trade>, Option<(NaiveDate, Uuid)>), AppError> {
-        let limit = limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::Validation(
-                [(
-                    "limit".to_owned(),
-                    format!("must be between 1 and {MAX_PAGE}"),
-                )]
-                .into(),
-            ));
+        let mut fields = BTreeMap::new();
+        let limit = page_limit(limit, &mut fields);
+        if !fields.is_empty() {
+            return Err(AppError::Validation(fields));
         }
         let mut trades = self
             .portfolios

@@ -1,5 +1,6 @@
 //! Recording, searching and correcting transactions.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -86,6 +87,15 @@ const MAX_MERCHANT: usize = 255;
 pub const MAX_PAGE: u32 = 500;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE: u32 = 50;
+
+/// The page size asked for (50 when absent); one outside 1-500 is recorded under `limit`.
+pub(crate) fn page_limit(limit: Option<u32>, fields: &mut BTreeMap<String, String>) -> u32 {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        fields.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
+    }
+    limit
+}
 
 /// Transaction use cases.
 #[allow(missing_debug_implementations)]
@@ -227,11 +237,8 @@ impl TransactionService {
                 errors.check(field, report::check_date(d));
             }
         }
-        let limit = query.limit.unwrap_or(DEFAULT_PAGE);
         let mut errors = errors.into_map();
-        if !(1..=MAX_PAGE).contains(&limit) {
-            errors.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
-        }
+        let limit = page_limit(query.limit, &mut errors);
         if let (Some(from), Some(to)) = (query.from, query.to)
             && to < from
         {
