@@ -3,17 +3,33 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use nestegg_domain::decimal::serde_exact;
+use nestegg_domain::decimal::parse_exact;
 use rust_decimal::Decimal;
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
 
 /// A decimal read exactly from a JSON string or number (never through `f64`).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(transparent)]
-pub struct Dec(#[serde(deserialize_with = "serde_exact::deserialize")] pub Decimal);
+#[derive(Debug, Clone, Copy)]
+pub struct Dec(pub Decimal);
+
+impl<'de> Deserialize<'de> for Dec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(text) => text,
+            // With `arbitrary_precision` (this crate's feature) a number keeps its literal text.
+            serde_json::Value::Number(number) => number.as_str().to_owned(),
+            _ => {
+                return Err(D::Error::custom(
+                    "expected a decimal number or a string holding one",
+                ));
+            }
+        };
+        parse_exact(&text).map(Dec).map_err(D::Error::custom)
+    }
+}
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
 ///
@@ -122,6 +138,21 @@ mod tests {
             &URL_SAFE_NO_PAD.encode("2026-13-01|x"),
         ] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_read_exactly_from_json_numbers_and_strings() {
+        let read = |json: &str| serde_json::from_str::<Dec>(json).map(|d| d.0);
+        assert_eq!(read("0.1").unwrap(), Decimal::new(1, 1));
+        assert_eq!(
+            read("1234567890.12345678").unwrap(),
+            Decimal::new(123_456_789_012_345_678, 8)
+        );
+        assert_eq!(read(r#""-45.50""#).unwrap(), Decimal::new(-4550, 2));
+        assert_eq!(read("-7").unwrap(), Decimal::from(-7));
+        for bad in ["true", "null", r#""ten""#, "1e3", "[1]"] {
+            assert!(read(bad).is_err(), "{bad}");
         }
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use nestegg_domain::{AccountName, AccountType, CurrencyCode, Money, text};
 use nestegg_ports::{
-    Account, AccountRepository, AccountUpdate, Clock, NewAccount, RepoError, Snapshot, WriteTime,
+    Account, AccountRepository, AccountUpdate, Clock, Conflict, NewAccount, RepoError, Snapshot,
+    WriteTime,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -229,13 +230,11 @@ impl AccountService {
             .delete(user_id, id)
             .await
             .map_err(|e| match e {
-                RepoError::Conflict { what } if what == "account_has_transactions" => {
-                    AppError::Conflict {
-                        code: "account_has_transactions",
-                        message: "the account has transactions; delete them first".into(),
-                        field: None,
-                    }
-                }
+                RepoError::Conflict(Conflict::AccountHasTransactions) => AppError::Conflict {
+                    code: "account_has_transactions",
+                    message: "the account has transactions; delete them first".into(),
+                    field: None,
+                },
                 other => not_found("account")(other),
             })?;
         self.cache.invalidate(user_id).await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use nestegg_domain::{Email, Password, Preferences, Username};
 use nestegg_ports::{
-    AccessTokens, Clock, LoginThrottle, NewRefreshToken, NewUser, PasswordHasher,
+    AccessTokens, Clock, Conflict, LoginThrottle, NewRefreshToken, NewUser, PasswordHasher,
     RefreshTokenRepository, RepoError, SecretTokens, ThrottleKey, User, UserRepository,
 };
 use uuid::Uuid;
@@ -414,12 +414,12 @@ impl AuthService {
 
 fn duplicate(err: RepoError) -> AppError {
     match err {
-        RepoError::Conflict { what } if what == "email" => AppError::Conflict {
+        RepoError::Conflict(Conflict::Email) => AppError::Conflict {
             code: "email_taken",
             message: "an account with this email already exists".into(),
             field: Some("email"),
         },
-        RepoError::Conflict { what } if what == "username" => AppError::Conflict {
+        RepoError::Conflict(Conflict::Username) => AppError::Conflict {
             code: "username_taken",
             message: "this username is taken".into(),
             field: Some("username"),

@@ -67,7 +67,7 @@ impl From<RepoError> for AppError {
     fn from(err: RepoError) -> Self {
         match err {
             RepoError::NotFound => AppError::NotFound("resource"),
-            RepoError::Conflict { what } => AppError::Conflict {
+            RepoError::Conflict(what) => AppError::Conflict {
                 message: format!("this conflicts with existing data ({what})"),
                 code: "conflict",
                 field: None,

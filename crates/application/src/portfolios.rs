@@ -7,11 +7,10 @@ use chrono::NaiveDate;
 use nestegg_domain::decimal::to_text;
 use nestegg_domain::portfolio::{self, Position, Side};
 use nestegg_domain::{
-    CurrencyCode, DomainError, InvestmentType, Money, Percentage, Price, Quantity, UnitCost,
-    report, text,
+    CurrencyCode, InvestmentType, Money, Percentage, Price, Quantity, UnitCost, report, text,
 };
 use nestegg_ports::{
-    Clock, ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioItem,
+    Clock, Conflict, ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioItem,
     PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
 };
 use rust_decimal::Decimal;
@@ -306,7 +305,7 @@ impl PortfolioService {
             .add_item(user_id, id, item, self.clock.now())
             .await
             .map_err(|e| match e {
-                RepoError::Conflict { .. } => AppError::Conflict {
+                RepoError::Conflict(Conflict::PortfolioItem) => AppError::Conflict {
                     code: "duplicate_item",
                     message: "this security is already in the portfolio; trade it instead".into(),
                     field: Some("investment_id"),
@@ -376,21 +375,7 @@ impl PortfolioService {
         input: TradeInput,
     ) -> Result<Trade, AppError> {
         let mut e = FieldErrors::default();
-        let side = match input.side.as_str() {
-            "buy" => Some(Side::Buy),
-            "sell" => Some(Side::Sell),
-            _ => {
-                e.check::<()>(
-                    "side",
-                    Err(DomainError::UnknownVariant {
-                        kind: "side",
-                        value: input.side.chars().take(16).collect(),
-                        expected: "buy, sell",
-                    }),
-                );
-                None
-            }
-        };
+        let side = e.check("side", Side::parse(&input.side));
         let quantity = e.check("quantity", Quantity::new(input.quantity));
         let price = e.check("price", Price::new(input.price));
         let fee = e.check(

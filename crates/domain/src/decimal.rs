@@ -387,67 +387,41 @@ impl Percentage {
     }
 }
 
-/// Serde support for reading a decimal exactly from a JSON string or a JSON number's text.
+/// Serde support for decimals as JSON strings (`"0.1"`), exactly.
 ///
-/// With serde_json's `arbitrary_precision` (on in this workspace) a number arrives as its text,
-/// so `0.1` stays `0.1`; it is never routed through `f64`.
+/// Decimals travel as strings so that no JSON reader turns them into binary floats. Reading a
+/// JSON *number* exactly needs its literal text, which only serde_json's `arbitrary_precision`
+/// keeps; that global feature is left to the service that embeds this crate (Nestegg's app
+/// crate switches it on for its request bodies), so this crate never depends on it.
 pub mod serde_exact {
     use std::fmt;
 
     use rust_decimal::Decimal;
-    use serde::de::{self, MapAccess, Visitor};
+    use serde::de::{self, Visitor};
     use serde::{Deserializer, Serializer};
 
     use super::{parse_exact, to_text};
 
-    /// serde_json's private map key for a number kept as text under `arbitrary_precision`.
-    const NUMBER_TOKEN: &str = "$serde_json::private::Number";
-
     struct ExactVisitor;
 
-    impl<'de> Visitor<'de> for ExactVisitor {
+    impl Visitor<'_> for ExactVisitor {
         type Value = Decimal;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a decimal number or a string holding one")
+            f.write_str("a string holding a decimal number")
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
             parse_exact(v).map_err(E::custom)
         }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
-            Ok(Decimal::from(v))
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
-            Ok(Decimal::from(v))
-        }
-
-        fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Decimal, E> {
-            // Only reachable from a deserializer that lost the number's text already.
-            Err(E::custom(
-                "send decimals as strings; this number lost its exact text",
-            ))
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Decimal, A::Error> {
-            match map.next_key::<String>()? {
-                Some(key) if key == NUMBER_TOKEN => {
-                    let text: String = map.next_value()?;
-                    parse_exact(&text).map_err(de::Error::custom)
-                }
-                _ => Err(de::Error::custom("expected a decimal number")),
-            }
-        }
     }
 
-    /// Deserializes a decimal from a string or a number, exactly.
+    /// Deserializes a decimal from a string, exactly.
     ///
     /// # Errors
-    /// When the input is neither, or is not a plain decimal literal.
+    /// When the input is not a string holding a plain decimal literal.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
-        deserializer.deserialize_any(ExactVisitor)
+        deserializer.deserialize_str(ExactVisitor)
     }
 
     /// Serializes a decimal as its text without trailing zeros.
@@ -618,20 +592,28 @@ mod tests {
     }
 
     #[test]
-    fn json_numbers_are_read_from_their_text_exactly() {
+    fn decimals_are_read_from_json_strings_exactly_and_never_from_floats() {
         #[derive(Deserialize)]
         struct Body {
             #[serde(with = "serde_exact")]
             amount: Decimal,
         }
-        let body: Body = serde_json::from_str(r#"{"amount": 0.1}"#).unwrap();
+        let body: Body = serde_json::from_str(r#"{"amount": "0.1"}"#).unwrap();
         assert_eq!(body.amount, d("0.1"));
         let body: Body = serde_json::from_str(r#"{"amount": "1234567890.1234"}"#).unwrap();
         assert_eq!(body.amount, d("1234567890.1234"));
-        let body: Body = serde_json::from_str(r#"{"amount": -7}"#).unwrap();
+        let body: Body = serde_json::from_str(r#"{"amount": "-7"}"#).unwrap();
         assert_eq!(body.amount, d("-7"));
-        assert!(serde_json::from_str::<Body>(r#"{"amount": true}"#).is_err());
-        assert!(serde_json::from_str::<Body>(r#"{"amount": "ten"}"#).is_err());
+        // A JSON number may already have lost its text (0.1 as a binary float): refused, the
+        // same with or without serde_json's arbitrary_precision.
+        for bad in [
+            r#"{"amount": 0.1}"#,
+            r#"{"amount": 7}"#,
+            r#"{"amount": true}"#,
+            r#"{"amount": "ten"}"#,
+        ] {
+            assert!(serde_json::from_str::<Body>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

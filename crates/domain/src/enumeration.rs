@@ -16,7 +16,7 @@ macro_rules! string_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             /// The names of all values, comma separated, for messages.
-            pub const EXPECTED: &'static str = concat!($($text, " "),+);
+            pub const EXPECTED: &'static str = concat!($($text, ", "),+);
 
             /// The value's name.
             #[must_use]
@@ -36,7 +36,7 @@ macro_rules! string_enum {
                     _ => Err(crate::DomainError::UnknownVariant {
                         kind: $kind,
                         value: text.chars().take(64).collect(),
-                        expected: Self::EXPECTED.trim_ascii_end(),
+                        expected: Self::EXPECTED.trim_end_matches(", "),
                     }),
                 }
             }

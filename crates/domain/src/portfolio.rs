@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::decimal::{Money, Percentage, Price, Quantity, UnitCost, round, to_text};
+use crate::enumeration::string_enum;
 use crate::error::DomainError;
 use crate::investment::InvestmentType;
 
@@ -20,6 +21,42 @@ pub struct Position {
     pub quantity: Quantity,
     /// Average cost per unit, fees included.
     pub average_cost: UnitCost,
+}
+
+impl Position {
+    /// `quantity × average_cost`, exact.
+    #[must_use]
+    pub fn cost_basis(&self) -> Decimal {
+        self.quantity.value() * self.average_cost.value()
+    }
+
+    /// What the position is worth at `price`, as an item stores it.
+    ///
+    /// # Errors
+    /// [`DomainError::OutOfRange`] when the value or gain leaves the range of money.
+    pub fn value_at(&self, price: Price) -> Result<Valuation, DomainError> {
+        let basis = self.cost_basis();
+        let value = self.quantity.value() * price.value();
+        Ok(Valuation {
+            current_value: Money::from_computed(value)?,
+            unrealized_gain_loss: Money::from_computed(value - basis)?,
+            // Stored beside the money figures at their scale, so a percent beyond the range of
+            // money is left out (the summary computes it afresh from the position).
+            unrealized_gain_loss_percent: percent_of(value - basis, basis)
+                .filter(|p| Money::new(*p).is_ok()),
+        })
+    }
+}
+
+/// A position's stored figures at one price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Valuation {
+    /// `quantity × price`.
+    pub current_value: Money,
+    /// `current_value − cost_basis`.
+    pub unrealized_gain_loss: Money,
+    /// Gain over cost basis × 100; `None` with a zero cost basis or beyond the range of money.
+    pub unrealized_gain_loss_percent: Option<Decimal>,
 }
 
 /// A buy moves the average cost to `(q·avg + qty·price + fee) / (q + qty)`.
@@ -85,6 +122,49 @@ pub fn sell(
         remaining,
         realized_gain,
     })
+}
+
+/// What a trade leaves: the position (`None` once everything is sold) and, for a sale, the
+/// realized gain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Traded {
+    /// What is held afterwards.
+    pub position: Option<Position>,
+    /// The realized gain of a sale; `None` for a buy.
+    pub realized_gain: Option<Money>,
+}
+
+/// Applies a buy ([`buy`]) or a sell ([`sell`]) to what is held, which may be nothing.
+///
+/// # Errors
+/// [`DomainError::InsufficientQuantity`] when selling more than is held (anything, when nothing
+/// is); [`DomainError::OutOfRange`] when a figure leaves its range.
+pub fn trade(
+    held: Option<Position>,
+    side: Side,
+    quantity: Quantity,
+    price: Price,
+    fee: Money,
+) -> Result<Traded, DomainError> {
+    match side {
+        Side::Buy => Ok(Traded {
+            position: Some(buy(held, quantity, price, fee)?),
+            realized_gain: None,
+        }),
+        Side::Sell => {
+            let Some(held) = held else {
+                return Err(DomainError::InsufficientQuantity {
+                    held: "0".into(),
+                    requested: to_text(quantity.value()),
+                });
+            };
+            let sale = sell(held, quantity, price, fee)?;
+            Ok(Traded {
+                position: sale.remaining,
+                realized_gain: Some(sale.realized_gain),
+            })
+        }
+    }
 }
 
 /// `part / whole × 100`, rounded half-even to 4 places; `None` when `whole` is zero.
@@ -281,15 +361,15 @@ pub fn summarize(
     })
 }
 
-/// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    /// Buy.
-    Buy,
-    /// Sell.
-    Sell,
-}
+string_enum!(
+    /// Buy or sell.
+    Side, "side", {
+        /// Buy.
+        Buy => "buy",
+        /// Sell.
+        Sell => "sell",
+    }
+);
 
 /// A trade proposed by [`rebalance`].
 #[derive(Debug, Clone, PartialEq, Eq)]

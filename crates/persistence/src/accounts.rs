@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use nestegg_ports::{
-    Account, AccountRepository, AccountUpdate, NewAccount, RepoError, Snapshot, WriteTime,
+    Account, AccountRepository, AccountUpdate, Conflict, NewAccount, RepoError, Snapshot, WriteTime,
 };
 use sea_orm::{ConnectionTrait, DbBackend, Value};
 use uuid::Uuid;
@@ -262,9 +262,7 @@ impl AccountRepository for SqlAccountRepository {
             .await
             .map_err(db_err)?;
         if used.is_some() {
-            return Err(RepoError::Conflict {
-                what: "account_has_transactions".into(),
-            });
+            return Err(RepoError::Conflict(Conflict::AccountHasTransactions));
         }
         txn.txn
             .execute_raw(statement(

@@ -1,6 +1,6 @@
 //! Database errors in the ports' terms, by constraint name.
 
-use nestegg_ports::RepoError;
+use nestegg_ports::{Conflict, RepoError};
 use sea_orm::sqlx;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
@@ -17,43 +17,43 @@ fn connection_lost(e: &sqlx::Error) -> bool {
 }
 
 /// Constraint names (PostgreSQL) or `table.column` (SQLite) and what a violation means.
-const CONFLICTS: &[(&str, &str, &str)] = &[
-    ("uq_users_email", "users.email", "email"),
-    ("uq_users_username", "users.username", "username"),
+const CONFLICTS: &[(&str, &str, Conflict)] = &[
+    ("uq_users_email", "users.email", Conflict::Email),
+    ("uq_users_username", "users.username", Conflict::Username),
     (
         "uq_refresh_tokens_token_hash",
         "refresh_tokens.token_hash",
-        "token",
+        Conflict::Token,
     ),
     (
         "uq_accounts_plaid_account_id",
         "accounts.plaid_account_id",
-        "plaid_account_id",
+        Conflict::PlaidAccount,
     ),
     (
         "uq_transactions_plaid_transaction_id",
         "transactions.plaid_transaction_id",
-        "plaid_transaction_id",
+        Conflict::PlaidTransaction,
     ),
     (
         "uq_plaid_connections_plaid_item_id",
         "plaid_connections.plaid_item_id",
-        "plaid_item_id",
+        Conflict::PlaidItem,
     ),
     (
         "uq_balance_snapshots_account_date",
         "balance_snapshots.account_id",
-        "snapshot",
+        Conflict::Snapshot,
     ),
     (
         "uq_portfolios_one_default_per_user",
         "portfolios.user_id",
-        "default_portfolio",
+        Conflict::DefaultPortfolio,
     ),
     (
         "uq_portfolio_items_portfolio_investment",
         "portfolio_items.portfolio_id",
-        "portfolio_item",
+        Conflict::PortfolioItem,
     ),
 ];
 
@@ -64,14 +64,10 @@ pub(crate) fn db_err(err: DbErr) -> RepoError {
             let what = CONFLICTS
                 .iter()
                 .find(|(pg, lite, _)| message.contains(pg) || message.contains(lite))
-                .map_or("unique", |(_, _, what)| what);
-            RepoError::Conflict {
-                what: what.to_owned(),
-            }
+                .map_or(Conflict::Unique, |(_, _, what)| *what);
+            RepoError::Conflict(what)
         }
-        Some(SqlErr::ForeignKeyConstraintViolation(_)) => RepoError::Conflict {
-            what: "restricted".to_owned(),
-        },
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => RepoError::Conflict(Conflict::Restricted),
         _ => match err {
             DbErr::ConnectionAcquire(e) => RepoError::Unavailable(e.to_string()),
             DbErr::Conn(e) => RepoError::Unavailable(e.to_string()),

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use nestegg_domain::portfolio::percent_of;
-use nestegg_domain::{InvestmentType, Money, Percentage, Price};
+use nestegg_domain::portfolio::Position;
+use nestegg_domain::{InvestmentType, Money, Percentage, Price, Quantity, UnitCost};
 use nestegg_ports::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
     RepoError,
@@ -113,23 +113,19 @@ pub(crate) async fn revalue(
         .map_err(db_err)?;
     let mut portfolios: Vec<Uuid> = Vec::new();
     for row in &items {
-        let q = codec::decode(b, row, "quantity", Scale::Fine)?;
-        let avg = codec::decode(b, row, "average_cost", Scale::Fine)?;
-        let value = q * price.value();
-        let basis = q * avg;
-        let current = Money::from_computed(value)?;
-        let gain = Money::from_computed(value - basis)?;
-        // The stored percent is informational; one too large for the column is left empty
-        // (the summary computes it afresh).
-        let gain_percent = percent_of(value - basis, basis).filter(|p| Money::new(*p).is_ok());
+        let position = Position {
+            quantity: rows::kind(b, row, "quantity", Scale::Fine, Quantity::new)?,
+            average_cost: rows::kind(b, row, "average_cost", Scale::Fine, UnitCost::new)?,
+        };
+        let v = position.value_at(price)?;
         conn.execute_raw(statement(
             b,
             "UPDATE portfolio_items SET current_value = $1, unrealized_gain_loss = $2, \
              unrealized_gain_loss_percent = $3, updated_at = $4 WHERE id = $5",
             [
-                codec::encode(b, current.value(), Scale::Money)?,
-                codec::encode(b, gain.value(), Scale::Money)?,
-                codec::encode_opt(b, gain_percent, Scale::Money)?,
+                codec::encode(b, v.current_value.value(), Scale::Money)?,
+                codec::encode(b, v.unrealized_gain_loss.value(), Scale::Money)?,
+                codec::encode_opt(b, v.unrealized_gain_loss_percent, Scale::Money)?,
                 now.into(),
                 get::<Uuid>(row, "id")?.into(),
             ],

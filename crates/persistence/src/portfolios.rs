@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use nestegg_domain::portfolio::{self, Holding, Position, Side, percent_of};
+use nestegg_domain::portfolio::{self, Holding, Position, Side};
 use nestegg_domain::{InvestmentType, Money, Percentage, Price, Quantity, UnitCost};
 use nestegg_ports::{
-    ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings, PortfolioItem,
-    PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
+    Conflict, ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings,
+    PortfolioItem, PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
 };
 use sea_orm::{ConnectionTrait, DbBackend, IsolationLevel, QueryResult, TransactionTrait};
 use serde_json::{Map, Value as Json};
@@ -166,25 +166,26 @@ async fn store_item(
     target: Option<Percentage>,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let q = position.quantity.value();
-    let basis = q * position.average_cost.value();
-    let value = price.map(|p| q * p.value());
-    let current = value.map(Money::from_computed).transpose()?;
-    let gain = value.map(|v| Money::from_computed(v - basis)).transpose()?;
-    let gain_percent = value
-        .and_then(|v| percent_of(v - basis, basis))
-        .filter(|p| Money::new(*p).is_ok());
+    let valuation = price.map(|p| position.value_at(p)).transpose()?;
     conn.execute_raw(statement(
         b,
         "UPDATE portfolio_items SET quantity = $1, average_cost = $2, current_value = $3, \
          unrealized_gain_loss = $4, unrealized_gain_loss_percent = $5, target_allocation = $6, \
          updated_at = $7 WHERE id = $8",
         [
-            codec::encode(b, q, Scale::Fine)?,
+            codec::encode(b, position.quantity.value(), Scale::Fine)?,
             codec::encode(b, position.average_cost.value(), Scale::Fine)?,
-            codec::encode_opt(b, current.map(|m| m.value()), Scale::Money)?,
-            codec::encode_opt(b, gain.map(|m| m.value()), Scale::Money)?,
-            codec::encode_opt(b, gain_percent, Scale::Money)?,
+            codec::encode_opt(b, valuation.map(|v| v.current_value.value()), Scale::Money)?,
+            codec::encode_opt(
+                b,
+                valuation.map(|v| v.unrealized_gain_loss.value()),
+                Scale::Money,
+            )?,
+            codec::encode_opt(
+                b,
+                valuation.and_then(|v| v.unrealized_gain_loss_percent),
+                Scale::Money,
+            )?,
             codec::encode_opt(b, target.map(|t| t.value()), Scale::Percent)?,
             now.into(),
             item_id.into(),
@@ -304,7 +305,7 @@ async fn read_item(
 
 fn conflict_or(e: RepoError) -> RepoError {
     match e {
-        RepoError::Conflict { what } if what == "restricted" => RepoError::NotFound,
+        RepoError::Conflict(Conflict::Restricted) => RepoError::NotFound,
         other => other,
     }
 }
@@ -608,29 +609,8 @@ impl PortfolioRepository for SqlPortfolioRepository {
             quantity: i.quantity,
             average_cost: i.average_cost,
         });
-        let (after, realized) = match trade.side {
-            Side::Buy => (
-                Some(portfolio::buy(
-                    held,
-                    trade.quantity,
-                    trade.price,
-                    trade.fee,
-                )?),
-                None,
-            ),
-            Side::Sell => {
-                let Some(held) = held else {
-                    return Err(RepoError::Rule(
-                        nestegg_domain::DomainError::InsufficientQuantity {
-                            held: "0".into(),
-                            requested: nestegg_domain::decimal::to_text(trade.quantity.value()),
-                        },
-                    ));
-                };
-                let sale = portfolio::sell(held, trade.quantity, trade.price, trade.fee)?;
-                (sale.remaining, Some(sale.realized_gain))
-            }
-        };
+        let traded = portfolio::trade(held, trade.side, trade.quantity, trade.price, trade.fee)?;
+        let (after, realized) = (traded.position, traded.realized_gain);
         let item_id = match (&existing, after) {
             (Some(i), Some(position)) => {
                 store_item(&txn.txn, b, i.id, position, price, i.target_allocation, now).await?;
@@ -669,12 +649,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
                     trade.id.into(),
                     id.into(),
                     trade.investment_id.into(),
-                    (if trade.side == Side::Buy {
-                        "buy"
-                    } else {
-                        "sell"
-                    })
-                    .into(),
+                    trade.side.as_str().into(),
                     codec::encode(b, trade.quantity.value(), Scale::Fine)?,
                     codec::encode(b, trade.price.value(), Scale::Fine)?,
                     codec::encode(b, trade.fee.value(), Scale::Money)?,
@@ -738,11 +713,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
                 Ok(Trade {
                     id: get(row, "id")?,
                     investment_id: get(row, "investment_id")?,
-                    side: match get::<String>(row, "side")?.as_str() {
-                        "buy" => Side::Buy,
-                        "sell" => Side::Sell,
-                        _ => return Err(corrupt("side")),
-                    },
+                    side: Side::parse(&get::<String>(row, "side")?).map_err(|_| corrupt("side"))?,
                     quantity: rows::kind(b, row, "quantity", Scale::Fine, Quantity::new)?,
                     price: rows::kind(b, row, "price", Scale::Fine, Price::new)?,
                     fee: rows::money(b, row, "fee")?,

@@ -10,7 +10,9 @@ use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{SqlRefreshTokenRepository, SqlUserRepository};
-use nestegg_ports::{NewRefreshToken, NewUser, RefreshTokenRepository, RepoError, UserRepository};
+use nestegg_ports::{
+    Conflict, NewRefreshToken, NewUser, RefreshTokenRepository, RepoError, UserRepository,
+};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Value};
 use serde_json::json;
@@ -45,7 +47,7 @@ both_backends!(
             .await
             .unwrap_err();
         assert!(
-            matches!(err, RepoError::Conflict { ref what } if what == "email"),
+            matches!(err, RepoError::Conflict(Conflict::Email)),
             "{err:?}"
         );
         let err = repo
@@ -53,7 +55,7 @@ both_backends!(
             .await
             .unwrap_err();
         assert!(
-            matches!(err, RepoError::Conflict { ref what } if what == "username"),
+            matches!(err, RepoError::Conflict(Conflict::Username)),
             "{err:?}"
         );
     }
@@ -99,7 +101,7 @@ both_backends!(
             .update_profile(ada.id, Some(Username::parse("bob").unwrap()), None, later)
             .await
             .unwrap_err();
-        assert!(matches!(err, RepoError::Conflict { ref what } if what == "username"));
+        assert!(matches!(err, RepoError::Conflict(Conflict::Username)));
         let err = repo
             .update_profile(Uuid::now_v7(), None, None, later)
             .await

@@ -138,7 +138,7 @@ pub trait AccountRepository: Send + Sync {
     /// Deletes an account without transactions (its snapshots go with it).
     ///
     /// # Errors
-    /// [`RepoError::NotFound`]; [`RepoError::Conflict`] (`account_has_transactions`), deleting
+    /// [`RepoError::NotFound`]; [`RepoError::Conflict`] ([`crate::Conflict::AccountHasTransactions`]), deleting
     /// nothing.
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError>;
 

@@ -6,13 +6,9 @@ pub enum RepoError {
     /// The row does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
-    /// A uniqueness or restriction rule refused the write; `what` names the rule
-    /// (`"email"`, `"username"`, `"account_has_transactions"`, ...).
-    #[error("conflict on {what}")]
-    Conflict {
-        /// The field or rule that conflicted.
-        what: String,
-    },
+    /// A uniqueness or restriction rule refused the write.
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
     /// A domain rule checked inside the store's transaction (a balance that would break its
     /// account type's rule) refused the write; nothing was written.
     #[error(transparent)]
@@ -23,6 +19,47 @@ pub enum RepoError {
     /// Anything else; the cause is for the logs, never for the client.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// Which uniqueness or restriction rule refused a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// The email belongs to another user.
+    #[error("email taken")]
+    Email,
+    /// The username belongs to another user.
+    #[error("username taken")]
+    Username,
+    /// A refresh token with this hash exists.
+    #[error("refresh token exists")]
+    Token,
+    /// A Plaid account id is linked already.
+    #[error("plaid account linked already")]
+    PlaidAccount,
+    /// A Plaid transaction id is stored already.
+    #[error("plaid transaction stored already")]
+    PlaidTransaction,
+    /// A Plaid item id is linked already.
+    #[error("plaid item linked already")]
+    PlaidItem,
+    /// The account has a snapshot for that date already.
+    #[error("snapshot exists")]
+    Snapshot,
+    /// The user has a default portfolio already.
+    #[error("default portfolio exists")]
+    DefaultPortfolio,
+    /// The security is in the portfolio already.
+    #[error("security held already")]
+    PortfolioItem,
+    /// The account still has transactions.
+    #[error("account has transactions")]
+    AccountHasTransactions,
+    /// A foreign key refused the write: a referenced row is missing or still referenced.
+    #[error("restricted by a reference")]
+    Restricted,
+    /// Another uniqueness rule.
+    #[error("duplicate")]
+    Unique,
 }
 
 /// Why a security primitive (hashing, encryption) failed.

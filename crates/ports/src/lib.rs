@@ -10,6 +10,7 @@ pub mod account;
 pub mod cache;
 pub mod clock;
 pub mod error;
+pub mod health;
 pub mod investment;
 pub mod portfolio;
 pub mod report;
@@ -22,7 +23,8 @@ pub mod user;
 pub use account::{Account, AccountRepository, AccountUpdate, NewAccount, Snapshot, WriteTime};
 pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
-pub use error::{RepoError, SecurityError, TokenError};
+pub use error::{Conflict, RepoError, SecurityError, TokenError};
+pub use health::HealthProbe;
 pub use investment::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
 };
@@ -38,4 +40,4 @@ pub use transaction::{
     HistoryAction, HistoryEntry, NewTransaction, Transaction, TransactionFilter, TransactionPage,
     TransactionRepository, TransactionUpdate,
 };
-pub use user::{HealthProbe, NewUser, User, UserRepository};
+pub use user::{NewUser, User, UserRepository};

@@ -229,7 +229,7 @@ pub trait PortfolioRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepoError::NotFound`] (portfolio or security); [`RepoError::Conflict`]
-    /// (`portfolio_item`) when the security is already held.
+    /// ([`crate::Conflict::PortfolioItem`]) when the security is already held.
     async fn add_item(
         &self,
         user_id: Uuid,

@@ -54,7 +54,8 @@ pub trait UserRepository: Send + Sync {
     /// Stores a new user.
     ///
     /// # Errors
-    /// [`RepoError::Conflict`] with `what` = `"email"` or `"username"` when either is taken.
+    /// [`RepoError::Conflict`] ([`crate::Conflict::Email`] or [`crate::Conflict::Username`]) when
+    /// either is taken.
     async fn create(&self, user: NewUser) -> Result<User, RepoError>;
 
     /// The user with this id, if any.
@@ -72,7 +73,7 @@ pub trait UserRepository: Send + Sync {
     /// Changes the username and/or preferences.
     ///
     /// # Errors
-    /// [`RepoError::NotFound`] for an unknown id, [`RepoError::Conflict`] (`"username"`) when
+    /// [`RepoError::NotFound`] for an unknown id, [`RepoError::Conflict`] ([`crate::Conflict::Username`]) when
     /// the new username is taken.
     async fn update_profile(
         &self,
@@ -98,15 +99,4 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::NotFound`] for an unknown id.
     async fn delete(&self, id: Uuid) -> Result<(), RepoError>;
-}
-
-/// Whether the primary store answers.
-#[cfg_attr(feature = "mocks", mockall::automock)]
-#[async_trait]
-pub trait HealthProbe: Send + Sync {
-    /// Runs a trivial query.
-    ///
-    /// # Errors
-    /// [`RepoError::Unavailable`] when the store does not answer.
-    async fn ping(&self) -> Result<(), RepoError>;
 }

@@ -14,7 +14,7 @@ use nestegg_ports::security::{
 use nestegg_ports::throttle::MockLoginThrottle;
 use nestegg_ports::token::MockRefreshTokenRepository;
 use nestegg_ports::user::MockUserRepository;
-use nestegg_ports::{RefreshToken, RepoError, User};
+use nestegg_ports::{Conflict, RefreshToken, RepoError, User};
 use uuid::Uuid;
 
 use super::*;
@@ -165,11 +165,9 @@ async fn registration_stores_the_lower_cased_email_and_the_hash_not_the_password
 async fn a_taken_email_is_a_conflict_naming_the_field() {
     let mut m = Mocks::new();
     m.hasher.expect_hash().returning(|_| Ok("h".into()));
-    m.users.expect_create().returning(|_| {
-        Err(RepoError::Conflict {
-            what: "email".into(),
-        })
-    });
+    m.users
+        .expect_create()
+        .returning(|_| Err(RepoError::Conflict(Conflict::Email)));
     let err = m
         .service()
         .register(Registration {

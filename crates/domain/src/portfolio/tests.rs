@@ -224,7 +224,89 @@ fn holdings() -> impl Strategy<Value = Vec<Holding>> {
     })
 }
 
+#[test]
+fn a_position_is_valued_at_a_price_with_its_gain_and_percent() {
+    let position = Position {
+        quantity: q("15"),
+        average_cost: UnitCost::new(d("156.73333333")).unwrap(),
+    };
+    let v = position.value_at(p("190")).unwrap();
+    assert_eq!(v.current_value, m("2850"));
+    // 2850 − 15 × 156.73333333 = 499.00000005, rounded half-even to money's 4 places.
+    assert_eq!(v.unrealized_gain_loss, m("499.0000"));
+    assert_eq!(v.unrealized_gain_loss_percent, Some(d("21.2250")));
+}
+
+#[test]
+fn a_free_position_has_a_value_but_no_gain_percent() {
+    let position = Position {
+        quantity: q("3"),
+        average_cost: UnitCost::new(Decimal::ZERO).unwrap(),
+    };
+    let v = position.value_at(p("10")).unwrap();
+    assert_eq!(v.current_value, m("30"));
+    assert_eq!(v.unrealized_gain_loss, m("30"));
+    assert_eq!(v.unrealized_gain_loss_percent, None);
+}
+
+#[test]
+fn a_gain_percent_beyond_the_range_of_money_is_left_out_of_the_valuation() {
+    let position = Position {
+        quantity: q("1"),
+        average_cost: UnitCost::new(d("0.00000001")).unwrap(),
+    };
+    let v = position.value_at(p("9999999999")).unwrap();
+    assert_eq!(v.current_value, m("9999999999"));
+    assert_eq!(v.unrealized_gain_loss_percent, None);
+}
+
+#[test]
+fn a_trade_buys_into_nothing_and_sells_out_with_the_realized_gain() {
+    let bought = trade(None, Side::Buy, q("10"), p("150"), m("0")).unwrap();
+    assert_eq!(bought.realized_gain, None);
+    let held = bought.position.unwrap();
+    assert_eq!(held.quantity, q("10"));
+    let sold = trade(Some(held), Side::Sell, q("10"), p("160"), m("1")).unwrap();
+    assert_eq!(sold.position, None);
+    assert_eq!(sold.realized_gain, Some(m("99")));
+}
+
+#[test]
+fn selling_what_is_not_held_is_refused_as_insufficient_quantity() {
+    let err = trade(None, Side::Sell, q("1"), p("10"), m("0")).unwrap_err();
+    assert!(matches!(
+        err,
+        DomainError::InsufficientQuantity { ref held, ref requested } if held == "0" && requested == "1"
+    ));
+}
+
+#[test]
+fn side_names_parse_and_print_and_others_are_refused() {
+    assert_eq!(Side::parse("buy").unwrap(), Side::Buy);
+    assert_eq!(Side::Sell.as_str(), "sell");
+    assert!(Side::parse("short").is_err());
+}
+
 proptest! {
+    #[test]
+    fn a_valuation_is_the_exact_value_less_the_exact_cost_basis(
+        qty in 1i64..1_000_000_000_000, cost in 0i64..1_000_000_000, price in 0i64..1_000_000_000,
+    ) {
+        let position = Position {
+            quantity: Quantity::new(Decimal::new(qty, 4)).unwrap(),
+            average_cost: UnitCost::new(Decimal::new(cost, 4)).unwrap(),
+        };
+        let price = Price::new(Decimal::new(price, 4)).unwrap();
+        if let Ok(v) = position.value_at(price) {
+            let value = position.quantity.value() * price.value();
+            prop_assert_eq!(v.current_value, Money::from_computed(value).unwrap());
+            prop_assert_eq!(
+                v.unrealized_gain_loss,
+                Money::from_computed(value - position.cost_basis()).unwrap()
+            );
+        }
+    }
+
     #[test]
     fn buying_then_selling_the_same_quantity_at_the_same_price_realizes_nothing(
         qty in 1i64..10_000_000_000, price in 1i64..1_000_000_000_000,
