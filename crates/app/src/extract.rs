@@ -9,7 +9,7 @@ use nestegg_application::AppError;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The user a valid bearer token was issued to. Missing, malformed, forged and expired
 /// tokens are all a 401 before the handler runs.

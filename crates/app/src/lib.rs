@@ -12,6 +12,7 @@ pub mod extract;
 pub mod middleware;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
 pub use config::Settings;

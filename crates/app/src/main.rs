@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use nestegg::config::database_url_from_env;
-use nestegg::startup::{AppState, open_database};
+use nestegg::startup::open_database;
+use nestegg::state::AppState;
 use nestegg::{Settings, build, telemetry};
 use nestegg_persistence::Db;
 

@@ -4,17 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use nestegg_domain::decimal::to_text;
-use nestegg_domain::portfolio::{self, Position, Side};
+use nestegg_domain::portfolio::{self, Position, Rebalance, Side};
 use nestegg_domain::{
     CurrencyCode, InvestmentType, Money, Percentage, Price, Quantity, UnitCost, report, text,
 };
 use nestegg_ports::{
-    Clock, Conflict, ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioItem,
-    PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
+    Clock, Conflict, ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings,
+    PortfolioItem, PortfolioRepository, PortfolioUpdate, RepoError, Trade, TypeTargets,
 };
 use rust_decimal::Decimal;
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::accounts::not_found;
@@ -436,68 +434,20 @@ impl PortfolioService {
         Ok((trades, next))
     }
 
-    /// Values, gains, allocation and drift of the portfolio.
+    /// Values, gains, allocation and drift of the portfolio, with the holdings they were
+    /// computed from.
     ///
     /// # Errors
     /// [`AppError::NotFound`].
-    pub async fn summary(&self, user_id: Uuid, id: Uuid) -> Result<SummaryView, AppError> {
-        let p = self.get(user_id, id).await?;
+    pub async fn summary(&self, user_id: Uuid, id: Uuid) -> Result<PortfolioSummary, AppError> {
         let held = self
             .portfolios
             .holdings(user_id, id)
             .await
             .map_err(not_found("portfolio"))?;
         let holdings: Vec<_> = held.holdings.iter().map(|(h, _)| h.clone()).collect();
-        let s = portfolio::summarize(&holdings, &p.target_allocation)?;
-        let items = held
-            .holdings
-            .iter()
-            .zip(&s.items)
-            .map(|((h, name), f)| ItemView {
-                item_id: h.item_id,
-                investment_id: h.investment_id,
-                symbol: h.symbol.clone(),
-                name: name.clone(),
-                investment_type: h.investment_type,
-                quantity: h.position.quantity,
-                average_cost: h.position.average_cost,
-                price: h.price,
-                cost_basis: f.cost_basis,
-                current_value: f.current_value,
-                unrealized_gain_loss: f.unrealized_gain_loss,
-                unrealized_gain_loss_percent: f.unrealized_gain_loss_percent.map(to_text),
-                weight_percent: f.weight_percent.map(to_text),
-                target_percent: h.target_percent,
-                drift_percent: f.drift_percent.map(to_text),
-            })
-            .collect();
-        let slices = |v: Vec<portfolio::Slice>| -> Vec<SliceView> {
-            v.into_iter()
-                .map(|s| SliceView {
-                    key: s.key,
-                    value: s.value,
-                    weight_percent: to_text(s.weight_percent),
-                    target_percent: s.target_percent,
-                    drift_percent: s.drift_percent.map(to_text),
-                })
-                .collect()
-        };
-        Ok(SummaryView {
-            currency: p.currency,
-            total_value: s.total_value,
-            total_cost: s.total_cost,
-            unrealized_gain_loss: s.unrealized_gain_loss,
-            unrealized_gain_loss_percent: s.unrealized_gain_loss_percent.map(to_text),
-            realized_gain_loss: held.realized_gain_loss,
-            max_drift_percent: s.max_drift_percent.map(to_text),
-            items,
-            allocation: AllocationView {
-                by_type: slices(s.by_type),
-                by_sector: slices(s.by_sector),
-                by_country: slices(s.by_country),
-            },
-            unpriced: s.unpriced,
-        })
+        let summary = portfolio::summarize(&holdings, &held.portfolio.target_allocation)?;
+        Ok(PortfolioSummary { held, summary })
     }
 
     /// The trades that bring each targeted type to its target.
@@ -510,121 +460,30 @@ impl PortfolioService {
         id: Uuid,
         cash: Option<Decimal>,
         allow_sells: Option<bool>,
-    ) -> Result<RebalanceView, AppError> {
+    ) -> Result<Rebalance, AppError> {
         let cash = Money::non_negative(cash.unwrap_or_default(), "cash")
             .map_err(|e| AppError::invalid("cash", &e))?;
-        let p = self.get(user_id, id).await?;
         let held = self
             .portfolios
             .holdings(user_id, id)
             .await
             .map_err(not_found("portfolio"))?;
         let holdings: Vec<_> = held.holdings.into_iter().map(|(h, _)| h).collect();
-        let r = portfolio::rebalance(
+        Ok(portfolio::rebalance(
             &holdings,
-            &p.target_allocation,
+            &held.portfolio.target_allocation,
             cash,
             allow_sells.unwrap_or(true),
-        )?;
-        Ok(RebalanceView {
-            trades: r
-                .trades
-                .into_iter()
-                .map(|t| TradeView {
-                    investment_id: t.investment_id,
-                    symbol: t.symbol,
-                    side: t.side,
-                    quantity: t.quantity,
-                    amount: t.amount,
-                })
-                .collect(),
-            after: r
-                .after
-                .into_iter()
-                .map(|a| WeightView {
-                    key: a.key,
-                    weight_percent: to_text(a.weight_percent),
-                    target_percent: a.target_percent,
-                })
-                .collect(),
-            cash_left: r.cash_left,
-            unpriced: r.unpriced,
-        })
+        )?)
     }
 }
 
-/// `GET /portfolios/{id}/summary`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryView {
-    currency: CurrencyCode,
-    total_value: Money,
-    total_cost: Money,
-    unrealized_gain_loss: Money,
-    unrealized_gain_loss_percent: Option<String>,
-    realized_gain_loss: Money,
-    max_drift_percent: Option<String>,
-    items: Vec<ItemView>,
-    allocation: AllocationView,
-    unpriced: Vec<Uuid>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct ItemView {
-    item_id: Uuid,
-    investment_id: Uuid,
-    symbol: String,
-    name: String,
-    #[serde(rename = "type")]
-    investment_type: InvestmentType,
-    quantity: Quantity,
-    average_cost: UnitCost,
-    price: Option<Price>,
-    cost_basis: Money,
-    current_value: Option<Money>,
-    unrealized_gain_loss: Option<Money>,
-    unrealized_gain_loss_percent: Option<String>,
-    weight_percent: Option<String>,
-    target_percent: Option<Percentage>,
-    drift_percent: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct AllocationView {
-    by_type: Vec<SliceView>,
-    by_sector: Vec<SliceView>,
-    by_country: Vec<SliceView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct SliceView {
-    key: String,
-    value: Money,
-    weight_percent: String,
-    target_percent: Option<Percentage>,
-    drift_percent: Option<String>,
-}
-
-/// `GET /portfolios/{id}/rebalance`.
-#[derive(Debug, Clone, Serialize)]
-pub struct RebalanceView {
-    trades: Vec<TradeView>,
-    after: Vec<WeightView>,
-    cash_left: Money,
-    unpriced: Vec<Uuid>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct TradeView {
-    investment_id: Uuid,
-    symbol: String,
-    side: Side,
-    quantity: Quantity,
-    amount: Money,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct WeightView {
-    key: String,
-    weight_percent: String,
-    target_percent: Option<Percentage>,
+/// A portfolio's figures ([`portfolio::Summary`]) with the holdings, security names and
+/// realized gains they were computed from; `summary.items` follows `held.holdings`.
+#[derive(Debug, Clone)]
+pub struct PortfolioSummary {
+    /// The portfolio, its holdings with their security names, and its realized gains.
+    pub held: PortfolioHoldings,
+    /// The computed figures.
+    pub summary: portfolio::Summary,
 }

@@ -7,18 +7,19 @@ use chrono::{Datelike, NaiveDate};
 use nestegg_domain::report::{
     self, AccountBalance, Cashflow, HistoryPoint, Interval, Overview, Rates,
 };
-use nestegg_domain::{AccountClass, AccountType, CurrencyCode, Money, Rate};
+use nestegg_domain::{CurrencyCode, Rate};
 use nestegg_ports::{
     AccountRepository, CashflowGrouping, Clock, FxRate, ReportRepository, UserRepository,
 };
 use rust_decimal::Decimal;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cache::ReportCache;
 use crate::error::{AppError, FieldErrors};
 
 /// An overview with the date it describes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatedOverview {
     /// The day the balances are as of.
     pub as_of: NaiveDate,
@@ -26,98 +27,8 @@ pub struct DatedOverview {
     pub overview: Overview,
 }
 
-/// The overview as the API shows it (`GET /overview`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OverviewView {
-    base_currency: CurrencyCode,
-    as_of: NaiveDate,
-    net_worth: Money,
-    total_assets: Money,
-    total_liabilities: Money,
-    by_type: Vec<TypeView>,
-    by_institution: Vec<InstitutionView>,
-    accounts: Vec<AccountView>,
-    unconverted: Vec<Uuid>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-struct TypeView {
-    #[serde(rename = "type")]
-    account_type: AccountType,
-    class: AccountClass,
-    total: Money,
-    count: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-struct InstitutionView {
-    institution_name: Option<String>,
-    total_assets: Money,
-    total_liabilities: Money,
-    count: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-struct AccountView {
-    id: Uuid,
-    name: String,
-    #[serde(rename = "type")]
-    account_type: AccountType,
-    class: AccountClass,
-    balance: Money,
-    currency: CurrencyCode,
-    balance_in_base: Option<Money>,
-}
-
-impl From<DatedOverview> for OverviewView {
-    fn from(d: DatedOverview) -> Self {
-        let o = d.overview;
-        Self {
-            base_currency: o.base_currency,
-            as_of: d.as_of,
-            net_worth: o.net_worth,
-            total_assets: o.total_assets,
-            total_liabilities: o.total_liabilities,
-            by_type: o
-                .by_type
-                .into_iter()
-                .map(|t| TypeView {
-                    account_type: t.account_type,
-                    class: t.class,
-                    total: t.total,
-                    count: t.count,
-                })
-                .collect(),
-            by_institution: o
-                .by_institution
-                .into_iter()
-                .map(|i| InstitutionView {
-                    institution_name: i.institution_name,
-                    total_assets: i.total_assets,
-                    total_liabilities: i.total_liabilities,
-                    count: i.count,
-                })
-                .collect(),
-            accounts: o
-                .accounts
-                .into_iter()
-                .map(|l| AccountView {
-                    id: l.account.id,
-                    name: l.account.name,
-                    account_type: l.account.account_type,
-                    class: l.class,
-                    balance: l.account.balance,
-                    currency: l.account.currency,
-                    balance_in_base: l.balance_in_base,
-                })
-                .collect(),
-            unconverted: o.unconverted,
-        }
-    }
-}
-
 /// A cash flow with the period and currency it is in.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeriodCashflow {
     /// The currency of every figure.
     pub base_currency: CurrencyCode,
@@ -209,31 +120,38 @@ impl ReportService {
         })
     }
 
-    /// The overview as the API's JSON, from the cache when it holds it. The most-read report
-    /// is served from cached text without parsing or serializing it again.
+    /// The overview as JSON in the caller's shape (`render`), from the cache when it holds
+    /// it: the most-read report is served from cached text without computing, parsing or
+    /// serializing it again.
     ///
     /// # Errors
     /// As [`ReportService::overview`].
-    pub async fn overview_json(&self, user_id: Uuid) -> Result<String, AppError> {
+    pub async fn overview_json<R: Serialize>(
+        &self,
+        user_id: Uuid,
+        render: impl FnOnce(DatedOverview) -> R,
+    ) -> Result<String, AppError> {
         let today = self.clock.today();
         self.cache
             .get_or_compute_json(user_id, &format!("overview:{today}"), || async {
-                self.overview(user_id).await.map(OverviewView::from)
+                self.overview(user_id).await.map(render)
             })
             .await
     }
 
-    /// Net worth on each date from `from` (default: a year ago) to `to` (default: today).
+    /// Net worth on each date from `from` (default: a year ago) to `to` (default: today), as
+    /// JSON in the caller's shape (`render`), cached like the overview.
     ///
     /// # Errors
     /// [`AppError::Validation`] for a bad range or interval.
-    pub async fn history(
+    pub async fn history_json<R: Serialize>(
         &self,
         user_id: Uuid,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
         interval: Option<&str>,
-    ) -> Result<Vec<HistoryPoint>, AppError> {
+        render: impl FnOnce(Vec<HistoryPoint>) -> R,
+    ) -> Result<String, AppError> {
         let today = self.clock.today();
         let to =
             report::check_date(to.unwrap_or(today)).map_err(|e| AppError::invalid("to", &e))?;
@@ -254,19 +172,43 @@ impl ReportService {
             report::history_dates(from, to, interval).map_err(|e| AppError::invalid("to", &e))?;
         let key = format!("history:{from}:{to}:{interval:?}");
         self.cache
-            .get_or_compute(user_id, &key, || async {
+            .get_or_compute_json(user_id, &key, || async {
                 let rates = self.rates(user_id).await?;
                 let snapshots = self.reports.snapshots_until(user_id, to).await?;
-                Ok(report::history(&dates, &snapshots, &rates)?)
+                Ok(render(report::history(&dates, &snapshots, &rates)?))
             })
             .await
     }
 
     /// Income and expenses from `from` (default: the first of this month) to `to` (default:
-    /// today), grouped; transfers and pending transactions are left out.
+    /// today), grouped; transfers and pending transactions are left out. JSON in the caller's
+    /// shape (`render`), cached like the overview.
     ///
     /// # Errors
     /// [`AppError::Validation`] for a bad range or grouping.
+    pub async fn cashflow_json<R: Serialize>(
+        &self,
+        user_id: Uuid,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        group_by: Option<&str>,
+        render: impl FnOnce(PeriodCashflow) -> R,
+    ) -> Result<String, AppError> {
+        let (from, to, grouping) = self.cashflow_range(from, to, group_by)?;
+        let key = format!("cashflow:{from}:{to}:{grouping:?}");
+        self.cache
+            .get_or_compute_json(user_id, &key, || async {
+                Ok(render(
+                    self.compute_cashflow(user_id, from, to, grouping).await?,
+                ))
+            })
+            .await
+    }
+
+    /// [`ReportService::cashflow_json`]'s figures, computed afresh (not cached).
+    ///
+    /// # Errors
+    /// As [`ReportService::cashflow_json`].
     pub async fn cashflow(
         &self,
         user_id: Uuid,
@@ -274,6 +216,33 @@ impl ReportService {
         to: Option<NaiveDate>,
         group_by: Option<&str>,
     ) -> Result<PeriodCashflow, AppError> {
+        let (from, to, grouping) = self.cashflow_range(from, to, group_by)?;
+        self.compute_cashflow(user_id, from, to, grouping).await
+    }
+
+    async fn compute_cashflow(
+        &self,
+        user_id: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+        grouping: CashflowGrouping,
+    ) -> Result<PeriodCashflow, AppError> {
+        let rates = self.rates(user_id).await?;
+        let parts = self.reports.cashflow(user_id, from, to, grouping).await?;
+        Ok(PeriodCashflow {
+            base_currency: rates.base(),
+            from,
+            to,
+            cashflow: report::cashflow(&parts, &rates)?,
+        })
+    }
+
+    fn cashflow_range(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        group_by: Option<&str>,
+    ) -> Result<(NaiveDate, NaiveDate, CashflowGrouping), AppError> {
         let today = self.clock.today();
         let to =
             report::check_date(to.unwrap_or(today)).map_err(|e| AppError::invalid("to", &e))?;
@@ -288,19 +257,7 @@ impl ReportService {
             "merchant" => CashflowGrouping::Merchant,
             _ => return Err(invalid("group_by", "expected category, month or merchant")),
         };
-        let key = format!("cashflow:{from}:{to}:{grouping:?}");
-        self.cache
-            .get_or_compute(user_id, &key, || async {
-                let rates = self.rates(user_id).await?;
-                let parts = self.reports.cashflow(user_id, from, to, grouping).await?;
-                Ok(PeriodCashflow {
-                    base_currency: rates.base(),
-                    from,
-                    to,
-                    cashflow: report::cashflow(&parts, &rates)?,
-                })
-            })
-            .await
+        Ok((from, to, grouping))
     }
 
     /// Sets the rate of `currency` into the user's base currency on `date` (default: today).

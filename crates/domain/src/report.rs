@@ -51,7 +51,7 @@ impl Rates {
 }
 
 /// An account's balance as reports need it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountBalance {
     /// The account.
     pub id: Uuid,
@@ -68,7 +68,7 @@ pub struct AccountBalance {
 }
 
 /// Totals of one account type.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeTotal {
     /// The type.
     pub account_type: AccountType,
@@ -81,7 +81,7 @@ pub struct TypeTotal {
 }
 
 /// Totals of one institution.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstitutionTotal {
     /// The institution; `None` for accounts without one.
     pub institution_name: Option<String>,
@@ -94,7 +94,7 @@ pub struct InstitutionTotal {
 }
 
 /// One account in the overview.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountLine {
     /// The account and its balance.
     pub account: AccountBalance,
@@ -105,7 +105,7 @@ pub struct AccountLine {
 }
 
 /// Net worth now.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overview {
     /// The currency of every total.
     pub base_currency: CurrencyCode,
@@ -292,7 +292,7 @@ pub struct SnapshotPoint {
 }
 
 /// Net worth on one date.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPoint {
     /// The date.
     pub date: NaiveDate,
@@ -366,7 +366,7 @@ pub struct CashflowPart {
 }
 
 /// One group of a cash flow, in the base currency.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CashflowGroup {
     /// The group's key.
     pub key: Option<String>,
@@ -381,7 +381,7 @@ pub struct CashflowGroup {
 }
 
 /// Where the money went over a period, in the base currency.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cashflow {
     /// Money in.
     pub income: Money,

@@ -16,7 +16,7 @@ use crate::dto::{Dec, Items, not_null, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the account routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

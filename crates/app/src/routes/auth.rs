@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::extract::{AuthUser, ClientAddr};
 use crate::routes::me::UserDto;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the auth routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

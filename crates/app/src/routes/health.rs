@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the health routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

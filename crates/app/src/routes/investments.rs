@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::dto::{Dec, Items, Page, decode_key_cursor, encode_key_cursor, parse_cursor};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the security routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

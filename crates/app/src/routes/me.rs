@@ -12,7 +12,7 @@ use crate::dto::{not_null, present};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the `/me` routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

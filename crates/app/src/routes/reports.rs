@@ -3,16 +3,18 @@
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, get, put, web};
 use chrono::NaiveDate;
-use nestegg_domain::report::{Cashflow, HistoryPoint};
-use nestegg_domain::{CurrencyCode, Money, Rate};
+use nestegg_application::reports::{DatedOverview, PeriodCashflow};
+use nestegg_domain::report::HistoryPoint;
+use nestegg_domain::{AccountClass, AccountType, CurrencyCode, Money, Rate};
 use nestegg_ports::FxRate;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::dto::{Dec, Items};
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the report routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -23,13 +25,109 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_rates);
 }
 
-/// Answers with the overview's JSON text as the application produced (or cached) it.
+/// A report's JSON text as rendered here and cached by the application.
+fn json_text(text: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(text)
+}
+
+#[derive(Debug, Serialize)]
+struct OverviewDto {
+    base_currency: CurrencyCode,
+    as_of: NaiveDate,
+    net_worth: Money,
+    total_assets: Money,
+    total_liabilities: Money,
+    by_type: Vec<TypeDto>,
+    by_institution: Vec<InstitutionDto>,
+    accounts: Vec<AccountLineDto>,
+    unconverted: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize)]
+struct TypeDto {
+    #[serde(rename = "type")]
+    account_type: AccountType,
+    class: AccountClass,
+    total: Money,
+    count: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct InstitutionDto {
+    institution_name: Option<String>,
+    total_assets: Money,
+    total_liabilities: Money,
+    count: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct AccountLineDto {
+    id: Uuid,
+    name: String,
+    #[serde(rename = "type")]
+    account_type: AccountType,
+    class: AccountClass,
+    balance: Money,
+    currency: CurrencyCode,
+    balance_in_base: Option<Money>,
+}
+
+impl From<DatedOverview> for OverviewDto {
+    fn from(d: DatedOverview) -> Self {
+        let o = d.overview;
+        Self {
+            base_currency: o.base_currency,
+            as_of: d.as_of,
+            net_worth: o.net_worth,
+            total_assets: o.total_assets,
+            total_liabilities: o.total_liabilities,
+            by_type: o
+                .by_type
+                .into_iter()
+                .map(|t| TypeDto {
+                    account_type: t.account_type,
+                    class: t.class,
+                    total: t.total,
+                    count: t.count,
+                })
+                .collect(),
+            by_institution: o
+                .by_institution
+                .into_iter()
+                .map(|i| InstitutionDto {
+                    institution_name: i.institution_name,
+                    total_assets: i.total_assets,
+                    total_liabilities: i.total_liabilities,
+                    count: i.count,
+                })
+                .collect(),
+            accounts: o
+                .accounts
+                .into_iter()
+                .map(|l| AccountLineDto {
+                    id: l.account.id,
+                    name: l.account.name,
+                    account_type: l.account.account_type,
+                    class: l.class,
+                    balance: l.account.balance,
+                    currency: l.account.currency,
+                    balance_in_base: l.balance_in_base,
+                })
+                .collect(),
+            unconverted: o.unconverted,
+        }
+    }
+}
+
 #[get("/overview")]
 async fn overview(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let json = state.reports.overview_json(user.0).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(json))
+    let json = state
+        .reports
+        .overview_json(user.0, OverviewDto::from)
+        .await?;
+    Ok(json_text(json))
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,16 +163,22 @@ async fn history(
     user: AuthUser,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let points = state
+    let json = state
         .reports
-        .history(user.0, query.from, query.to, query.interval.as_deref())
+        .history_json(
+            user.0,
+            query.from,
+            query.to,
+            query.interval.as_deref(),
+            |points| Items {
+                items: points
+                    .into_iter()
+                    .map(HistoryPointDto::from)
+                    .collect::<Vec<_>>(),
+            },
+        )
         .await?;
-    Ok(HttpResponse::Ok().json(Items {
-        items: points
-            .into_iter()
-            .map(HistoryPointDto::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(json_text(json))
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,37 +210,49 @@ struct CashflowDto {
     unconverted_currencies: Vec<CurrencyCode>,
 }
 
+impl From<PeriodCashflow> for CashflowDto {
+    fn from(period: PeriodCashflow) -> Self {
+        let c = period.cashflow;
+        Self {
+            base_currency: period.base_currency,
+            from: period.from,
+            to: period.to,
+            income: c.income,
+            expenses: c.expenses,
+            net: c.net,
+            groups: c
+                .groups
+                .into_iter()
+                .map(|g| GroupDto {
+                    key: g.key,
+                    income: g.income,
+                    expenses: g.expenses,
+                    net: g.net,
+                    count: g.count,
+                })
+                .collect(),
+            unconverted_currencies: c.unconverted_currencies,
+        }
+    }
+}
+
 #[get("/cashflow")]
 async fn cashflow(
     state: web::Data<AppState>,
     user: AuthUser,
     query: web::Query<CashflowQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let period = state
+    let json = state
         .reports
-        .cashflow(user.0, query.from, query.to, query.group_by.as_deref())
+        .cashflow_json(
+            user.0,
+            query.from,
+            query.to,
+            query.group_by.as_deref(),
+            CashflowDto::from,
+        )
         .await?;
-    let c: Cashflow = period.cashflow;
-    Ok(HttpResponse::Ok().json(CashflowDto {
-        base_currency: period.base_currency,
-        from: period.from,
-        to: period.to,
-        income: c.income,
-        expenses: c.expenses,
-        net: c.net,
-        groups: c
-            .groups
-            .into_iter()
-            .map(|g| GroupDto {
-                key: g.key,
-                income: g.income,
-                expenses: g.expenses,
-                net: g.net,
-                count: g.count,
-            })
-            .collect(),
-        unconverted_currencies: c.unconverted_currencies,
-    }))
+    Ok(json_text(json))
 }
 
 #[derive(Debug, Deserialize)]

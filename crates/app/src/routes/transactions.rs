@@ -13,7 +13,7 @@ use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, parse_cursor, p
 use crate::error::ApiError;
 use crate::extract::AuthUser;
 use crate::routes::timestamp;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Configures the transaction routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

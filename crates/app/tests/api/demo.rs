@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use nestegg::startup::AppState;
+use nestegg::state::AppState;
 use nestegg_persistence::testing::{Backend, TestDb};
 
 use crate::helpers::test_settings;
@@ -74,33 +74,23 @@ async fn demo_creates_a_realistic_user(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(items.len(), 6);
-    let summary = serde_json::to_value(
-        state
-            .portfolios
-            .summary(user_id, portfolios[0].id)
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let types: HashSet<&str> = summary["items"]
-        .as_array()
-        .unwrap()
+    let summary = state
+        .portfolios
+        .summary(user_id, portfolios[0].id)
+        .await
+        .unwrap();
+    let types: HashSet<&str> = summary
+        .held
+        .holdings
         .iter()
-        .map(|i| i["type"].as_str().unwrap())
+        .map(|(h, _)| h.investment_type.as_str())
         .collect();
     assert_eq!(
         types,
         HashSet::from(["stock", "etf", "mutual_fund", "crypto"])
     );
-    assert!(summary["unpriced"].as_array().unwrap().is_empty());
-    assert!(
-        summary["total_value"]
-            .as_str()
-            .unwrap()
-            .parse::<f64>()
-            .unwrap()
-            > 0.0
-    );
+    assert!(summary.summary.unpriced.is_empty());
+    assert!(summary.summary.total_value.value() > rust_decimal::Decimal::ZERO);
     let first = items[0].investment_id;
     let prices = state
         .investments

@@ -1,0 +1,113 @@
+//! Trades: buying and selling into a portfolio, and the trade history.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use nestegg_application::portfolios::TradeInput;
+use nestegg_domain::portfolio::Side;
+use nestegg_domain::{Money, Price, Quantity};
+use nestegg_ports::Trade;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::items::ItemDto;
+use crate::dto::{Dec, Page, decode_cursor, encode_cursor, parse_cursor};
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+struct TradeDto {
+    id: Uuid,
+    investment_id: Uuid,
+    side: Side,
+    quantity: Quantity,
+    price: Price,
+    fee: Money,
+    date: NaiveDate,
+    realized_gain: Option<Money>,
+    /// After a trade: the item, or `null` when a sell emptied it; absent in the history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<Option<ItemDto>>,
+}
+
+impl From<Trade> for TradeDto {
+    fn from(t: Trade) -> Self {
+        Self {
+            id: t.id,
+            investment_id: t.investment_id,
+            side: t.side,
+            quantity: t.quantity,
+            price: t.price,
+            fee: t.fee,
+            date: t.date,
+            realized_gain: t.realized_gain,
+            item: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TradeBody {
+    investment_id: Uuid,
+    side: String,
+    quantity: Dec,
+    price: Dec,
+    fee: Option<Dec>,
+    date: NaiveDate,
+}
+
+#[post("/portfolios/{id}/trades")]
+pub(super) async fn trade(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<TradeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let t = state
+        .portfolios
+        .trade(
+            user.0,
+            id.into_inner(),
+            TradeInput {
+                investment_id: b.investment_id,
+                side: b.side,
+                quantity: b.quantity.0,
+                price: b.price.0,
+                fee: b.fee.map(|d| d.0),
+                date: b.date,
+            },
+        )
+        .await?;
+    let item = t.item.clone().map(ItemDto::from);
+    let mut dto = TradeDto::from(t);
+    dto.item = Some(item);
+    Ok(HttpResponse::Created().json(dto))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// The trade history, newest first, paged (an addition to the contract).
+#[get("/portfolios/{id}/trades")]
+pub(super) async fn trades(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
+    let (page, next) = state
+        .portfolios
+        .trades(user.0, id.into_inner(), after, query.limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items: page.into_iter().map(TradeDto::from).collect(),
+        next_cursor: next.map(|(d, id)| encode_cursor(d, id)),
+    }))
+}

@@ -1,0 +1,144 @@
+//! What every handler can reach ([`AppState`]) and how it is built: adapters wired into use
+//! cases. Routes and the extractor depend on this module; it depends on none of them.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, SubsecRound, Utc};
+use nestegg_application::accounts::AccountService;
+use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
+use nestegg_application::cache::ReportCache;
+use nestegg_application::demo::DemoService;
+use nestegg_application::investments::InvestmentService;
+use nestegg_application::portfolios::PortfolioService;
+use nestegg_application::reports::ReportService;
+use nestegg_application::transactions::TransactionService;
+use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
+use nestegg_crypto::{BcryptHasher, JwtAccessTokens, RandomSecretTokens};
+use nestegg_persistence::{
+    Db, SqlAccountRepository, SqlInvestmentRepository, SqlPortfolioRepository,
+    SqlRefreshTokenRepository, SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
+};
+use nestegg_ports::{AccessTokens, Cache, Clock, HealthProbe, LoginThrottle};
+
+use crate::config::Settings;
+
+/// The wall clock, truncated to microseconds so that a time reads back the same from every
+/// backend (PostgreSQL keeps microseconds).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// What every handler can reach.
+#[allow(missing_debug_implementations)]
+pub struct AppState {
+    /// Auth use cases.
+    pub auth: AuthService,
+    /// Account use cases.
+    pub accounts: AccountService,
+    /// Transaction use cases.
+    pub transactions: TransactionService,
+    /// Report use cases.
+    pub reports: ReportService,
+    /// The demo data generator.
+    pub demo: DemoService,
+    /// Security use cases.
+    pub investments: InvestmentService,
+    /// Portfolio use cases.
+    pub portfolios: PortfolioService,
+    /// Access-token checks for the extractor.
+    pub access: Arc<dyn AccessTokens>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Database readiness.
+    pub health: Arc<dyn HealthProbe>,
+    /// Redis readiness, when Redis is configured.
+    pub cache: Option<Arc<dyn HealthProbe>>,
+}
+
+impl AppState {
+    /// Builds the use cases over `db` with the settings' secrets.
+    ///
+    /// # Errors
+    /// When a secret is unusable.
+    pub fn new(db: &Db, settings: &Settings) -> anyhow::Result<Self> {
+        type Shared = (
+            Arc<dyn LoginThrottle>,
+            Arc<dyn Cache>,
+            Option<Arc<dyn HealthProbe>>,
+        );
+        let (throttle, report_cache, cache): Shared = match &settings.redis_url {
+            Some(url) => {
+                let store = RedisStore::new(url, &settings.redis_prefix)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                (
+                    Arc::new(RedisThrottle::new(store.clone())),
+                    Arc::new(RedisCache::new(store.clone())),
+                    Some(Arc::new(store)),
+                )
+            }
+            None => (
+                Arc::new(InMemoryThrottle::default()),
+                Arc::new(InMemoryCache::default()),
+                None,
+            ),
+        };
+        let reports_cache = ReportCache::new(report_cache, settings.cache_ttl);
+        let accounts = Arc::new(SqlAccountRepository::new(db.clone()));
+        let transactions = Arc::new(SqlTransactionRepository::new(db.clone()));
+        let investments = Arc::new(SqlInvestmentRepository::new(db.clone()));
+        let portfolios = Arc::new(SqlPortfolioRepository::new(db.clone()));
+        let users = Arc::new(SqlUserRepository::new(db.clone()));
+        let access: Arc<dyn AccessTokens> = Arc::new(
+            JwtAccessTokens::new(settings.jwt_secret.expose(), settings.access_token_ttl)
+                .context("NESTEGG_JWT_SECRET is unusable")?,
+        );
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let ports = AuthPorts {
+            users: users.clone(),
+            tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
+            hasher: Arc::new(
+                BcryptHasher::new(settings.bcrypt_cost).context("NESTEGG_BCRYPT_COST")?,
+            ),
+            access: access.clone(),
+            secrets: Arc::new(RandomSecretTokens::new()),
+            throttle,
+            clock: clock.clone(),
+            cache: reports_cache.clone(),
+        };
+        Ok(Self {
+            auth: AuthService::new(ports, AuthPolicy::default()),
+            accounts: AccountService::new(accounts.clone(), reports_cache.clone(), clock.clone()),
+            transactions: TransactionService::new(
+                transactions.clone(),
+                reports_cache.clone(),
+                clock.clone(),
+            ),
+            demo: DemoService::new(
+                accounts.clone(),
+                transactions,
+                investments.clone(),
+                portfolios.clone(),
+                clock.clone(),
+            ),
+            portfolios: PortfolioService::new(portfolios, clock.clone()),
+            investments: InvestmentService::new(investments, clock.clone()),
+            reports: ReportService::new(
+                users.clone(),
+                accounts,
+                Arc::new(SqlReportRepository::new(db.clone())),
+                reports_cache,
+                clock.clone(),
+            ),
+            access,
+            clock,
+            health: users,
+            cache,
+        })
+    }
+}
