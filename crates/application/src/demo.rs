@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use nestegg_domain::portfolio::Side;
 use nestegg_domain::{
-    AccountName, AccountType, CurrencyCode, DomainError, InvestmentType, Money, Percentage, Price,
-    Quantity, TransactionAmount, TransactionCategory,
+    AccountName, CurrencyCode, DomainError, InvestmentType, Money, Percentage, Price, Quantity,
+    TransactionAmount, TransactionCategory,
 };
 use nestegg_ports::{
     AccountRepository, AccountUpdate, Clock, InvestmentRepository, NewAccount, NewInvestment,
@@ -19,6 +19,12 @@ use uuid::Uuid;
 use crate::accounts::write_time;
 use crate::auth::{AuthService, Registration};
 use crate::error::AppError;
+
+mod data;
+
+use data::{
+    BROKERAGE, CARD, CASH, CHECKING, LOAN, MORTGAGE, RETIREMENT, Rng, SAVINGS, SECURITIES, SPECS,
+};
 
 /// How to log in as the demo user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,160 +50,6 @@ pub struct DemoService {
     portfolios: Arc<dyn PortfolioRepository>,
     clock: Arc<dyn Clock>,
 }
-
-/// The demo portfolio's securities: symbol, name, type, sector, price a year ago, yearly drift
-/// in percent.
-const SECURITIES: &[(&str, &str, InvestmentType, &str, i64, i64)] = &[
-    (
-        "AAPL",
-        "Apple Inc.",
-        InvestmentType::Stock,
-        "Technology",
-        180,
-        18,
-    ),
-    (
-        "JNJ",
-        "Johnson & Johnson",
-        InvestmentType::Stock,
-        "Healthcare",
-        155,
-        4,
-    ),
-    (
-        "VTI",
-        "Vanguard Total Stock Market ETF",
-        InvestmentType::Etf,
-        "Broad market",
-        230,
-        14,
-    ),
-    (
-        "VXUS",
-        "Vanguard Total International Stock ETF",
-        InvestmentType::Etf,
-        "Broad market",
-        58,
-        8,
-    ),
-    (
-        "VBTLX",
-        "Vanguard Total Bond Market Index Fund",
-        InvestmentType::MutualFund,
-        "Bonds",
-        10,
-        2,
-    ),
-    (
-        "BTC",
-        "Bitcoin",
-        InvestmentType::Crypto,
-        "Crypto",
-        42_000,
-        35,
-    ),
-];
-
-/// A small deterministic generator (xorshift64*): the same demo every time, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Whole cents between `lo` and `hi` dollars, as money.
-    fn dollars(&mut self, lo: i64, hi: i64) -> Decimal {
-        let span = u64::try_from((hi - lo) * 100).unwrap_or(1).max(1);
-        let cents = lo * 100 + i64::try_from(self.next() % span).unwrap_or(0);
-        Decimal::new(cents, 2)
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        let n = u64::try_from(items.len()).unwrap_or(1).max(1);
-        items[usize::try_from(self.next() % n).unwrap_or(0)]
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
-struct Spec {
-    name: &'static str,
-    account_type: AccountType,
-    institution: Option<&'static str>,
-    opening: i64,
-}
-
-const SPECS: &[Spec] = &[
-    Spec {
-        name: "Chase Total Checking",
-        account_type: AccountType::Checking,
-        institution: Some("Chase"),
-        opening: 3_200,
-    },
-    Spec {
-        name: "Chase Sapphire",
-        account_type: AccountType::CreditCard,
-        institution: Some("Chase"),
-        opening: 0,
-    },
-    Spec {
-        name: "Ally Online Savings",
-        account_type: AccountType::Savings,
-        institution: Some("Ally"),
-        opening: 12_000,
-    },
-    Spec {
-        name: "Vanguard Brokerage",
-        account_type: AccountType::Investment,
-        institution: Some("Vanguard"),
-        opening: 25_000,
-    },
-    Spec {
-        name: "Fidelity 401(k)",
-        account_type: AccountType::Retirement,
-        institution: Some("Fidelity"),
-        opening: 48_000,
-    },
-    Spec {
-        name: "Toyota Auto Loan",
-        account_type: AccountType::Loan,
-        institution: Some("Toyota Financial"),
-        opening: 18_500,
-    },
-    Spec {
-        name: "Wells Fargo Mortgage",
-        account_type: AccountType::Mortgage,
-        institution: Some("Wells Fargo"),
-        opening: 310_000,
-    },
-    Spec {
-        name: "Cash",
-        account_type: AccountType::Other,
-        institution: None,
-        opening: 200,
-    },
-    Spec {
-        name: "Home (estimated value)",
-        account_type: AccountType::Other,
-        institution: None,
-        opening: 425_000,
-    },
-];
-
-const CHECKING: usize = 0;
-const CARD: usize = 1;
-const SAVINGS: usize = 2;
-const BROKERAGE: usize = 3;
-const RETIREMENT: usize = 4;
-const LOAN: usize = 5;
-const MORTGAGE: usize = 6;
-const CASH: usize = 7;
 
 fn money(d: Decimal) -> Result<Money, AppError> {
     Ok(Money::new(d)?)
