@@ -6,7 +6,8 @@
 //! value type validates on construction, so a value that exists is valid.
 //!
 //! This crate does no I/O and must never depend on a database, web framework, async runtime or
-//! cache; binary floats never enter a money path.
+//! cache; binary floats never enter a money path. `README.md` beside this crate shows how
+//! another service embeds it; its example runs as a doctest.
 
 pub mod account;
 pub mod currency;
@@ -28,3 +29,8 @@ pub use error::DomainError;
 pub use investment::{InvestmentType, Symbol};
 pub use transaction::{TransactionAmount, TransactionCategory};
 pub use user::{Email, Password, Preferences, Username};
+
+/// Runs the README's example as a doctest, so the documented embedding keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
