@@ -43,22 +43,37 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A field that may be left out but not set to `null`: records why under `field`.
-pub fn not_null<T>(
-    field: &str,
-    value: Option<Option<T>>,
-    errors: &mut std::collections::BTreeMap<String, String>,
-) -> Option<T> {
-    match value {
-        Some(None) => {
-            errors.insert(
-                field.to_owned(),
-                "must not be null; leave it out to keep it".into(),
-            );
-            None
+/// Fields of a PATCH body that may be left out but not set to `null`: each `null` is recorded,
+/// and [`Nulls::check`] refuses them all at once.
+#[derive(Debug, Default)]
+pub struct Nulls(std::collections::BTreeMap<String, String>);
+
+impl Nulls {
+    /// The field's value when present, `None` when absent; an explicit `null` is recorded.
+    pub fn take<T>(&mut self, field: &str, value: Option<Option<T>>) -> Option<T> {
+        match value {
+            Some(None) => {
+                self.0.insert(
+                    field.to_owned(),
+                    "must not be null; leave it out to keep it".into(),
+                );
+                None
+            }
+            Some(Some(v)) => Some(v),
+            None => None,
         }
-        Some(Some(v)) => Some(v),
-        None => None,
+    }
+
+    /// `Ok` when no field was `null`.
+    ///
+    /// # Errors
+    /// A validation error naming every `null` field.
+    pub fn check(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(nestegg_application::AppError::Validation(self.0).into())
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Extractors: the authenticated user and the client's address.
+//! Extractors: the authenticated caller, and the client's address.
 
 use std::future::{Ready, ready};
 
@@ -34,10 +34,36 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// What almost every handler needs: the authenticated user ([`AuthUser`]'s rules) and the
+/// application state.
+#[allow(missing_debug_implementations)]
+pub struct Caller {
+    /// The user the bearer token was issued to.
+    pub id: Uuid,
+    /// The use cases.
+    pub app: web::Data<AppState>,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(state(req).and_then(|app| {
+            let AuthUser(id) = authenticate(req)?;
+            Ok(Caller { id, app })
+        }))
+    }
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")).into())
+}
+
 fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")))?;
+    let state = state(req)?;
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

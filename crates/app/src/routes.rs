@@ -9,7 +9,28 @@ pub mod portfolios;
 pub mod reports;
 pub mod transactions;
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// What a handler answers.
+pub(crate) type Reply = Result<HttpResponse, ApiError>;
+
+/// `200 OK` with `body` as JSON.
+pub(crate) fn ok(body: impl Serialize) -> Reply {
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `201 Created` with `body` as JSON.
+pub(crate) fn created(body: impl Serialize) -> Reply {
+    Ok(HttpResponse::Created().json(body))
+}
+
+/// `204 No Content`.
+pub(crate) fn no_content() -> Reply {
+    Ok(HttpResponse::NoContent().finish())
+}
 
 /// Mounts every route: health at the root, the API under `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,6 +1,6 @@
 //! Accounts and their balance snapshots.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{delete, get, patch, post, web};
 use chrono::NaiveDate;
 use nestegg_application::accounts::{AccountInput, AccountPatch};
 use nestegg_domain::{AccountType, CurrencyCode, Money};
@@ -8,15 +8,9 @@ use nestegg_ports::{Account, Snapshot};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use std::collections::BTreeMap;
-
-use nestegg_application::AppError;
-
-use crate::dto::{Dec, Items, not_null, present};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::routes::timestamp;
-use crate::state::AppState;
+use crate::dto::{Dec, Items, Nulls, present};
+use crate::extract::Caller;
+use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 /// Configures the account routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -89,27 +83,24 @@ struct PatchBody {
 }
 
 #[get("/accounts")]
-async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let accounts = state.accounts.list(user.0).await?;
-    Ok(HttpResponse::Ok().json(Items {
+async fn list(me: Caller) -> Reply {
+    let accounts = me.app.accounts.list(me.id).await?;
+    ok(Items {
         items: accounts
             .into_iter()
             .map(AccountDto::from)
             .collect::<Vec<_>>(),
-    }))
+    })
 }
 
 #[post("/accounts")]
-async fn create(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<CreateBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     let body = body.into_inner();
-    let account = state
+    let account = me
+        .app
         .accounts
         .create(
-            user.0,
+            me.id,
             AccountInput {
                 name: body.name,
                 account_type: body.account_type,
@@ -120,37 +111,27 @@ async fn create(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(AccountDto::from(account)))
+    created(AccountDto::from(account))
 }
 
 #[get("/accounts/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let account = state.accounts.get(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(AccountDto::from(account)))
+async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let account = me.app.accounts.get(me.id, id.into_inner()).await?;
+    ok(AccountDto::from(account))
 }
 
 #[patch("/accounts/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: web::Json<PatchBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> Reply {
     let body = body.into_inner();
-    let mut nulls = BTreeMap::new();
-    let name = not_null("name", body.name, &mut nulls);
-    let current_balance = not_null("current_balance", body.current_balance, &mut nulls);
-    if !nulls.is_empty() {
-        return Err(AppError::Validation(nulls).into());
-    }
-    let account = state
+    let mut nulls = Nulls::default();
+    let name = nulls.take("name", body.name);
+    let current_balance = nulls.take("current_balance", body.current_balance);
+    nulls.check()?;
+    let account = me
+        .app
         .accounts
         .update(
-            user.0,
+            me.id,
             id.into_inner(),
             AccountPatch {
                 name,
@@ -160,17 +141,13 @@ async fn update(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(AccountDto::from(account)))
+    ok(AccountDto::from(account))
 }
 
 #[delete("/accounts/{id}")]
-async fn remove(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    state.accounts.delete(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
+async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
+    me.app.accounts.delete(me.id, id.into_inner()).await?;
+    no_content()
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,17 +177,13 @@ impl From<Snapshot> for SnapshotDto {
 }
 
 #[get("/accounts/{id}/snapshots")]
-async fn snapshots(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    range: web::Query<RangeQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let items = state
+async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
+    let items = me
+        .app
         .accounts
-        .snapshots(user.0, id.into_inner(), range.from, range.to)
+        .snapshots(me.id, id.into_inner(), range.from, range.to)
         .await?;
-    Ok(HttpResponse::Ok().json(Items {
+    ok(Items {
         items: items.into_iter().map(SnapshotDto::from).collect::<Vec<_>>(),
-    }))
+    })
 }

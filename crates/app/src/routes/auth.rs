@@ -1,12 +1,12 @@
 //! Register, login, refresh, logout.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{post, web};
 use nestegg_application::auth::{Registration, TokenPair};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
-use crate::extract::{AuthUser, ClientAddr};
+use crate::extract::{Caller, ClientAddr};
 use crate::routes::me::UserDto;
+use crate::routes::{Reply, created, no_content, ok};
 use crate::state::AppState;
 
 /// Configures the auth routes.
@@ -31,10 +31,7 @@ struct RegisteredDto {
 }
 
 #[post("/auth/register")]
-async fn register(
-    state: web::Data<AppState>,
-    body: web::Json<RegisterBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn register(state: web::Data<AppState>, body: web::Json<RegisterBody>) -> Reply {
     let body = body.into_inner();
     let user = state
         .auth
@@ -44,9 +41,9 @@ async fn register(
             password: body.password,
         })
         .await?;
-    Ok(HttpResponse::Created().json(RegisteredDto {
+    created(RegisteredDto {
         user: UserDto::from(&user),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,12 +77,12 @@ async fn login(
     state: web::Data<AppState>,
     client: ClientAddr,
     body: web::Json<LoginBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Reply {
     let pair = state
         .auth
         .login(&body.login, &body.password, client.0.as_deref())
         .await?;
-    Ok(HttpResponse::Ok().json(TokenDto::from(pair)))
+    ok(TokenDto::from(pair))
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,20 +92,13 @@ struct RefreshBody {
 }
 
 #[post("/auth/refresh")]
-async fn refresh(
-    state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Reply {
     let pair = state.auth.refresh(&body.refresh_token).await?;
-    Ok(HttpResponse::Ok().json(TokenDto::from(pair)))
+    ok(TokenDto::from(pair))
 }
 
 #[post("/auth/logout")]
-async fn logout(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<RefreshBody>,
-) -> Result<HttpResponse, ApiError> {
-    state.auth.logout(user.0, &body.refresh_token).await?;
-    Ok(HttpResponse::NoContent().finish())
+async fn logout(me: Caller, body: web::Json<RefreshBody>) -> Reply {
+    me.app.auth.logout(me.id, &body.refresh_token).await?;
+    no_content()
 }

@@ -1,6 +1,6 @@
 //! Securities and their prices.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{get, post, put, web};
 use chrono::NaiveDate;
 use nestegg_application::investments::InvestmentInput;
 use nestegg_domain::{InvestmentType, Money, Percentage, Price};
@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Page, decode_key_cursor, encode_key_cursor, parse_cursor};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::state::AppState;
+use crate::extract::Caller;
+use crate::routes::{Reply, created, ok};
 
 /// Configures the security routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -76,21 +75,18 @@ struct ListQuery {
 }
 
 #[get("/investments")]
-async fn list(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let after = parse_cursor(q.cursor.as_deref(), decode_key_cursor)?;
-    let page = state
+    let page = me
+        .app
         .investments
-        .list(user.0, q.symbol, q.q, q.limit, after)
+        .list(me.id, q.symbol, q.q, q.limit, after)
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
+    ok(Page {
         items: page.items.into_iter().map(InvestmentDto::from).collect(),
         next_cursor: page.next.map(|(s, id)| encode_key_cursor(&s, id)),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,16 +107,13 @@ struct CreateBody {
 }
 
 #[post("/investments")]
-async fn create(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<CreateBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     let b = body.into_inner();
-    let created = state
+    let stored = me
+        .app
         .investments
         .create(
-            user.0,
+            me.id,
             InvestmentInput {
                 symbol: b.symbol,
                 name: b.name,
@@ -136,17 +129,13 @@ async fn create(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(InvestmentDto::from(created)))
+    created(InvestmentDto::from(stored))
 }
 
 #[get("/investments/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let i = state.investments.get(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(InvestmentDto::from(i)))
+async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let i = me.app.investments.get(me.id, id.into_inner()).await?;
+    ok(InvestmentDto::from(i))
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,17 +146,13 @@ struct PriceBody {
 }
 
 #[put("/investments/{id}/price")]
-async fn put_price(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: web::Json<PriceBody>,
-) -> Result<HttpResponse, ApiError> {
-    let i = state
+async fn put_price(me: Caller, id: web::Path<Uuid>, body: web::Json<PriceBody>) -> Reply {
+    let i = me
+        .app
         .investments
-        .put_price(user.0, id.into_inner(), body.price.0, body.date)
+        .put_price(me.id, id.into_inner(), body.price.0, body.date)
         .await?;
-    Ok(HttpResponse::Ok().json(InvestmentDto::from(i)))
+    ok(InvestmentDto::from(i))
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,17 +169,13 @@ struct PriceDto {
 }
 
 #[get("/investments/{id}/prices")]
-async fn prices(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    range: web::Query<RangeQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let points: Vec<PricePoint> = state
+async fn prices(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
+    let points: Vec<PricePoint> = me
+        .app
         .investments
-        .prices(user.0, id.into_inner(), range.from, range.to)
+        .prices(me.id, id.into_inner(), range.from, range.to)
         .await?;
-    Ok(HttpResponse::Ok().json(Items {
+    ok(Items {
         items: points
             .into_iter()
             .map(|p| PriceDto {
@@ -202,5 +183,5 @@ async fn prices(
                 price: p.price,
             })
             .collect::<Vec<_>>(),
-    }))
+    })
 }

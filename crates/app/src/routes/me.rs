@@ -1,18 +1,13 @@
 //! The signed-in user's own account.
 
-use std::collections::BTreeMap;
-
-use actix_web::{HttpResponse, delete, get, patch, put, web};
-use nestegg_application::AppError;
+use actix_web::{delete, get, patch, put, web};
 use nestegg_application::auth::ProfileChange;
 use nestegg_ports::User;
 use serde::{Deserialize, Serialize};
 
-use crate::dto::{not_null, present};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::routes::timestamp;
-use crate::state::AppState;
+use crate::dto::{Nulls, present};
+use crate::extract::Caller;
+use crate::routes::{Reply, no_content, ok, timestamp};
 
 /// Configures the `/me` routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,9 +46,9 @@ impl From<&User> for UserDto {
 }
 
 #[get("/me")]
-async fn get_me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let me = state.auth.me(user.0).await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(&me)))
+async fn get_me(me: Caller) -> Reply {
+    let me = me.app.auth.me(me.id).await?;
+    ok(UserDto::from(&me))
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,22 +61,16 @@ struct PatchMeBody {
 }
 
 #[patch("/me")]
-async fn patch_me(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<PatchMeBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn patch_me(me: Caller, body: web::Json<PatchMeBody>) -> Reply {
     let body = body.into_inner();
-    let mut nulls = BTreeMap::new();
+    let mut nulls = Nulls::default();
     let change = ProfileChange {
-        username: not_null("username", body.username, &mut nulls),
-        preferences: not_null("preferences", body.preferences, &mut nulls),
+        username: nulls.take("username", body.username),
+        preferences: nulls.take("preferences", body.preferences),
     };
-    if !nulls.is_empty() {
-        return Err(AppError::Validation(nulls).into());
-    }
-    let me = state.auth.update_profile(user.0, change).await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(&me)))
+    nulls.check()?;
+    let me = me.app.auth.update_profile(me.id, change).await?;
+    ok(UserDto::from(&me))
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,16 +81,12 @@ struct PasswordBody {
 }
 
 #[put("/me/password")]
-async fn change_password(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<PasswordBody>,
-) -> Result<HttpResponse, ApiError> {
-    state
+async fn change_password(me: Caller, body: web::Json<PasswordBody>) -> Reply {
+    me.app
         .auth
-        .change_password(user.0, &body.current_password, &body.new_password)
+        .change_password(me.id, &body.current_password, &body.new_password)
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    no_content()
 }
 
 #[derive(Debug, Deserialize)]
@@ -111,11 +96,7 @@ struct DeleteMeBody {
 }
 
 #[delete("/me")]
-async fn delete_me(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<DeleteMeBody>,
-) -> Result<HttpResponse, ApiError> {
-    state.auth.delete_account(user.0, &body.password).await?;
-    Ok(HttpResponse::NoContent().finish())
+async fn delete_me(me: Caller, body: web::Json<DeleteMeBody>) -> Reply {
+    me.app.auth.delete_account(me.id, &body.password).await?;
+    no_content()
 }

@@ -11,10 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::routes::timestamp;
-use crate::state::AppState;
+use crate::extract::Caller;
+use crate::routes::{Reply, ok, timestamp};
 
 /// Configures the report routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -122,10 +120,11 @@ impl From<DatedOverview> for OverviewDto {
 }
 
 #[get("/overview")]
-async fn overview(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let json = state
+async fn overview(me: Caller) -> Reply {
+    let json = me
+        .app
         .reports
-        .overview_json(user.0, OverviewDto::from)
+        .overview_json(me.id, OverviewDto::from)
         .await?;
     Ok(json_text(json))
 }
@@ -158,15 +157,12 @@ impl From<HistoryPoint> for HistoryPointDto {
 }
 
 #[get("/overview/history")]
-async fn history(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    query: web::Query<HistoryQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let json = state
+async fn history(me: Caller, query: web::Query<HistoryQuery>) -> Reply {
+    let json = me
+        .app
         .reports
         .history_json(
-            user.0,
+            me.id,
             query.from,
             query.to,
             query.interval.as_deref(),
@@ -237,15 +233,12 @@ impl From<PeriodCashflow> for CashflowDto {
 }
 
 #[get("/cashflow")]
-async fn cashflow(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    query: web::Query<CashflowQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let json = state
+async fn cashflow(me: Caller, query: web::Query<CashflowQuery>) -> Reply {
+    let json = me
+        .app
         .reports
         .cashflow_json(
-            user.0,
+            me.id,
             query.from,
             query.to,
             query.group_by.as_deref(),
@@ -284,17 +277,13 @@ impl From<FxRate> for RateDto {
 }
 
 #[put("/fx-rates/{currency}")]
-async fn put_rate(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    currency: web::Path<String>,
-    body: web::Json<RateBody>,
-) -> Result<HttpResponse, ApiError> {
-    let stored = state
+async fn put_rate(me: Caller, currency: web::Path<String>, body: web::Json<RateBody>) -> Reply {
+    let stored = me
+        .app
         .reports
-        .put_rate(user.0, &currency, body.rate.0, body.date)
+        .put_rate(me.id, &currency, body.rate.0, body.date)
         .await?;
-    Ok(HttpResponse::Ok().json(RateDto::from(stored)))
+    ok(RateDto::from(stored))
 }
 
 #[derive(Debug, Serialize)]
@@ -304,10 +293,10 @@ struct RatesDto {
 }
 
 #[get("/fx-rates")]
-async fn list_rates(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let (base, rates) = state.reports.rates_list(user.0).await?;
-    Ok(HttpResponse::Ok().json(RatesDto {
+async fn list_rates(me: Caller) -> Reply {
+    let (base, rates) = me.app.reports.rates_list(me.id).await?;
+    ok(RatesDto {
         base_currency: base,
         items: rates.into_iter().map(RateDto::from).collect(),
-    }))
+    })
 }

@@ -1,6 +1,6 @@
 //! Transactions, their search and their history.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{delete, get, patch, post, web};
 use chrono::NaiveDate;
 use nestegg_application::AppError;
 use nestegg_application::transactions::{TransactionInput, TransactionPatch, TransactionQuery};
@@ -10,10 +10,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, parse_cursor, present};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::routes::timestamp;
-use crate::state::AppState;
+use crate::extract::Caller;
+use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 /// Configures the transaction routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -75,16 +73,13 @@ struct CreateBody {
 }
 
 #[post("/transactions")]
-async fn create(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<CreateBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     let b = body.into_inner();
-    let created = state
+    let stored = me
+        .app
         .transactions
         .create(
-            user.0,
+            me.id,
             TransactionInput {
                 account_id: b.account_id,
                 amount: b.amount.0,
@@ -97,7 +92,7 @@ async fn create(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(TransactionDto::from(created)))
+    created(TransactionDto::from(stored))
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,17 +111,14 @@ struct ListQuery {
 }
 
 #[get("/transactions")]
-async fn list(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let after = parse_cursor(q.cursor.as_deref(), decode_cursor)?;
-    let page = state
+    let page = me
+        .app
         .transactions
         .list(
-            user.0,
+            me.id,
             TransactionQuery {
                 account_id: q.account_id,
                 from: q.from,
@@ -141,20 +133,16 @@ async fn list(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
+    ok(Page {
         items: page.items.into_iter().map(TransactionDto::from).collect(),
         next_cursor: page.next.map(|(d, id)| encode_cursor(d, id)),
-    }))
+    })
 }
 
 #[get("/transactions/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let t = state.transactions.get(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(TransactionDto::from(t)))
+async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let t = me.app.transactions.get(me.id, id.into_inner()).await?;
+    ok(TransactionDto::from(t))
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,17 +159,13 @@ struct PatchBody {
 }
 
 #[patch("/transactions/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: web::Json<PatchBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> Reply {
     let b = body.into_inner();
-    let t = state
+    let t = me
+        .app
         .transactions
         .update(
-            user.0,
+            me.id,
             id.into_inner(),
             TransactionPatch {
                 description: b.description,
@@ -194,17 +178,13 @@ async fn update(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(TransactionDto::from(t)))
+    ok(TransactionDto::from(t))
 }
 
 #[delete("/transactions/{id}")]
-async fn remove(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    state.transactions.delete(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
+async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
+    me.app.transactions.delete(me.id, id.into_inner()).await?;
+    no_content()
 }
 
 #[derive(Debug, Serialize)]
@@ -225,23 +205,20 @@ impl From<HistoryEntry> for HistoryDto {
 }
 
 #[get("/transactions/{id}/history")]
-async fn history(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let entries = state
+async fn history(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let entries = me
+        .app
         .transactions
-        .history(user.0, id.into_inner())
+        .history(me.id, id.into_inner())
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => AppError::NotFound("transaction"),
             other => other,
         })?;
-    Ok(HttpResponse::Ok().json(Items {
+    ok(Items {
         items: entries
             .into_iter()
             .map(HistoryDto::from)
             .collect::<Vec<_>>(),
-    }))
+    })
 }

@@ -1,6 +1,6 @@
 //! What a portfolio is worth and how to bring it to its targets: the summary and rebalancing.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{get, web};
 use nestegg_application::portfolios::PortfolioSummary;
 use nestegg_domain::decimal::to_text;
 use nestegg_domain::portfolio::{ProposedTrade, Rebalance, Side, Slice, WeightAfter};
@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dto::Dec;
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::state::AppState;
+use crate::extract::Caller;
+use crate::routes::{Reply, ok};
 
 /// `GET /portfolios/{id}/summary`. Percentages are decimal strings at 4 places.
 #[derive(Debug, Serialize)]
@@ -178,13 +177,9 @@ impl From<Rebalance> for RebalanceDto {
 }
 
 #[get("/portfolios/{id}/summary")]
-pub(super) async fn summary(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let s = state.portfolios.summary(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(SummaryDto::from(s)))
+pub(super) async fn summary(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let s = me.app.portfolios.summary(me.id, id.into_inner()).await?;
+    ok(SummaryDto::from(s))
 }
 
 #[derive(Debug, Deserialize)]
@@ -196,19 +191,19 @@ struct RebalanceQuery {
 
 #[get("/portfolios/{id}/rebalance")]
 pub(super) async fn rebalance(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    me: Caller,
     id: web::Path<Uuid>,
     query: web::Query<RebalanceQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let r = state
+) -> Reply {
+    let r = me
+        .app
         .portfolios
         .rebalance(
-            user.0,
+            me.id,
             id.into_inner(),
             query.cash.map(|d| d.0),
             query.allow_sells,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(RebalanceDto::from(r)))
+    ok(RebalanceDto::from(r))
 }

@@ -1,20 +1,15 @@
 //! A portfolio's items: its holdings, kept valued.
 
-use std::collections::BTreeMap;
-
-use actix_web::{HttpResponse, delete, get, patch, post, web};
-use nestegg_application::AppError;
+use actix_web::{delete, get, patch, post, web};
 use nestegg_application::portfolios::{ItemInput, ItemPatch};
 use nestegg_domain::{Money, Percentage, Quantity, UnitCost};
 use nestegg_ports::PortfolioItem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, not_null, present};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::routes::timestamp;
-use crate::state::AppState;
+use crate::dto::{Dec, Items, Nulls, present};
+use crate::extract::Caller;
+use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 #[derive(Debug, Serialize)]
 pub(super) struct ItemDto {
@@ -52,15 +47,11 @@ impl From<PortfolioItem> for ItemDto {
 }
 
 #[get("/portfolios/{id}/items")]
-pub(super) async fn items(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let all = state.portfolios.items(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(Items {
+pub(super) async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let all = me.app.portfolios.items(me.id, id.into_inner()).await?;
+    ok(Items {
         items: all.into_iter().map(ItemDto::from).collect::<Vec<_>>(),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,17 +64,13 @@ struct ItemBody {
 }
 
 #[post("/portfolios/{id}/items")]
-pub(super) async fn add_item(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: web::Json<ItemBody>,
-) -> Result<HttpResponse, ApiError> {
+pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: web::Json<ItemBody>) -> Reply {
     let b = body.into_inner();
-    let item = state
+    let item = me
+        .app
         .portfolios
         .add_item(
-            user.0,
+            me.id,
             id.into_inner(),
             ItemInput {
                 investment_id: b.investment_id,
@@ -93,7 +80,7 @@ pub(super) async fn add_item(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(ItemDto::from(item)))
+    created(ItemDto::from(item))
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,23 +96,21 @@ struct ItemPatchBody {
 
 #[patch("/portfolios/{id}/items/{item_id}")]
 pub(super) async fn update_item(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    me: Caller,
     path: web::Path<(Uuid, Uuid)>,
     body: web::Json<ItemPatchBody>,
-) -> Result<HttpResponse, ApiError> {
+) -> Reply {
     let (id, item_id) = path.into_inner();
     let b = body.into_inner();
-    let mut nulls = BTreeMap::new();
-    let quantity = not_null("quantity", b.quantity, &mut nulls);
-    let average_cost = not_null("average_cost", b.average_cost, &mut nulls);
-    if !nulls.is_empty() {
-        return Err(AppError::Validation(nulls).into());
-    }
-    let item = state
+    let mut nulls = Nulls::default();
+    let quantity = nulls.take("quantity", b.quantity);
+    let average_cost = nulls.take("average_cost", b.average_cost);
+    nulls.check()?;
+    let item = me
+        .app
         .portfolios
         .update_item(
-            user.0,
+            me.id,
             id,
             item_id,
             ItemPatch {
@@ -135,16 +120,12 @@ pub(super) async fn update_item(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(ItemDto::from(item)))
+    ok(ItemDto::from(item))
 }
 
 #[delete("/portfolios/{id}/items/{item_id}")]
-pub(super) async fn delete_item(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, ApiError> {
+pub(super) async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {
     let (id, item_id) = path.into_inner();
-    state.portfolios.delete_item(user.0, id, item_id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    me.app.portfolios.delete_item(me.id, id, item_id).await?;
+    no_content()
 }

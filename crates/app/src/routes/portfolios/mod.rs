@@ -7,8 +7,7 @@ mod trades;
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
-use nestegg_application::AppError;
+use actix_web::{delete, get, patch, post, web};
 use nestegg_application::portfolios::{PortfolioInput, PortfolioPatch};
 use nestegg_domain::{CurrencyCode, Money, Percentage};
 use nestegg_ports::Portfolio;
@@ -16,11 +15,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, not_null, present};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::routes::timestamp;
-use crate::state::AppState;
+use crate::dto::{Dec, Items, Nulls, present};
+use crate::extract::Caller;
+use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 /// Configures the portfolio routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -87,24 +84,21 @@ struct CreateBody {
 }
 
 #[get("/portfolios")]
-async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let all = state.portfolios.list(user.0).await?;
-    Ok(HttpResponse::Ok().json(Items {
+async fn list(me: Caller) -> Reply {
+    let all = me.app.portfolios.list(me.id).await?;
+    ok(Items {
         items: all.into_iter().map(PortfolioDto::from).collect::<Vec<_>>(),
-    }))
+    })
 }
 
 #[post("/portfolios")]
-async fn create(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<CreateBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     let b = body.into_inner();
-    let p = state
+    let p = me
+        .app
         .portfolios
         .create(
-            user.0,
+            me.id,
             PortfolioInput {
                 name: b.name,
                 description: b.description,
@@ -114,17 +108,13 @@ async fn create(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(PortfolioDto::from(p)))
+    created(PortfolioDto::from(p))
 }
 
 #[get("/portfolios/{id}")]
-async fn get_one(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let p = state.portfolios.get(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(PortfolioDto::from(p)))
+async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let p = me.app.portfolios.get(me.id, id.into_inner()).await?;
+    ok(PortfolioDto::from(p))
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,24 +131,18 @@ struct PatchBody {
 }
 
 #[patch("/portfolios/{id}")]
-async fn update(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: web::Json<PatchBody>,
-) -> Result<HttpResponse, ApiError> {
+async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> Reply {
     let b = body.into_inner();
-    let mut nulls = BTreeMap::new();
-    let name = not_null("name", b.name, &mut nulls);
-    let is_default = not_null("is_default", b.is_default, &mut nulls);
-    let target_allocation = not_null("target_allocation", b.target_allocation, &mut nulls);
-    if !nulls.is_empty() {
-        return Err(AppError::Validation(nulls).into());
-    }
-    let p = state
+    let mut nulls = Nulls::default();
+    let name = nulls.take("name", b.name);
+    let is_default = nulls.take("is_default", b.is_default);
+    let target_allocation = nulls.take("target_allocation", b.target_allocation);
+    nulls.check()?;
+    let p = me
+        .app
         .portfolios
         .update(
-            user.0,
+            me.id,
             id.into_inner(),
             PortfolioPatch {
                 name,
@@ -168,15 +152,11 @@ async fn update(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(PortfolioDto::from(p)))
+    ok(PortfolioDto::from(p))
 }
 
 #[delete("/portfolios/{id}")]
-async fn remove(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    state.portfolios.delete(user.0, id.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
+async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
+    me.app.portfolios.delete(me.id, id.into_inner()).await?;
+    no_content()
 }

@@ -1,6 +1,6 @@
 //! Trades: buying and selling into a portfolio, and the trade history.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{get, post, web};
 use chrono::NaiveDate;
 use nestegg_application::portfolios::TradeInput;
 use nestegg_domain::portfolio::Side;
@@ -11,9 +11,8 @@ use uuid::Uuid;
 
 use super::items::ItemDto;
 use crate::dto::{Dec, Page, decode_cursor, encode_cursor, parse_cursor};
-use crate::error::ApiError;
-use crate::extract::AuthUser;
-use crate::state::AppState;
+use crate::extract::Caller;
+use crate::routes::{Reply, created, ok};
 
 #[derive(Debug, Serialize)]
 struct TradeDto {
@@ -58,17 +57,13 @@ struct TradeBody {
 }
 
 #[post("/portfolios/{id}/trades")]
-pub(super) async fn trade(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    body: web::Json<TradeBody>,
-) -> Result<HttpResponse, ApiError> {
+pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: web::Json<TradeBody>) -> Reply {
     let b = body.into_inner();
-    let t = state
+    let t = me
+        .app
         .portfolios
         .trade(
-            user.0,
+            me.id,
             id.into_inner(),
             TradeInput {
                 investment_id: b.investment_id,
@@ -83,7 +78,7 @@ pub(super) async fn trade(
     let item = t.item.clone().map(ItemDto::from);
     let mut dto = TradeDto::from(t);
     dto.item = Some(item);
-    Ok(HttpResponse::Created().json(dto))
+    created(dto)
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,19 +90,15 @@ struct PageQuery {
 
 /// The trade history, newest first, paged (an addition to the contract).
 #[get("/portfolios/{id}/trades")]
-pub(super) async fn trades(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Reply {
     let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
-    let (page, next) = state
+    let (page, next) = me
+        .app
         .portfolios
-        .trades(user.0, id.into_inner(), after, query.limit)
+        .trades(me.id, id.into_inner(), after, query.limit)
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
+    ok(Page {
         items: page.into_iter().map(TradeDto::from).collect(),
         next_cursor: next.map(|(d, id)| encode_cursor(d, id)),
-    }))
+    })
 }
