@@ -1,4 +1,13 @@
-//! How transactions move a manual account's balance.
+//! How transactions, the opening balance and adjustments make an account's balance, on every
+//! date.
+//!
+//! An account's balance on date D is its opening balance (an entry on its opening date) plus
+//! the effects of its posted transactions dated on or before D plus its balance adjustments
+//! dated on or before D. Every write is a list of [`Step`]s: a signed change that counts from
+//! its date on. Stores keep a balance point per date and shift every later point by a step, so
+//! a back-dated write moves the whole history at once.
+
+use chrono::NaiveDate;
 
 use crate::account::AccountType;
 use crate::decimal::Money;
@@ -42,6 +51,88 @@ pub fn rebalance(
     let apply = after.map_or(Money::ZERO, |p| p.effect(account_type));
     let next = balance.checked_sub(undo)?.checked_add(apply)?;
     account_type.check_balance(next)
+}
+
+/// A change to an account's balance history: `delta` counts on `date` and on every later day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The first day it counts.
+    pub date: NaiveDate,
+    /// What it adds to the balance (already signed for the account's class).
+    pub delta: Money,
+}
+
+impl Step {
+    /// A posting's step on `date` for an account of `account_type`; `None` while it is
+    /// pending (it does not count) or when it has no effect.
+    #[must_use]
+    pub fn of(posting: Posting, date: NaiveDate, account_type: AccountType) -> Option<Step> {
+        let delta = posting.effect(account_type);
+        (!delta.is_zero()).then_some(Step { date, delta })
+    }
+}
+
+/// The steps that replace the entry `before` with `after` in a history: the old one undone on
+/// its date and the new one applied on its date, as one step when the dates agree, and none
+/// when nothing changes. Ordered by date.
+///
+/// # Errors
+/// [`DomainError::OutOfRange`] when a difference leaves the range of money.
+pub fn replace(before: Option<Step>, after: Option<Step>) -> Result<Vec<Step>, DomainError> {
+    let mut steps = Vec::with_capacity(2);
+    match (before, after) {
+        (Some(b), Some(a)) if b.date == a.date => steps.push(Step {
+            date: a.date,
+            delta: a.delta.checked_sub(b.delta)?,
+        }),
+        (b, a) => {
+            steps.extend(b.map(|b| Step {
+                date: b.date,
+                delta: b.delta.negated(),
+            }));
+            steps.extend(a);
+        }
+    }
+    steps.retain(|s| !s.delta.is_zero());
+    steps.sort_by_key(|s| s.date);
+    Ok(steps)
+}
+
+/// The current balance (the balance on the latest date) after `steps`, checked against the
+/// account type's rule.
+///
+/// # Errors
+/// [`DomainError::NegativeBalanceNotAllowed`] when the result would be negative on any type but
+/// a credit card; [`DomainError::OutOfRange`] when it leaves the range of money.
+pub fn apply(
+    account_type: AccountType,
+    balance: Money,
+    steps: &[Step],
+) -> Result<Money, DomainError> {
+    let next = steps
+        .iter()
+        .try_fold(balance, |acc, s| acc.checked_add(s.delta))?;
+    account_type.check_balance(next)
+}
+
+/// The balance on `date`: the sum of the steps dated on or before it (0 before the first).
+///
+/// # Errors
+/// [`DomainError::OutOfRange`] when the sum leaves the range of money.
+pub fn balance_on(steps: &[Step], date: NaiveDate) -> Result<Money, DomainError> {
+    steps
+        .iter()
+        .filter(|s| s.date <= date)
+        .try_fold(Money::ZERO, |acc, s| acc.checked_add(s.delta))
+}
+
+/// The adjustment that makes the balance on a date read `stated` when the ledger says
+/// `ledger`: a reconciliation ("the bank says 1234.56 today").
+///
+/// # Errors
+/// [`DomainError::OutOfRange`] when the difference leaves the range of money.
+pub fn adjustment(ledger: Money, stated: Money) -> Result<Money, DomainError> {
+    stated.checked_sub(ledger)
 }
 
 #[cfg(test)]
@@ -118,6 +209,141 @@ mod tests {
         );
         let credit = rebalance(AccountType::CreditCard, m("10"), None, Some(posting("20")));
         assert_eq!(credit.unwrap(), m("-10"));
+    }
+
+    /// `n` days from 2026-11-25 (negative: before).
+    fn day(n: i64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap() + chrono::TimeDelta::days(n)
+    }
+
+    #[test]
+    fn the_issues_example_reads_day_by_day_from_the_opening_and_three_dated_transactions() {
+        // Checking opened with 1000 today; -100, +500 and -50 dated 40, 20 and 5 days ago. The
+        // opening moves back to the earliest transaction's date.
+        let t = AccountType::Checking;
+        let mut steps = vec![Step {
+            date: day(-40),
+            delta: m("1000"),
+        }];
+        for (amount, d) in [("-100", -40), ("500", -20), ("-50", -5)] {
+            steps.extend(Step::of(posting(amount), day(d), t));
+        }
+        for (d, expected) in [
+            (-45, "0"),
+            (-41, "0"),
+            (-40, "900"),
+            (-21, "900"),
+            (-20, "1400"),
+            (-6, "1400"),
+            (-5, "1350"),
+            (0, "1350"),
+        ] {
+            assert_eq!(balance_on(&steps, day(d)).unwrap(), m(expected), "day {d}");
+        }
+        assert_eq!(apply(t, m("1000"), &steps[1..]).unwrap(), m("1350"));
+    }
+
+    #[test]
+    fn a_pending_posting_has_no_step_and_a_liability_steps_the_other_way() {
+        let pending = Posting {
+            amount: m("-20"),
+            is_pending: true,
+        };
+        assert_eq!(Step::of(pending, day(0), AccountType::Checking), None);
+        let spent = Step::of(posting("-45.50"), day(-1), AccountType::CreditCard).unwrap();
+        assert_eq!(spent.delta, m("45.50"));
+    }
+
+    #[test]
+    fn moving_an_entry_to_another_date_undoes_it_there_and_applies_it_here() {
+        let before = Step {
+            date: day(-10),
+            delta: m("30"),
+        };
+        let after = Step {
+            date: day(-3),
+            delta: m("50"),
+        };
+        assert_eq!(
+            replace(Some(before), Some(after)).unwrap(),
+            vec![
+                Step {
+                    date: day(-10),
+                    delta: m("-30")
+                },
+                Step {
+                    date: day(-3),
+                    delta: m("50")
+                }
+            ]
+        );
+        let back = Step {
+            date: day(-20),
+            delta: m("50"),
+        };
+        assert_eq!(
+            replace(Some(before), Some(back)).unwrap(),
+            vec![
+                Step {
+                    date: day(-20),
+                    delta: m("50")
+                },
+                Step {
+                    date: day(-10),
+                    delta: m("-30")
+                }
+            ]
+        );
+        assert_eq!(
+            replace(
+                Some(before),
+                Some(Step {
+                    date: day(-10),
+                    delta: m("45")
+                })
+            )
+            .unwrap(),
+            vec![Step {
+                date: day(-10),
+                delta: m("15")
+            }]
+        );
+        assert!(replace(Some(before), Some(before)).unwrap().is_empty());
+        assert!(replace(None, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_reconciliation_is_the_difference_between_the_stated_and_the_ledger_balance() {
+        assert_eq!(adjustment(m("1350"), m("1234.56")).unwrap(), m("-115.44"));
+        assert_eq!(adjustment(m("0"), m("0")).unwrap(), m("0"));
+    }
+
+    proptest! {
+        #[test]
+        fn shifting_later_points_by_each_step_gives_the_sum_of_the_steps_on_every_date(
+            writes in proptest::collection::vec((-30i64..=0, -30i64..=0, -50_000i64..50_000, -50_000i64..50_000), 1..40),
+        ) {
+            // A store keeps one point per date and shifts every later point by each step; that
+            // must equal summing the entries themselves, whatever the order of the writes.
+            let mut points: std::collections::BTreeMap<NaiveDate, Money> = Default::default();
+            let mut entries: Vec<Step> = Vec::new();
+            for (d1, d2, a1, a2) in writes {
+                let before = Step { date: day(d1), delta: Money::new(Decimal::new(a1, 2)).unwrap() };
+                let after = Step { date: day(d2), delta: Money::new(Decimal::new(a2, 2)).unwrap() };
+                entries.push(after);
+                for s in replace(None, Some(before)).unwrap().into_iter().chain(replace(Some(before), Some(after)).unwrap()) {
+                    let carried = points.range(..s.date).next_back().map_or(Money::ZERO, |(_, b)| *b);
+                    points.entry(s.date).or_insert(carried);
+                    for (_, b) in points.range_mut(s.date..) {
+                        *b = b.checked_add(s.delta).unwrap();
+                    }
+                }
+            }
+            for d in -31..=1 {
+                let read = points.range(..=day(d)).next_back().map_or(Money::ZERO, |(_, b)| *b);
+                prop_assert_eq!(read, balance_on(&entries, day(d)).unwrap(), "day {}", d);
+            }
+        }
     }
 
     fn writes() -> impl Strategy<Value = Vec<(i64, bool, u8)>> {
