@@ -711,3 +711,6 @@ impl DemoService {
             .value())
     }
 }
+
+#[cfg(test)]
+mod tests;
