@@ -252,8 +252,10 @@ impl AccountService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<Snapshot>, AppError> {
-        for date in [from, to].into_iter().flatten() {
-            nestegg_domain::report::check_date(date).map_err(|e| AppError::invalid("from", &e))?;
+        for (field, date) in [("from", from), ("to", to)] {
+            if let Some(d) = date {
+                nestegg_domain::report::check_date(d).map_err(|e| AppError::invalid(field, &e))?;
+            }
         }
         if let (Some(f), Some(t)) = (from, to)
             && t < f
@@ -268,3 +270,6 @@ impl AccountService {
             .map_err(not_found("account"))
     }
 }
+
+#[cfg(test)]
+mod tests;

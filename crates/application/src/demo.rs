@@ -563,3 +563,6 @@ impl DemoService {
             .value())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -249,3 +249,6 @@ impl InvestmentService {
             .map_err(not_found("investment"))
     }
 }
+
+#[cfg(test)]
+mod tests;

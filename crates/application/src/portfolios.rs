@@ -487,3 +487,6 @@ pub struct PortfolioSummary {
     /// The computed figures.
     pub summary: portfolio::Summary,
 }
+
+#[cfg(test)]
+mod tests;

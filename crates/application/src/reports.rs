@@ -159,7 +159,7 @@ impl ReportService {
             Some(f) => f,
             None => to
                 .checked_sub_days(chrono::Days::new(365))
-                .unwrap_or(report::MIN_DATE),
+                .map_or(report::MIN_DATE, |d| d.max(report::MIN_DATE)),
         };
         let from = report::check_date(from).map_err(|e| AppError::invalid("from", &e))?;
         let interval = match interval.unwrap_or("month") {
@@ -325,3 +325,6 @@ impl ReportService {
         Ok((base, self.reports.latest_rates(user_id, base).await?))
     }
 }
+
+#[cfg(test)]
+mod tests;

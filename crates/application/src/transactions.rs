@@ -371,3 +371,6 @@ impl TransactionService {
             .map_err(not_found("transaction"))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,513 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use mockall::predicate::eq;
+use nestegg_domain::DomainError;
+use nestegg_ports::account::MockAccountRepository;
+use nestegg_ports::cache::MockCache;
+use nestegg_ports::clock::MockClock;
+use rust_decimal::Decimal;
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+struct Mocks {
+    accounts: MockAccountRepository,
+    cache: MockCache,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        Self {
+            accounts: MockAccountRepository::new(),
+            cache: MockCache::new(),
+        }
+    }
+
+    /// Expects the user's reports to be dropped exactly `times` times.
+    fn invalidations(&mut self, user_id: Uuid, times: usize) {
+        let scope = format!("user:{user_id}");
+        self.cache
+            .expect_invalidate()
+            .withf(move |s| s == scope)
+            .times(times)
+            .returning(|_| Ok(()));
+    }
+
+    fn service(self) -> AccountService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        clock.expect_today().returning(today);
+        AccountService::new(
+            Arc::new(self.accounts),
+            ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
+            Arc::new(clock),
+        )
+    }
+}
+
+fn stored(new: &NewAccount) -> Account {
+    Account {
+        id: new.id,
+        user_id: new.user_id,
+        name: new.name.as_str().to_owned(),
+        account_type: new.account_type,
+        institution_name: new.institution_name.clone(),
+        current_balance: new.current_balance,
+        available_balance: new.available_balance,
+        currency: new.currency,
+        plaid_account_id: None,
+        connection_id: None,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn checking(user_id: Uuid) -> Account {
+    stored(&NewAccount {
+        id: Uuid::now_v7(),
+        user_id,
+        name: AccountName::parse("Checking").unwrap(),
+        account_type: AccountType::Checking,
+        institution_name: None,
+        current_balance: Money::new(dec("100")).unwrap(),
+        available_balance: None,
+        currency: CurrencyCode::USD,
+    })
+}
+
+fn input(account_type: &str, balance: &str) -> AccountInput {
+    AccountInput {
+        name: "Everyday".into(),
+        account_type: account_type.into(),
+        institution_name: None,
+        current_balance: dec(balance),
+        available_balance: None,
+        currency: None,
+    }
+}
+
+fn validation(err: AppError) -> BTreeMap<String, String> {
+    match err {
+        AppError::Validation(fields) => fields,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn creating_reports_every_invalid_field_at_once_and_stores_nothing() {
+    let mut m = Mocks::new();
+    m.accounts.expect_create().never();
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .create(
+            Uuid::now_v7(),
+            AccountInput {
+                name: "   ".into(),
+                account_type: "chequing".into(),
+                institution_name: Some("x".repeat(256)),
+                current_balance: dec("1.00001"),
+                available_balance: Some(dec("2.00001")),
+                currency: Some("usd".into()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(err).keys().collect::<Vec<_>>(),
+        [
+            "available_balance",
+            "currency",
+            "current_balance",
+            "institution_name",
+            "name",
+            "type"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_negative_opening_balance_is_refused_on_an_asset_account() {
+    let mut m = Mocks::new();
+    m.accounts.expect_create().never();
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .create(Uuid::now_v7(), input("checking", "-5"))
+        .await
+        .unwrap_err();
+    let fields = validation(err);
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["current_balance"]);
+    assert!(fields["current_balance"].contains("negative balance"));
+}
+
+#[tokio::test]
+async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
+    let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    m.accounts
+        .expect_create()
+        .times(1)
+        .returning(|new, _| Ok(stored(&new)));
+    m.invalidations(user, 1);
+    let account = m
+        .service()
+        .create(user, input("credit_card", "-5"))
+        .await
+        .unwrap();
+    assert_eq!(account.current_balance.value(), dec("-5"));
+    assert_eq!(account.account_type, AccountType::CreditCard);
+}
+
+#[tokio::test]
+async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_write_time() {
+    let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    let seen: Arc<Mutex<Option<(NewAccount, WriteTime)>>> = Arc::default();
+    let captured = Arc::clone(&seen);
+    m.accounts
+        .expect_create()
+        .times(1)
+        .returning(move |new, at| {
+            let account = stored(&new);
+            *captured.lock().unwrap() = Some((new, at));
+            Ok(account)
+        });
+    m.invalidations(user, 1);
+    m.service()
+        .create(
+            user,
+            AccountInput {
+                name: "  Everyday  ".into(),
+                account_type: "savings".into(),
+                institution_name: Some("  Ally ".into()),
+                current_balance: dec("12.5"),
+                available_balance: Some(dec("10")),
+                currency: None,
+            },
+        )
+        .await
+        .unwrap();
+    let (new, at) = seen.lock().unwrap().take().unwrap();
+    assert_eq!(new.user_id, user);
+    assert!(!new.id.is_nil());
+    assert_eq!(new.name.as_str(), "Everyday");
+    assert_eq!(new.account_type, AccountType::Savings);
+    assert_eq!(new.institution_name.as_deref(), Some("Ally"));
+    assert_eq!(new.current_balance.value(), dec("12.5"));
+    assert_eq!(new.available_balance.map(Money::value), Some(dec("10")));
+    assert_eq!(new.currency, CurrencyCode::USD);
+    assert_eq!(
+        at,
+        WriteTime {
+            now: now(),
+            today: today()
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_absent() {
+    let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    m.accounts
+        .expect_create()
+        .withf(|new, _| {
+            new.currency == CurrencyCode::parse("EUR").unwrap() && new.institution_name.is_none()
+        })
+        .times(1)
+        .returning(|new, _| Ok(stored(&new)));
+    m.invalidations(user, 1);
+    let mut account = input("checking", "0");
+    account.currency = Some("EUR".into());
+    account.institution_name = Some("   ".into());
+    let created = m.service().create(user, account).await.unwrap();
+    assert_eq!(created.currency.as_str(), "EUR");
+}
+
+#[tokio::test]
+async fn a_failed_create_is_reported_and_leaves_the_cached_reports_alone() {
+    let mut m = Mocks::new();
+    m.accounts
+        .expect_create()
+        .returning(|_, _| Err(RepoError::Unavailable("db down".into())));
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .create(Uuid::now_v7(), input("checking", "1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Unavailable(why) if why == "db down"));
+}
+
+#[tokio::test]
+async fn listing_passes_store_outages_through() {
+    let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    m.accounts
+        .expect_list()
+        .with(eq(user))
+        .returning(|_| Err(RepoError::Unavailable("down".into())));
+    assert!(matches!(
+        m.service().list(user).await.unwrap_err(),
+        AppError::Unavailable(_)
+    ));
+}
+
+#[tokio::test]
+async fn getting_a_missing_or_foreign_account_is_not_found_naming_the_account() {
+    let mut m = Mocks::new();
+    m.accounts
+        .expect_get()
+        .returning(|_, _| Err(RepoError::NotFound));
+    let err = m
+        .service()
+        .get(Uuid::now_v7(), Uuid::now_v7())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("account")));
+}
+
+#[tokio::test]
+async fn updating_reports_every_invalid_given_field_at_once_and_writes_nothing() {
+    let mut m = Mocks::new();
+    m.accounts.expect_update().never();
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .update(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            AccountPatch {
+                name: Some(String::new()),
+                institution_name: Some(Some("i".repeat(256))),
+                current_balance: Some(dec("0.00001")),
+                available_balance: Some(Some(dec("0.00001"))),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(err).keys().collect::<Vec<_>>(),
+        [
+            "available_balance",
+            "current_balance",
+            "institution_name",
+            "name"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_reports() {
+    let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    let account = checking(user);
+    let id = account.id;
+    m.accounts
+        .expect_update()
+        .withf(move |u, i, update, at| {
+            *u == user
+                && *i == id
+                && update.name.as_ref().map(AccountName::as_str) == Some("Renamed")
+                && update.institution_name == Some(None)
+                && update.current_balance.is_none()
+                && update.available_balance == Some(None)
+                && at.now == now()
+                && at.today == today()
+        })
+        .times(1)
+        .returning(move |_, _, _, _| Ok(account.clone()));
+    m.invalidations(user, 1);
+    let updated = m
+        .service()
+        .update(
+            user,
+            id,
+            AccountPatch {
+                name: Some(" Renamed ".into()),
+                institution_name: Some(Some("  ".into())),
+                current_balance: None,
+                available_balance: Some(None),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.id, id);
+}
+
+#[tokio::test]
+async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance() {
+    let mut m = Mocks::new();
+    m.accounts.expect_update().returning(|_, _, _, _| {
+        Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
+            account_type: AccountType::Savings,
+        }))
+    });
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .update(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            AccountPatch {
+                current_balance: Some(dec("-1")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    let fields = validation(err);
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["current_balance"]);
+    assert!(fields["current_balance"].contains("savings"));
+}
+
+#[tokio::test]
+async fn updating_a_missing_account_is_not_found_and_drops_no_reports() {
+    let mut m = Mocks::new();
+    m.accounts
+        .expect_update()
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .update(Uuid::now_v7(), Uuid::now_v7(), AccountPatch::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("account")));
+}
+
+#[tokio::test]
+async fn deleting_an_account_with_transactions_is_a_conflict_and_drops_no_reports() {
+    let mut m = Mocks::new();
+    m.accounts
+        .expect_delete()
+        .returning(|_, _| Err(RepoError::Conflict(Conflict::AccountHasTransactions)));
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .delete(Uuid::now_v7(), Uuid::now_v7())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Conflict {
+            code: "account_has_transactions",
+            field: None,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn deleting_a_missing_account_is_not_found() {
+    let mut m = Mocks::new();
+    m.accounts
+        .expect_delete()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.cache.expect_invalidate().never();
+    let err = m
+        .service()
+        .delete(Uuid::now_v7(), Uuid::now_v7())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("account")));
+}
+
+#[tokio::test]
+async fn deleting_an_account_drops_the_users_cached_reports() {
+    let mut m = Mocks::new();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    m.accounts
+        .expect_delete()
+        .with(eq(user), eq(id))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.invalidations(user, 1);
+    m.service().delete(user, id).await.unwrap();
+}
+
+#[tokio::test]
+async fn snapshots_ending_before_they_start_are_refused_without_reading() {
+    let mut m = Mocks::new();
+    m.accounts.expect_snapshots().never();
+    let err = m
+        .service()
+        .snapshots(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Some(date(2026, 2, 1)),
+            Some(date(2026, 1, 31)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
+}
+
+#[tokio::test]
+async fn a_snapshot_start_outside_the_supported_dates_is_refused_under_from() {
+    let mut m = Mocks::new();
+    m.accounts.expect_snapshots().never();
+    let err = m
+        .service()
+        .snapshots(Uuid::now_v7(), Uuid::now_v7(), Some(date(0, 12, 31)), None)
+        .await
+        .unwrap_err();
+    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["from"]);
+}
+
+#[tokio::test]
+async fn a_snapshot_end_outside_the_supported_dates_is_refused_under_to() {
+    let mut m = Mocks::new();
+    m.accounts.expect_snapshots().never();
+    let err = m
+        .service()
+        .snapshots(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            None,
+            Some(date(10_000, 1, 1)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
+}
+
+#[tokio::test]
+async fn snapshots_are_read_for_the_range_asked_and_a_foreign_account_is_not_found() {
+    let mut m = Mocks::new();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    let (from, to) = (date(2026, 1, 1), date(2026, 1, 31));
+    m.accounts
+        .expect_snapshots()
+        .with(eq(user), eq(id), eq(Some(from)), eq(Some(to)))
+        .times(1)
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    let err = m
+        .service()
+        .snapshots(user, id, Some(from), Some(to))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("account")));
+}

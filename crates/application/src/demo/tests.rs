@@ -1,0 +1,572 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use nestegg_domain::{Email, Preferences, Username};
+use nestegg_ports::account::MockAccountRepository;
+use nestegg_ports::cache::MockCache;
+use nestegg_ports::clock::MockClock;
+use nestegg_ports::investment::MockInvestmentRepository;
+use nestegg_ports::portfolio::MockPortfolioRepository;
+use nestegg_ports::security::{MockAccessTokens, MockPasswordHasher, MockSecretTokens};
+use nestegg_ports::throttle::MockLoginThrottle;
+use nestegg_ports::token::MockRefreshTokenRepository;
+use nestegg_ports::transaction::MockTransactionRepository;
+use nestegg_ports::user::MockUserRepository;
+use nestegg_ports::{
+    Account, Conflict, Investment, NewUser, Portfolio, Trade, Transaction, User, WriteTime,
+};
+
+use super::*;
+use crate::auth::{AuthPolicy, AuthPorts};
+use crate::cache::ReportCache;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+fn clock() -> Arc<MockClock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    clock.expect_today().returning(today);
+    Arc::new(clock)
+}
+
+fn unavailable() -> RepoError {
+    RepoError::Unavailable("down".into())
+}
+
+/// Everything the demo handed to its ports.
+#[derive(Default)]
+struct Log {
+    user: Option<NewUser>,
+    accounts: HashMap<Uuid, Account>,
+    transactions: Vec<(NewTransaction, WriteTime)>,
+    refused: usize,
+    updates: Vec<Uuid>,
+    snapshots: Vec<(Uuid, NaiveDate)>,
+    portfolio: Option<NewPortfolio>,
+    securities: Vec<NewInvestment>,
+    prices: usize,
+    trades: Vec<(Uuid, NewTrade)>,
+}
+
+struct Mocks {
+    log: Arc<Mutex<Log>>,
+    users: MockUserRepository,
+    hasher: MockPasswordHasher,
+    accounts: MockAccountRepository,
+    transactions: MockTransactionRepository,
+    investments: MockInvestmentRepository,
+    portfolios: MockPortfolioRepository,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        let log: Arc<Mutex<Log>> = Arc::default();
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_hash().returning(|_| Ok("hash".into()));
+        Self {
+            log,
+            users: MockUserRepository::new(),
+            hasher,
+            accounts: MockAccountRepository::new(),
+            transactions: MockTransactionRepository::new(),
+            investments: MockInvestmentRepository::new(),
+            portfolios: MockPortfolioRepository::new(),
+        }
+    }
+
+    /// Registration, accounts, transactions, securities and portfolios all succeed.
+    fn all_ok() -> Self {
+        let mut m = Self::new();
+        m.users_ok();
+        m.accounts_ok();
+        m.transactions_ok();
+        m.investments_ok();
+        m.portfolios_ok();
+        m
+    }
+
+    fn users_ok(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.users.expect_create().times(1).returning(move |new| {
+            let user = User {
+                id: new.id,
+                email: new.email.clone(),
+                username: new.username.clone(),
+                password_hash: new.password_hash.clone(),
+                is_active: true,
+                is_verified: false,
+                preferences: Preferences::default(),
+                created_at: new.now,
+                updated_at: new.now,
+            };
+            log.lock().unwrap().user = Some(new);
+            Ok(user)
+        });
+    }
+
+    /// Accounts are stored and read back, and snapshots recorded.
+    fn accounts_ok(&mut self) {
+        self.accounts_stored();
+        self.snapshots_ok();
+    }
+
+    /// Accounts are stored and read back.
+    fn accounts_stored(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.accounts.expect_create().returning(move |new, at| {
+            let account = Account {
+                id: new.id,
+                user_id: new.user_id,
+                name: new.name.as_str().to_owned(),
+                account_type: new.account_type,
+                institution_name: new.institution_name,
+                current_balance: new.current_balance,
+                available_balance: new.available_balance,
+                currency: new.currency,
+                plaid_account_id: None,
+                connection_id: None,
+                created_at: at.now,
+                updated_at: at.now,
+            };
+            log.lock()
+                .unwrap()
+                .accounts
+                .insert(account.id, account.clone());
+            Ok(account)
+        });
+        let log = Arc::clone(&self.log);
+        self.accounts.expect_get().returning(move |_, id| {
+            log.lock()
+                .unwrap()
+                .accounts
+                .get(&id)
+                .cloned()
+                .ok_or(RepoError::NotFound)
+        });
+        let log = Arc::clone(&self.log);
+        self.accounts.expect_update().returning(move |_, id, _, _| {
+            let mut log = log.lock().unwrap();
+            log.updates.push(id);
+            log.accounts.get(&id).cloned().ok_or(RepoError::NotFound)
+        });
+    }
+
+    fn snapshots_ok(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.accounts
+            .expect_record_snapshot()
+            .returning(move |_, id, snapshot, _| {
+                log.lock().unwrap().snapshots.push((id, snapshot.date));
+                Ok(())
+            });
+    }
+
+    fn transactions_ok(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.transactions.expect_create().returning(move |new, at| {
+            let t = transaction(&new);
+            log.lock().unwrap().transactions.push((new, at));
+            Ok(t)
+        });
+    }
+
+    fn investments_ok(&mut self) {
+        self.securities_created();
+        self.prices_ok();
+    }
+
+    fn securities_created(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.investments.expect_create().returning(move |new, now| {
+            let i = investment(&new, now);
+            log.lock().unwrap().securities.push(new);
+            Ok(i)
+        });
+    }
+
+    fn prices_ok(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.investments
+            .expect_put_price()
+            .returning(move |user, id, _, now| {
+                log.lock().unwrap().prices += 1;
+                let mut i = investment(&priced_security(user), now);
+                i.id = id;
+                Ok(i)
+            });
+    }
+
+    fn portfolios_ok(&mut self) {
+        self.portfolio_created();
+        self.trades_ok();
+    }
+
+    fn portfolio_created(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.portfolios.expect_create().returning(move |new, now| {
+            let p = Portfolio {
+                id: new.id,
+                user_id: new.user_id,
+                name: new.name.clone(),
+                description: new.description.clone(),
+                currency: new.currency,
+                is_default: true,
+                target_allocation: new.target_allocation.clone(),
+                total_value: Money::ZERO,
+                created_at: now,
+                updated_at: now,
+            };
+            log.lock().unwrap().portfolio = Some(new);
+            Ok(p)
+        });
+    }
+
+    fn trades_ok(&mut self) {
+        let log = Arc::clone(&self.log);
+        self.portfolios
+            .expect_trade()
+            .returning(move |_, portfolio, new, _| {
+                let t = Trade {
+                    id: new.id,
+                    investment_id: new.investment_id,
+                    side: new.side,
+                    quantity: new.quantity,
+                    price: new.price,
+                    fee: new.fee,
+                    date: new.date,
+                    realized_gain: None,
+                    item: None,
+                };
+                log.lock().unwrap().trades.push((portfolio, new));
+                Ok(t)
+            });
+    }
+
+    async fn run(self) -> (Result<DemoLogin, AppError>, Arc<Mutex<Log>>) {
+        let auth = AuthService::new(
+            AuthPorts {
+                users: Arc::new(self.users),
+                tokens: Arc::new(MockRefreshTokenRepository::new()),
+                hasher: Arc::new(self.hasher),
+                access: Arc::new(MockAccessTokens::new()),
+                secrets: Arc::new(MockSecretTokens::new()),
+                throttle: Arc::new(MockLoginThrottle::new()),
+                clock: clock(),
+                cache: ReportCache::new(Arc::new(MockCache::new()), Duration::from_secs(60)),
+            },
+            AuthPolicy::default(),
+        );
+        let demo = DemoService::new(
+            Arc::new(self.accounts),
+            Arc::new(self.transactions),
+            Arc::new(self.investments),
+            Arc::new(self.portfolios),
+            clock(),
+        );
+        (demo.create(&auth).await, self.log)
+    }
+}
+
+fn transaction(new: &NewTransaction) -> Transaction {
+    Transaction {
+        id: new.id,
+        account_id: new.account_id,
+        amount: new.amount.money(),
+        date: new.date,
+        description: new.description.clone(),
+        merchant_name: new.merchant_name.clone(),
+        category: new.category,
+        is_pending: new.is_pending,
+        is_recurring: new.is_recurring,
+        plaid_transaction_id: None,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn priced_security(owner: Uuid) -> NewInvestment {
+    NewInvestment {
+        id: Uuid::now_v7(),
+        owner: Some(owner),
+        symbol: "X".into(),
+        name: "X".into(),
+        investment_type: InvestmentType::Stock,
+        exchange: None,
+        market_cap: None,
+        pe_ratio: None,
+        dividend_yield: None,
+        expense_ratio: None,
+        sector: None,
+        industry: None,
+        country: None,
+    }
+}
+
+fn investment(new: &NewInvestment, now: DateTime<Utc>) -> Investment {
+    Investment {
+        id: new.id,
+        owner: new.owner,
+        symbol: new.symbol.clone(),
+        name: new.name.clone(),
+        investment_type: new.investment_type,
+        exchange: new.exchange.clone(),
+        current_price: None,
+        price_date: None,
+        market_cap: None,
+        pe_ratio: None,
+        dividend_yield: None,
+        expense_ratio: None,
+        sector: new.sector.clone(),
+        industry: None,
+        country: new.country.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[tokio::test]
+async fn the_demo_registers_a_user_and_writes_every_account_for_them_through_the_ports() {
+    let (login, log) = Mocks::all_ok().run().await;
+    let login = login.unwrap();
+    let log = log.lock().unwrap();
+    let user = log.user.as_ref().unwrap();
+    assert_eq!(user.email, Email::parse(&login.email).unwrap());
+    assert_eq!(user.username, Username::parse(&login.username).unwrap());
+    assert!(login.username.starts_with("demo_"));
+    assert_eq!(login.email, format!("{}@example.com", login.username));
+    assert_eq!(user.now, now());
+    assert_eq!(login.accounts, 9);
+    assert_eq!(log.accounts.len(), 9);
+    assert!(log.accounts.values().all(|a| a.user_id == user.id));
+    let types: HashSet<_> = log.accounts.values().map(|a| a.account_type).collect();
+    assert_eq!(types.len(), AccountType::ALL.len(), "every account type");
+    assert!(
+        log.accounts
+            .values()
+            .all(|a| a.currency == CurrencyCode::USD)
+    );
+}
+
+#[tokio::test]
+async fn the_demo_records_two_years_of_transactions_on_its_own_accounts_at_the_clocks_time() {
+    let (login, log) = Mocks::all_ok().run().await;
+    let login = login.unwrap();
+    let log = log.lock().unwrap();
+    let user = log.user.as_ref().unwrap().id;
+    assert_eq!(login.transactions, log.transactions.len());
+    assert!(
+        login.transactions > 700,
+        "{} transactions",
+        login.transactions
+    );
+    let first = NaiveDate::from_ymd_opt(2024, 11, 1).unwrap();
+    for (t, at) in &log.transactions {
+        assert_eq!(t.user_id, user);
+        assert!(log.accounts.contains_key(&t.account_id));
+        assert!((first..=today()).contains(&t.date), "{}", t.date);
+        assert_eq!(
+            *at,
+            WriteTime {
+                now: now(),
+                today: today()
+            }
+        );
+    }
+    assert_eq!(log.transactions.first().unwrap().0.date, first);
+    // Only the last days' card purchases are still pending.
+    assert!(log.transactions.iter().any(|(t, _)| t.is_pending));
+    assert!(
+        log.transactions
+            .iter()
+            .filter(|(t, _)| t.is_pending)
+            .all(|(t, _)| (today() - t.date).num_days() < 3)
+    );
+}
+
+#[tokio::test]
+async fn the_demo_records_each_accounts_balance_at_every_month_end_and_today() {
+    let (login, log) = Mocks::all_ok().run().await;
+    login.unwrap();
+    let log = log.lock().unwrap();
+    // 24 month ends (November 2024 to October 2026) and today, for each of the 9 accounts.
+    assert_eq!(log.snapshots.len(), 25 * 9);
+    assert!(log.snapshots.iter().any(|(_, d)| *d == today()));
+    assert!(
+        log.snapshots
+            .iter()
+            .all(|(id, _)| log.accounts.contains_key(id))
+    );
+    // The brokerage and retirement accounts are revalued today.
+    assert_eq!(log.updates.len(), 2);
+}
+
+#[tokio::test]
+async fn the_demo_builds_a_default_portfolio_of_private_priced_securities_bought_a_year_ago() {
+    let (login, log) = Mocks::all_ok().run().await;
+    login.unwrap();
+    let log = log.lock().unwrap();
+    let user = log.user.as_ref().unwrap().id;
+    let portfolio = log.portfolio.as_ref().unwrap();
+    assert_eq!(portfolio.user_id, user);
+    assert!(portfolio.is_default);
+    let targets: Decimal = portfolio
+        .target_allocation
+        .values()
+        .map(|p| p.value())
+        .sum();
+    assert_eq!(targets, Decimal::ONE_HUNDRED);
+    assert_eq!(log.securities.len(), 6);
+    assert!(log.securities.iter().all(|s| s.owner == Some(user)));
+    // A price for every day from a year ago to today, inclusive.
+    assert_eq!(log.prices, 6 * 366);
+    let year_ago = today().checked_sub_days(Days::new(365)).unwrap();
+    assert_eq!(log.trades.len(), 6);
+    assert!(
+        log.trades
+            .iter()
+            .all(|(p, t)| *p == portfolio.id && t.side == Side::Buy && t.date == year_ago)
+    );
+    let bought: HashSet<_> = log.trades.iter().map(|(_, t)| t.investment_id).collect();
+    let added: HashSet<_> = log.securities.iter().map(|s| s.id).collect();
+    assert_eq!(bought, added);
+}
+
+#[tokio::test]
+async fn a_refused_overdraft_is_skipped_and_not_counted() {
+    let mut m = Mocks::new();
+    m.users_ok();
+    m.accounts_ok();
+    m.investments_ok();
+    m.portfolios_ok();
+    let log = Arc::clone(&m.log);
+    m.transactions.expect_create().returning(move |new, at| {
+        let mut log = log.lock().unwrap();
+        if new.amount.money().is_negative() {
+            log.refused += 1;
+            return Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
+                account_type: AccountType::Checking,
+            }));
+        }
+        let t = transaction(&new);
+        log.transactions.push((new, at));
+        Ok(t)
+    });
+    let (login, log) = m.run().await;
+    let login = login.unwrap();
+    let log = log.lock().unwrap();
+    assert!(log.refused > 0);
+    assert_eq!(login.transactions, log.transactions.len());
+    assert!(log.portfolio.is_some(), "the demo carried on");
+}
+
+#[tokio::test]
+async fn a_taken_demo_name_stops_the_demo_before_any_account_is_written() {
+    let mut m = Mocks::new();
+    m.users
+        .expect_create()
+        .returning(|_| Err(RepoError::Conflict(Conflict::Username)));
+    m.accounts.expect_create().never();
+    let (result, _) = m.run().await;
+    assert!(matches!(
+        result.unwrap_err(),
+        AppError::Conflict {
+            code: "username_taken",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_failing_account_store_stops_the_demo_with_an_error() {
+    let mut m = Mocks::new();
+    m.users_ok();
+    m.accounts
+        .expect_create()
+        .times(1)
+        .returning(|_, _| Err(unavailable()));
+    m.transactions.expect_create().never();
+    m.investments.expect_create().never();
+    m.portfolios.expect_create().never();
+    let (result, _) = m.run().await;
+    assert!(matches!(result.unwrap_err(), AppError::Unavailable(_)));
+}
+
+#[tokio::test]
+async fn a_failing_transaction_store_stops_the_demo_with_an_error() {
+    let mut m = Mocks::new();
+    m.users_ok();
+    m.accounts_ok();
+    m.transactions
+        .expect_create()
+        .times(1)
+        .returning(|_, _| Err(unavailable()));
+    m.investments.expect_create().never();
+    m.portfolios.expect_create().never();
+    let (result, log) = m.run().await;
+    assert!(matches!(result.unwrap_err(), AppError::Unavailable(_)));
+    assert!(log.lock().unwrap().snapshots.is_empty());
+}
+
+#[tokio::test]
+async fn a_balance_rule_other_than_an_overdraft_stops_the_demo() {
+    let mut m = Mocks::new();
+    m.users_ok();
+    m.accounts_ok();
+    m.transactions
+        .expect_create()
+        .times(1)
+        .returning(|_, _| Err(RepoError::Rule(DomainError::Overflow)));
+    m.portfolios.expect_create().never();
+    let (result, _) = m.run().await;
+    assert!(matches!(
+        result.unwrap_err(),
+        AppError::Rule {
+            code: "out_of_range",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_failing_snapshot_store_stops_the_demo_with_an_error() {
+    let mut m = Mocks::new();
+    m.users_ok();
+    m.accounts_stored();
+    m.accounts
+        .expect_record_snapshot()
+        .times(1)
+        .returning(|_, _, _, _| Err(unavailable()));
+    m.transactions_ok();
+    m.portfolios.expect_create().never();
+    let (result, _) = m.run().await;
+    assert!(matches!(result.unwrap_err(), AppError::Unavailable(_)));
+}
+
+#[tokio::test]
+async fn a_failing_price_store_stops_the_demo_before_any_trade() {
+    let mut m = Mocks::new();
+    m.users_ok();
+    m.accounts_ok();
+    m.transactions_ok();
+    m.securities_created();
+    m.investments
+        .expect_put_price()
+        .times(1)
+        .returning(|_, _, _, _| Err(unavailable()));
+    m.portfolio_created();
+    m.portfolios.expect_trade().never();
+    let (result, log) = m.run().await;
+    assert!(matches!(result.unwrap_err(), AppError::Unavailable(_)));
+    assert_eq!(log.lock().unwrap().securities.len(), 1);
+}

@@ -1,0 +1,395 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mockall::predicate::eq;
+use nestegg_ports::clock::MockClock;
+use nestegg_ports::investment::MockInvestmentRepository;
+use nestegg_ports::{Conflict, RepoError};
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn service(investments: MockInvestmentRepository) -> InvestmentService {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    clock.expect_today().returning(today);
+    InvestmentService::new(Arc::new(investments), Arc::new(clock))
+}
+
+fn stored(new: &NewInvestment) -> Investment {
+    Investment {
+        id: new.id,
+        owner: new.owner,
+        symbol: new.symbol.clone(),
+        name: new.name.clone(),
+        investment_type: new.investment_type,
+        exchange: new.exchange.clone(),
+        current_price: None,
+        price_date: None,
+        market_cap: new.market_cap,
+        pe_ratio: new.pe_ratio,
+        dividend_yield: new.dividend_yield,
+        expense_ratio: new.expense_ratio,
+        sector: new.sector.clone(),
+        industry: new.industry.clone(),
+        country: new.country.clone(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn shared() -> Investment {
+    stored(&NewInvestment {
+        id: Uuid::now_v7(),
+        owner: None,
+        symbol: "VTI".into(),
+        name: "Vanguard Total Stock Market ETF".into(),
+        investment_type: InvestmentType::Etf,
+        exchange: None,
+        market_cap: None,
+        pe_ratio: None,
+        dividend_yield: None,
+        expense_ratio: None,
+        sector: None,
+        industry: None,
+        country: None,
+    })
+}
+
+fn input() -> InvestmentInput {
+    InvestmentInput {
+        symbol: "acme".into(),
+        name: "Acme Corp".into(),
+        investment_type: "stock".into(),
+        ..Default::default()
+    }
+}
+
+fn validation(err: AppError) -> BTreeMap<String, String> {
+    match err {
+        AppError::Validation(fields) => fields,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+fn empty_page() -> InvestmentPage {
+    InvestmentPage {
+        items: vec![],
+        next: None,
+    }
+}
+
+#[tokio::test]
+async fn adding_a_security_reports_every_invalid_field_at_once_and_stores_nothing() {
+    let mut repo = MockInvestmentRepository::new();
+    repo.expect_create().never();
+    let err = service(repo)
+        .create(
+            Uuid::now_v7(),
+            InvestmentInput {
+                symbol: "not a symbol".into(),
+                name: " ".into(),
+                investment_type: "share".into(),
+                exchange: Some("e".repeat(65)),
+                market_cap: Some(dec("-1")),
+                pe_ratio: Some(dec("1.00001")),
+                dividend_yield: Some(dec("101")),
+                expense_ratio: Some(dec("-0.1")),
+                sector: Some("s".repeat(129)),
+                industry: Some("i".repeat(129)),
+                country: Some("c".repeat(65)),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(err).keys().collect::<Vec<_>>(),
+        [
+            "country",
+            "dividend_yield",
+            "exchange",
+            "expense_ratio",
+            "industry",
+            "market_cap",
+            "name",
+            "pe_ratio",
+            "sector",
+            "symbol",
+            "type"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_trimmed_text() {
+    let mut repo = MockInvestmentRepository::new();
+    let user = Uuid::now_v7();
+    let seen: Arc<Mutex<Option<NewInvestment>>> = Arc::default();
+    let captured = Arc::clone(&seen);
+    repo.expect_create()
+        .withf(|_, at| *at == now())
+        .times(1)
+        .returning(move |new, _| {
+            let i = stored(&new);
+            *captured.lock().unwrap() = Some(new);
+            Ok(i)
+        });
+    let created = service(repo)
+        .create(
+            user,
+            InvestmentInput {
+                symbol: " brk.b ".into(),
+                name: "  Berkshire Hathaway  ".into(),
+                investment_type: "stock".into(),
+                exchange: Some("  ".into()),
+                market_cap: Some(dec("0")),
+                dividend_yield: Some(dec("1.25")),
+                sector: Some(" Financials ".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let new = seen.lock().unwrap().take().unwrap();
+    assert_eq!(new.owner, Some(user));
+    assert!(!new.id.is_nil());
+    assert_eq!(new.symbol, "BRK.B");
+    assert_eq!(new.name, "Berkshire Hathaway");
+    assert_eq!(new.investment_type, InvestmentType::Stock);
+    assert_eq!(new.exchange, None);
+    assert_eq!(new.market_cap.map(Money::value), Some(Decimal::ZERO));
+    assert_eq!(new.dividend_yield.map(Percentage::value), Some(dec("1.25")));
+    assert_eq!(new.sector.as_deref(), Some("Financials"));
+    assert_eq!(created.owner, Some(user));
+}
+
+#[tokio::test]
+async fn a_store_failure_while_adding_a_security_is_passed_on() {
+    let mut repo = MockInvestmentRepository::new();
+    repo.expect_create()
+        .returning(|_, _| Err(RepoError::Conflict(Conflict::Unique)));
+    let err = service(repo)
+        .create(Uuid::now_v7(), input())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Conflict {
+            code: "conflict",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_security_the_user_cannot_see_is_not_found_naming_the_investment() {
+    let mut repo = MockInvestmentRepository::new();
+    repo.expect_get().returning(|_, _| Err(RepoError::NotFound));
+    let err = service(repo)
+        .get(Uuid::now_v7(), Uuid::now_v7())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("investment")));
+}
+
+#[tokio::test]
+async fn a_shared_security_is_visible_to_any_user() {
+    let mut repo = MockInvestmentRepository::new();
+    let security = shared();
+    let id = security.id;
+    let user = Uuid::now_v7();
+    repo.expect_get()
+        .with(eq(user), eq(id))
+        .returning(move |_, _| Ok(security.clone()));
+    let got = service(repo).get(user, id).await.unwrap();
+    assert_eq!(got.owner, None);
+}
+
+#[tokio::test]
+async fn listing_asks_for_fifty_by_default_with_the_symbol_upper_cased() {
+    let mut repo = MockInvestmentRepository::new();
+    let user = Uuid::now_v7();
+    let cursor = ("AAPL".to_owned(), Uuid::now_v7());
+    let next = ("MSFT".to_owned(), Uuid::now_v7());
+    let expected = InvestmentFilter {
+        symbol: Some("VTI".into()),
+        q: Some("vanguard".into()),
+        after: Some(cursor.clone()),
+        limit: 50,
+    };
+    let returned = InvestmentPage {
+        items: vec![shared()],
+        next: Some(next.clone()),
+    };
+    repo.expect_list()
+        .with(eq(user), eq(expected))
+        .times(1)
+        .returning(move |_, _| Ok(returned.clone()));
+    let page = service(repo)
+        .list(
+            user,
+            Some("vti".into()),
+            Some("vanguard".into()),
+            None,
+            Some(cursor),
+        )
+        .await
+        .unwrap();
+    // The store reads one row more than the page and says where the next starts.
+    assert_eq!(page.next, Some(next));
+    assert_eq!(page.items.len(), 1);
+}
+
+#[tokio::test]
+async fn a_security_page_limit_must_be_between_1_and_500() {
+    for (limit, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+        let mut repo = MockInvestmentRepository::new();
+        if ok {
+            repo.expect_list()
+                .withf(move |_, f| f.limit == limit)
+                .times(1)
+                .returning(|_, _| Ok(empty_page()));
+        } else {
+            repo.expect_list().never();
+        }
+        let result = service(repo)
+            .list(Uuid::now_v7(), None, None, Some(limit), None)
+            .await;
+        match result {
+            Ok(_) => assert!(ok, "limit {limit} was accepted"),
+            Err(err) => {
+                assert!(!ok, "limit {limit} was refused");
+                assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["limit"]);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn listing_reports_a_bad_symbol_search_and_limit_together() {
+    let mut repo = MockInvestmentRepository::new();
+    repo.expect_list().never();
+    let err = service(repo)
+        .list(
+            Uuid::now_v7(),
+            Some("$$$".into()),
+            Some("a\nb".into()),
+            Some(0),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(err).keys().collect::<Vec<_>>(),
+        ["limit", "q", "symbol"]
+    );
+}
+
+#[tokio::test]
+async fn a_security_search_may_be_255_characters_but_not_256() {
+    for (length, ok) in [(255, true), (256, false)] {
+        let mut repo = MockInvestmentRepository::new();
+        repo.expect_list()
+            .times(usize::from(ok))
+            .returning(|_, _| Ok(empty_page()));
+        let result = service(repo)
+            .list(Uuid::now_v7(), None, Some("é".repeat(length)), None, None)
+            .await;
+        assert_eq!(result.is_ok(), ok, "a search of {length} characters");
+    }
+}
+
+#[tokio::test]
+async fn a_price_that_is_not_positive_on_an_unsupported_date_reports_both_and_stores_nothing() {
+    let mut repo = MockInvestmentRepository::new();
+    repo.expect_put_price().never();
+    let err = service(repo)
+        .put_price(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Decimal::ZERO,
+            Some(date(10_000, 1, 1)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(err).keys().collect::<Vec<_>>(),
+        ["date", "price"]
+    );
+}
+
+#[tokio::test]
+async fn a_price_without_a_date_is_recorded_for_the_clocks_today() {
+    let mut repo = MockInvestmentRepository::new();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    let point = PricePoint {
+        date: today(),
+        price: Price::new(dec("101.25")).unwrap(),
+    };
+    let priced = Investment {
+        current_price: Some(point.price),
+        price_date: Some(point.date),
+        ..shared()
+    };
+    repo.expect_put_price()
+        .with(eq(user), eq(id), eq(point), eq(now()))
+        .times(1)
+        .returning(move |_, _, _, _| Ok(priced.clone()));
+    let got = service(repo)
+        .put_price(user, id, dec("101.25"), None)
+        .await
+        .unwrap();
+    assert_eq!(got.price_date, Some(today()));
+}
+
+#[tokio::test]
+async fn pricing_a_shared_or_another_users_security_is_not_found() {
+    let mut repo = MockInvestmentRepository::new();
+    repo.expect_put_price()
+        .withf(|_, _, p, _| p.date == date(2026, 1, 2))
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    let err = service(repo)
+        .put_price(
+            Uuid::now_v7(),
+            shared().id,
+            dec("1"),
+            Some(date(2026, 1, 2)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("investment")));
+}
+
+#[tokio::test]
+async fn price_history_is_read_for_the_range_asked_and_an_unseen_security_is_not_found() {
+    let mut repo = MockInvestmentRepository::new();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    repo.expect_prices()
+        .with(eq(user), eq(id), eq(Some(date(2026, 1, 1))), eq(None))
+        .times(1)
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    let err = service(repo)
+        .prices(user, id, Some(date(2026, 1, 1)), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::NotFound("investment")));
+}

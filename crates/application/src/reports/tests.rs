@@ -1,0 +1,693 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mockall::predicate::eq;
+use nestegg_domain::report::{CashflowPart, SnapshotPoint};
+use nestegg_domain::{AccountType, Email, Money, Preferences, Username};
+use nestegg_ports::account::MockAccountRepository;
+use nestegg_ports::cache::MockCache;
+use nestegg_ports::clock::MockClock;
+use nestegg_ports::report::MockReportRepository;
+use nestegg_ports::user::MockUserRepository;
+use nestegg_ports::{Account, Cached, RepoError, User};
+use serde_json::json;
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn money(s: &str) -> Money {
+    Money::new(dec(s)).unwrap()
+}
+
+fn code(c: &str) -> CurrencyCode {
+    CurrencyCode::parse(c).unwrap()
+}
+
+fn eur() -> CurrencyCode {
+    code("EUR")
+}
+
+fn user(id: Uuid, base: &str) -> User {
+    User {
+        id,
+        email: Email::parse("ada@example.com").unwrap(),
+        username: Username::parse("ada").unwrap(),
+        password_hash: "h".into(),
+        is_active: true,
+        is_verified: true,
+        preferences: Preferences::parse(json!({ "base_currency": base })).unwrap(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn fx(currency: &str, rate: &str) -> FxRate {
+    FxRate {
+        currency: code(currency),
+        base_currency: eur(),
+        rate: Rate::new(dec(rate)).unwrap(),
+        date: date(2026, 11, 1),
+        updated_at: now(),
+    }
+}
+
+fn account(
+    user_id: Uuid,
+    account_type: AccountType,
+    balance: &str,
+    currency: &str,
+    institution: Option<&str>,
+) -> Account {
+    Account {
+        id: Uuid::now_v7(),
+        user_id,
+        name: format!("{account_type} in {currency}"),
+        account_type,
+        institution_name: institution.map(str::to_owned),
+        current_balance: money(balance),
+        available_balance: None,
+        currency: code(currency),
+        plaid_account_id: None,
+        connection_id: None,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn validation(err: AppError) -> BTreeMap<String, String> {
+    match err {
+        AppError::Validation(fields) => fields,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+struct Mocks {
+    user_id: Uuid,
+    users: MockUserRepository,
+    accounts: MockAccountRepository,
+    reports: MockReportRepository,
+    cache: MockCache,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        Self {
+            user_id: Uuid::now_v7(),
+            users: MockUserRepository::new(),
+            accounts: MockAccountRepository::new(),
+            reports: MockReportRepository::new(),
+            cache: MockCache::new(),
+        }
+    }
+
+    /// The user reports in `base` and has these rates into it.
+    fn rates(&mut self, base: &'static str, rates: Vec<FxRate>) {
+        let id = self.user_id;
+        self.users
+            .expect_find_by_id()
+            .with(eq(id))
+            .returning(move |id| Ok(Some(user(id, base))));
+        self.reports
+            .expect_latest_rates()
+            .with(eq(id), eq(code(base)))
+            .returning(move |_, _| Ok(rates.clone()));
+    }
+
+    /// The cache misses `field` at version 4 and stores what is computed.
+    fn cache_miss(&mut self, field: String) {
+        let scope = format!("user:{}", self.user_id);
+        let (s, f) = (scope.clone(), field.clone());
+        self.cache
+            .expect_get()
+            .withf(move |scope, field| scope == s && field == f)
+            .times(1)
+            .returning(|_, _| {
+                Ok(Cached {
+                    version: 4,
+                    value: None,
+                })
+            });
+        self.cache
+            .expect_put_if_current()
+            .withf(move |s, f, _, v, _| *s == scope && *f == field && *v == 4)
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(true));
+    }
+
+    /// The cache holds `text` under `field`.
+    fn cache_hit(&mut self, field: String, text: &'static str) {
+        let scope = format!("user:{}", self.user_id);
+        self.cache
+            .expect_get()
+            .withf(move |s, f| *s == scope && *f == field)
+            .times(1)
+            .returning(move |_, _| {
+                Ok(Cached {
+                    version: 4,
+                    value: Some(text.into()),
+                })
+            });
+        self.cache.expect_put_if_current().never();
+    }
+
+    /// No store may be read: not the user, accounts or reports.
+    fn stores_untouched(&mut self) {
+        self.users.expect_find_by_id().never();
+        self.accounts.expect_list().never();
+        self.reports.expect_latest_rates().never();
+        self.reports.expect_snapshots_until().never();
+        self.reports.expect_cashflow().never();
+    }
+
+    /// Nothing may be read, the cache included.
+    fn untouched(&mut self) {
+        self.stores_untouched();
+        self.cache.expect_get().never();
+    }
+
+    fn service(self) -> (Uuid, ReportService) {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        clock.expect_today().returning(today);
+        (
+            self.user_id,
+            ReportService::new(
+                Arc::new(self.users),
+                Arc::new(self.accounts),
+                Arc::new(self.reports),
+                ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
+                Arc::new(clock),
+            ),
+        )
+    }
+}
+
+#[tokio::test]
+async fn the_overview_converts_into_the_base_currency_and_lists_accounts_without_a_rate() {
+    let mut m = Mocks::new();
+    let id = m.user_id;
+    m.rates("EUR", vec![fx("USD", "0.9")]);
+    let accounts = vec![
+        account(id, AccountType::Checking, "1000", "EUR", Some("Bank A")),
+        account(id, AccountType::Savings, "500", "USD", Some("Bank A")),
+        account(id, AccountType::CreditCard, "200", "EUR", Some("Bank B")),
+        account(id, AccountType::Checking, "300", "GBP", None),
+    ];
+    let gbp = accounts[3].id;
+    let listed = accounts.clone();
+    m.accounts
+        .expect_list()
+        .with(eq(id))
+        .returning(move |_| Ok(listed.clone()));
+    let (id, service) = m.service();
+    let DatedOverview { as_of, overview } = service.overview(id).await.unwrap();
+    assert_eq!(as_of, today());
+    assert_eq!(overview.base_currency, eur());
+    assert_eq!(overview.total_assets, money("1450"));
+    assert_eq!(overview.total_liabilities, money("200"));
+    assert_eq!(overview.net_worth, money("1250"));
+    assert_eq!(overview.unconverted, [gbp]);
+    let in_base: Vec<_> = overview
+        .accounts
+        .iter()
+        .map(|l| l.balance_in_base)
+        .collect();
+    assert_eq!(
+        in_base,
+        [
+            Some(money("1000")),
+            Some(money("450")),
+            Some(money("200")),
+            None
+        ]
+    );
+    let by_type: Vec<_> = overview
+        .by_type
+        .iter()
+        .map(|t| (t.account_type, t.total, t.count))
+        .collect();
+    assert_eq!(
+        by_type,
+        [
+            (AccountType::Checking, money("1000"), 2),
+            (AccountType::Savings, money("450"), 1),
+            (AccountType::CreditCard, money("200"), 1),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_overview_for_a_user_who_no_longer_exists_is_unauthorized() {
+    let mut m = Mocks::new();
+    m.users.expect_find_by_id().returning(|_| Ok(None));
+    m.accounts.expect_list().never();
+    let (id, service) = m.service();
+    let err = service.overview(id).await.unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Unauthorized {
+            code: "unauthorized",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_store_outage_fails_the_overview_as_unavailable() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.accounts
+        .expect_list()
+        .returning(|_| Err(RepoError::Unavailable("down".into())));
+    let (id, service) = m.service();
+    assert!(matches!(
+        service.overview(id).await.unwrap_err(),
+        AppError::Unavailable(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_cached_overview_is_served_without_reading_the_stores_or_rendering() {
+    let mut m = Mocks::new();
+    m.stores_untouched();
+    m.cache_hit(format!("overview:{}", today()), "{\"cached\":true}");
+    let (id, service) = m.service();
+    let text = service
+        .overview_json(id, |_| -> String { panic!("a hit must not be rendered") })
+        .await
+        .unwrap();
+    assert_eq!(text, "{\"cached\":true}");
+}
+
+#[tokio::test]
+async fn a_missed_overview_is_rendered_with_the_callers_shape_and_cached_for_today() {
+    let mut m = Mocks::new();
+    let id = m.user_id;
+    m.rates("EUR", vec![]);
+    let listed = vec![account(id, AccountType::Savings, "10.5", "EUR", None)];
+    m.accounts
+        .expect_list()
+        .returning(move |_| Ok(listed.clone()));
+    m.cache_miss(format!("overview:{}", today()));
+    let (id, service) = m.service();
+    let text = service
+        .overview_json(
+            id,
+            |o| json!({ "as_of": o.as_of.to_string(), "net": o.overview.net_worth }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        json!({ "as_of": "2026-11-24", "net": "10.5" })
+    );
+}
+
+#[tokio::test]
+async fn history_defaults_to_a_year_of_months_up_to_today_at_the_latest_snapshots() {
+    let mut m = Mocks::new();
+    let id = m.user_id;
+    m.rates("EUR", vec![]);
+    let (checking, card) = (Uuid::now_v7(), Uuid::now_v7());
+    let points = vec![
+        SnapshotPoint {
+            account_id: checking,
+            account_type: AccountType::Checking,
+            currency: eur(),
+            date: date(2026, 1, 1),
+            balance: money("100"),
+        },
+        SnapshotPoint {
+            account_id: card,
+            account_type: AccountType::CreditCard,
+            currency: eur(),
+            date: date(2026, 6, 1),
+            balance: money("30"),
+        },
+    ];
+    m.reports
+        .expect_snapshots_until()
+        .with(eq(id), eq(today()))
+        .times(1)
+        .returning(move |_, _| Ok(points.clone()));
+    m.cache_miss(format!("history:{}:{}:Month", date(2025, 11, 24), today()));
+    let (id, service) = m.service();
+    let text = service
+        .history_json(id, None, None, None, |points| {
+            points
+                .into_iter()
+                .map(|p| format!("{} {}", p.date, p.net_worth))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+    let lines: Vec<String> = serde_json::from_str(&text).unwrap();
+    assert_eq!(lines.len(), 13);
+    assert_eq!(lines[0], "2025-11-24 0");
+    assert_eq!(lines[1], "2025-12-24 0");
+    assert_eq!(lines[2], "2026-01-24 100");
+    assert_eq!(lines[6], "2026-05-24 100");
+    assert_eq!(lines[7], "2026-06-24 70");
+    assert_eq!(lines[12], "2026-11-24 70");
+}
+
+#[tokio::test]
+async fn a_history_ending_before_it_starts_is_refused_before_any_read() {
+    let mut m = Mocks::new();
+    m.untouched();
+    let (id, service) = m.service();
+    let err = service
+        .history_json(
+            id,
+            Some(date(2026, 2, 1)),
+            Some(date(2026, 1, 1)),
+            None,
+            |p| p.len(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
+}
+
+#[tokio::test]
+async fn a_history_interval_must_be_day_week_or_month() {
+    let mut m = Mocks::new();
+    m.untouched();
+    let (id, service) = m.service();
+    let err = service
+        .history_json(id, None, None, Some("year"), |p| p.len())
+        .await
+        .unwrap_err();
+    let fields = validation(err);
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["interval"]);
+    assert_eq!(fields["interval"], "expected day, week or month");
+}
+
+#[tokio::test]
+async fn history_dates_outside_the_supported_range_are_refused_under_their_field() {
+    for (from, to, field) in [
+        (Some(date(0, 6, 1)), Some(date(2026, 1, 1)), "from"),
+        (None, Some(date(10_000, 1, 1)), "to"),
+    ] {
+        let mut m = Mocks::new();
+        m.untouched();
+        let (id, service) = m.service();
+        let err = service
+            .history_json(id, from, to, Some("day"), |p| p.len())
+            .await
+            .unwrap_err();
+        assert_eq!(validation(err).keys().collect::<Vec<_>>(), [field]);
+    }
+}
+
+#[tokio::test]
+async fn a_history_with_too_many_points_is_refused() {
+    let mut m = Mocks::new();
+    m.untouched();
+    let (id, service) = m.service();
+    let err = service
+        .history_json(
+            id,
+            Some(date(2000, 1, 1)),
+            Some(date(2026, 1, 1)),
+            Some("day"),
+            |p| p.len(),
+        )
+        .await
+        .unwrap_err();
+    assert!(validation(err)["to"].contains("at most 3660 points"));
+}
+
+#[tokio::test]
+async fn a_history_without_a_start_never_starts_before_the_earliest_supported_date() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.reports
+        .expect_snapshots_until()
+        .returning(|_, _| Ok(vec![]));
+    m.cache_miss(format!(
+        "history:{}:{}:Month",
+        report::MIN_DATE,
+        date(1, 6, 1)
+    ));
+    let (id, service) = m.service();
+    let text = service
+        .history_json(id, None, Some(date(1, 6, 1)), None, |p| {
+            p.first().map(|p| p.date.to_string())
+        })
+        .await
+        .unwrap();
+    assert_eq!(text, "\"0001-01-01\"");
+}
+
+#[tokio::test]
+async fn cash_flow_defaults_to_this_month_by_category_in_the_base_currency() {
+    let mut m = Mocks::new();
+    let id = m.user_id;
+    m.rates("EUR", vec![fx("USD", "0.9")]);
+    let part = |key: &str, currency: &str, income: &str, expenses: &str, count| CashflowPart {
+        key: Some(key.into()),
+        currency: code(currency),
+        income: money(income),
+        expenses: money(expenses),
+        count,
+    };
+    let parts = vec![
+        part("food_and_drink", "EUR", "0", "100", 3),
+        part("food_and_drink", "USD", "0", "50", 1),
+        part("income", "EUR", "2000", "0", 1),
+        part("travel", "GBP", "0", "300", 1),
+    ];
+    m.reports
+        .expect_cashflow()
+        .with(
+            eq(id),
+            eq(date(2026, 11, 1)),
+            eq(today()),
+            eq(CashflowGrouping::Category),
+        )
+        .times(1)
+        .returning(move |_, _, _, _| Ok(parts.clone()));
+    let (id, service) = m.service();
+    let flow = service.cashflow(id, None, None, None).await.unwrap();
+    assert_eq!(flow.base_currency, eur());
+    assert_eq!((flow.from, flow.to), (date(2026, 11, 1), today()));
+    assert_eq!(flow.cashflow.income, money("2000"));
+    assert_eq!(flow.cashflow.expenses, money("145"));
+    assert_eq!(flow.cashflow.net, money("1855"));
+    assert_eq!(flow.cashflow.unconverted_currencies, [code("GBP")]);
+    let groups: Vec<_> = flow
+        .cashflow
+        .groups
+        .iter()
+        .map(|g| (g.key.clone().unwrap(), g.expenses, g.count))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("food_and_drink".to_owned(), money("145"), 4),
+            ("income".to_owned(), money("0"), 1),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn cash_flow_groups_by_month_or_merchant_when_asked() {
+    for (asked, grouping) in [
+        ("month", CashflowGrouping::Month),
+        ("merchant", CashflowGrouping::Merchant),
+    ] {
+        let mut m = Mocks::new();
+        m.rates("EUR", vec![]);
+        m.reports
+            .expect_cashflow()
+            .withf(move |_, _, _, g| *g == grouping)
+            .times(1)
+            .returning(|_, _, _, _| Ok(vec![]));
+        let (id, service) = m.service();
+        let flow = service
+            .cashflow(id, Some(date(2026, 1, 1)), None, Some(asked))
+            .await
+            .unwrap();
+        assert_eq!(flow.from, date(2026, 1, 1));
+    }
+}
+
+#[tokio::test]
+async fn a_bad_cash_flow_range_or_grouping_is_refused_before_any_read() {
+    for (from, to, group_by, field) in [
+        (Some(date(2026, 3, 1)), Some(date(2026, 2, 1)), None, "to"),
+        (None, None, Some("week"), "group_by"),
+        (Some(date(-1, 1, 1)), None, None, "from"),
+        (None, Some(date(10_000, 1, 1)), None, "to"),
+    ] {
+        let mut m = Mocks::new();
+        m.untouched();
+        let (id, service) = m.service();
+        let err = service
+            .cashflow_json(id, from, to, group_by, |f| f.from)
+            .await
+            .unwrap_err();
+        assert_eq!(validation(err).keys().collect::<Vec<_>>(), [field]);
+    }
+}
+
+#[tokio::test]
+async fn a_cached_cash_flow_is_served_without_reading_the_stores() {
+    let mut m = Mocks::new();
+    m.stores_untouched();
+    m.cache_hit(
+        format!("cashflow:{}:{}:Merchant", date(2026, 11, 1), today()),
+        "\"cached\"",
+    );
+    let (id, service) = m.service();
+    let text = service
+        .cashflow_json(id, None, None, Some("merchant"), |_| -> String {
+            panic!("a hit must not be rendered")
+        })
+        .await
+        .unwrap();
+    assert_eq!(text, "\"cached\"");
+}
+
+#[tokio::test]
+async fn a_missed_cash_flow_is_rendered_with_the_callers_shape_and_cached() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.reports
+        .expect_cashflow()
+        .returning(|_, _, _, _| Ok(vec![]));
+    m.cache_miss(format!(
+        "cashflow:{}:{}:Month",
+        date(2026, 1, 1),
+        date(2026, 6, 30)
+    ));
+    let (id, service) = m.service();
+    let text = service
+        .cashflow_json(
+            id,
+            Some(date(2026, 1, 1)),
+            Some(date(2026, 6, 30)),
+            Some("month"),
+            |f| format!("{} {}", f.base_currency, f.cashflow.net),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text, "\"EUR 0\"");
+}
+
+#[tokio::test]
+async fn a_rate_for_the_base_currency_or_not_positive_is_refused_together_and_stores_nothing() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.reports.expect_put_rate().never();
+    m.cache.expect_invalidate().never();
+    let (id, service) = m.service();
+    let err = service
+        .put_rate(id, "EUR", Decimal::ZERO, None)
+        .await
+        .unwrap_err();
+    let fields = validation(err);
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["currency", "rate"]);
+    assert!(fields["currency"].contains("base currency"));
+}
+
+#[tokio::test]
+async fn a_rate_with_an_unknown_currency_and_an_unsupported_date_reports_both() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.reports.expect_put_rate().never();
+    m.cache.expect_invalidate().never();
+    let (id, service) = m.service();
+    let err = service
+        .put_rate(id, "usd", dec("-1"), Some(date(10_000, 1, 1)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        validation(err).keys().collect::<Vec<_>>(),
+        ["currency", "date", "rate"]
+    );
+}
+
+#[tokio::test]
+async fn a_rate_is_stored_into_the_base_currency_for_today_and_drops_the_users_reports() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    let expected = FxRate {
+        currency: code("USD"),
+        base_currency: eur(),
+        rate: Rate::new(dec("0.92")).unwrap(),
+        date: today(),
+        updated_at: now(),
+    };
+    let id = m.user_id;
+    let stored = expected.clone();
+    m.reports
+        .expect_put_rate()
+        .with(eq(id), eq(expected), eq(now()))
+        .times(1)
+        .returning(move |_, _, _| Ok(stored.clone()));
+    let scope = format!("user:{id}");
+    m.cache
+        .expect_invalidate()
+        .withf(move |s| s == scope)
+        .times(1)
+        .returning(|_| Ok(()));
+    let (id, service) = m.service();
+    let rate = service
+        .put_rate(id, "USD", dec("0.92"), None)
+        .await
+        .unwrap();
+    assert_eq!(rate.date, today());
+}
+
+#[tokio::test]
+async fn a_rate_the_store_fails_to_keep_drops_no_reports() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.reports
+        .expect_put_rate()
+        .returning(|_, _, _| Err(RepoError::Unavailable("down".into())));
+    m.cache.expect_invalidate().never();
+    let (id, service) = m.service();
+    let err = service
+        .put_rate(id, "USD", dec("0.92"), Some(date(2026, 1, 1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Unavailable(_)));
+}
+
+#[tokio::test]
+async fn the_rates_are_listed_with_the_users_base_currency() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![fx("USD", "0.9"), fx("GBP", "1.15")]);
+    let (id, service) = m.service();
+    let (base, rates) = service.rates_list(id).await.unwrap();
+    assert_eq!(base, eur());
+    assert_eq!(
+        rates
+            .iter()
+            .map(|r| r.currency.as_str())
+            .collect::<Vec<_>>(),
+        ["USD", "GBP"]
+    );
+}
