@@ -23,6 +23,7 @@ use nestegg_ports::{
 use super::*;
 use crate::auth::{AuthPolicy, AuthPorts};
 use crate::cache::ReportCache;
+use nestegg_domain::AccountType;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
