@@ -91,4 +91,44 @@ impl Dialect {
             (i128::from(whole) * 10i128.pow(scale.places())).to_string()
         }
     }
+
+    /// A new random id, in SQL.
+    #[must_use]
+    pub fn new_uuid(self) -> &'static str {
+        if self.pg() {
+            "gen_random_uuid()"
+        } else {
+            "randomblob(16)"
+        }
+    }
+
+    /// The current time as a timestamp column stores it, in SQL.
+    #[must_use]
+    pub fn now(self) -> &'static str {
+        if self.pg() {
+            "now()"
+        } else {
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+        }
+    }
+
+    /// The UTC day of a timestamp column, in SQL.
+    #[must_use]
+    pub fn day_of(self, column: &str) -> String {
+        if self.pg() {
+            format!("(({column}) AT TIME ZONE 'UTC')::date")
+        } else {
+            format!("substr({column}, 1, 10)")
+        }
+    }
+
+    /// The smaller of two values, in SQL.
+    #[must_use]
+    pub fn least(self, a: &str, b: &str) -> String {
+        if self.pg() {
+            format!("LEAST({a}, {b})")
+        } else {
+            format!("MIN({a}, {b})")
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod dialect;
 mod m20261125_000001_initial;
 mod m20261125_000002_fx_rates;
 mod m20261125_000003_investments;
+mod m20261126_000004_ledger;
 
 /// The source text of every migration, so that tests can tell when a cached, migrated
 /// template database is stale even though no migration name changed.
@@ -18,6 +19,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000001_initial.rs"),
     include_str!("m20261125_000002_fx_rates.rs"),
     include_str!("m20261125_000003_investments.rs"),
+    include_str!("m20261126_000004_ledger.rs"),
 ];
 
 /// All migrations, in order.
@@ -31,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial::Migration),
             Box::new(m20261125_000002_fx_rates::Migration),
             Box::new(m20261125_000003_investments::Migration),
+            Box::new(m20261126_000004_ledger::Migration),
         ]
     }
 }

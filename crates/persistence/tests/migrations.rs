@@ -19,6 +19,7 @@ const TABLES: &[&str] = &[
     "fx_rates",
     "investment_prices",
     "portfolio_trades",
+    "balance_adjustments",
 ];
 
 async fn tables(db: &TestDb) -> Vec<String> {
@@ -65,6 +66,7 @@ const INDEXES: &[&str] = &[
     "idx_portfolio_items_investment_id",
     "idx_portfolio_trades_portfolio_id",
     "idx_portfolio_trades_investment_id",
+    "idx_balance_adjustments_account_date",
 ];
 
 /// Named unique, foreign-key and check constraints (the seed's, and ours).
@@ -100,12 +102,14 @@ const CONSTRAINTS: &[&str] = &[
     "ck_portfolio_trades_quantity_positive",
     "ck_portfolio_trades_price_positive",
     "ck_portfolio_trades_fee_not_negative",
+    "ck_balance_adjustments_amount_not_zero",
 ];
 
 /// (child, parent, on delete): cascade from users, restrict on financial history.
 const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
     ("accounts", "plaid_connections", "SET NULL"),
     ("accounts", "users", "CASCADE"),
+    ("balance_adjustments", "accounts", "CASCADE"),
     ("balance_snapshots", "accounts", "CASCADE"),
     ("fx_rates", "users", "CASCADE"),
     ("investment_prices", "investments", "CASCADE"),
