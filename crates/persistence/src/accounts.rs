@@ -5,14 +5,12 @@ use chrono::NaiveDate;
 use nestegg_ports::{
     Account, AccountRepository, AccountUpdate, Conflict, NewAccount, RepoError, Snapshot, WriteTime,
 };
-use sea_orm::{ConnectionTrait, DbBackend, Value};
+use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::codec::{self, Scale};
 use crate::db::Db;
-use crate::error::db_err;
 use crate::rows::{self, ACCOUNT_COLUMNS};
-use crate::sql::statement;
+use crate::sql::{Lock, Sql};
 
 /// Accounts and their snapshots in the SQL database.
 #[derive(Debug, Clone)]
@@ -28,74 +26,56 @@ impl SqlAccountRepository {
     }
 }
 
-/// `FOR UPDATE` where the backend has it; SQLite's write gate already serializes writers.
-pub(crate) fn for_update(b: DbBackend) -> &'static str {
-    if b == DbBackend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    }
-}
-
 /// Reads one of the user's accounts, locking it for the rest of the transaction.
 pub(crate) async fn lock_account(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Account, RepoError> {
-    let sql = format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND user_id = $2{}",
-        for_update(b)
-    );
-    let row = conn
-        .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
-        .await
-        .map_err(db_err)?
-        .ok_or(RepoError::NotFound)?;
-    rows::account(b, &row)
+    let row = sql
+        .one_locked(
+            Lock::Update,
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND user_id = $2"),
+            [id.into(), user_id.into()],
+        )
+        .await?;
+    rows::account(&row)
 }
 
 /// Stores a balance change: the account's row and today's snapshot (inserted or replaced).
 pub(crate) async fn store_balance(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     account: &Account,
     at: WriteTime,
 ) -> Result<(), RepoError> {
-    let balance = codec::encode(b, account.current_balance.value(), Scale::Money)?;
-    let available = codec::encode_opt(
-        b,
-        account.available_balance.map(|m| m.value()),
-        Scale::Money,
-    )?;
-    conn.execute_raw(statement(
-        b,
+    sql.exec(
         "UPDATE accounts SET current_balance = $1, available_balance = $2, updated_at = $3 \
          WHERE id = $4",
-        [balance, available, at.now.into(), account.id.into()],
-    ))
-    .await
-    .map_err(db_err)?;
+        [
+            sql.money(account.current_balance)?,
+            sql.money_opt(account.available_balance)?,
+            at.now.into(),
+            account.id.into(),
+        ],
+    )
+    .await?;
     let snapshot = Snapshot {
         date: at.today,
         balance: account.current_balance,
         available_balance: account.available_balance,
         currency: account.currency,
     };
-    upsert_snapshot(conn, b, account.id, &snapshot, at.now).await
+    upsert_snapshot(sql, account.id, &snapshot, at.now).await
 }
 
 /// Inserts or replaces one day's snapshot of an account.
 async fn upsert_snapshot(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     account_id: Uuid,
     snapshot: &Snapshot,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), RepoError> {
-    conn.execute_raw(statement(
-        b,
+    sql.exec(
         "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
          currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
          ON CONFLICT (account_id, date) DO UPDATE SET balance = excluded.balance, \
@@ -105,18 +85,13 @@ async fn upsert_snapshot(
             Uuid::now_v7().into(),
             account_id.into(),
             snapshot.date.into(),
-            codec::encode(b, snapshot.balance.value(), Scale::Money)?,
-            codec::encode_opt(
-                b,
-                snapshot.available_balance.map(|m| m.value()),
-                Scale::Money,
-            )?,
+            sql.money(snapshot.balance)?,
+            sql.money_opt(snapshot.available_balance)?,
             snapshot.currency.as_str().into(),
             now.into(),
         ],
-    ))
-    .await
-    .map_err(db_err)?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -124,7 +99,6 @@ async fn upsert_snapshot(
 impl AccountRepository for SqlAccountRepository {
     #[tracing::instrument(skip_all, err)]
     async fn create(&self, new: NewAccount, at: WriteTime) -> Result<Account, RepoError> {
-        let b = self.db.backend();
         new.account_type.check_balance(new.current_balance)?;
         let account = Account {
             id: new.id,
@@ -141,62 +115,56 @@ impl AccountRepository for SqlAccountRepository {
             updated_at: at.now,
         };
         let txn = self.db.begin_write().await?;
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "INSERT INTO accounts (id, user_id, name, type, institution_name, \
-                 current_balance, available_balance, currency, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-                [
-                    account.id.into(),
-                    account.user_id.into(),
-                    account.name.clone().into(),
-                    account.account_type.as_str().into(),
-                    account.institution_name.clone().into(),
-                    codec::encode(b, account.current_balance.value(), Scale::Money)?,
-                    codec::encode_opt(
-                        b,
-                        account.available_balance.map(|m| m.value()),
-                        Scale::Money,
-                    )?,
-                    account.currency.as_str().into(),
-                    at.now.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
-        store_balance(&txn.txn, b, &account, at).await?;
+        let sql = txn.sql();
+        sql.exec(
+            "INSERT INTO accounts (id, user_id, name, type, institution_name, \
+             current_balance, available_balance, currency, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            [
+                account.id.into(),
+                account.user_id.into(),
+                account.name.clone().into(),
+                account.account_type.as_str().into(),
+                account.institution_name.clone().into(),
+                sql.money(account.current_balance)?,
+                sql.money_opt(account.available_balance)?,
+                account.currency.as_str().into(),
+                at.now.into(),
+            ],
+        )
+        .await?;
+        store_balance(&sql, &account, at).await?;
         txn.commit().await?;
         Ok(account)
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn list(&self, user_id: Uuid) -> Result<Vec<Account>, RepoError> {
-        let b = self.db.backend();
-        let sql =
-            format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = $1 ORDER BY name, id");
         self.db
-            .conn()
-            .query_all_raw(statement(b, &sql, [user_id.into()]))
-            .await
-            .map_err(db_err)?
+            .sql()
+            .all(
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = $1 ORDER BY name, id"
+                ),
+                [user_id.into()],
+            )
+            .await?
             .iter()
-            .map(|row| rows::account(b, row))
+            .map(rows::account)
             .collect()
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, RepoError> {
-        let b = self.db.backend();
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND user_id = $2");
         let row = self
             .db
-            .conn()
-            .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
-            .await
-            .map_err(db_err)?
-            .ok_or(RepoError::NotFound)?;
-        rows::account(b, &row)
+            .sql()
+            .one(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND user_id = $2"),
+                [id.into(), user_id.into()],
+            )
+            .await?;
+        rows::account(&row)
     }
 
     #[tracing::instrument(skip(self, update), err)]
@@ -207,9 +175,9 @@ impl AccountRepository for SqlAccountRepository {
         update: AccountUpdate,
         at: WriteTime,
     ) -> Result<Account, RepoError> {
-        let b = self.db.backend();
         let txn = self.db.begin_write().await?;
-        let before = lock_account(&txn.txn, b, user_id, id).await?;
+        let sql = txn.sql();
+        let before = lock_account(&sql, user_id, id).await?;
         let mut after = before.clone();
         if let Some(name) = update.name {
             after.name = name.as_str().to_owned();
@@ -224,24 +192,20 @@ impl AccountRepository for SqlAccountRepository {
             after.available_balance = available;
         }
         after.updated_at = at.now;
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 \
-                 WHERE id = $4",
-                [
-                    after.name.clone().into(),
-                    after.institution_name.clone().into(),
-                    at.now.into(),
-                    id.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
+        sql.exec(
+            "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",
+            [
+                after.name.clone().into(),
+                after.institution_name.clone().into(),
+                at.now.into(),
+                id.into(),
+            ],
+        )
+        .await?;
         if after.current_balance != before.current_balance
             || after.available_balance != before.available_balance
         {
-            store_balance(&txn.txn, b, &after, at).await?;
+            store_balance(&sql, &after, at).await?;
         }
         txn.commit().await?;
         Ok(after)
@@ -249,29 +213,20 @@ impl AccountRepository for SqlAccountRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError> {
-        let b = self.db.backend();
         let txn = self.db.begin_write().await?;
-        lock_account(&txn.txn, b, user_id, id).await?;
-        let used = txn
-            .txn
-            .query_one_raw(statement(
-                b,
+        let sql = txn.sql();
+        lock_account(&sql, user_id, id).await?;
+        let used = sql
+            .opt(
                 "SELECT 1 AS used FROM transactions WHERE account_id = $1 LIMIT 1",
                 [id.into()],
-            ))
-            .await
-            .map_err(db_err)?;
+            )
+            .await?;
         if used.is_some() {
             return Err(RepoError::Conflict(Conflict::AccountHasTransactions));
         }
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "DELETE FROM accounts WHERE id = $1",
-                [id.into()],
-            ))
-            .await
-            .map_err(db_err)?;
+        sql.exec("DELETE FROM accounts WHERE id = $1", [id.into()])
+            .await?;
         txn.commit().await
     }
 
@@ -283,9 +238,8 @@ impl AccountRepository for SqlAccountRepository {
         snapshot: Snapshot,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), RepoError> {
-        let b = self.db.backend();
         self.get(user_id, id).await?;
-        upsert_snapshot(self.db.conn(), b, id, &snapshot, now).await
+        upsert_snapshot(&self.db.sql(), id, &snapshot, now).await
     }
 
     #[tracing::instrument(skip(self), err)]
@@ -296,7 +250,6 @@ impl AccountRepository for SqlAccountRepository {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<Snapshot>, RepoError> {
-        let b = self.db.backend();
         self.get(user_id, id).await?;
         let mut sql = String::from(
             "SELECT date, balance, available_balance, currency FROM balance_snapshots \
@@ -313,17 +266,16 @@ impl AccountRepository for SqlAccountRepository {
         }
         sql.push_str(" ORDER BY date");
         self.db
-            .conn()
-            .query_all_raw(statement(b, &sql, values))
-            .await
-            .map_err(db_err)?
+            .sql()
+            .all(&sql, values)
+            .await?
             .iter()
             .map(|row| {
                 Ok(Snapshot {
-                    date: rows::get(row, "date")?,
-                    balance: rows::money(b, row, "balance")?,
-                    available_balance: rows::money_opt(b, row, "available_balance")?,
-                    currency: rows::currency(row, "currency")?,
+                    date: row.get("date")?,
+                    balance: row.money("balance")?,
+                    available_balance: row.money_opt("available_balance")?,
+                    currency: row.currency("currency")?,
                 })
             })
             .collect()

@@ -8,11 +8,12 @@ use nestegg_ports::RepoError;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    TransactionTrait,
+    IsolationLevel, TransactionTrait,
 };
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::db_err;
+use crate::sql::Sql;
 
 /// A pooled connection to PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -26,12 +27,34 @@ pub struct Db {
 /// A write transaction, holding the SQLite write gate while it lives.
 #[derive(Debug)]
 pub(crate) struct WriteTxn<'a> {
-    pub txn: DatabaseTransaction,
+    txn: DatabaseTransaction,
     _gate: Option<MutexGuard<'a, ()>>,
 }
 
 impl WriteTxn<'_> {
-    pub async fn commit(self) -> Result<(), RepoError> {
+    /// Queries inside the transaction.
+    pub(crate) fn sql(&self) -> Sql<'_, DatabaseTransaction> {
+        Sql::new(&self.txn)
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), RepoError> {
+        self.txn.commit().await.map_err(db_err)
+    }
+}
+
+/// A read-only transaction: one consistent snapshot for several queries.
+#[derive(Debug)]
+pub(crate) struct ReadTxn {
+    txn: DatabaseTransaction,
+}
+
+impl ReadTxn {
+    /// Queries inside the transaction.
+    pub(crate) fn sql(&self) -> Sql<'_, DatabaseTransaction> {
+        Sql::new(&self.txn)
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), RepoError> {
         self.txn.commit().await.map_err(db_err)
     }
 }
@@ -79,6 +102,24 @@ impl Db {
     #[must_use]
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
+    }
+
+    /// Queries on the pool, each in its own implicit transaction.
+    pub(crate) fn sql(&self) -> Sql<'_, DatabaseConnection> {
+        Sql::new(&self.conn)
+    }
+
+    /// A snapshot for several reads that must agree with each other: REPEATABLE READ on
+    /// PostgreSQL; SQLite's transactions read one snapshot already.
+    pub(crate) async fn begin_read(&self) -> Result<ReadTxn, RepoError> {
+        let isolation =
+            (self.backend() == DbBackend::Postgres).then_some(IsolationLevel::RepeatableRead);
+        let txn = self
+            .conn
+            .begin_with_config(isolation, None)
+            .await
+            .map_err(db_err)?;
+        Ok(ReadTxn { txn })
     }
 
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn<'_>, RepoError> {

@@ -3,20 +3,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::portfolio::Position;
-use nestegg_domain::{InvestmentType, Money, Percentage, Price, Quantity, UnitCost};
+use nestegg_domain::{InvestmentType, Percentage, Price, Quantity, UnitCost};
 use nestegg_ports::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
     RepoError,
 };
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
 use uuid::Uuid;
 
-use crate::accounts::for_update;
-use crate::codec::{self, Scale};
+use crate::codec::Scale;
 use crate::db::Db;
-use crate::error::db_err;
-use crate::rows::{self, corrupt, get};
-use crate::sql::statement;
+use crate::rows::Row;
+use crate::sql::{Lock, Sql};
 
 /// Securities in the SQL database.
 #[derive(Debug, Clone)]
@@ -45,26 +43,25 @@ fn symbol_order(b: DbBackend) -> &'static str {
     }
 }
 
-fn investment(b: DbBackend, row: &QueryResult) -> Result<Investment, RepoError> {
+fn investment(row: &Row) -> Result<Investment, RepoError> {
     Ok(Investment {
-        id: get(row, "id")?,
-        owner: get(row, "owner_user_id")?,
-        symbol: get(row, "symbol")?,
-        name: get(row, "name")?,
-        investment_type: InvestmentType::parse(&get::<String>(row, "type")?)
-            .map_err(|_| corrupt("investment type"))?,
-        exchange: get(row, "exchange")?,
-        current_price: rows::kind_opt(b, row, "current_price", Scale::Fine, Price::new)?,
-        price_date: get(row, "price_date")?,
-        market_cap: rows::money_opt(b, row, "market_cap")?,
-        pe_ratio: rows::money_opt(b, row, "pe_ratio")?,
-        dividend_yield: rows::kind_opt(b, row, "dividend_yield", Scale::Percent, Percentage::new)?,
-        expense_ratio: rows::kind_opt(b, row, "expense_ratio", Scale::Percent, Percentage::new)?,
-        sector: get(row, "sector")?,
-        industry: get(row, "industry")?,
-        country: get(row, "country")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        id: row.get("id")?,
+        owner: row.get("owner_user_id")?,
+        symbol: row.get("symbol")?,
+        name: row.get("name")?,
+        investment_type: row.parsed("type", InvestmentType::parse)?,
+        exchange: row.get("exchange")?,
+        current_price: row.kind_opt("current_price", Scale::Fine, Price::new)?,
+        price_date: row.get("price_date")?,
+        market_cap: row.money_opt("market_cap")?,
+        pe_ratio: row.money_opt("pe_ratio")?,
+        dividend_yield: row.kind_opt("dividend_yield", Scale::Percent, Percentage::new)?,
+        expense_ratio: row.kind_opt("expense_ratio", Scale::Percent, Percentage::new)?,
+        sector: row.get("sector")?,
+        industry: row.get("industry")?,
+        country: row.get("country")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
@@ -73,72 +70,54 @@ fn visible_to(n: usize) -> String {
     format!("(owner_user_id IS NULL OR owner_user_id = ${n})")
 }
 
-async fn visible(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
-    user_id: Uuid,
-    id: Uuid,
-    lock: bool,
-) -> Result<Investment, RepoError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM investments WHERE id = $1 AND {}{}",
-        visible_to(2),
-        if lock { for_update(b) } else { "" }
-    );
-    let row = conn
-        .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
-        .await
-        .map_err(db_err)?
-        .ok_or(RepoError::NotFound)?;
-    investment(b, &row)
+fn visible_sql() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM investments WHERE id = $1 AND {}",
+        visible_to(2)
+    )
 }
 
 /// Revalues every portfolio item holding `investment_id` at `price`, then the totals of the
 /// portfolios concerned. Figures are computed by the domain (half-even), not by SQL rounding.
 pub(crate) async fn revalue(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     investment_id: Uuid,
     price: Price,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let items = conn
-        .query_all_raw(statement(
-            b,
+    let items = sql
+        .all(
             "SELECT id, portfolio_id, quantity, average_cost FROM portfolio_items \
              WHERE investment_id = $1",
             [investment_id.into()],
-        ))
-        .await
-        .map_err(db_err)?;
+        )
+        .await?;
     let mut portfolios: Vec<Uuid> = Vec::new();
     for row in &items {
         let position = Position {
-            quantity: rows::kind(b, row, "quantity", Scale::Fine, Quantity::new)?,
-            average_cost: rows::kind(b, row, "average_cost", Scale::Fine, UnitCost::new)?,
+            quantity: row.kind("quantity", Scale::Fine, Quantity::new)?,
+            average_cost: row.kind("average_cost", Scale::Fine, UnitCost::new)?,
         };
         let v = position.value_at(price)?;
-        conn.execute_raw(statement(
-            b,
+        sql.exec(
             "UPDATE portfolio_items SET current_value = $1, unrealized_gain_loss = $2, \
              unrealized_gain_loss_percent = $3, updated_at = $4 WHERE id = $5",
             [
-                codec::encode(b, v.current_value.value(), Scale::Money)?,
-                codec::encode(b, v.unrealized_gain_loss.value(), Scale::Money)?,
-                codec::encode_opt(b, v.unrealized_gain_loss_percent, Scale::Money)?,
+                sql.money(v.current_value)?,
+                sql.money(v.unrealized_gain_loss)?,
+                sql.decimal_opt(v.unrealized_gain_loss_percent, Scale::Money)?,
                 now.into(),
-                get::<Uuid>(row, "id")?.into(),
+                row.get::<Uuid>("id")?.into(),
             ],
-        ))
-        .await
-        .map_err(db_err)?;
-        let portfolio: Uuid = get(row, "portfolio_id")?;
+        )
+        .await?;
+        let portfolio: Uuid = row.get("portfolio_id")?;
         if !portfolios.contains(&portfolio) {
             portfolios.push(portfolio);
         }
     }
     for portfolio in portfolios {
-        crate::portfolios::refresh_total(conn, b, portfolio, now).await?;
+        crate::portfolios::refresh_total(sql, portfolio, now).await?;
     }
     Ok(())
 }
@@ -151,37 +130,31 @@ impl InvestmentRepository for SqlInvestmentRepository {
         new: NewInvestment,
         now: DateTime<Utc>,
     ) -> Result<Investment, RepoError> {
-        let b = self.db.backend();
-        let pct =
-            |p: Option<Percentage>| codec::encode_opt(b, p.map(|x| x.value()), Scale::Percent);
-        let money = |m: Option<Money>| codec::encode_opt(b, m.map(|x| x.value()), Scale::Money);
-        self.db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO investments (id, owner_user_id, symbol, name, type, exchange, \
-                 market_cap, pe_ratio, dividend_yield, expense_ratio, sector, industry, country, \
-                 created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-                [
-                    new.id.into(),
-                    new.owner.into(),
-                    new.symbol.clone().into(),
-                    new.name.clone().into(),
-                    new.investment_type.as_str().into(),
-                    new.exchange.clone().into(),
-                    money(new.market_cap)?,
-                    money(new.pe_ratio)?,
-                    pct(new.dividend_yield)?,
-                    pct(new.expense_ratio)?,
-                    new.sector.clone().into(),
-                    new.industry.clone().into(),
-                    new.country.clone().into(),
-                    now.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
+        let sql = self.db.sql();
+        let pct = |p: Option<Percentage>| sql.decimal_opt(p.map(|x| x.value()), Scale::Percent);
+        sql.exec(
+            "INSERT INTO investments (id, owner_user_id, symbol, name, type, exchange, \
+             market_cap, pe_ratio, dividend_yield, expense_ratio, sector, industry, country, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            [
+                new.id.into(),
+                new.owner.into(),
+                new.symbol.clone().into(),
+                new.name.clone().into(),
+                new.investment_type.as_str().into(),
+                new.exchange.clone().into(),
+                sql.money_opt(new.market_cap)?,
+                sql.money_opt(new.pe_ratio)?,
+                pct(new.dividend_yield)?,
+                pct(new.expense_ratio)?,
+                new.sector.clone().into(),
+                new.industry.clone().into(),
+                new.country.clone().into(),
+                now.into(),
+            ],
+        )
+        .await?;
         Ok(Investment {
             id: new.id,
             owner: new.owner,
@@ -205,7 +178,12 @@ impl InvestmentRepository for SqlInvestmentRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Investment, RepoError> {
-        visible(self.db.conn(), self.db.backend(), user_id, id, false).await
+        let row = self
+            .db
+            .sql()
+            .one(&visible_sql(), [id.into(), user_id.into()])
+            .await?;
+        investment(&row)
     }
 
     #[tracing::instrument(skip(self), err)]
@@ -214,7 +192,8 @@ impl InvestmentRepository for SqlInvestmentRepository {
         user_id: Uuid,
         filter: InvestmentFilter,
     ) -> Result<InvestmentPage, RepoError> {
-        let b = self.db.backend();
+        let conn = self.db.sql();
+        let b = conn.backend();
         let order = symbol_order(b);
         let mut values: Vec<Value> = vec![user_id.into()];
         let mut sql = format!("SELECT {COLUMNS} FROM investments WHERE {}", visible_to(1));
@@ -237,14 +216,11 @@ impl InvestmentRepository for SqlInvestmentRepository {
         }
         let limit = filter.limit.max(1);
         sql.push_str(&format!(" ORDER BY {order}, id LIMIT {}", limit + 1));
-        let mut items = self
-            .db
-            .conn()
-            .query_all_raw(statement(b, &sql, values))
-            .await
-            .map_err(db_err)?
+        let mut items = conn
+            .all(&sql, values)
+            .await?
             .iter()
-            .map(|row| investment(b, row))
+            .map(investment)
             .collect::<Result<Vec<_>, _>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -263,62 +239,51 @@ impl InvestmentRepository for SqlInvestmentRepository {
         point: PricePoint,
         now: DateTime<Utc>,
     ) -> Result<Investment, RepoError> {
-        let b = self.db.backend();
         let txn = self.db.begin_write().await?;
+        let sql = txn.sql();
         // Lock order everywhere: portfolios, then the security, then items. A trade takes its
         // portfolio first too, so the two cannot deadlock, and it reads the price after.
-        if b == DbBackend::Postgres {
-            txn.txn
-                .execute_raw(statement(
-                    b,
-                    "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
-                     portfolio_items WHERE investment_id = $1) ORDER BY id FOR UPDATE",
-                    [id.into()],
-                ))
-                .await
-                .map_err(db_err)?;
-        }
-        let mut security = visible(&txn.txn, b, user_id, id, true).await?;
+        sql.lock(
+            Lock::Update,
+            "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
+             portfolio_items WHERE investment_id = $1) ORDER BY id",
+            [id.into()],
+        )
+        .await?;
+        let row = sql
+            .one_locked(Lock::Update, &visible_sql(), [id.into(), user_id.into()])
+            .await?;
+        let mut security = investment(&row)?;
         if security.owner != Some(user_id) {
             // Shared reference data is written by sync and operators only.
             return Err(RepoError::NotFound);
         }
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
-                 ON CONFLICT (investment_id, date) DO UPDATE SET price = excluded.price, \
-                 updated_at = excluded.updated_at",
-                [
-                    Uuid::now_v7().into(),
-                    id.into(),
-                    point.date.into(),
-                    codec::encode(b, point.price.value(), Scale::Fine)?,
-                    now.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
+        let price = sql.decimal(point.price.value(), Scale::Fine)?;
+        sql.exec(
+            "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (investment_id, date) DO UPDATE SET price = excluded.price, \
+             updated_at = excluded.updated_at",
+            [
+                Uuid::now_v7().into(),
+                id.into(),
+                point.date.into(),
+                price.clone(),
+                now.into(),
+            ],
+        )
+        .await?;
         if security.price_date.is_none_or(|d| point.date >= d) {
-            txn.txn
-                .execute_raw(statement(
-                    b,
-                    "UPDATE investments SET current_price = $1, price_date = $2, updated_at = $3 \
-                     WHERE id = $4",
-                    [
-                        codec::encode(b, point.price.value(), Scale::Fine)?,
-                        point.date.into(),
-                        now.into(),
-                        id.into(),
-                    ],
-                ))
-                .await
-                .map_err(db_err)?;
+            sql.exec(
+                "UPDATE investments SET current_price = $1, price_date = $2, updated_at = $3 \
+                 WHERE id = $4",
+                [price, point.date.into(), now.into(), id.into()],
+            )
+            .await?;
             security.current_price = Some(point.price);
             security.price_date = Some(point.date);
             security.updated_at = now;
-            revalue(&txn.txn, b, id, point.price, now).await?;
+            revalue(&sql, id, point.price, now).await?;
         }
         txn.commit().await?;
         Ok(security)
@@ -332,7 +297,6 @@ impl InvestmentRepository for SqlInvestmentRepository {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<PricePoint>, RepoError> {
-        let b = self.db.backend();
         self.get(user_id, id).await?;
         let mut values: Vec<Value> = vec![id.into()];
         let mut sql =
@@ -347,15 +311,14 @@ impl InvestmentRepository for SqlInvestmentRepository {
         }
         sql.push_str(" ORDER BY date");
         self.db
-            .conn()
-            .query_all_raw(statement(b, &sql, values))
-            .await
-            .map_err(db_err)?
+            .sql()
+            .all(&sql, values)
+            .await?
             .iter()
             .map(|row| {
                 Ok(PricePoint {
-                    date: get(row, "date")?,
-                    price: rows::kind(b, row, "price", Scale::Fine, Price::new)?,
+                    date: row.get("date")?,
+                    price: row.kind("price", Scale::Fine, Price::new)?,
                 })
             })
             .collect()

@@ -5,14 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::report::{CashflowPart, SnapshotPoint};
 use nestegg_domain::{AccountType, CurrencyCode, Money, Rate};
 use nestegg_ports::{CashflowGrouping, FxRate, RepoError, ReportRepository};
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::DbBackend;
 use uuid::Uuid;
 
-use crate::codec::{self, Scale};
+use crate::codec::Scale;
 use crate::db::Db;
-use crate::error::db_err;
-use crate::rows;
-use crate::sql::statement;
 
 /// Report queries in the SQL database.
 #[derive(Debug, Clone)]
@@ -37,27 +34,23 @@ impl ReportRepository for SqlReportRepository {
         rate: FxRate,
         now: DateTime<Utc>,
     ) -> Result<FxRate, RepoError> {
-        let b = self.db.backend();
-        self.db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO fx_rates (id, user_id, currency, base_currency, rate, date, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 ON CONFLICT (user_id, currency, base_currency, date) DO UPDATE \
-                 SET rate = excluded.rate, updated_at = excluded.updated_at",
-                [
-                    Uuid::now_v7().into(),
-                    user_id.into(),
-                    rate.currency.as_str().into(),
-                    rate.base_currency.as_str().into(),
-                    codec::encode(b, rate.rate.value(), Scale::Fine)?,
-                    rate.date.into(),
-                    now.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
+        let sql = self.db.sql();
+        sql.exec(
+            "INSERT INTO fx_rates (id, user_id, currency, base_currency, rate, date, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (user_id, currency, base_currency, date) DO UPDATE \
+             SET rate = excluded.rate, updated_at = excluded.updated_at",
+            [
+                Uuid::now_v7().into(),
+                user_id.into(),
+                rate.currency.as_str().into(),
+                rate.base_currency.as_str().into(),
+                sql.decimal(rate.rate.value(), Scale::Fine)?,
+                rate.date.into(),
+                now.into(),
+            ],
+        )
+        .await?;
         Ok(FxRate {
             updated_at: now,
             ..rate
@@ -70,27 +63,24 @@ impl ReportRepository for SqlReportRepository {
         user_id: Uuid,
         base: CurrencyCode,
     ) -> Result<Vec<FxRate>, RepoError> {
-        let b = self.db.backend();
         self.db
-            .conn()
-            .query_all_raw(statement(
-                b,
+            .sql()
+            .all(
                 "SELECT currency, base_currency, rate, date, updated_at FROM fx_rates f \
                  WHERE user_id = $1 AND base_currency = $2 AND date = (SELECT MAX(date) \
                  FROM fx_rates g WHERE g.user_id = f.user_id AND g.currency = f.currency \
                  AND g.base_currency = f.base_currency) ORDER BY currency",
                 [user_id.into(), base.as_str().into()],
-            ))
-            .await
-            .map_err(db_err)?
+            )
+            .await?
             .iter()
             .map(|row| {
                 Ok(FxRate {
-                    currency: rows::currency(row, "currency")?,
-                    base_currency: rows::currency(row, "base_currency")?,
-                    rate: rows::kind(b, row, "rate", Scale::Fine, Rate::new)?,
-                    date: rows::get(row, "date")?,
-                    updated_at: rows::get(row, "updated_at")?,
+                    currency: row.currency("currency")?,
+                    base_currency: row.currency("base_currency")?,
+                    rate: row.kind("rate", Scale::Fine, Rate::new)?,
+                    date: row.get("date")?,
+                    updated_at: row.get("updated_at")?,
                 })
             })
             .collect()
@@ -102,27 +92,23 @@ impl ReportRepository for SqlReportRepository {
         user_id: Uuid,
         to: NaiveDate,
     ) -> Result<Vec<SnapshotPoint>, RepoError> {
-        let b = self.db.backend();
         self.db
-            .conn()
-            .query_all_raw(statement(
-                b,
+            .sql()
+            .all(
                 "SELECT s.account_id, a.type, s.currency, s.date, s.balance \
                  FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id \
                  WHERE a.user_id = $1 AND s.date <= $2 ORDER BY s.account_id, s.date",
                 [user_id.into(), to.into()],
-            ))
-            .await
-            .map_err(db_err)?
+            )
+            .await?
             .iter()
             .map(|row| {
                 Ok(SnapshotPoint {
-                    account_id: rows::get(row, "account_id")?,
-                    account_type: AccountType::parse(&rows::get::<String>(row, "type")?)
-                        .map_err(|_| rows::corrupt("account type"))?,
-                    currency: rows::currency(row, "currency")?,
-                    date: rows::get(row, "date")?,
-                    balance: rows::money(b, row, "balance")?,
+                    account_id: row.get("account_id")?,
+                    account_type: row.parsed("type", AccountType::parse)?,
+                    currency: row.currency("currency")?,
+                    date: row.get("date")?,
+                    balance: row.money("balance")?,
                 })
             })
             .collect()
@@ -136,8 +122,8 @@ impl ReportRepository for SqlReportRepository {
         to: NaiveDate,
         grouping: CashflowGrouping,
     ) -> Result<Vec<CashflowPart>, RepoError> {
-        let b = self.db.backend();
-        let key = match (grouping, b) {
+        let conn = self.db.sql();
+        let key = match (grouping, conn.backend()) {
             (CashflowGrouping::Category, _) => "t.category",
             (CashflowGrouping::Month, DbBackend::Postgres) => "to_char(t.date, 'YYYY-MM')",
             (CashflowGrouping::Month, _) => "strftime('%Y-%m', t.date)",
@@ -155,28 +141,20 @@ impl ReportRepository for SqlReportRepository {
              AND t.category <> 'transfer' \
              GROUP BY 1, 2 ORDER BY 1 IS NULL, 1, 2"
         );
-        self.db
-            .conn()
-            .query_all_raw(statement(
-                b,
-                &sql,
-                [user_id.into(), from.into(), to.into(), false.into()],
-            ))
-            .await
-            .map_err(db_err)?
+        conn.all(&sql, [user_id.into(), from.into(), to.into(), false.into()])
+            .await?
             .iter()
             .map(|row| {
                 let sum = |column: &str| -> Result<Money, RepoError> {
                     // A sum beyond the range of money is the client's data, not our bug: 422.
-                    Money::new(codec::decode(b, row, column, Scale::Money)?)
-                        .map_err(RepoError::Rule)
+                    Money::new(row.decimal(column, Scale::Money)?).map_err(RepoError::Rule)
                 };
                 Ok(CashflowPart {
-                    key: rows::get(row, "key")?,
-                    currency: rows::currency(row, "currency")?,
+                    key: row.get("key")?,
+                    currency: row.currency("currency")?,
                     income: sum("income")?,
                     expenses: sum("expenses")?,
-                    count: u64::try_from(rows::get::<i64>(row, "n")?).unwrap_or(0),
+                    count: u64::try_from(row.get::<i64>("n")?).unwrap_or(0),
                 })
             })
             .collect()

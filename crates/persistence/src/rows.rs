@@ -3,7 +3,7 @@
 use nestegg_domain::{AccountType, CurrencyCode, DomainError, Money, TransactionCategory};
 use nestegg_ports::{Account, RepoError, Transaction};
 use rust_decimal::Decimal;
-use sea_orm::{DbBackend, QueryResult, TryGetable};
+use sea_orm::{DbBackend, FromQueryResult, QueryResult, TryGetable};
 
 use crate::codec::{self, Scale};
 
@@ -21,84 +21,120 @@ pub(crate) fn corrupt(what: &str) -> RepoError {
     RepoError::Unexpected(anyhow::anyhow!("stored {what} is invalid"))
 }
 
-pub(crate) fn get<T: TryGetable>(row: &QueryResult, column: &str) -> Result<T, RepoError> {
-    row.try_get("", column)
-        .map_err(|e| RepoError::Unexpected(anyhow::anyhow!("reading {column}: {e}")))
+/// A row read through [`crate::sql::Sql`], knowing its backend, so that decimal columns
+/// decode the way they were encoded.
+#[derive(Debug)]
+pub(crate) struct Row {
+    row: QueryResult,
+    backend: DbBackend,
 }
 
-/// Reads a decimal column into a domain kind (`Price::new`, `Quantity::new`, ...); a stored
-/// value the kind refuses is corruption, not the client's fault.
-pub(crate) fn kind<T>(
-    b: DbBackend,
-    row: &QueryResult,
-    column: &str,
-    scale: Scale,
-    make: impl Fn(Decimal) -> Result<T, DomainError>,
-) -> Result<T, RepoError> {
-    make(codec::decode(b, row, column, scale)?).map_err(|_| corrupt(column))
+impl Row {
+    pub(crate) fn new(row: QueryResult, backend: DbBackend) -> Self {
+        Self { row, backend }
+    }
+
+    pub(crate) fn get<T: TryGetable>(&self, column: &str) -> Result<T, RepoError> {
+        self.row
+            .try_get("", column)
+            .map_err(|e| RepoError::Unexpected(anyhow::anyhow!("reading {column}: {e}")))
+    }
+
+    /// A text column parsed into a domain type; text it refuses is corruption.
+    pub(crate) fn parsed<T, E>(
+        &self,
+        column: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<T, RepoError> {
+        parse(&self.get::<String>(column)?).map_err(|_| corrupt(column))
+    }
+
+    /// A decimal column (or a `SUM` of one) of `scale`.
+    pub(crate) fn decimal(&self, column: &str, scale: Scale) -> Result<Decimal, RepoError> {
+        codec::decode(self.backend, &self.row, column, scale)
+    }
+
+    /// A nullable decimal column.
+    pub(crate) fn decimal_opt(
+        &self,
+        column: &str,
+        scale: Scale,
+    ) -> Result<Option<Decimal>, RepoError> {
+        codec::decode_opt(self.backend, &self.row, column, scale)
+    }
+
+    /// A decimal column as a domain kind (`Price::new`, `Quantity::new`, ...); a stored value
+    /// the kind refuses is corruption, not the client's fault.
+    pub(crate) fn kind<T>(
+        &self,
+        column: &str,
+        scale: Scale,
+        make: impl Fn(Decimal) -> Result<T, DomainError>,
+    ) -> Result<T, RepoError> {
+        make(self.decimal(column, scale)?).map_err(|_| corrupt(column))
+    }
+
+    /// [`Self::kind`] for a nullable column.
+    pub(crate) fn kind_opt<T>(
+        &self,
+        column: &str,
+        scale: Scale,
+        make: impl Fn(Decimal) -> Result<T, DomainError>,
+    ) -> Result<Option<T>, RepoError> {
+        self.decimal_opt(column, scale)?
+            .map(|d| make(d).map_err(|_| corrupt(column)))
+            .transpose()
+    }
+
+    pub(crate) fn money(&self, column: &str) -> Result<Money, RepoError> {
+        self.kind(column, Scale::Money, Money::new)
+    }
+
+    pub(crate) fn money_opt(&self, column: &str) -> Result<Option<Money>, RepoError> {
+        self.kind_opt(column, Scale::Money, Money::new)
+    }
+
+    pub(crate) fn currency(&self, column: &str) -> Result<CurrencyCode, RepoError> {
+        self.parsed(column, CurrencyCode::parse)
+    }
+
+    /// The row as a SeaORM entity's model.
+    pub(crate) fn model<M: FromQueryResult>(&self) -> Result<M, RepoError> {
+        M::from_query_result(&self.row, "")
+            .map_err(|e| RepoError::Unexpected(anyhow::anyhow!("reading a row: {e}")))
+    }
 }
 
-/// [`kind`] for a nullable column.
-pub(crate) fn kind_opt<T>(
-    b: DbBackend,
-    row: &QueryResult,
-    column: &str,
-    scale: Scale,
-    make: impl Fn(Decimal) -> Result<T, DomainError>,
-) -> Result<Option<T>, RepoError> {
-    codec::decode_opt(b, row, column, scale)?
-        .map(|d| make(d).map_err(|_| corrupt(column)))
-        .transpose()
-}
-
-pub(crate) fn money(b: DbBackend, row: &QueryResult, column: &str) -> Result<Money, RepoError> {
-    kind(b, row, column, Scale::Money, Money::new)
-}
-
-pub(crate) fn money_opt(
-    b: DbBackend,
-    row: &QueryResult,
-    column: &str,
-) -> Result<Option<Money>, RepoError> {
-    kind_opt(b, row, column, Scale::Money, Money::new)
-}
-
-pub(crate) fn currency(row: &QueryResult, column: &str) -> Result<CurrencyCode, RepoError> {
-    CurrencyCode::parse(&get::<String>(row, column)?).map_err(|_| corrupt(column))
-}
-
-pub(crate) fn account(b: DbBackend, row: &QueryResult) -> Result<Account, RepoError> {
+pub(crate) fn account(row: &Row) -> Result<Account, RepoError> {
     Ok(Account {
-        id: get(row, "id")?,
-        user_id: get(row, "user_id")?,
-        name: get(row, "name")?,
-        account_type: AccountType::parse(&get::<String>(row, "type")?)
-            .map_err(|_| corrupt("account type"))?,
-        institution_name: get(row, "institution_name")?,
-        current_balance: money(b, row, "current_balance")?,
-        available_balance: money_opt(b, row, "available_balance")?,
-        currency: currency(row, "currency")?,
-        plaid_account_id: get(row, "plaid_account_id")?,
-        connection_id: get(row, "connection_id")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        id: row.get("id")?,
+        user_id: row.get("user_id")?,
+        name: row.get("name")?,
+        account_type: row.parsed("type", AccountType::parse)?,
+        institution_name: row.get("institution_name")?,
+        current_balance: row.money("current_balance")?,
+        available_balance: row.money_opt("available_balance")?,
+        currency: row.currency("currency")?,
+        plaid_account_id: row.get("plaid_account_id")?,
+        connection_id: row.get("connection_id")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }
 
-pub(crate) fn transaction(b: DbBackend, row: &QueryResult) -> Result<Transaction, RepoError> {
+pub(crate) fn transaction(row: &Row) -> Result<Transaction, RepoError> {
     Ok(Transaction {
-        id: get(row, "id")?,
-        account_id: get(row, "account_id")?,
-        amount: money(b, row, "amount")?,
-        date: get(row, "date")?,
-        description: get(row, "description")?,
-        merchant_name: get(row, "merchant_name")?,
-        category: TransactionCategory::parse(&get::<String>(row, "category")?)
-            .map_err(|_| corrupt("category"))?,
-        is_pending: get(row, "is_pending")?,
-        is_recurring: get(row, "is_recurring")?,
-        plaid_transaction_id: get(row, "plaid_transaction_id")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
+        amount: row.money("amount")?,
+        date: row.get("date")?,
+        description: row.get("description")?,
+        merchant_name: row.get("merchant_name")?,
+        category: row.parsed("category", TransactionCategory::parse)?,
+        is_pending: row.get("is_pending")?,
+        is_recurring: row.get("is_recurring")?,
+        plaid_transaction_id: row.get("plaid_transaction_id")?,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
     })
 }

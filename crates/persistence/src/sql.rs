@@ -1,6 +1,14 @@
-//! Hand-written SQL that runs on both backends.
+//! Hand-written SQL that runs on both backends, and the one helper every repository queries
+//! through.
 
-use sea_orm::{DbBackend, Statement, Value};
+use nestegg_domain::Money;
+use nestegg_ports::RepoError;
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StatementBuilder, Value};
+
+use crate::codec::{self, Scale};
+use crate::error::db_err;
+use crate::rows::Row;
 
 /// A statement written with PostgreSQL's `$1, $2, ...` placeholders, rewritten to SQLite's
 /// equivalent `?1, ?2, ...` when needed. SQL text must not contain a literal `$`.
@@ -16,4 +24,176 @@ pub fn statement<I: IntoIterator<Item = Value>>(
         sql.to_owned()
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A row lock for the rest of the transaction. PostgreSQL takes it; SQLite has no row locks
+/// and needs none, as its write gate (see [`crate::Db`]) already serializes writers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lock {
+    /// `FOR UPDATE`: the row is about to change.
+    Update,
+    /// `FOR SHARE`: the row is read for a write elsewhere and must not change meanwhile.
+    Share,
+}
+
+impl Lock {
+    fn clause(self, backend: DbBackend) -> &'static str {
+        match (backend, self) {
+            (DbBackend::Postgres, Lock::Update) => " FOR UPDATE",
+            (DbBackend::Postgres, Lock::Share) => " FOR SHARE",
+            _ => "",
+        }
+    }
+}
+
+/// Queries over a connection or a transaction, knowing its backend: placeholders, row locks
+/// and decimal encoding differ between PostgreSQL and SQLite here and nowhere else, and
+/// database errors leave as [`RepoError`]s.
+///
+/// Hand-written SQL uses `$n` placeholders; SeaORM and sea-query statements go through the
+/// `*_built` methods and render themselves for the backend.
+#[derive(Debug)]
+pub(crate) struct Sql<'c, C: ConnectionTrait> {
+    conn: &'c C,
+    backend: DbBackend,
+}
+
+impl<'c, C: ConnectionTrait> Sql<'c, C> {
+    pub(crate) fn new(conn: &'c C) -> Self {
+        Self {
+            conn,
+            backend: conn.get_database_backend(),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// Runs a statement; the number of rows it affected.
+    pub(crate) async fn exec<I>(&self, sql: &str, values: I) -> Result<u64, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        self.run(statement(self.backend, sql, values)).await
+    }
+
+    /// The one row a query returns; [`RepoError::NotFound`] when there is none.
+    pub(crate) async fn one<I>(&self, sql: &str, values: I) -> Result<Row, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        self.opt(sql, values).await?.ok_or(RepoError::NotFound)
+    }
+
+    /// The first row a query returns, if any.
+    pub(crate) async fn opt<I>(&self, sql: &str, values: I) -> Result<Option<Row>, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        self.fetch_opt(statement(self.backend, sql, values)).await
+    }
+
+    /// Every row a query returns.
+    pub(crate) async fn all<I>(&self, sql: &str, values: I) -> Result<Vec<Row>, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        self.fetch_all(statement(self.backend, sql, values)).await
+    }
+
+    /// [`Self::one`], locking the row it reads.
+    pub(crate) async fn one_locked<I>(
+        &self,
+        lock: Lock,
+        sql: &str,
+        values: I,
+    ) -> Result<Row, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        self.opt_locked(lock, sql, values)
+            .await?
+            .ok_or(RepoError::NotFound)
+    }
+
+    /// [`Self::opt`], locking the row it reads.
+    pub(crate) async fn opt_locked<I>(
+        &self,
+        lock: Lock,
+        sql: &str,
+        values: I,
+    ) -> Result<Option<Row>, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        let sql = format!("{sql}{}", lock.clause(self.backend));
+        self.opt(&sql, values).await
+    }
+
+    /// Takes `lock` on the rows a query selects, reading nothing: on SQLite, where the write
+    /// gate already serializes writers, it does not run at all.
+    pub(crate) async fn lock<I>(&self, lock: Lock, sql: &str, values: I) -> Result<(), RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        let clause = lock.clause(self.backend);
+        if !clause.is_empty() {
+            self.all(&format!("{sql}{clause}"), values).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a SeaORM or sea-query statement; the number of rows it affected.
+    pub(crate) async fn exec_built(&self, query: &impl StatementBuilder) -> Result<u64, RepoError> {
+        self.run(query.build(&self.backend)).await
+    }
+
+    /// The first row of a SeaORM or sea-query statement, if any.
+    pub(crate) async fn opt_built(
+        &self,
+        query: &impl StatementBuilder,
+    ) -> Result<Option<Row>, RepoError> {
+        self.fetch_opt(query.build(&self.backend)).await
+    }
+
+    /// A money column's value.
+    pub(crate) fn money(&self, m: Money) -> Result<Value, RepoError> {
+        self.decimal(m.value(), Scale::Money)
+    }
+
+    /// A nullable money column's value.
+    pub(crate) fn money_opt(&self, m: Option<Money>) -> Result<Value, RepoError> {
+        self.decimal_opt(m.map(|m| m.value()), Scale::Money)
+    }
+
+    /// A decimal column's value (never a raw `Decimal`, which sea-query binds as a float on
+    /// SQLite): see [`codec::encode`].
+    pub(crate) fn decimal(&self, d: Decimal, scale: Scale) -> Result<Value, RepoError> {
+        codec::encode(self.backend, d, scale)
+    }
+
+    /// A nullable decimal column's value.
+    pub(crate) fn decimal_opt(&self, d: Option<Decimal>, scale: Scale) -> Result<Value, RepoError> {
+        codec::encode_opt(self.backend, d, scale)
+    }
+
+    async fn run(&self, stmt: Statement) -> Result<u64, RepoError> {
+        let done = self.conn.execute_raw(stmt).await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_opt(&self, stmt: Statement) -> Result<Option<Row>, RepoError> {
+        let row = self.conn.query_one_raw(stmt).await.map_err(db_err)?;
+        Ok(row.map(|r| self.row(r)))
+    }
+
+    async fn fetch_all(&self, stmt: Statement) -> Result<Vec<Row>, RepoError> {
+        let rows = self.conn.query_all_raw(stmt).await.map_err(db_err)?;
+        Ok(rows.into_iter().map(|r| self.row(r)).collect())
+    }
+
+    fn row(&self, row: QueryResult) -> Row {
+        Row::new(row, self.backend)
+    }
 }

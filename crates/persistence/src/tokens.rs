@@ -4,12 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use nestegg_ports::{NewRefreshToken, RefreshToken, RefreshTokenRepository, RepoError};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use uuid::Uuid;
 
 use crate::db::Db;
 use crate::entity::refresh_tokens;
-use crate::error::db_err;
 
 /// Refresh tokens in the SQL database (hashes only).
 #[derive(Debug, Clone)]
@@ -43,18 +42,21 @@ fn active(token: NewRefreshToken) -> refresh_tokens::ActiveModel {
 impl RefreshTokenRepository for SqlRefreshTokenRepository {
     #[tracing::instrument(skip_all, err)]
     async fn insert(&self, token: NewRefreshToken) -> Result<(), RepoError> {
-        active(token).insert(self.db.conn()).await.map_err(db_err)?;
+        let insert = refresh_tokens::Entity::insert(active(token)).into_query();
+        self.db.sql().exec_built(&insert).await?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, err)]
     async fn find_by_hash(&self, token_hash: &str) -> Result<Option<RefreshToken>, RepoError> {
-        let found = refresh_tokens::Entity::find()
+        let find = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
-            .one(self.db.conn())
-            .await
-            .map_err(db_err)?;
-        Ok(found.map(|m| RefreshToken {
+            .into_query();
+        let Some(row) = self.db.sql().opt_built(&find).await? else {
+            return Ok(None);
+        };
+        let m: refresh_tokens::Model = row.model()?;
+        Ok(Some(RefreshToken {
             id: m.id,
             user_id: m.user_id,
             family_id: m.family_id,
@@ -74,35 +76,34 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         next: NewRefreshToken,
     ) -> Result<bool, RepoError> {
         let txn = self.db.begin_write().await?;
+        let sql = txn.sql();
         // The conditional update is the compare-and-set: of two concurrent refreshes with the
         // same token, exactly one sees a row affected.
-        let spent_now = refresh_tokens::Entity::update_many()
+        let spend = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
             .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
             .filter(refresh_tokens::Column::Id.eq(spent))
             .filter(refresh_tokens::Column::UsedAt.is_null())
             .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&txn.txn)
-            .await
-            .map_err(db_err)?;
-        if spent_now.rows_affected != 1 {
+            .into_query();
+        if sql.exec_built(&spend).await? != 1 {
             return Ok(false);
         }
-        active(next).insert(&txn.txn).await.map_err(db_err)?;
+        let insert = refresh_tokens::Entity::insert(active(next)).into_query();
+        sql.exec_built(&insert).await?;
         txn.commit().await?;
         Ok(true)
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
-        refresh_tokens::Entity::update_many()
+        let revoke = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
             .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
             .filter(refresh_tokens::Column::FamilyId.eq(family_id))
             .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(self.db.conn())
-            .await
-            .map_err(db_err)?;
+            .into_query();
+        self.db.sql().exec_built(&revoke).await?;
         Ok(())
     }
 }

@@ -11,12 +11,10 @@ use sea_orm::{ConnectionTrait, DbBackend, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::accounts::{for_update, lock_account, store_balance};
-use crate::codec::{self, Scale};
+use crate::accounts::{lock_account, store_balance};
 use crate::db::Db;
-use crate::error::db_err;
 use crate::rows::{self, TRANSACTION_COLUMNS};
-use crate::sql::statement;
+use crate::sql::{Lock, Sql};
 
 /// Transactions in the SQL database.
 #[derive(Debug, Clone)]
@@ -41,8 +39,7 @@ fn posting(t: &Transaction) -> Posting {
 
 /// Moves a manual account's balance from `before` to `after`, if it moves at all.
 async fn move_balance(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     account: &Account,
     before: Option<&Transaction>,
     after: Option<&Transaction>,
@@ -60,14 +57,13 @@ async fn move_balance(
     if balance != account.current_balance {
         let mut moved = account.clone();
         moved.current_balance = balance;
-        store_balance(conn, b, &moved, at).await?;
+        store_balance(sql, &moved, at).await?;
     }
     Ok(())
 }
 
 async fn record(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
     action: HistoryAction,
     before: Option<&Transaction>,
@@ -78,8 +74,7 @@ async fn record(
         return Ok(());
     };
     let changes = Transaction::diff(before, after);
-    conn.execute_raw(statement(
-        b,
+    sql.exec(
         "INSERT INTO transaction_history (id, user_id, transaction_id, account_id, action, \
          changes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         [
@@ -91,28 +86,26 @@ async fn record(
             Json::Object(changes).into(),
             at.now.into(),
         ],
-    ))
-    .await
-    .map_err(db_err)?;
+    )
+    .await?;
     Ok(())
 }
 
 async fn lock_transaction(
-    conn: &impl ConnectionTrait,
-    b: DbBackend,
+    sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Transaction, RepoError> {
-    let sql = format!(
-        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2{}",
-        for_update(b)
-    );
-    let row = conn
-        .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
-        .await
-        .map_err(db_err)?
-        .ok_or(RepoError::NotFound)?;
-    rows::transaction(b, &row)
+    let row = sql
+        .one_locked(
+            Lock::Update,
+            &format!(
+                "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2"
+            ),
+            [id.into(), user_id.into()],
+        )
+        .await?;
+    rows::transaction(&row)
 }
 
 /// `q` as a `LIKE` pattern that matches it literally: `%`, `_` and `\` lose their meaning.
@@ -139,9 +132,9 @@ pub(crate) fn contains_pattern(q: &str, b: DbBackend) -> String {
 impl TransactionRepository for SqlTransactionRepository {
     #[tracing::instrument(skip_all, err)]
     async fn create(&self, new: NewTransaction, at: WriteTime) -> Result<Transaction, RepoError> {
-        let b = self.db.backend();
         let txn = self.db.begin_write().await?;
-        let account = lock_account(&txn.txn, b, new.user_id, new.account_id).await?;
+        let sql = txn.sql();
+        let account = lock_account(&sql, new.user_id, new.account_id).await?;
         let created = Transaction {
             id: new.id,
             account_id: new.account_id,
@@ -156,32 +149,28 @@ impl TransactionRepository for SqlTransactionRepository {
             created_at: at.now,
             updated_at: at.now,
         };
-        move_balance(&txn.txn, b, &account, None, Some(&created), at).await?;
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-                 merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-                [
-                    created.id.into(),
-                    new.user_id.into(),
-                    created.account_id.into(),
-                    codec::encode(b, created.amount.value(), Scale::Money)?,
-                    created.date.into(),
-                    created.description.clone().into(),
-                    created.merchant_name.clone().into(),
-                    created.category.as_str().into(),
-                    created.is_pending.into(),
-                    created.is_recurring.into(),
-                    at.now.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
+        move_balance(&sql, &account, None, Some(&created), at).await?;
+        sql.exec(
+            "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+             merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            [
+                created.id.into(),
+                new.user_id.into(),
+                created.account_id.into(),
+                sql.money(created.amount)?,
+                created.date.into(),
+                created.description.clone().into(),
+                created.merchant_name.clone().into(),
+                created.category.as_str().into(),
+                created.is_pending.into(),
+                created.is_recurring.into(),
+                at.now.into(),
+            ],
+        )
+        .await?;
         record(
-            &txn.txn,
-            b,
+            &sql,
             new.user_id,
             HistoryAction::Created,
             None,
@@ -195,18 +184,17 @@ impl TransactionRepository for SqlTransactionRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Transaction, RepoError> {
-        let b = self.db.backend();
-        let sql = format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2"
-        );
         let row = self
             .db
-            .conn()
-            .query_one_raw(statement(b, &sql, [id.into(), user_id.into()]))
-            .await
-            .map_err(db_err)?
-            .ok_or(RepoError::NotFound)?;
-        rows::transaction(b, &row)
+            .sql()
+            .one(
+                &format!(
+                    "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2"
+                ),
+                [id.into(), user_id.into()],
+            )
+            .await?;
+        rows::transaction(&row)
     }
 
     #[tracing::instrument(skip(self), err)]
@@ -215,7 +203,7 @@ impl TransactionRepository for SqlTransactionRepository {
         user_id: Uuid,
         filter: TransactionFilter,
     ) -> Result<TransactionPage, RepoError> {
-        let b = self.db.backend();
+        let conn = self.db.sql();
         let mut values: Vec<Value> = vec![user_id.into()];
         let mut sql = format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1");
         // Each condition takes one value; every `?` in it stands for that value.
@@ -226,16 +214,12 @@ impl TransactionRepository for SqlTransactionRepository {
         };
         if let Some(account_id) = filter.account_id {
             // Another user's account is a 404, not an empty page.
-            let owned = self
-                .db
-                .conn()
-                .query_one_raw(statement(
-                    b,
+            let owned = conn
+                .opt(
                     "SELECT 1 AS owned FROM accounts WHERE id = $1 AND user_id = $2",
                     [account_id.into(), user_id.into()],
-                ))
-                .await
-                .map_err(db_err)?;
+                )
+                .await?;
             if owned.is_none() {
                 return Err(RepoError::NotFound);
             }
@@ -254,23 +238,15 @@ impl TransactionRepository for SqlTransactionRepository {
             and("is_pending = ?", pending.into(), &mut sql);
         }
         if let Some(min) = filter.min_amount {
-            and(
-                "amount >= ?",
-                codec::encode(b, min.value(), Scale::Money)?,
-                &mut sql,
-            );
+            and("amount >= ?", conn.money(min)?, &mut sql);
         }
         if let Some(max) = filter.max_amount {
-            and(
-                "amount <= ?",
-                codec::encode(b, max.value(), Scale::Money)?,
-                &mut sql,
-            );
+            and("amount <= ?", conn.money(max)?, &mut sql);
         }
         if let Some(q) = filter.q.as_deref().filter(|q| !q.is_empty()) {
             and(
                 "(lower(description) LIKE ? ESCAPE '\\' OR lower(merchant_name) LIKE ? ESCAPE '\\')",
-                contains_pattern(q, b).into(),
+                contains_pattern(q, conn.backend()).into(),
                 &mut sql,
             );
         }
@@ -282,14 +258,11 @@ impl TransactionRepository for SqlTransactionRepository {
         }
         let limit = filter.limit.max(1);
         sql.push_str(&format!(" ORDER BY date DESC, id DESC LIMIT {}", limit + 1));
-        let mut items = self
-            .db
-            .conn()
-            .query_all_raw(statement(b, &sql, values))
-            .await
-            .map_err(db_err)?
+        let mut items = conn
+            .all(&sql, values)
+            .await?
             .iter()
-            .map(|row| rows::transaction(b, row))
+            .map(rows::transaction)
             .collect::<Result<Vec<_>, _>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -308,10 +281,10 @@ impl TransactionRepository for SqlTransactionRepository {
         update: TransactionUpdate,
         at: WriteTime,
     ) -> Result<Transaction, RepoError> {
-        let b = self.db.backend();
         let txn = self.db.begin_write().await?;
-        let before = lock_transaction(&txn.txn, b, user_id, id).await?;
-        let account = lock_account(&txn.txn, b, user_id, before.account_id).await?;
+        let sql = txn.sql();
+        let before = lock_transaction(&sql, user_id, id).await?;
+        let account = lock_account(&sql, user_id, before.account_id).await?;
         let mut after = before.clone();
         if let Some(d) = update.description {
             after.description = d;
@@ -335,29 +308,25 @@ impl TransactionRepository for SqlTransactionRepository {
             return Ok(before);
         }
         after.updated_at = at.now;
-        move_balance(&txn.txn, b, &account, Some(&before), Some(&after), at).await?;
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "UPDATE transactions SET amount = $1, date = $2, description = $3, \
-                 merchant_name = $4, category = $5, is_recurring = $6, updated_at = $7 \
-                 WHERE id = $8",
-                [
-                    codec::encode(b, after.amount.value(), Scale::Money)?,
-                    after.date.into(),
-                    after.description.clone().into(),
-                    after.merchant_name.clone().into(),
-                    after.category.as_str().into(),
-                    after.is_recurring.into(),
-                    at.now.into(),
-                    id.into(),
-                ],
-            ))
-            .await
-            .map_err(db_err)?;
+        move_balance(&sql, &account, Some(&before), Some(&after), at).await?;
+        sql.exec(
+            "UPDATE transactions SET amount = $1, date = $2, description = $3, \
+             merchant_name = $4, category = $5, is_recurring = $6, updated_at = $7 \
+             WHERE id = $8",
+            [
+                sql.money(after.amount)?,
+                after.date.into(),
+                after.description.clone().into(),
+                after.merchant_name.clone().into(),
+                after.category.as_str().into(),
+                after.is_recurring.into(),
+                at.now.into(),
+                id.into(),
+            ],
+        )
+        .await?;
         record(
-            &txn.txn,
-            b,
+            &sql,
             user_id,
             HistoryAction::Updated,
             Some(&before),
@@ -371,22 +340,15 @@ impl TransactionRepository for SqlTransactionRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn delete(&self, user_id: Uuid, id: Uuid, at: WriteTime) -> Result<(), RepoError> {
-        let b = self.db.backend();
         let txn = self.db.begin_write().await?;
-        let before = lock_transaction(&txn.txn, b, user_id, id).await?;
-        let account = lock_account(&txn.txn, b, user_id, before.account_id).await?;
-        move_balance(&txn.txn, b, &account, Some(&before), None, at).await?;
-        txn.txn
-            .execute_raw(statement(
-                b,
-                "DELETE FROM transactions WHERE id = $1",
-                [id.into()],
-            ))
-            .await
-            .map_err(db_err)?;
+        let sql = txn.sql();
+        let before = lock_transaction(&sql, user_id, id).await?;
+        let account = lock_account(&sql, user_id, before.account_id).await?;
+        move_balance(&sql, &account, Some(&before), None, at).await?;
+        sql.exec("DELETE FROM transactions WHERE id = $1", [id.into()])
+            .await?;
         record(
-            &txn.txn,
-            b,
+            &sql,
             user_id,
             HistoryAction::Deleted,
             Some(&before),
@@ -399,30 +361,27 @@ impl TransactionRepository for SqlTransactionRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn history(&self, user_id: Uuid, id: Uuid) -> Result<Vec<HistoryEntry>, RepoError> {
-        let b = self.db.backend();
         let entries = self
             .db
-            .conn()
-            .query_all_raw(statement(
-                b,
+            .sql()
+            .all(
                 "SELECT created_at, action, changes FROM transaction_history \
                  WHERE transaction_id = $1 AND user_id = $2 ORDER BY created_at, id",
                 [id.into(), user_id.into()],
-            ))
-            .await
-            .map_err(db_err)?
+            )
+            .await?
             .iter()
             .map(|row| {
-                let action = match rows::get::<String>(row, "action")?.as_str() {
+                let action = match row.get::<String>("action")?.as_str() {
                     "created" => HistoryAction::Created,
                     "updated" => HistoryAction::Updated,
                     "deleted" => HistoryAction::Deleted,
                     _ => return Err(rows::corrupt("history action")),
                 };
                 Ok(HistoryEntry {
-                    at: rows::get(row, "created_at")?,
+                    at: row.get("created_at")?,
                     action,
-                    changes: rows::get(row, "changes")?,
+                    changes: row.get("changes")?,
                 })
             })
             .collect::<Result<Vec<_>, RepoError>>()?;

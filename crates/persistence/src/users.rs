@@ -4,14 +4,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use nestegg_domain::{Email, Preferences, Username};
 use nestegg_ports::{HealthProbe, NewUser, RepoError, User, UserRepository};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, SelectStatement};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use uuid::Uuid;
 
 use crate::db::Db;
 use crate::entity::{refresh_tokens, users};
-use crate::error::db_err;
-use crate::sql::statement;
 
 /// Users in the SQL database.
 #[derive(Debug, Clone)]
@@ -42,6 +40,17 @@ fn to_user(m: users::Model) -> Result<User, RepoError> {
     })
 }
 
+impl SqlUserRepository {
+    async fn find(&self, query: SelectStatement) -> Result<Option<User>, RepoError> {
+        self.db
+            .sql()
+            .opt_built(&query)
+            .await?
+            .map(|row| to_user(row.model()?))
+            .transpose()
+    }
+}
+
 #[async_trait]
 impl UserRepository for SqlUserRepository {
     #[tracing::instrument(skip_all, err)]
@@ -57,18 +66,16 @@ impl UserRepository for SqlUserRepository {
             created_at: Set(user.now),
             updated_at: Set(user.now),
         };
-        let stored = model.insert(self.db.conn()).await.map_err(db_err)?;
-        to_user(stored)
+        // RETURNING: the user as stored, as the database rounded its timestamps.
+        let mut insert = users::Entity::insert(model).into_query();
+        insert.returning_all();
+        let stored = self.db.sql().opt_built(&insert).await?;
+        to_user(stored.ok_or(RepoError::NotFound)?.model()?)
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepoError> {
-        users::Entity::find_by_id(id)
-            .one(self.db.conn())
-            .await
-            .map_err(db_err)?
-            .map(to_user)
-            .transpose()
+        self.find(users::Entity::find_by_id(id).into_query()).await
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -78,13 +85,8 @@ impl UserRepository for SqlUserRepository {
         } else {
             users::Column::Username
         };
-        users::Entity::find()
-            .filter(column.eq(login))
-            .one(self.db.conn())
+        self.find(users::Entity::find().filter(column.eq(login)).into_query())
             .await
-            .map_err(db_err)?
-            .map(to_user)
-            .transpose()
     }
 
     #[tracing::instrument(skip(self, username, preferences), err)]
@@ -96,7 +98,6 @@ impl UserRepository for SqlUserRepository {
         now: DateTime<Utc>,
     ) -> Result<User, RepoError> {
         let mut model = users::ActiveModel {
-            id: Set(id),
             updated_at: Set(now),
             ..Default::default()
         };
@@ -106,11 +107,13 @@ impl UserRepository for SqlUserRepository {
         if let Some(p) = preferences {
             model.preferences = Set(p.to_value());
         }
-        match model.update(self.db.conn()).await {
-            Ok(stored) => to_user(stored),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Err(RepoError::NotFound),
-            Err(e) => Err(db_err(e)),
-        }
+        let mut update = users::Entity::update_many()
+            .set(model)
+            .filter(users::Column::Id.eq(id))
+            .into_query();
+        update.returning_all();
+        let stored = self.db.sql().opt_built(&update).await?;
+        to_user(stored.ok_or(RepoError::NotFound)?.model()?)
     }
 
     #[tracing::instrument(skip(self, password_hash), err)]
@@ -121,24 +124,22 @@ impl UserRepository for SqlUserRepository {
         now: DateTime<Utc>,
     ) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
-        let updated = users::Entity::update_many()
+        let sql = txn.sql();
+        let change = users::Entity::update_many()
             .col_expr(users::Column::HashedPassword, Expr::value(password_hash))
             .col_expr(users::Column::UpdatedAt, Expr::value(now))
             .filter(users::Column::Id.eq(id))
-            .exec(&txn.txn)
-            .await
-            .map_err(db_err)?;
-        if updated.rows_affected == 0 {
+            .into_query();
+        if sql.exec_built(&change).await? == 0 {
             return Err(RepoError::NotFound);
         }
-        refresh_tokens::Entity::update_many()
+        let revoke = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
             .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
             .filter(refresh_tokens::Column::UserId.eq(id))
             .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&txn.txn)
-            .await
-            .map_err(db_err)?;
+            .into_query();
+        sql.exec_built(&revoke).await?;
         txn.commit().await
     }
 
@@ -148,24 +149,18 @@ impl UserRepository for SqlUserRepository {
         // same user's, enforced by a composite foreign key); every other owned table cascades
         // from users. One transaction: everything goes, or nothing.
         let txn = self.db.begin_write().await?;
-        let backend = self.db.backend();
-        for sql in [
+        let sql = txn.sql();
+        for statement in [
             "DELETE FROM transactions WHERE user_id = $1",
             "DELETE FROM portfolio_items WHERE portfolio_id IN \
              (SELECT id FROM portfolios WHERE user_id = $1)",
             "DELETE FROM portfolio_trades WHERE portfolio_id IN \
              (SELECT id FROM portfolios WHERE user_id = $1)",
         ] {
-            txn.txn
-                .execute_raw(statement(backend, sql, [id.into()]))
-                .await
-                .map_err(db_err)?;
+            sql.exec(statement, [id.into()]).await?;
         }
-        let deleted = users::Entity::delete_by_id(id)
-            .exec(&txn.txn)
-            .await
-            .map_err(db_err)?;
-        if deleted.rows_affected == 0 {
+        let delete = users::Entity::delete_by_id(id).into_query();
+        if sql.exec_built(&delete).await? == 0 {
             return Err(RepoError::NotFound);
         }
         txn.commit().await
