@@ -1,35 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mockall::predicate::eq;
 use nestegg_domain::DomainError;
 use nestegg_ports::account::MockAccountRepository;
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
-use rust_decimal::Decimal;
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
+use crate::test_support::{
+    account, account_from, clock, date, dec, expect_invalidations, invalid_fields, report_cache,
+    unavailable, validation, write_time,
+};
 
 struct Mocks {
     accounts: MockAccountRepository,
@@ -44,56 +26,21 @@ impl Mocks {
         }
     }
 
-    /// Expects the user's reports to be dropped exactly `times` times.
-    fn invalidations(&mut self, user_id: Uuid, times: usize) {
-        let scope = format!("user:{user_id}");
-        self.cache
-            .expect_invalidate()
-            .withf(move |s| s == scope)
-            .times(times)
-            .returning(|_| Ok(()));
+    /// Nothing may be created or changed, and no report dropped.
+    fn writes_nothing(mut self) -> Self {
+        self.accounts.expect_create().never();
+        self.accounts.expect_update().never();
+        self.cache.expect_invalidate().never();
+        self
     }
 
     fn service(self) -> AccountService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        clock.expect_today().returning(today);
         AccountService::new(
             Arc::new(self.accounts),
-            ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
-            Arc::new(clock),
+            report_cache(self.cache),
+            Arc::new(clock()),
         )
     }
-}
-
-fn stored(new: &NewAccount) -> Account {
-    Account {
-        id: new.id,
-        user_id: new.user_id,
-        name: new.name.as_str().to_owned(),
-        account_type: new.account_type,
-        institution_name: new.institution_name.clone(),
-        current_balance: new.current_balance,
-        available_balance: new.available_balance,
-        currency: new.currency,
-        plaid_account_id: None,
-        connection_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn checking(user_id: Uuid) -> Account {
-    stored(&NewAccount {
-        id: Uuid::now_v7(),
-        user_id,
-        name: AccountName::parse("Checking").unwrap(),
-        account_type: AccountType::Checking,
-        institution_name: None,
-        current_balance: Money::new(dec("100")).unwrap(),
-        available_balance: None,
-        currency: CurrencyCode::USD,
-    })
 }
 
 fn input(account_type: &str, balance: &str) -> AccountInput {
@@ -107,19 +54,10 @@ fn input(account_type: &str, balance: &str) -> AccountInput {
     }
 }
 
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn creating_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut m = Mocks::new();
-    m.accounts.expect_create().never();
-    m.cache.expect_invalidate().never();
-    let err = m
+    let err = Mocks::new()
+        .writes_nothing()
         .service()
         .create(
             Uuid::now_v7(),
@@ -135,7 +73,7 @@ async fn creating_reports_every_invalid_field_at_once_and_stores_nothing() {
         .await
         .unwrap_err();
     assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
+        invalid_fields(err),
         [
             "available_balance",
             "currency",
@@ -149,10 +87,8 @@ async fn creating_reports_every_invalid_field_at_once_and_stores_nothing() {
 
 #[tokio::test]
 async fn a_negative_opening_balance_is_refused_on_an_asset_account() {
-    let mut m = Mocks::new();
-    m.accounts.expect_create().never();
-    m.cache.expect_invalidate().never();
-    let err = m
+    let err = Mocks::new()
+        .writes_nothing()
         .service()
         .create(Uuid::now_v7(), input("checking", "-5"))
         .await
@@ -169,8 +105,8 @@ async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
     m.accounts
         .expect_create()
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
-    m.invalidations(user, 1);
+        .returning(|new, _| Ok(account_from(&new)));
+    expect_invalidations(&mut m.cache, user, 1);
     let account = m
         .service()
         .create(user, input("credit_card", "-5"))
@@ -190,11 +126,11 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
         .expect_create()
         .times(1)
         .returning(move |new, at| {
-            let account = stored(&new);
+            let account = account_from(&new);
             *captured.lock().unwrap() = Some((new, at));
             Ok(account)
         });
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(
             user,
@@ -218,13 +154,7 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
     assert_eq!(new.current_balance.value(), dec("12.5"));
     assert_eq!(new.available_balance.map(Money::value), Some(dec("10")));
     assert_eq!(new.currency, CurrencyCode::USD);
-    assert_eq!(
-        at,
-        WriteTime {
-            now: now(),
-            today: today()
-        }
-    );
+    assert_eq!(at, write_time());
 }
 
 #[tokio::test]
@@ -237,8 +167,8 @@ async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_ab
             new.currency == CurrencyCode::parse("EUR").unwrap() && new.institution_name.is_none()
         })
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
-    m.invalidations(user, 1);
+        .returning(|new, _| Ok(account_from(&new)));
+    expect_invalidations(&mut m.cache, user, 1);
     let mut account = input("checking", "0");
     account.currency = Some("EUR".into());
     account.institution_name = Some("   ".into());
@@ -247,54 +177,69 @@ async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_ab
 }
 
 #[tokio::test]
-async fn a_failed_create_is_reported_and_leaves_the_cached_reports_alone() {
-    let mut m = Mocks::new();
-    m.accounts
-        .expect_create()
-        .returning(|_, _| Err(RepoError::Unavailable("db down".into())));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input("checking", "1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::Unavailable(why) if why == "db down"));
-}
-
-#[tokio::test]
-async fn listing_passes_store_outages_through() {
+async fn a_store_outage_is_passed_on_and_leaves_the_cached_reports_alone() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
     m.accounts
+        .expect_create()
+        .returning(|_, _| Err(unavailable()));
+    m.accounts
         .expect_list()
         .with(eq(user))
-        .returning(|_| Err(RepoError::Unavailable("down".into())));
-    assert!(matches!(
-        m.service().list(user).await.unwrap_err(),
-        AppError::Unavailable(_)
-    ));
+        .returning(|_| Err(unavailable()));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    for (case, result) in [
+        (
+            "creating",
+            service.create(user, input("checking", "1")).await.map(drop),
+        ),
+        ("listing", service.list(user).await.map(drop)),
+    ] {
+        assert!(
+            matches!(&result, Err(AppError::Unavailable(why)) if why == "down"),
+            "{case}: {result:?}"
+        );
+    }
 }
 
 #[tokio::test]
-async fn getting_a_missing_or_foreign_account_is_not_found_naming_the_account() {
+async fn a_missing_or_foreign_account_is_not_found_naming_the_account_and_drops_no_reports() {
     let mut m = Mocks::new();
     m.accounts
         .expect_get()
         .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .get(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
+    m.accounts
+        .expect_update()
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    m.accounts
+        .expect_delete()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    for (case, result) in [
+        ("getting", service.get(user, id).await.map(drop)),
+        (
+            "updating",
+            service
+                .update(user, id, AccountPatch::default())
+                .await
+                .map(drop),
+        ),
+        ("deleting", service.delete(user, id).await),
+    ] {
+        assert!(
+            matches!(result, Err(AppError::NotFound("account"))),
+            "{case}: {result:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn updating_reports_every_invalid_given_field_at_once_and_writes_nothing() {
-    let mut m = Mocks::new();
-    m.accounts.expect_update().never();
-    m.cache.expect_invalidate().never();
-    let err = m
+    let err = Mocks::new()
+        .writes_nothing()
         .service()
         .update(
             Uuid::now_v7(),
@@ -309,7 +254,7 @@ async fn updating_reports_every_invalid_given_field_at_once_and_writes_nothing()
         .await
         .unwrap_err();
     assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
+        invalid_fields(err),
         [
             "available_balance",
             "current_balance",
@@ -323,7 +268,7 @@ async fn updating_reports_every_invalid_given_field_at_once_and_writes_nothing()
 async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let account = checking(user);
+    let account = account(user);
     let id = account.id;
     m.accounts
         .expect_update()
@@ -334,12 +279,11 @@ async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_repo
                 && update.institution_name == Some(None)
                 && update.current_balance.is_none()
                 && update.available_balance == Some(None)
-                && at.now == now()
-                && at.today == today()
+                && *at == write_time()
         })
         .times(1)
         .returning(move |_, _, _, _| Ok(account.clone()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     let updated = m
         .service()
         .update(
@@ -384,21 +328,6 @@ async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance()
 }
 
 #[tokio::test]
-async fn updating_a_missing_account_is_not_found_and_drops_no_reports() {
-    let mut m = Mocks::new();
-    m.accounts
-        .expect_update()
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(Uuid::now_v7(), Uuid::now_v7(), AccountPatch::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
 async fn deleting_an_account_with_transactions_is_a_conflict_and_drops_no_reports() {
     let mut m = Mocks::new();
     m.accounts
@@ -421,21 +350,6 @@ async fn deleting_an_account_with_transactions_is_a_conflict_and_drops_no_report
 }
 
 #[tokio::test]
-async fn deleting_a_missing_account_is_not_found() {
-    let mut m = Mocks::new();
-    m.accounts
-        .expect_delete()
-        .returning(|_, _| Err(RepoError::NotFound));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .delete(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
 async fn deleting_an_account_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
     let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
@@ -444,54 +358,41 @@ async fn deleting_an_account_drops_the_users_cached_reports() {
         .with(eq(user), eq(id))
         .times(1)
         .returning(|_, _| Ok(()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service().delete(user, id).await.unwrap();
 }
 
 #[tokio::test]
-async fn snapshots_ending_before_they_start_are_refused_without_reading() {
-    let mut m = Mocks::new();
-    m.accounts.expect_snapshots().never();
-    let err = m
-        .service()
-        .snapshots(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
+async fn a_backwards_or_unsupported_snapshot_range_is_refused_under_its_field_without_reading() {
+    for (case, from, to, field) in [
+        (
+            "ending before it starts",
             Some(date(2026, 2, 1)),
             Some(date(2026, 1, 31)),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
-}
-
-#[tokio::test]
-async fn a_snapshot_start_outside_the_supported_dates_is_refused_under_from() {
-    let mut m = Mocks::new();
-    m.accounts.expect_snapshots().never();
-    let err = m
-        .service()
-        .snapshots(Uuid::now_v7(), Uuid::now_v7(), Some(date(0, 12, 31)), None)
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["from"]);
-}
-
-#[tokio::test]
-async fn a_snapshot_end_outside_the_supported_dates_is_refused_under_to() {
-    let mut m = Mocks::new();
-    m.accounts.expect_snapshots().never();
-    let err = m
-        .service()
-        .snapshots(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
+            "to",
+        ),
+        (
+            "starting before year 1",
+            Some(date(0, 12, 31)),
+            None,
+            "from",
+        ),
+        (
+            "ending after year 9999",
             None,
             Some(date(10_000, 1, 1)),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
+            "to",
+        ),
+    ] {
+        let mut m = Mocks::new();
+        m.accounts.expect_snapshots().never();
+        let err = m
+            .service()
+            .snapshots(Uuid::now_v7(), Uuid::now_v7(), from, to)
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_fields(err), [field], "{case}");
+    }
 }
 
 #[tokio::test]

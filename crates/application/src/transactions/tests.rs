@@ -1,34 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
-use nestegg_domain::{AccountType, DomainError};
 use nestegg_ports::WriteTime;
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::transaction::MockTransactionRepository;
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
+use crate::test_support::{
+    clock, date, dec, expect_invalidations, invalid_fields, money, overdraft, report_cache,
+    transaction, transaction_from, validation, write_time,
+};
 
 struct Mocks {
     transactions: MockTransactionRepository,
@@ -43,15 +26,6 @@ impl Mocks {
         }
     }
 
-    fn invalidations(&mut self, user_id: Uuid, times: usize) {
-        let scope = format!("user:{user_id}");
-        self.cache
-            .expect_invalidate()
-            .withf(move |s| s == scope)
-            .times(times)
-            .returning(|_| Ok(()));
-    }
-
     /// The store holds `current` under its id.
     fn holding(&mut self, current: Transaction) {
         let id = current.id;
@@ -62,55 +36,18 @@ impl Mocks {
     }
 
     fn service(self) -> TransactionService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        clock.expect_today().returning(today);
         TransactionService::new(
             Arc::new(self.transactions),
-            ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
-            Arc::new(clock),
+            report_cache(self.cache),
+            Arc::new(clock()),
         )
-    }
-}
-
-fn stored(new: &NewTransaction) -> Transaction {
-    Transaction {
-        id: new.id,
-        account_id: new.account_id,
-        amount: new.amount.money(),
-        date: new.date,
-        description: new.description.clone(),
-        merchant_name: new.merchant_name.clone(),
-        category: new.category,
-        is_pending: new.is_pending,
-        is_recurring: new.is_recurring,
-        plaid_transaction_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn manual() -> Transaction {
-    Transaction {
-        id: Uuid::now_v7(),
-        account_id: Uuid::now_v7(),
-        amount: Money::new(dec("-12.50")).unwrap(),
-        date: date(2026, 11, 1),
-        description: "Lunch".into(),
-        merchant_name: Some("Cafe".into()),
-        category: TransactionCategory::FoodAndDrink,
-        is_pending: false,
-        is_recurring: false,
-        plaid_transaction_id: None,
-        created_at: now(),
-        updated_at: now(),
     }
 }
 
 fn from_plaid() -> Transaction {
     Transaction {
         plaid_transaction_id: Some("plaid-1".into()),
-        ..manual()
+        ..transaction()
     }
 }
 
@@ -125,19 +62,6 @@ fn input() -> TransactionInput {
         is_pending: None,
         is_recurring: None,
     }
-}
-
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
-
-fn overdraft() -> RepoError {
-    RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
-        account_type: AccountType::Checking,
-    })
 }
 
 #[tokio::test]
@@ -163,7 +87,7 @@ async fn recording_reports_every_invalid_field_at_once_and_stores_nothing() {
         .await
         .unwrap_err();
     assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
+        invalid_fields(err),
         ["amount", "category", "date", "description", "merchant_name"]
     );
 }
@@ -180,11 +104,11 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
         .expect_create()
         .times(1)
         .returning(move |new, at| {
-            let t = stored(&new);
+            let t = transaction_from(&new);
             *captured.lock().unwrap() = Some((new, at));
             Ok(t)
         });
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(
             user,
@@ -205,13 +129,7 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
     assert_eq!(new.category, TransactionCategory::Other);
     assert!(!new.is_pending);
     assert!(!new.is_recurring);
-    assert_eq!(
-        at,
-        WriteTime {
-            now: now(),
-            today: today()
-        }
-    );
+    assert_eq!(at, write_time());
 }
 
 #[tokio::test]
@@ -224,8 +142,8 @@ async fn recording_keeps_the_category_and_flags_given() {
             new.category == TransactionCategory::Income && new.is_pending && new.is_recurring
         })
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
-    m.invalidations(user, 1);
+        .returning(|new, _| Ok(transaction_from(&new)));
+    expect_invalidations(&mut m.cache, user, 1);
     let created = m
         .service()
         .create(
@@ -244,56 +162,6 @@ async fn recording_keeps_the_category_and_flags_given() {
 }
 
 #[tokio::test]
-async fn recording_on_another_users_account_is_not_found_naming_the_account() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_create()
-        .returning(|_, _| Err(RepoError::NotFound));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
-async fn recording_an_overdraft_on_an_asset_is_a_rule_error_and_drops_no_reports() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_create()
-        .returning(|_, _| Err(overdraft()));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input())
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Rule {
-            code: "negative_balance_not_allowed",
-            ..
-        }
-    ));
-}
-
-#[tokio::test]
-async fn getting_a_missing_transaction_is_not_found_naming_the_transaction() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_get()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .get(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("transaction")));
-}
-
-#[tokio::test]
 async fn listing_asks_for_fifty_by_default_and_passes_the_parsed_criteria() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -305,8 +173,8 @@ async fn listing_asks_for_fifty_by_default_and_passes_the_parsed_criteria() {
         to: Some(date(2026, 12, 31)),
         category: Some(TransactionCategory::Travel),
         q: Some("united".into()),
-        min_amount: Some(Money::new(dec("-500")).unwrap()),
-        max_amount: Some(Money::new(dec("-10")).unwrap()),
+        min_amount: Some(money("-500")),
+        max_amount: Some(money("-10")),
         is_pending: Some(false),
         after: Some(cursor),
         limit: DEFAULT_PAGE,
@@ -378,7 +246,7 @@ async fn a_page_limit_must_be_between_1_and_500() {
             Ok(_) => assert!(ok, "limit {limit} was accepted"),
             Err(err) => {
                 assert!(!ok, "limit {limit} was refused");
-                assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["limit"]);
+                assert_eq!(invalid_fields(err), ["limit"]);
             }
         }
     }
@@ -406,7 +274,7 @@ async fn listing_reports_every_bad_criterion_at_once_and_reads_nothing() {
         .await
         .unwrap_err();
     assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
+        invalid_fields(err),
         ["category", "limit", "max_amount", "q", "to"]
     );
 }
@@ -439,77 +307,6 @@ async fn listing_refuses_unrepresentable_amounts_dates_and_overlong_searches() {
 }
 
 #[tokio::test]
-async fn listing_another_users_account_is_not_found_naming_the_account() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_list()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .list(Uuid::now_v7(), TransactionQuery::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
-async fn moving_a_transaction_to_another_account_is_refused() {
-    let mut m = Mocks::new();
-    let current = manual();
-    let id = current.id;
-    m.holding(current);
-    m.transactions.expect_update().never();
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            id,
-            TransactionPatch {
-                account_id: Some(Uuid::now_v7()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, AppError::Rule { code: "read_only_field", message } if message.starts_with("account_id"))
-    );
-}
-
-#[tokio::test]
-async fn the_amount_and_date_of_a_plaid_transaction_cannot_change() {
-    for patch in [
-        TransactionPatch {
-            amount: Some(dec("-13")),
-            ..Default::default()
-        },
-        TransactionPatch {
-            date: Some(date(2026, 11, 2)),
-            ..Default::default()
-        },
-    ] {
-        let mut m = Mocks::new();
-        let current = from_plaid();
-        let id = current.id;
-        m.holding(current);
-        m.transactions.expect_update().never();
-        let err = m
-            .service()
-            .update(Uuid::now_v7(), id, patch)
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            AppError::Rule {
-                code: "read_only_field",
-                ..
-            }
-        ));
-    }
-}
-
-#[tokio::test]
 async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_account_and_date() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -526,7 +323,7 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
         .withf(|_, _, update, _| update.description.as_deref() == Some("Team lunch"))
         .times(1)
         .returning(move |_, _, _, _| Ok(current.clone()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .update(
             user,
@@ -546,7 +343,7 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
 #[tokio::test]
 async fn a_correction_reports_every_invalid_field_at_once_and_writes_nothing() {
     let mut m = Mocks::new();
-    let current = manual();
+    let current = transaction();
     let id = current.id;
     m.holding(current);
     m.transactions.expect_update().never();
@@ -567,7 +364,7 @@ async fn a_correction_reports_every_invalid_field_at_once_and_writes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
+        invalid_fields(err),
         ["amount", "category", "description", "merchant_name"]
     );
 }
@@ -576,7 +373,7 @@ async fn a_correction_reports_every_invalid_field_at_once_and_writes_nothing() {
 async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let current = manual();
+    let current = transaction();
     let id = current.id;
     m.holding(current.clone());
     let expected = TransactionUpdate {
@@ -584,23 +381,15 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
         merchant_name: Some(None),
         category: Some(TransactionCategory::Entertainment),
         is_recurring: Some(true),
-        amount: Some(TransactionAmount::new(Money::new(dec("-40")).unwrap()).unwrap()),
+        amount: Some(TransactionAmount::new(money("-40")).unwrap()),
         date: Some(date(2026, 11, 3)),
     };
     m.transactions
         .expect_update()
-        .with(
-            eq(user),
-            eq(id),
-            eq(expected),
-            eq(WriteTime {
-                now: now(),
-                today: today(),
-            }),
-        )
+        .with(eq(user), eq(id), eq(expected), eq(write_time()))
         .times(1)
         .returning(move |_, _, _, _| Ok(current.clone()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .update(
             user,
@@ -617,52 +406,6 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
         )
         .await
         .unwrap();
-}
-
-#[tokio::test]
-async fn correcting_a_missing_transaction_is_not_found_and_writes_nothing() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_get()
-        .returning(|_, _| Err(RepoError::NotFound));
-    m.transactions.expect_update().never();
-    let err = m
-        .service()
-        .update(Uuid::now_v7(), Uuid::now_v7(), TransactionPatch::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("transaction")));
-}
-
-#[tokio::test]
-async fn a_correction_that_would_overdraw_is_a_rule_error_and_drops_no_reports() {
-    let mut m = Mocks::new();
-    let current = manual();
-    let id = current.id;
-    m.holding(current);
-    m.transactions
-        .expect_update()
-        .returning(|_, _, _, _| Err(overdraft()));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            id,
-            TransactionPatch {
-                amount: Some(dec("-1000000")),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Rule {
-            code: "negative_balance_not_allowed",
-            ..
-        }
-    ));
 }
 
 #[tokio::test]
@@ -687,62 +430,174 @@ async fn a_plaid_transaction_cannot_be_deleted() {
 async fn deleting_a_manual_transaction_uses_the_clocks_write_time_and_drops_the_users_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let current = manual();
+    let current = transaction();
     let id = current.id;
     m.holding(current);
     m.transactions
         .expect_delete()
-        .with(
-            eq(user),
-            eq(id),
-            eq(WriteTime {
-                now: now(),
-                today: today(),
-            }),
-        )
+        .with(eq(user), eq(id), eq(write_time()))
         .times(1)
         .returning(|_, _, _| Ok(()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service().delete(user, id).await.unwrap();
 }
 
 #[tokio::test]
-async fn a_deletion_the_store_refuses_is_reported_and_drops_no_reports() {
-    for (refusal, not_found) in [(overdraft(), false), (RepoError::NotFound, true)] {
-        let mut m = Mocks::new();
-        let current = manual();
-        let id = current.id;
-        m.holding(current);
-        let refusal = Mutex::new(Some(refusal));
-        m.transactions
-            .expect_delete()
-            .returning(move |_, _, _| Err(refusal.lock().unwrap().take().unwrap()));
-        m.cache.expect_invalidate().never();
-        let err = m.service().delete(Uuid::now_v7(), id).await.unwrap_err();
-        if not_found {
-            assert!(matches!(err, AppError::NotFound("transaction")));
-        } else {
-            assert!(matches!(
-                err,
-                AppError::Rule {
-                    code: "negative_balance_not_allowed",
-                    ..
-                }
-            ));
-        }
+async fn what_the_user_cannot_see_is_not_found_naming_it_and_nothing_is_written() {
+    let mut m = Mocks::new();
+    let (user, missing) = (Uuid::now_v7(), Uuid::now_v7());
+    let gone = transaction();
+    let gone_id = gone.id;
+    m.holding(gone);
+    m.transactions
+        .expect_get()
+        .withf(move |_, i| *i != gone_id)
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.transactions
+        .expect_create()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.transactions
+        .expect_list()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.transactions.expect_update().never();
+    // Read before the delete, then gone when it is deleted.
+    m.transactions
+        .expect_delete()
+        .returning(|_, _, _| Err(RepoError::NotFound));
+    m.transactions
+        .expect_history()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    for (case, result, what) in [
+        (
+            "recording on another user's account",
+            service.create(user, input()).await.map(drop),
+            "account",
+        ),
+        (
+            "listing another user's account",
+            service
+                .list(user, TransactionQuery::default())
+                .await
+                .map(drop),
+            "account",
+        ),
+        (
+            "getting a missing transaction",
+            service.get(user, missing).await.map(drop),
+            "transaction",
+        ),
+        (
+            "correcting a missing transaction",
+            service
+                .update(user, missing, TransactionPatch::default())
+                .await
+                .map(drop),
+            "transaction",
+        ),
+        (
+            "deleting a transaction the store no longer has",
+            service.delete(user, gone_id).await,
+            "transaction",
+        ),
+        (
+            "the history of a transaction the user never had",
+            service.history(user, missing).await.map(drop),
+            "transaction",
+        ),
+    ] {
+        assert!(
+            matches!(result, Err(AppError::NotFound(named)) if named == what),
+            "{case}: {result:?}"
+        );
     }
 }
 
 #[tokio::test]
-async fn the_history_of_a_transaction_the_user_never_had_is_not_found() {
+async fn a_write_that_would_overdraw_an_asset_is_a_rule_error_and_drops_no_reports() {
     let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    let current = transaction();
+    let id = current.id;
+    m.holding(current);
     m.transactions
-        .expect_history()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .history(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("transaction")));
+        .expect_create()
+        .returning(|_, _| Err(overdraft()));
+    m.transactions
+        .expect_update()
+        .returning(|_, _, _, _| Err(overdraft()));
+    m.transactions
+        .expect_delete()
+        .returning(|_, _, _| Err(overdraft()));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    let correction = TransactionPatch {
+        amount: Some(dec("-1000000")),
+        ..Default::default()
+    };
+    for (case, result) in [
+        ("recording", service.create(user, input()).await.map(drop)),
+        (
+            "correcting",
+            service.update(user, id, correction).await.map(drop),
+        ),
+        ("deleting", service.delete(user, id).await),
+    ] {
+        assert!(
+            matches!(
+                result,
+                Err(AppError::Rule {
+                    code: "negative_balance_not_allowed",
+                    ..
+                })
+            ),
+            "{case}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_account_and_a_plaid_transactions_amount_and_date_cannot_change() {
+    for (current, patch, field) in [
+        (
+            transaction(),
+            TransactionPatch {
+                account_id: Some(Uuid::now_v7()),
+                ..Default::default()
+            },
+            "account_id",
+        ),
+        (
+            from_plaid(),
+            TransactionPatch {
+                amount: Some(dec("-13")),
+                ..Default::default()
+            },
+            "amount",
+        ),
+        (
+            from_plaid(),
+            TransactionPatch {
+                date: Some(date(2026, 11, 2)),
+                ..Default::default()
+            },
+            "date",
+        ),
+    ] {
+        let mut m = Mocks::new();
+        let id = current.id;
+        m.holding(current);
+        m.transactions.expect_update().never();
+        m.cache.expect_invalidate().never();
+        let err = m
+            .service()
+            .update(Uuid::now_v7(), id, patch)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Rule { code: "read_only_field", message } if message.starts_with(field)),
+            "{field}: {err:?}"
+        );
+    }
 }
