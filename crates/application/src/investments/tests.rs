@@ -8,7 +8,7 @@ use nestegg_ports::{Conflict, RepoError};
 
 use super::*;
 use crate::test_support::{
-    clock, date, dec, invalid_fields, investment, investment_from, now, today,
+    check_page_limits, clock, date, dec, invalid_fields, investment, investment_from, now, today,
 };
 
 fn service(investments: MockInvestmentRepository) -> InvestmentService {
@@ -183,27 +183,18 @@ async fn listing_asks_for_fifty_by_default_with_the_symbol_upper_cased() {
 
 #[tokio::test]
 async fn a_security_page_limit_must_be_between_1_and_500() {
-    for (limit, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+    check_page_limits(async |limit, ok| {
         let mut repo = MockInvestmentRepository::new();
-        if ok {
-            repo.expect_list()
-                .withf(move |_, f| f.limit == limit)
-                .times(1)
-                .returning(|_, _| Ok(empty_page()));
-        } else {
-            repo.expect_list().never();
-        }
-        let result = service(repo)
+        repo.expect_list()
+            .withf(move |_, f| f.limit == limit)
+            .times(usize::from(ok))
+            .returning(|_, _| Ok(empty_page()));
+        service(repo)
             .list(Uuid::now_v7(), None, None, Some(limit), None)
-            .await;
-        match result {
-            Ok(_) => assert!(ok, "limit {limit} was accepted"),
-            Err(err) => {
-                assert!(!ok, "limit {limit} was refused");
-                assert_eq!(invalid_fields(err), ["limit"]);
-            }
-        }
-    }
+            .await
+            .map(drop)
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -133,35 +133,6 @@ fn holdings(targets: &[(InvestmentType, &str)], held: Vec<Holding>) -> Portfolio
 }
 
 #[tokio::test]
-async fn creating_reports_every_invalid_field_and_target_at_once_and_stores_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_create().never();
-    let err = service(repo)
-        .create(
-            Uuid::now_v7(),
-            PortfolioInput {
-                name: " ".into(),
-                description: Some("d".repeat(2001)),
-                currency: Some("DOLLARS".into()),
-                is_default: None,
-                target_allocation: Some(targets_of(&[("stock", "150"), ("crypto_coin", "10")])),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        [
-            "currency",
-            "description",
-            "name",
-            "target_allocation.crypto_coin",
-            "target_allocation.stock"
-        ]
-    );
-}
-
-#[tokio::test]
 async fn targets_adding_up_to_more_than_100_are_refused() {
     let mut repo = MockPortfolioRepository::new();
     repo.expect_create().never();
@@ -246,27 +217,6 @@ async fn a_new_portfolio_keeps_the_currency_and_default_flag_asked_for() {
 }
 
 #[tokio::test]
-async fn the_default_portfolio_cannot_be_made_not_default() {
-    let mut repo = MockPortfolioRepository::new();
-    let current = the_default();
-    let id = current.id;
-    holding_portfolio(&mut repo, current);
-    repo.expect_update().never();
-    let err = service(repo)
-        .update(
-            Uuid::now_v7(),
-            id,
-            PortfolioPatch {
-                is_default: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(invalid_fields(err), ["is_default"]);
-}
-
-#[tokio::test]
 async fn asking_a_portfolio_that_is_not_the_default_not_to_be_one_changes_nothing() {
     let mut repo = MockPortfolioRepository::new();
     let current = portfolio();
@@ -328,60 +278,6 @@ async fn an_update_hands_the_store_the_trimmed_name_cleared_description_new_targ
 }
 
 #[tokio::test]
-async fn an_update_reports_every_invalid_field_at_once_and_writes_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    let current = the_default();
-    let id = current.id;
-    holding_portfolio(&mut repo, current);
-    repo.expect_update().never();
-    let err = service(repo)
-        .update(
-            Uuid::now_v7(),
-            id,
-            PortfolioPatch {
-                name: Some(String::new()),
-                description: Some(Some("d".repeat(2001))),
-                is_default: Some(false),
-                target_allocation: Some(targets_of(&[("stock", "-1")])),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        [
-            "description",
-            "is_default",
-            "name",
-            "target_allocation.stock"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn adding_an_item_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_add_item().never();
-    let err = service(repo)
-        .add_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemInput {
-                investment_id: Uuid::now_v7(),
-                quantity: Decimal::ZERO,
-                average_cost: dec("-1"),
-                target_allocation: Some(dec("101")),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        ["average_cost", "quantity", "target_allocation"]
-    );
-}
-
-#[tokio::test]
 async fn an_added_item_is_handed_to_the_store_with_its_position_and_target() {
     let mut repo = MockPortfolioRepository::new();
     let (user, id, security) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
@@ -431,54 +327,6 @@ async fn adding_a_security_already_held_is_a_duplicate_item_conflict_naming_the_
             ..
         }
     ));
-}
-
-#[tokio::test]
-async fn an_item_update_validates_the_given_fields_together_and_writes_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_update_item().never();
-    let err = service(repo)
-        .update_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemPatch {
-                quantity: Some(dec("-1")),
-                average_cost: Some(dec("0.000000001")),
-                target_allocation: Some(Some(dec("100.5"))),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        ["average_cost", "quantity", "target_allocation"]
-    );
-}
-
-#[tokio::test]
-async fn a_trade_reports_a_bad_side_quantity_price_fee_and_date_together_and_records_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_trade().never();
-    let err = service(repo)
-        .trade(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            TradeInput {
-                investment_id: Uuid::now_v7(),
-                side: "BUY".into(),
-                quantity: Decimal::ZERO,
-                price: dec("-1"),
-                fee: Some(dec("-0.01")),
-                date: date(10_000, 1, 1),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        ["date", "fee", "price", "quantity", "side"]
-    );
 }
 
 #[tokio::test]
@@ -568,28 +416,6 @@ async fn the_last_trade_page_has_no_next_cursor_and_the_default_limit_is_fifty()
         .unwrap();
     assert_eq!(trades.len(), 50);
     assert_eq!(next, None);
-}
-
-#[tokio::test]
-async fn a_trade_page_limit_outside_1_to_500_is_refused_and_a_missing_portfolio_is_not_found() {
-    for limit in [0, 501] {
-        let mut repo = MockPortfolioRepository::new();
-        repo.expect_trades().never();
-        let err = service(repo)
-            .trades(Uuid::now_v7(), Uuid::now_v7(), None, Some(limit))
-            .await
-            .unwrap_err();
-        assert_eq!(invalid_fields(err), ["limit"]);
-    }
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_trades()
-        .withf(|_, _, _, limit| *limit == 500)
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .trades(Uuid::now_v7(), Uuid::now_v7(), None, Some(500))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio")));
 }
 
 #[tokio::test]
@@ -684,17 +510,6 @@ async fn the_summary_values_the_holdings_the_store_returns_against_the_portfolio
             ("stock", money("1500"), dec("62.5"), Some(dec("2.5"))),
         ]
     );
-}
-
-#[tokio::test]
-async fn rebalancing_with_negative_cash_is_refused_before_reading_the_holdings() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_holdings().never();
-    let err = service(repo)
-        .rebalance(Uuid::now_v7(), Uuid::now_v7(), Some(dec("-0.01")), None)
-        .await
-        .unwrap_err();
-    assert_eq!(invalid_fields(err), ["cash"]);
 }
 
 fn overweight_in_stocks() -> PortfolioHoldings {
@@ -801,6 +616,9 @@ async fn a_missing_portfolio_item_or_unseen_security_is_not_found_naming_what_is
         .returning(|_, _, _, _| Err(RepoError::NotFound));
     repo.expect_holdings()
         .returning(|_, _| Err(RepoError::NotFound));
+    repo.expect_trades()
+        .withf(|_, _, _, limit| *limit == 500)
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
     let service = service(repo);
     let item = Uuid::now_v7();
     let clear_target = ItemPatch {
@@ -846,6 +664,11 @@ async fn a_missing_portfolio_item_or_unseen_security_is_not_found_naming_what_is
             "portfolio or investment",
         ),
         (
+            "listing the trades of a missing portfolio, 500 at most",
+            service.trades(user, id, None, Some(500)).await.map(drop),
+            "portfolio",
+        ),
+        (
             "summing up a missing portfolio",
             service.summary(user, id).await.map(drop),
             "portfolio",
@@ -855,5 +678,144 @@ async fn a_missing_portfolio_item_or_unseen_security_is_not_found_naming_what_is
             matches!(result, Err(AppError::NotFound(named)) if named == what),
             "{case}: {result:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_written_or_read() {
+    let mut repo = MockPortfolioRepository::new();
+    let current = the_default();
+    let id = current.id;
+    holding_portfolio(&mut repo, current);
+    repo.expect_create().never();
+    repo.expect_update().never();
+    repo.expect_add_item().never();
+    repo.expect_update_item().never();
+    repo.expect_trade().never();
+    repo.expect_trades().never();
+    repo.expect_holdings().never();
+    let service = service(repo);
+    let user = Uuid::now_v7();
+    let bad_item = ItemInput {
+        investment_id: Uuid::now_v7(),
+        quantity: Decimal::ZERO,
+        average_cost: dec("-1"),
+        target_allocation: Some(dec("101")),
+    };
+    let bad_item_patch = ItemPatch {
+        quantity: Some(dec("-1")),
+        average_cost: Some(dec("0.000000001")),
+        target_allocation: Some(Some(dec("100.5"))),
+    };
+    let bad_trade = TradeInput {
+        side: "BUY".into(),
+        quantity: Decimal::ZERO,
+        price: dec("-1"),
+        fee: Some(dec("-0.01")),
+        date: date(10_000, 1, 1),
+        ..trade_input("buy")
+    };
+    for (case, result, fields) in [
+        (
+            "creating, with an unknown type among the targets",
+            service
+                .create(
+                    user,
+                    PortfolioInput {
+                        name: " ".into(),
+                        description: Some("d".repeat(2001)),
+                        currency: Some("DOLLARS".into()),
+                        is_default: None,
+                        target_allocation: Some(targets_of(&[
+                            ("stock", "150"),
+                            ("crypto_coin", "10"),
+                        ])),
+                    },
+                )
+                .await
+                .map(drop),
+            vec![
+                "currency",
+                "description",
+                "name",
+                "target_allocation.crypto_coin",
+                "target_allocation.stock",
+            ],
+        ),
+        (
+            "making the default portfolio not the default",
+            service
+                .update(
+                    user,
+                    id,
+                    PortfolioPatch {
+                        is_default: Some(false),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+            vec!["is_default"],
+        ),
+        (
+            "updating",
+            service
+                .update(
+                    user,
+                    id,
+                    PortfolioPatch {
+                        name: Some(String::new()),
+                        description: Some(Some("d".repeat(2001))),
+                        is_default: Some(false),
+                        target_allocation: Some(targets_of(&[("stock", "-1")])),
+                    },
+                )
+                .await
+                .map(drop),
+            vec![
+                "description",
+                "is_default",
+                "name",
+                "target_allocation.stock",
+            ],
+        ),
+        (
+            "adding an item",
+            service.add_item(user, id, bad_item).await.map(drop),
+            vec!["average_cost", "quantity", "target_allocation"],
+        ),
+        (
+            "updating an item",
+            service
+                .update_item(user, id, Uuid::now_v7(), bad_item_patch)
+                .await
+                .map(drop),
+            vec!["average_cost", "quantity", "target_allocation"],
+        ),
+        (
+            "trading",
+            service.trade(user, id, bad_trade).await.map(drop),
+            vec!["date", "fee", "price", "quantity", "side"],
+        ),
+        (
+            "a trade page of 0",
+            service.trades(user, id, None, Some(0)).await.map(drop),
+            vec!["limit"],
+        ),
+        (
+            "a trade page of 501",
+            service.trades(user, id, None, Some(501)).await.map(drop),
+            vec!["limit"],
+        ),
+        (
+            "rebalancing with negative cash",
+            service
+                .rebalance(user, id, Some(dec("-0.01")), None)
+                .await
+                .map(drop),
+            vec!["cash"],
+        ),
+    ] {
+        assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
     }
 }

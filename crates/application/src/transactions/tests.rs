@@ -9,8 +9,8 @@ use nestegg_ports::transaction::MockTransactionRepository;
 
 use super::*;
 use crate::test_support::{
-    clock, date, dec, expect_invalidations, invalid_fields, money, overdraft, report_cache,
-    transaction, transaction_from, validation, write_time,
+    check_page_limits, clock, date, dec, expect_invalidations, invalid_fields, money, overdraft,
+    report_cache, transaction, transaction_from, validation, write_time,
 };
 
 struct Mocks {
@@ -26,13 +26,22 @@ impl Mocks {
         }
     }
 
-    /// The store holds `current` under its id.
-    fn holding(&mut self, current: Transaction) {
+    /// The store holds `current` under its id, which is returned.
+    fn holding(&mut self, current: Transaction) -> Uuid {
         let id = current.id;
         self.transactions
             .expect_get()
             .withf(move |_, i| *i == id)
             .returning(move |_, _| Ok(current.clone()));
+        id
+    }
+
+    /// Nothing may be recorded, changed or deleted, and no report dropped.
+    fn writes_nothing(&mut self) {
+        self.transactions.expect_create().never();
+        self.transactions.expect_update().never();
+        self.transactions.expect_delete().never();
+        self.cache.expect_invalidate().never();
     }
 
     fn service(self) -> TransactionService {
@@ -67,8 +76,7 @@ fn input() -> TransactionInput {
 #[tokio::test]
 async fn recording_reports_every_invalid_field_at_once_and_stores_nothing() {
     let mut m = Mocks::new();
-    m.transactions.expect_create().never();
-    m.cache.expect_invalidate().never();
+    m.writes_nothing();
     let err = m
         .service()
         .create(
@@ -216,40 +224,25 @@ async fn listing_asks_for_fifty_by_default_and_passes_the_parsed_criteria() {
 
 #[tokio::test]
 async fn a_page_limit_must_be_between_1_and_500() {
-    for (limit, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+    check_page_limits(async |limit, ok| {
         let mut m = Mocks::new();
-        if ok {
-            m.transactions
-                .expect_list()
-                .withf(move |_, f| f.limit == limit)
-                .times(1)
-                .returning(|_, _| {
-                    Ok(TransactionPage {
-                        items: vec![],
-                        next: None,
-                    })
-                });
-        } else {
-            m.transactions.expect_list().never();
-        }
-        let result = m
-            .service()
-            .list(
-                Uuid::now_v7(),
-                TransactionQuery {
-                    limit: Some(limit),
-                    ..Default::default()
-                },
-            )
-            .await;
-        match result {
-            Ok(_) => assert!(ok, "limit {limit} was accepted"),
-            Err(err) => {
-                assert!(!ok, "limit {limit} was refused");
-                assert_eq!(invalid_fields(err), ["limit"]);
-            }
-        }
-    }
+        m.transactions
+            .expect_list()
+            .withf(move |_, f| f.limit == limit)
+            .times(usize::from(ok))
+            .returning(|_, _| {
+                Ok(TransactionPage {
+                    items: vec![],
+                    next: None,
+                })
+            });
+        let query = TransactionQuery {
+            limit: Some(limit),
+            ..Default::default()
+        };
+        m.service().list(Uuid::now_v7(), query).await.map(drop)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -343,11 +336,8 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
 #[tokio::test]
 async fn a_correction_reports_every_invalid_field_at_once_and_writes_nothing() {
     let mut m = Mocks::new();
-    let current = transaction();
-    let id = current.id;
-    m.holding(current);
-    m.transactions.expect_update().never();
-    m.cache.expect_invalidate().never();
+    let id = m.holding(transaction());
+    m.writes_nothing();
     let err = m
         .service()
         .update(
@@ -374,8 +364,7 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
     let current = transaction();
-    let id = current.id;
-    m.holding(current.clone());
+    let id = m.holding(current.clone());
     let expected = TransactionUpdate {
         description: Some("Dinner".into()),
         merchant_name: Some(None),
@@ -411,11 +400,8 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
 #[tokio::test]
 async fn a_plaid_transaction_cannot_be_deleted() {
     let mut m = Mocks::new();
-    let current = from_plaid();
-    let id = current.id;
-    m.holding(current);
-    m.transactions.expect_delete().never();
-    m.cache.expect_invalidate().never();
+    let id = m.holding(from_plaid());
+    m.writes_nothing();
     let err = m.service().delete(Uuid::now_v7(), id).await.unwrap_err();
     assert!(matches!(
         err,
@@ -430,9 +416,7 @@ async fn a_plaid_transaction_cannot_be_deleted() {
 async fn deleting_a_manual_transaction_uses_the_clocks_write_time_and_drops_the_users_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let current = transaction();
-    let id = current.id;
-    m.holding(current);
+    let id = m.holding(transaction());
     m.transactions
         .expect_delete()
         .with(eq(user), eq(id), eq(write_time()))
@@ -446,9 +430,7 @@ async fn deleting_a_manual_transaction_uses_the_clocks_write_time_and_drops_the_
 async fn what_the_user_cannot_see_is_not_found_naming_it_and_nothing_is_written() {
     let mut m = Mocks::new();
     let (user, missing) = (Uuid::now_v7(), Uuid::now_v7());
-    let gone = transaction();
-    let gone_id = gone.id;
-    m.holding(gone);
+    let gone_id = m.holding(transaction());
     m.transactions
         .expect_get()
         .withf(move |_, i| *i != gone_id)
@@ -518,9 +500,7 @@ async fn what_the_user_cannot_see_is_not_found_naming_it_and_nothing_is_written(
 async fn a_write_that_would_overdraw_an_asset_is_a_rule_error_and_drops_no_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let current = transaction();
-    let id = current.id;
-    m.holding(current);
+    let id = m.holding(transaction());
     m.transactions
         .expect_create()
         .returning(|_, _| Err(overdraft()));
@@ -586,10 +566,8 @@ async fn the_account_and_a_plaid_transactions_amount_and_date_cannot_change() {
         ),
     ] {
         let mut m = Mocks::new();
-        let id = current.id;
-        m.holding(current);
-        m.transactions.expect_update().never();
-        m.cache.expect_invalidate().never();
+        let id = m.holding(current);
+        m.writes_nothing();
         let err = m
             .service()
             .update(Uuid::now_v7(), id, patch)
