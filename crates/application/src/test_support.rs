@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -70,6 +70,35 @@ pub(crate) fn pct(s: &str) -> Percentage {
 
 pub(crate) fn currency(code: &str) -> CurrencyCode {
     CurrencyCode::parse(code).unwrap()
+}
+
+// --- What a mock was handed ---
+
+/// A slot where a mock's closure keeps what it was handed, for the test to look at afterwards.
+pub(crate) struct Seen<T>(Arc<Mutex<Option<T>>>);
+
+impl<T> Seen<T> {
+    pub(crate) fn new() -> Self {
+        Self(Arc::default())
+    }
+
+    /// Another handle on the same slot, to move into the mock's closure.
+    pub(crate) fn handle(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+
+    pub(crate) fn keep(&self, value: T) {
+        *self.0.lock().unwrap() = Some(value);
+    }
+
+    /// What the mock kept last; panics if it kept nothing.
+    pub(crate) fn take(&self) -> T {
+        self.0
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the mock was never handed anything")
+    }
 }
 
 // --- The report cache ---

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mockall::predicate::eq;
 use nestegg_domain::DomainError;
@@ -9,8 +9,8 @@ use nestegg_ports::cache::MockCache;
 
 use super::*;
 use crate::test_support::{
-    account, account_from, clock, date, dec, expect_invalidations, invalid_fields, report_cache,
-    unavailable, validation, write_time,
+    Seen, account, account_from, clock, date, dec, expect_invalidations, invalid_fields,
+    report_cache, unavailable, validation, write_time,
 };
 
 struct Mocks {
@@ -55,50 +55,6 @@ fn input(account_type: &str, balance: &str) -> AccountInput {
 }
 
 #[tokio::test]
-async fn creating_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let err = Mocks::new()
-        .writes_nothing()
-        .service()
-        .create(
-            Uuid::now_v7(),
-            AccountInput {
-                name: "   ".into(),
-                account_type: "chequing".into(),
-                institution_name: Some("x".repeat(256)),
-                current_balance: dec("1.00001"),
-                available_balance: Some(dec("2.00001")),
-                currency: Some("usd".into()),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        [
-            "available_balance",
-            "currency",
-            "current_balance",
-            "institution_name",
-            "name",
-            "type"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn a_negative_opening_balance_is_refused_on_an_asset_account() {
-    let err = Mocks::new()
-        .writes_nothing()
-        .service()
-        .create(Uuid::now_v7(), input("checking", "-5"))
-        .await
-        .unwrap_err();
-    let fields = validation(err);
-    assert_eq!(fields.keys().collect::<Vec<_>>(), ["current_balance"]);
-    assert!(fields["current_balance"].contains("negative balance"));
-}
-
-#[tokio::test]
 async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -120,14 +76,14 @@ async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
 async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_write_time() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let seen: Arc<Mutex<Option<(NewAccount, WriteTime)>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     m.accounts
         .expect_create()
         .times(1)
         .returning(move |new, at| {
             let account = account_from(&new);
-            *captured.lock().unwrap() = Some((new, at));
+            captured.keep((new, at));
             Ok(account)
         });
     expect_invalidations(&mut m.cache, user, 1);
@@ -145,7 +101,7 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
         )
         .await
         .unwrap();
-    let (new, at) = seen.lock().unwrap().take().unwrap();
+    let (new, at) = seen.take();
     assert_eq!(new.user_id, user);
     assert!(!new.id.is_nil());
     assert_eq!(new.name.as_str(), "Everyday");
@@ -237,34 +193,6 @@ async fn a_missing_or_foreign_account_is_not_found_naming_the_account_and_drops_
 }
 
 #[tokio::test]
-async fn updating_reports_every_invalid_given_field_at_once_and_writes_nothing() {
-    let err = Mocks::new()
-        .writes_nothing()
-        .service()
-        .update(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            AccountPatch {
-                name: Some(String::new()),
-                institution_name: Some(Some("i".repeat(256))),
-                current_balance: Some(dec("0.00001")),
-                available_balance: Some(Some(dec("0.00001"))),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        [
-            "available_balance",
-            "current_balance",
-            "institution_name",
-            "name"
-        ]
-    );
-}
-
-#[tokio::test]
 async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -299,32 +227,6 @@ async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_repo
         .await
         .unwrap();
     assert_eq!(updated.id, id);
-}
-
-#[tokio::test]
-async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance() {
-    let mut m = Mocks::new();
-    m.accounts.expect_update().returning(|_, _, _, _| {
-        Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
-            account_type: AccountType::Savings,
-        }))
-    });
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            AccountPatch {
-                current_balance: Some(dec("-1")),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    let fields = validation(err);
-    assert_eq!(fields.keys().collect::<Vec<_>>(), ["current_balance"]);
-    assert!(fields["current_balance"].contains("savings"));
 }
 
 #[tokio::test]
@@ -411,4 +313,95 @@ async fn snapshots_are_read_for_the_range_asked_and_a_foreign_account_is_not_fou
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::NotFound("account")));
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
+    let service = Mocks::new().writes_nothing().service();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    let all_invalid = AccountInput {
+        name: "   ".into(),
+        account_type: "chequing".into(),
+        institution_name: Some("x".repeat(256)),
+        current_balance: dec("1.00001"),
+        available_balance: Some(dec("2.00001")),
+        currency: Some("usd".into()),
+    };
+    let all_invalid_patch = AccountPatch {
+        name: Some(String::new()),
+        institution_name: Some(Some("i".repeat(256))),
+        current_balance: Some(dec("0.00001")),
+        available_balance: Some(Some(dec("0.00001"))),
+    };
+    for (case, result, fields) in [
+        (
+            "creating",
+            service.create(user, all_invalid).await.map(drop),
+            vec![
+                "available_balance",
+                "currency",
+                "current_balance",
+                "institution_name",
+                "name",
+                "type",
+            ],
+        ),
+        (
+            "updating",
+            service.update(user, id, all_invalid_patch).await.map(drop),
+            vec![
+                "available_balance",
+                "current_balance",
+                "institution_name",
+                "name",
+            ],
+        ),
+    ] {
+        assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance_naming_the_rule() {
+    let mut m = Mocks::new();
+    m.accounts.expect_create().never();
+    // The service cannot know the type of a stored account: the store checks it.
+    m.accounts.expect_update().returning(|_, _, _, _| {
+        Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
+            account_type: AccountType::Savings,
+        }))
+    });
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    let overdrawn = AccountPatch {
+        current_balance: Some(dec("-1")),
+        ..Default::default()
+    };
+    for (case, result, says) in [
+        (
+            "opening an asset account overdrawn",
+            service
+                .create(user, input("checking", "-5"))
+                .await
+                .map(drop),
+            "negative balance",
+        ),
+        (
+            "overdrawing a savings account",
+            service.update(user, id, overdrawn).await.map(drop),
+            "savings",
+        ),
+    ] {
+        let fields = validation(result.expect_err(case));
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            ["current_balance"],
+            "{case}"
+        );
+        assert!(
+            fields["current_balance"].contains(says),
+            "{case}: {fields:?}"
+        );
+    }
 }

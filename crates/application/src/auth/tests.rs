@@ -54,6 +54,15 @@ impl Mocks {
         }
     }
 
+    /// The store knows `user` by id; returns the id.
+    fn knowing(&mut self, user: User) -> Uuid {
+        let id = user.id;
+        self.users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(user.clone())));
+        id
+    }
+
     fn service(self) -> AuthService {
         AuthService::new(
             AuthPorts {
@@ -281,9 +290,7 @@ async fn losing_a_rotation_race_counts_as_reuse() {
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    m.knowing(user);
     m.tokens.expect_rotate().returning(|_, _, _| Ok(false));
     m.tokens
         .expect_revoke_family()
@@ -302,9 +309,7 @@ async fn a_valid_refresh_rotates_within_the_same_family() {
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    m.knowing(user);
     m.tokens
         .expect_rotate()
         .withf(move |spent, _, next| *spent == spent_id && next.family_id == family)
@@ -340,11 +345,7 @@ async fn logging_out_with_another_users_token_revokes_nothing() {
 #[tokio::test]
 async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
     let mut m = Mocks::new();
-    let user = user();
-    let id = user.id;
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    let id = m.knowing(user());
     m.throttle
         .expect_acquire()
         .times(1)
@@ -359,11 +360,7 @@ async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
 #[tokio::test]
 async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call() {
     let mut m = Mocks::new();
-    let user = user();
-    let id = user.id;
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    let id = m.knowing(user());
     m.throttle.expect_acquire().returning(|_, _| Ok(()));
     m.throttle.expect_reset().return_const(());
     m.hasher.expect_verify().returning(|p, _| Ok(p == "right"));
@@ -383,11 +380,7 @@ async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call(
 async fn a_profile_change_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
     let user = user();
-    let id = user.id;
-    let stored = user.clone();
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(stored.clone())));
+    let id = m.knowing(user.clone());
     m.users
         .expect_update_profile()
         .returning(move |_, _, _, _| Ok(user.clone()));

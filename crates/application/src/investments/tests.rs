@@ -1,14 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Mutex;
-
 use mockall::predicate::eq;
 use nestegg_ports::investment::MockInvestmentRepository;
 use nestegg_ports::{Conflict, RepoError};
 
 use super::*;
 use crate::test_support::{
-    check_page_limits, clock, date, dec, invalid_fields, investment, investment_from, now, today,
+    Seen, check_page_limits, clock, date, dec, invalid_fields, investment, investment_from, now,
+    today,
 };
 
 fn service(investments: MockInvestmentRepository) -> InvestmentService {
@@ -76,14 +75,14 @@ async fn adding_a_security_reports_every_invalid_field_at_once_and_stores_nothin
 async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_trimmed_text() {
     let mut repo = MockInvestmentRepository::new();
     let user = Uuid::now_v7();
-    let seen: Arc<Mutex<Option<NewInvestment>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     repo.expect_create()
         .withf(|_, at| *at == now())
         .times(1)
         .returning(move |new, _| {
             let i = investment_from(&new);
-            *captured.lock().unwrap() = Some(new);
+            captured.keep(new);
             Ok(i)
         });
     let created = service(repo)
@@ -102,7 +101,7 @@ async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_
         )
         .await
         .unwrap();
-    let new = seen.lock().unwrap().take().unwrap();
+    let new = seen.take();
     assert_eq!(new.owner, Some(user));
     assert!(!new.id.is_nil());
     assert_eq!(new.symbol, "BRK.B");

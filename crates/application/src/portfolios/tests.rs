@@ -1,7 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Mutex;
-
 use mockall::predicate::eq;
 use nestegg_domain::DomainError;
 use nestegg_domain::portfolio::Holding;
@@ -9,7 +7,7 @@ use nestegg_ports::portfolio::MockPortfolioRepository;
 
 use super::*;
 use crate::test_support::{
-    clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, trade_from,
+    Seen, clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, trade_from,
     validation,
 };
 
@@ -156,14 +154,14 @@ async fn targets_adding_up_to_more_than_100_are_refused() {
 async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwise() {
     let mut repo = MockPortfolioRepository::new();
     let user = Uuid::now_v7();
-    let seen: Arc<Mutex<Option<NewPortfolio>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     repo.expect_create()
         .withf(|_, at| *at == now())
         .times(1)
         .returning(move |new, _| {
             let p = portfolio_from(&new);
-            *captured.lock().unwrap() = Some(new);
+            captured.keep(new);
             Ok(p)
         });
     service(repo)
@@ -178,7 +176,7 @@ async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwis
         )
         .await
         .unwrap();
-    let new = seen.lock().unwrap().take().unwrap();
+    let new = seen.take();
     assert_eq!(new.user_id, user);
     assert!(!new.id.is_nil());
     assert_eq!(new.name, "Retirement");
@@ -336,18 +334,18 @@ async fn a_trade_is_recorded_with_its_parsed_side_and_no_fee_when_none_is_given(
         let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
         let input = trade_input(side);
         let security = input.investment_id;
-        let seen: Arc<Mutex<Option<NewTrade>>> = Arc::default();
-        let captured = Arc::clone(&seen);
+        let seen = Seen::new();
+        let captured = seen.handle();
         repo.expect_trade()
             .withf(move |u, i, _, at| *u == user && *i == id && *at == now())
             .times(1)
             .returning(move |_, _, new, _| {
                 let t = trade_from(&new);
-                *captured.lock().unwrap() = Some(new);
+                captured.keep(new);
                 Ok(t)
             });
         service(repo).trade(user, id, input).await.unwrap();
-        let new = seen.lock().unwrap().take().unwrap();
+        let new = seen.take();
         assert_eq!(new.side, parsed);
         assert_eq!(new.investment_id, security);
         assert_eq!(new.quantity.value(), dec("2"));

@@ -1,16 +1,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use mockall::predicate::eq;
-use nestegg_ports::WriteTime;
 use nestegg_ports::cache::MockCache;
 use nestegg_ports::transaction::MockTransactionRepository;
 
 use super::*;
 use crate::test_support::{
-    check_page_limits, clock, date, dec, expect_invalidations, invalid_fields, money, overdraft,
-    report_cache, transaction, transaction_from, validation, write_time,
+    Seen, check_page_limits, clock, date, dec, expect_invalidations, invalid_fields, money,
+    overdraft, report_cache, transaction, transaction_from, validation, write_time,
 };
 
 struct Mocks {
@@ -106,14 +105,14 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
     let user = Uuid::now_v7();
     let given = input();
     let account = given.account_id;
-    let seen: Arc<Mutex<Option<(NewTransaction, WriteTime)>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     m.transactions
         .expect_create()
         .times(1)
         .returning(move |new, at| {
             let t = transaction_from(&new);
-            *captured.lock().unwrap() = Some((new, at));
+            captured.keep((new, at));
             Ok(t)
         });
     expect_invalidations(&mut m.cache, user, 1);
@@ -128,7 +127,7 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
         )
         .await
         .unwrap();
-    let (new, at) = seen.lock().unwrap().take().unwrap();
+    let (new, at) = seen.take();
     assert_eq!((new.user_id, new.account_id), (user, account));
     assert!(!new.id.is_nil());
     assert_eq!(new.amount.money().value(), dec("-20"));
