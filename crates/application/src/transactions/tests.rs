@@ -73,33 +73,6 @@ fn input() -> TransactionInput {
 }
 
 #[tokio::test]
-async fn recording_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut m = Mocks::new();
-    m.writes_nothing();
-    let err = m
-        .service()
-        .create(
-            Uuid::now_v7(),
-            TransactionInput {
-                account_id: Uuid::now_v7(),
-                amount: Decimal::ZERO,
-                date: date(10_000, 1, 1),
-                description: "  ".into(),
-                merchant_name: Some("m".repeat(256)),
-                category: Some("groceries".into()),
-                is_pending: None,
-                is_recurring: None,
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        ["amount", "category", "date", "description", "merchant_name"]
-    );
-}
-
-#[tokio::test]
 async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_time() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -245,33 +218,6 @@ async fn a_page_limit_must_be_between_1_and_500() {
 }
 
 #[tokio::test]
-async fn listing_reports_every_bad_criterion_at_once_and_reads_nothing() {
-    let mut m = Mocks::new();
-    m.transactions.expect_list().never();
-    let err = m
-        .service()
-        .list(
-            Uuid::now_v7(),
-            TransactionQuery {
-                from: Some(date(2026, 2, 1)),
-                to: Some(date(2026, 1, 1)),
-                category: Some("fun".into()),
-                q: Some("a\u{7}b".into()),
-                min_amount: Some(dec("10")),
-                max_amount: Some(dec("5")),
-                limit: Some(0),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        ["category", "limit", "max_amount", "q", "to"]
-    );
-}
-
-#[tokio::test]
 async fn listing_refuses_unrepresentable_amounts_dates_and_overlong_searches() {
     let mut m = Mocks::new();
     m.transactions.expect_list().never();
@@ -330,32 +276,6 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
         )
         .await
         .unwrap();
-}
-
-#[tokio::test]
-async fn a_correction_reports_every_invalid_field_at_once_and_writes_nothing() {
-    let mut m = Mocks::new();
-    let id = m.holding(transaction());
-    m.writes_nothing();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            id,
-            TransactionPatch {
-                description: Some(" ".into()),
-                merchant_name: Some(Some("m".repeat(256))),
-                category: Some("misc".into()),
-                amount: Some(Decimal::ZERO),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        invalid_fields(err),
-        ["amount", "category", "description", "merchant_name"]
-    );
 }
 
 #[tokio::test]
@@ -576,5 +496,59 @@ async fn the_account_and_a_plaid_transactions_amount_and_date_cannot_change() {
             matches!(&err, AppError::Rule { code: "read_only_field", message } if message.starts_with(field)),
             "{field}: {err:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_read_or_written() {
+    let mut m = Mocks::new();
+    let id = m.holding(transaction());
+    m.writes_nothing();
+    m.transactions.expect_list().never();
+    let service = m.service();
+    let user = Uuid::now_v7();
+    let recording = TransactionInput {
+        amount: Decimal::ZERO,
+        date: date(10_000, 1, 1),
+        description: "  ".into(),
+        merchant_name: Some("m".repeat(256)),
+        category: Some("groceries".into()),
+        ..input()
+    };
+    let listing = TransactionQuery {
+        from: Some(date(2026, 2, 1)),
+        to: Some(date(2026, 1, 1)),
+        category: Some("fun".into()),
+        q: Some("a\u{7}b".into()),
+        min_amount: Some(dec("10")),
+        max_amount: Some(dec("5")),
+        limit: Some(0),
+        ..Default::default()
+    };
+    let correction = TransactionPatch {
+        description: Some(" ".into()),
+        merchant_name: Some(Some("m".repeat(256))),
+        category: Some("misc".into()),
+        amount: Some(Decimal::ZERO),
+        ..Default::default()
+    };
+    for (case, result, fields) in [
+        (
+            "recording",
+            service.create(user, recording).await.map(drop),
+            vec!["amount", "category", "date", "description", "merchant_name"],
+        ),
+        (
+            "listing",
+            service.list(user, listing).await.map(drop),
+            vec!["category", "limit", "max_amount", "q", "to"],
+        ),
+        (
+            "correcting",
+            service.update(user, id, correction).await.map(drop),
+            vec!["amount", "category", "description", "merchant_name"],
+        ),
+    ] {
+        assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
     }
 }
