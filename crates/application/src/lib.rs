@@ -13,6 +13,8 @@ pub mod error;
 pub mod investments;
 pub mod portfolios;
 pub mod reports;
+#[cfg(test)]
+mod test_support;
 pub mod transactions;
 
 pub use error::AppError;

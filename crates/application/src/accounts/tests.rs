@@ -1,35 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use mockall::predicate::eq;
 use nestegg_domain::DomainError;
 use nestegg_ports::account::MockAccountRepository;
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
-use rust_decimal::Decimal;
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
+use crate::test_support::{
+    Seen, account, account_from, clock, date, dec, expect_invalidations, invalid_fields,
+    report_cache, unavailable, validation, write_time,
+};
 
 struct Mocks {
     accounts: MockAccountRepository,
@@ -44,56 +26,21 @@ impl Mocks {
         }
     }
 
-    /// Expects the user's reports to be dropped exactly `times` times.
-    fn invalidations(&mut self, user_id: Uuid, times: usize) {
-        let scope = format!("user:{user_id}");
-        self.cache
-            .expect_invalidate()
-            .withf(move |s| s == scope)
-            .times(times)
-            .returning(|_| Ok(()));
+    /// Nothing may be created or changed, and no report dropped.
+    fn writes_nothing(mut self) -> Self {
+        self.accounts.expect_create().never();
+        self.accounts.expect_update().never();
+        self.cache.expect_invalidate().never();
+        self
     }
 
     fn service(self) -> AccountService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        clock.expect_today().returning(today);
         AccountService::new(
             Arc::new(self.accounts),
-            ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
-            Arc::new(clock),
+            report_cache(self.cache),
+            Arc::new(clock()),
         )
     }
-}
-
-fn stored(new: &NewAccount) -> Account {
-    Account {
-        id: new.id,
-        user_id: new.user_id,
-        name: new.name.as_str().to_owned(),
-        account_type: new.account_type,
-        institution_name: new.institution_name.clone(),
-        current_balance: new.current_balance,
-        available_balance: new.available_balance,
-        currency: new.currency,
-        plaid_account_id: None,
-        connection_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn checking(user_id: Uuid) -> Account {
-    stored(&NewAccount {
-        id: Uuid::now_v7(),
-        user_id,
-        name: AccountName::parse("Checking").unwrap(),
-        account_type: AccountType::Checking,
-        institution_name: None,
-        current_balance: Money::new(dec("100")).unwrap(),
-        available_balance: None,
-        currency: CurrencyCode::USD,
-    })
 }
 
 fn input(account_type: &str, balance: &str) -> AccountInput {
@@ -107,61 +54,6 @@ fn input(account_type: &str, balance: &str) -> AccountInput {
     }
 }
 
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn creating_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut m = Mocks::new();
-    m.accounts.expect_create().never();
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(
-            Uuid::now_v7(),
-            AccountInput {
-                name: "   ".into(),
-                account_type: "chequing".into(),
-                institution_name: Some("x".repeat(256)),
-                current_balance: dec("1.00001"),
-                available_balance: Some(dec("2.00001")),
-                currency: Some("usd".into()),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        [
-            "available_balance",
-            "currency",
-            "current_balance",
-            "institution_name",
-            "name",
-            "type"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn a_negative_opening_balance_is_refused_on_an_asset_account() {
-    let mut m = Mocks::new();
-    m.accounts.expect_create().never();
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input("checking", "-5"))
-        .await
-        .unwrap_err();
-    let fields = validation(err);
-    assert_eq!(fields.keys().collect::<Vec<_>>(), ["current_balance"]);
-    assert!(fields["current_balance"].contains("negative balance"));
-}
-
 #[tokio::test]
 async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
     let mut m = Mocks::new();
@@ -169,8 +61,8 @@ async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
     m.accounts
         .expect_create()
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
-    m.invalidations(user, 1);
+        .returning(|new, _| Ok(account_from(&new)));
+    expect_invalidations(&mut m.cache, user, 1);
     let account = m
         .service()
         .create(user, input("credit_card", "-5"))
@@ -184,17 +76,17 @@ async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
 async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_write_time() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let seen: Arc<Mutex<Option<(NewAccount, WriteTime)>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     m.accounts
         .expect_create()
         .times(1)
         .returning(move |new, at| {
-            let account = stored(&new);
-            *captured.lock().unwrap() = Some((new, at));
+            let account = account_from(&new);
+            captured.keep((new, at));
             Ok(account)
         });
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(
             user,
@@ -209,7 +101,7 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
         )
         .await
         .unwrap();
-    let (new, at) = seen.lock().unwrap().take().unwrap();
+    let (new, at) = seen.take();
     assert_eq!(new.user_id, user);
     assert!(!new.id.is_nil());
     assert_eq!(new.name.as_str(), "Everyday");
@@ -218,13 +110,7 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
     assert_eq!(new.current_balance.value(), dec("12.5"));
     assert_eq!(new.available_balance.map(Money::value), Some(dec("10")));
     assert_eq!(new.currency, CurrencyCode::USD);
-    assert_eq!(
-        at,
-        WriteTime {
-            now: now(),
-            today: today()
-        }
-    );
+    assert_eq!(at, write_time());
 }
 
 #[tokio::test]
@@ -237,8 +123,8 @@ async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_ab
             new.currency == CurrencyCode::parse("EUR").unwrap() && new.institution_name.is_none()
         })
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
-    m.invalidations(user, 1);
+        .returning(|new, _| Ok(account_from(&new)));
+    expect_invalidations(&mut m.cache, user, 1);
     let mut account = input("checking", "0");
     account.currency = Some("EUR".into());
     account.institution_name = Some("   ".into());
@@ -247,83 +133,70 @@ async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_ab
 }
 
 #[tokio::test]
-async fn a_failed_create_is_reported_and_leaves_the_cached_reports_alone() {
-    let mut m = Mocks::new();
-    m.accounts
-        .expect_create()
-        .returning(|_, _| Err(RepoError::Unavailable("db down".into())));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input("checking", "1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::Unavailable(why) if why == "db down"));
-}
-
-#[tokio::test]
-async fn listing_passes_store_outages_through() {
+async fn a_store_outage_is_passed_on_and_leaves_the_cached_reports_alone() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
     m.accounts
+        .expect_create()
+        .returning(|_, _| Err(unavailable()));
+    m.accounts
         .expect_list()
         .with(eq(user))
-        .returning(|_| Err(RepoError::Unavailable("down".into())));
-    assert!(matches!(
-        m.service().list(user).await.unwrap_err(),
-        AppError::Unavailable(_)
-    ));
+        .returning(|_| Err(unavailable()));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    for (case, result) in [
+        (
+            "creating",
+            service.create(user, input("checking", "1")).await.map(drop),
+        ),
+        ("listing", service.list(user).await.map(drop)),
+    ] {
+        assert!(
+            matches!(&result, Err(AppError::Unavailable(why)) if why == "down"),
+            "{case}: {result:?}"
+        );
+    }
 }
 
 #[tokio::test]
-async fn getting_a_missing_or_foreign_account_is_not_found_naming_the_account() {
+async fn a_missing_or_foreign_account_is_not_found_naming_the_account_and_drops_no_reports() {
     let mut m = Mocks::new();
     m.accounts
         .expect_get()
         .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .get(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
-async fn updating_reports_every_invalid_given_field_at_once_and_writes_nothing() {
-    let mut m = Mocks::new();
-    m.accounts.expect_update().never();
+    m.accounts
+        .expect_update()
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    m.accounts
+        .expect_delete()
+        .returning(|_, _| Err(RepoError::NotFound));
     m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            AccountPatch {
-                name: Some(String::new()),
-                institution_name: Some(Some("i".repeat(256))),
-                current_balance: Some(dec("0.00001")),
-                available_balance: Some(Some(dec("0.00001"))),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        [
-            "available_balance",
-            "current_balance",
-            "institution_name",
-            "name"
-        ]
-    );
+    let service = m.service();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    for (case, result) in [
+        ("getting", service.get(user, id).await.map(drop)),
+        (
+            "updating",
+            service
+                .update(user, id, AccountPatch::default())
+                .await
+                .map(drop),
+        ),
+        ("deleting", service.delete(user, id).await),
+    ] {
+        assert!(
+            matches!(result, Err(AppError::NotFound("account"))),
+            "{case}: {result:?}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let account = checking(user);
+    let account = account(user);
     let id = account.id;
     m.accounts
         .expect_update()
@@ -334,12 +207,11 @@ async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_repo
                 && update.institution_name == Some(None)
                 && update.current_balance.is_none()
                 && update.available_balance == Some(None)
-                && at.now == now()
-                && at.today == today()
+                && *at == write_time()
         })
         .times(1)
         .returning(move |_, _, _, _| Ok(account.clone()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     let updated = m
         .service()
         .update(
@@ -355,47 +227,6 @@ async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_repo
         .await
         .unwrap();
     assert_eq!(updated.id, id);
-}
-
-#[tokio::test]
-async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance() {
-    let mut m = Mocks::new();
-    m.accounts.expect_update().returning(|_, _, _, _| {
-        Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
-            account_type: AccountType::Savings,
-        }))
-    });
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            AccountPatch {
-                current_balance: Some(dec("-1")),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    let fields = validation(err);
-    assert_eq!(fields.keys().collect::<Vec<_>>(), ["current_balance"]);
-    assert!(fields["current_balance"].contains("savings"));
-}
-
-#[tokio::test]
-async fn updating_a_missing_account_is_not_found_and_drops_no_reports() {
-    let mut m = Mocks::new();
-    m.accounts
-        .expect_update()
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(Uuid::now_v7(), Uuid::now_v7(), AccountPatch::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
 }
 
 #[tokio::test]
@@ -421,21 +252,6 @@ async fn deleting_an_account_with_transactions_is_a_conflict_and_drops_no_report
 }
 
 #[tokio::test]
-async fn deleting_a_missing_account_is_not_found() {
-    let mut m = Mocks::new();
-    m.accounts
-        .expect_delete()
-        .returning(|_, _| Err(RepoError::NotFound));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .delete(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
 async fn deleting_an_account_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
     let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
@@ -444,54 +260,41 @@ async fn deleting_an_account_drops_the_users_cached_reports() {
         .with(eq(user), eq(id))
         .times(1)
         .returning(|_, _| Ok(()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service().delete(user, id).await.unwrap();
 }
 
 #[tokio::test]
-async fn snapshots_ending_before_they_start_are_refused_without_reading() {
-    let mut m = Mocks::new();
-    m.accounts.expect_snapshots().never();
-    let err = m
-        .service()
-        .snapshots(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
+async fn a_backwards_or_unsupported_snapshot_range_is_refused_under_its_field_without_reading() {
+    for (case, from, to, field) in [
+        (
+            "ending before it starts",
             Some(date(2026, 2, 1)),
             Some(date(2026, 1, 31)),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
-}
-
-#[tokio::test]
-async fn a_snapshot_start_outside_the_supported_dates_is_refused_under_from() {
-    let mut m = Mocks::new();
-    m.accounts.expect_snapshots().never();
-    let err = m
-        .service()
-        .snapshots(Uuid::now_v7(), Uuid::now_v7(), Some(date(0, 12, 31)), None)
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["from"]);
-}
-
-#[tokio::test]
-async fn a_snapshot_end_outside_the_supported_dates_is_refused_under_to() {
-    let mut m = Mocks::new();
-    m.accounts.expect_snapshots().never();
-    let err = m
-        .service()
-        .snapshots(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
+            "to",
+        ),
+        (
+            "starting before year 1",
+            Some(date(0, 12, 31)),
+            None,
+            "from",
+        ),
+        (
+            "ending after year 9999",
             None,
             Some(date(10_000, 1, 1)),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
+            "to",
+        ),
+    ] {
+        let mut m = Mocks::new();
+        m.accounts.expect_snapshots().never();
+        let err = m
+            .service()
+            .snapshots(Uuid::now_v7(), Uuid::now_v7(), from, to)
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_fields(err), [field], "{case}");
+    }
 }
 
 #[tokio::test]
@@ -510,4 +313,95 @@ async fn snapshots_are_read_for_the_range_asked_and_a_foreign_account_is_not_fou
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::NotFound("account")));
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
+    let service = Mocks::new().writes_nothing().service();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    let all_invalid = AccountInput {
+        name: "   ".into(),
+        account_type: "chequing".into(),
+        institution_name: Some("x".repeat(256)),
+        current_balance: dec("1.00001"),
+        available_balance: Some(dec("2.00001")),
+        currency: Some("usd".into()),
+    };
+    let all_invalid_patch = AccountPatch {
+        name: Some(String::new()),
+        institution_name: Some(Some("i".repeat(256))),
+        current_balance: Some(dec("0.00001")),
+        available_balance: Some(Some(dec("0.00001"))),
+    };
+    for (case, result, fields) in [
+        (
+            "creating",
+            service.create(user, all_invalid).await.map(drop),
+            vec![
+                "available_balance",
+                "currency",
+                "current_balance",
+                "institution_name",
+                "name",
+                "type",
+            ],
+        ),
+        (
+            "updating",
+            service.update(user, id, all_invalid_patch).await.map(drop),
+            vec![
+                "available_balance",
+                "current_balance",
+                "institution_name",
+                "name",
+            ],
+        ),
+    ] {
+        assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance_naming_the_rule() {
+    let mut m = Mocks::new();
+    m.accounts.expect_create().never();
+    // The service cannot know the type of a stored account: the store checks it.
+    m.accounts.expect_update().returning(|_, _, _, _| {
+        Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
+            account_type: AccountType::Savings,
+        }))
+    });
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    let overdrawn = AccountPatch {
+        current_balance: Some(dec("-1")),
+        ..Default::default()
+    };
+    for (case, result, says) in [
+        (
+            "opening an asset account overdrawn",
+            service
+                .create(user, input("checking", "-5"))
+                .await
+                .map(drop),
+            "negative balance",
+        ),
+        (
+            "overdrawing a savings account",
+            service.update(user, id, overdrawn).await.map(drop),
+            "savings",
+        ),
+    ] {
+        let fields = validation(result.expect_err(case));
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            ["current_balance"],
+            "{case}"
+        );
+        assert!(
+            fields["current_balance"].contains(says),
+            "{case}: {fields:?}"
+        );
+    }
 }

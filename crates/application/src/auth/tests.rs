@@ -3,26 +3,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
-use nestegg_domain::{Email, Preferences, Username};
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::security::{
     IssuedAccessToken, MockAccessTokens, MockPasswordHasher, MockSecretTokens,
 };
 use nestegg_ports::throttle::MockLoginThrottle;
 use nestegg_ports::token::MockRefreshTokenRepository;
 use nestegg_ports::user::MockUserRepository;
-use nestegg_ports::{Conflict, RefreshToken, RepoError, User};
+use nestegg_ports::{Conflict, RefreshToken, RepoError};
 use uuid::Uuid;
 
 use super::*;
-use crate::cache::ReportCache;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
+use crate::test_support::{
+    clock, expect_invalidations, invalid_fields, now, report_cache, user, user_from,
+};
 
 struct Mocks {
     users: MockUserRepository,
@@ -59,9 +54,16 @@ impl Mocks {
         }
     }
 
+    /// The store knows `user` by id; returns the id.
+    fn knowing(&mut self, user: User) -> Uuid {
+        let id = user.id;
+        self.users
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(user.clone())));
+        id
+    }
+
     fn service(self) -> AuthService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
         AuthService::new(
             AuthPorts {
                 users: Arc::new(self.users),
@@ -70,25 +72,11 @@ impl Mocks {
                 access: Arc::new(self.access),
                 secrets: Arc::new(self.secrets),
                 throttle: Arc::new(self.throttle),
-                clock: Arc::new(clock),
-                cache: ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
+                clock: Arc::new(clock()),
+                cache: report_cache(self.cache),
             },
             AuthPolicy::default(),
         )
-    }
-}
-
-fn ada() -> User {
-    User {
-        id: Uuid::now_v7(),
-        email: Email::parse("ada@example.com").unwrap(),
-        username: Username::parse("ada").unwrap(),
-        password_hash: "hash-of-right".into(),
-        is_active: true,
-        is_verified: false,
-        preferences: Preferences::default(),
-        created_at: now(),
-        updated_at: now(),
     }
 }
 
@@ -119,13 +107,7 @@ async fn registration_reports_every_invalid_field_at_once_and_stores_nothing() {
         })
         .await
         .unwrap_err();
-    let AppError::Validation(fields) = err else {
-        panic!("expected validation error, got {err:?}");
-    };
-    assert_eq!(
-        fields.keys().collect::<Vec<_>>(),
-        ["email", "password", "username"]
-    );
+    assert_eq!(invalid_fields(err), ["email", "password", "username"]);
 }
 
 #[tokio::test]
@@ -137,17 +119,7 @@ async fn registration_stores_the_lower_cased_email_and_the_hash_not_the_password
     m.users.expect_create().returning(|new| {
         assert_eq!(new.email.as_str(), "ada@example.com");
         assert_eq!(new.password_hash, "bcrypt(21)");
-        Ok(User {
-            id: new.id,
-            email: new.email,
-            username: new.username,
-            password_hash: new.password_hash,
-            is_active: true,
-            is_verified: false,
-            preferences: new.preferences,
-            created_at: new.now,
-            updated_at: new.now,
-        })
+        Ok(user_from(&new))
     });
     let user = m
         .service()
@@ -242,7 +214,7 @@ async fn a_throttled_login_is_refused_before_any_password_check() {
 #[tokio::test]
 async fn a_successful_login_stores_only_the_refresh_token_hash_and_takes_back_its_attempt() {
     let mut m = Mocks::new();
-    let user = ada();
+    let user = user();
     let id = user.id;
     let account_key = format!("user:{id}");
     m.throttle
@@ -312,15 +284,13 @@ async fn presenting_a_spent_refresh_token_revokes_its_whole_family() {
 #[tokio::test]
 async fn losing_a_rotation_race_counts_as_reuse() {
     let mut m = Mocks::new();
-    let user = ada();
+    let user = user();
     let token = stored_token(user.id);
     let family = token.family_id;
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    m.knowing(user);
     m.tokens.expect_rotate().returning(|_, _, _| Ok(false));
     m.tokens
         .expect_revoke_family()
@@ -333,15 +303,13 @@ async fn losing_a_rotation_race_counts_as_reuse() {
 #[tokio::test]
 async fn a_valid_refresh_rotates_within_the_same_family() {
     let mut m = Mocks::new();
-    let user = ada();
+    let user = user();
     let token = stored_token(user.id);
     let (spent_id, family) = (token.id, token.family_id);
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    m.knowing(user);
     m.tokens
         .expect_rotate()
         .withf(move |spent, _, next| *spent == spent_id && next.family_id == family)
@@ -377,11 +345,7 @@ async fn logging_out_with_another_users_token_revokes_nothing() {
 #[tokio::test]
 async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
     let mut m = Mocks::new();
-    let user = ada();
-    let id = user.id;
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    let id = m.knowing(user());
     m.throttle
         .expect_acquire()
         .times(1)
@@ -396,11 +360,7 @@ async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
 #[tokio::test]
 async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call() {
     let mut m = Mocks::new();
-    let user = ada();
-    let id = user.id;
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(user.clone())));
+    let id = m.knowing(user());
     m.throttle.expect_acquire().returning(|_, _| Ok(()));
     m.throttle.expect_reset().return_const(());
     m.hasher.expect_verify().returning(|p, _| Ok(p == "right"));
@@ -419,21 +379,12 @@ async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call(
 #[tokio::test]
 async fn a_profile_change_drops_the_users_cached_reports() {
     let mut m = Mocks::new();
-    let user = ada();
-    let id = user.id;
-    let stored = user.clone();
-    m.users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(stored.clone())));
+    let user = user();
+    let id = m.knowing(user.clone());
     m.users
         .expect_update_profile()
         .returning(move |_, _, _, _| Ok(user.clone()));
-    let scope = format!("user:{id}");
-    m.cache
-        .expect_invalidate()
-        .withf(move |s| s == scope)
-        .times(1)
-        .returning(|_| Ok(()));
+    expect_invalidations(&mut m.cache, id, 1);
     m.service()
         .update_profile(
             id,

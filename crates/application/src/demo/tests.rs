@@ -2,13 +2,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use nestegg_domain::{Email, Preferences, Username};
+use nestegg_domain::{AccountType, Email, Username};
 use nestegg_ports::account::MockAccountRepository;
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::investment::MockInvestmentRepository;
 use nestegg_ports::portfolio::MockPortfolioRepository;
 use nestegg_ports::security::{MockAccessTokens, MockPasswordHasher, MockSecretTokens};
@@ -16,34 +13,14 @@ use nestegg_ports::throttle::MockLoginThrottle;
 use nestegg_ports::token::MockRefreshTokenRepository;
 use nestegg_ports::transaction::MockTransactionRepository;
 use nestegg_ports::user::MockUserRepository;
-use nestegg_ports::{
-    Account, Conflict, Investment, NewUser, Portfolio, Trade, Transaction, User, WriteTime,
-};
+use nestegg_ports::{Account, Conflict, Investment, NewUser, Portfolio, WriteTime};
 
 use super::*;
 use crate::auth::{AuthPolicy, AuthPorts};
-use crate::cache::ReportCache;
-use nestegg_domain::AccountType;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn clock() -> Arc<MockClock> {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(now);
-    clock.expect_today().returning(today);
-    Arc::new(clock)
-}
-
-fn unavailable() -> RepoError {
-    RepoError::Unavailable("down".into())
-}
+use crate::test_support::{
+    account_from, clock, investment, investment_from, now, overdraft, portfolio_from, report_cache,
+    today, trade_from, transaction_from, unavailable, user_from, write_time,
+};
 
 /// Everything the demo handed to its ports.
 #[derive(Default)]
@@ -100,17 +77,7 @@ impl Mocks {
     fn users_ok(&mut self) {
         let log = Arc::clone(&self.log);
         self.users.expect_create().times(1).returning(move |new| {
-            let user = User {
-                id: new.id,
-                email: new.email.clone(),
-                username: new.username.clone(),
-                password_hash: new.password_hash.clone(),
-                is_active: true,
-                is_verified: false,
-                preferences: Preferences::default(),
-                created_at: new.now,
-                updated_at: new.now,
-            };
+            let user = user_from(&new);
             log.lock().unwrap().user = Some(new);
             Ok(user)
         });
@@ -125,21 +92,8 @@ impl Mocks {
     /// Accounts are stored and read back.
     fn accounts_stored(&mut self) {
         let log = Arc::clone(&self.log);
-        self.accounts.expect_create().returning(move |new, at| {
-            let account = Account {
-                id: new.id,
-                user_id: new.user_id,
-                name: new.name.as_str().to_owned(),
-                account_type: new.account_type,
-                institution_name: new.institution_name,
-                current_balance: new.current_balance,
-                available_balance: new.available_balance,
-                currency: new.currency,
-                plaid_account_id: None,
-                connection_id: None,
-                created_at: at.now,
-                updated_at: at.now,
-            };
+        self.accounts.expect_create().returning(move |new, _| {
+            let account = account_from(&new);
             log.lock()
                 .unwrap()
                 .accounts
@@ -176,7 +130,7 @@ impl Mocks {
     fn transactions_ok(&mut self) {
         let log = Arc::clone(&self.log);
         self.transactions.expect_create().returning(move |new, at| {
-            let t = transaction(&new);
+            let t = transaction_from(&new);
             log.lock().unwrap().transactions.push((new, at));
             Ok(t)
         });
@@ -189,8 +143,8 @@ impl Mocks {
 
     fn securities_created(&mut self) {
         let log = Arc::clone(&self.log);
-        self.investments.expect_create().returning(move |new, now| {
-            let i = investment(&new, now);
+        self.investments.expect_create().returning(move |new, _| {
+            let i = investment_from(&new);
             log.lock().unwrap().securities.push(new);
             Ok(i)
         });
@@ -200,11 +154,13 @@ impl Mocks {
         let log = Arc::clone(&self.log);
         self.investments
             .expect_put_price()
-            .returning(move |user, id, _, now| {
+            .returning(move |user, id, _, _| {
                 log.lock().unwrap().prices += 1;
-                let mut i = investment(&priced_security(user), now);
-                i.id = id;
-                Ok(i)
+                Ok(Investment {
+                    id,
+                    owner: Some(user),
+                    ..investment()
+                })
             });
     }
 
@@ -215,18 +171,11 @@ impl Mocks {
 
     fn portfolio_created(&mut self) {
         let log = Arc::clone(&self.log);
-        self.portfolios.expect_create().returning(move |new, now| {
+        self.portfolios.expect_create().returning(move |new, _| {
+            // The first portfolio is always the default.
             let p = Portfolio {
-                id: new.id,
-                user_id: new.user_id,
-                name: new.name.clone(),
-                description: new.description.clone(),
-                currency: new.currency,
                 is_default: true,
-                target_allocation: new.target_allocation.clone(),
-                total_value: Money::ZERO,
-                created_at: now,
-                updated_at: now,
+                ..portfolio_from(&new)
             };
             log.lock().unwrap().portfolio = Some(new);
             Ok(p)
@@ -238,17 +187,7 @@ impl Mocks {
         self.portfolios
             .expect_trade()
             .returning(move |_, portfolio, new, _| {
-                let t = Trade {
-                    id: new.id,
-                    investment_id: new.investment_id,
-                    side: new.side,
-                    quantity: new.quantity,
-                    price: new.price,
-                    fee: new.fee,
-                    date: new.date,
-                    realized_gain: None,
-                    item: None,
-                };
+                let t = trade_from(&new);
                 log.lock().unwrap().trades.push((portfolio, new));
                 Ok(t)
             });
@@ -263,8 +202,8 @@ impl Mocks {
                 access: Arc::new(MockAccessTokens::new()),
                 secrets: Arc::new(MockSecretTokens::new()),
                 throttle: Arc::new(MockLoginThrottle::new()),
-                clock: clock(),
-                cache: ReportCache::new(Arc::new(MockCache::new()), Duration::from_secs(60)),
+                clock: Arc::new(clock()),
+                cache: report_cache(MockCache::new()),
             },
             AuthPolicy::default(),
         );
@@ -273,66 +212,9 @@ impl Mocks {
             Arc::new(self.transactions),
             Arc::new(self.investments),
             Arc::new(self.portfolios),
-            clock(),
+            Arc::new(clock()),
         );
         (demo.create(&auth).await, self.log)
-    }
-}
-
-fn transaction(new: &NewTransaction) -> Transaction {
-    Transaction {
-        id: new.id,
-        account_id: new.account_id,
-        amount: new.amount.money(),
-        date: new.date,
-        description: new.description.clone(),
-        merchant_name: new.merchant_name.clone(),
-        category: new.category,
-        is_pending: new.is_pending,
-        is_recurring: new.is_recurring,
-        plaid_transaction_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn priced_security(owner: Uuid) -> NewInvestment {
-    NewInvestment {
-        id: Uuid::now_v7(),
-        owner: Some(owner),
-        symbol: "X".into(),
-        name: "X".into(),
-        investment_type: InvestmentType::Stock,
-        exchange: None,
-        market_cap: None,
-        pe_ratio: None,
-        dividend_yield: None,
-        expense_ratio: None,
-        sector: None,
-        industry: None,
-        country: None,
-    }
-}
-
-fn investment(new: &NewInvestment, now: DateTime<Utc>) -> Investment {
-    Investment {
-        id: new.id,
-        owner: new.owner,
-        symbol: new.symbol.clone(),
-        name: new.name.clone(),
-        investment_type: new.investment_type,
-        exchange: new.exchange.clone(),
-        current_price: None,
-        price_date: None,
-        market_cap: None,
-        pe_ratio: None,
-        dividend_yield: None,
-        expense_ratio: None,
-        sector: new.sector.clone(),
-        industry: None,
-        country: new.country.clone(),
-        created_at: now,
-        updated_at: now,
     }
 }
 
@@ -376,13 +258,7 @@ async fn the_demo_records_two_years_of_transactions_on_its_own_accounts_at_the_c
         assert_eq!(t.user_id, user);
         assert!(log.accounts.contains_key(&t.account_id));
         assert!((first..=today()).contains(&t.date), "{}", t.date);
-        assert_eq!(
-            *at,
-            WriteTime {
-                now: now(),
-                today: today()
-            }
-        );
+        assert_eq!(*at, write_time());
     }
     assert_eq!(log.transactions.first().unwrap().0.date, first);
     // Only the last days' card purchases are still pending.
@@ -455,11 +331,9 @@ async fn a_refused_overdraft_is_skipped_and_not_counted() {
         let mut log = log.lock().unwrap();
         if new.amount.money().is_negative() {
             log.refused += 1;
-            return Err(RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
-                account_type: AccountType::Checking,
-            }));
+            return Err(overdraft());
         }
-        let t = transaction(&new);
+        let t = transaction_from(&new);
         log.transactions.push((new, at));
         Ok(t)
     });

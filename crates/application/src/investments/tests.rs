@@ -1,78 +1,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-
-use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::investment::MockInvestmentRepository;
 use nestegg_ports::{Conflict, RepoError};
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
+use crate::test_support::{
+    Seen, check_page_limits, clock, date, dec, invalid_fields, investment, investment_from, now,
+    today,
+};
 
 fn service(investments: MockInvestmentRepository) -> InvestmentService {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(now);
-    clock.expect_today().returning(today);
-    InvestmentService::new(Arc::new(investments), Arc::new(clock))
-}
-
-fn stored(new: &NewInvestment) -> Investment {
-    Investment {
-        id: new.id,
-        owner: new.owner,
-        symbol: new.symbol.clone(),
-        name: new.name.clone(),
-        investment_type: new.investment_type,
-        exchange: new.exchange.clone(),
-        current_price: None,
-        price_date: None,
-        market_cap: new.market_cap,
-        pe_ratio: new.pe_ratio,
-        dividend_yield: new.dividend_yield,
-        expense_ratio: new.expense_ratio,
-        sector: new.sector.clone(),
-        industry: new.industry.clone(),
-        country: new.country.clone(),
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn shared() -> Investment {
-    stored(&NewInvestment {
-        id: Uuid::now_v7(),
-        owner: None,
-        symbol: "VTI".into(),
-        name: "Vanguard Total Stock Market ETF".into(),
-        investment_type: InvestmentType::Etf,
-        exchange: None,
-        market_cap: None,
-        pe_ratio: None,
-        dividend_yield: None,
-        expense_ratio: None,
-        sector: None,
-        industry: None,
-        country: None,
-    })
+    InvestmentService::new(Arc::new(investments), Arc::new(clock()))
 }
 
 fn input() -> InvestmentInput {
@@ -81,13 +20,6 @@ fn input() -> InvestmentInput {
         name: "Acme Corp".into(),
         investment_type: "stock".into(),
         ..Default::default()
-    }
-}
-
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
     }
 }
 
@@ -122,7 +54,7 @@ async fn adding_a_security_reports_every_invalid_field_at_once_and_stores_nothin
         .await
         .unwrap_err();
     assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
+        invalid_fields(err),
         [
             "country",
             "dividend_yield",
@@ -143,14 +75,14 @@ async fn adding_a_security_reports_every_invalid_field_at_once_and_stores_nothin
 async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_trimmed_text() {
     let mut repo = MockInvestmentRepository::new();
     let user = Uuid::now_v7();
-    let seen: Arc<Mutex<Option<NewInvestment>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     repo.expect_create()
         .withf(|_, at| *at == now())
         .times(1)
         .returning(move |new, _| {
-            let i = stored(&new);
-            *captured.lock().unwrap() = Some(new);
+            let i = investment_from(&new);
+            captured.keep(new);
             Ok(i)
         });
     let created = service(repo)
@@ -169,7 +101,7 @@ async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_
         )
         .await
         .unwrap();
-    let new = seen.lock().unwrap().take().unwrap();
+    let new = seen.take();
     assert_eq!(new.owner, Some(user));
     assert!(!new.id.is_nil());
     assert_eq!(new.symbol, "BRK.B");
@@ -201,20 +133,9 @@ async fn a_store_failure_while_adding_a_security_is_passed_on() {
 }
 
 #[tokio::test]
-async fn a_security_the_user_cannot_see_is_not_found_naming_the_investment() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_get().returning(|_, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .get(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("investment")));
-}
-
-#[tokio::test]
 async fn a_shared_security_is_visible_to_any_user() {
     let mut repo = MockInvestmentRepository::new();
-    let security = shared();
+    let security = investment();
     let id = security.id;
     let user = Uuid::now_v7();
     repo.expect_get()
@@ -237,7 +158,7 @@ async fn listing_asks_for_fifty_by_default_with_the_symbol_upper_cased() {
         limit: 50,
     };
     let returned = InvestmentPage {
-        items: vec![shared()],
+        items: vec![investment()],
         next: Some(next.clone()),
     };
     repo.expect_list()
@@ -261,27 +182,18 @@ async fn listing_asks_for_fifty_by_default_with_the_symbol_upper_cased() {
 
 #[tokio::test]
 async fn a_security_page_limit_must_be_between_1_and_500() {
-    for (limit, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+    check_page_limits(async |limit, ok| {
         let mut repo = MockInvestmentRepository::new();
-        if ok {
-            repo.expect_list()
-                .withf(move |_, f| f.limit == limit)
-                .times(1)
-                .returning(|_, _| Ok(empty_page()));
-        } else {
-            repo.expect_list().never();
-        }
-        let result = service(repo)
+        repo.expect_list()
+            .withf(move |_, f| f.limit == limit)
+            .times(usize::from(ok))
+            .returning(|_, _| Ok(empty_page()));
+        service(repo)
             .list(Uuid::now_v7(), None, None, Some(limit), None)
-            .await;
-        match result {
-            Ok(_) => assert!(ok, "limit {limit} was accepted"),
-            Err(err) => {
-                assert!(!ok, "limit {limit} was refused");
-                assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["limit"]);
-            }
-        }
-    }
+            .await
+            .map(drop)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -298,10 +210,7 @@ async fn listing_reports_a_bad_symbol_search_and_limit_together() {
         )
         .await
         .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["limit", "q", "symbol"]
-    );
+    assert_eq!(invalid_fields(err), ["limit", "q", "symbol"]);
 }
 
 #[tokio::test]
@@ -331,10 +240,7 @@ async fn a_price_that_is_not_positive_on_an_unsupported_date_reports_both_and_st
         )
         .await
         .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["date", "price"]
-    );
+    assert_eq!(invalid_fields(err), ["date", "price"]);
 }
 
 #[tokio::test]
@@ -348,7 +254,7 @@ async fn a_price_without_a_date_is_recorded_for_the_clocks_today() {
     let priced = Investment {
         current_price: Some(point.price),
         price_date: Some(point.date),
-        ..shared()
+        ..investment()
     };
     repo.expect_put_price()
         .with(eq(user), eq(id), eq(point), eq(now()))
@@ -362,34 +268,38 @@ async fn a_price_without_a_date_is_recorded_for_the_clocks_today() {
 }
 
 #[tokio::test]
-async fn pricing_a_shared_or_another_users_security_is_not_found() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_put_price()
-        .withf(|_, _, p, _| p.date == date(2026, 1, 2))
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .put_price(
-            Uuid::now_v7(),
-            shared().id,
-            dec("1"),
-            Some(date(2026, 1, 2)),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("investment")));
-}
-
-#[tokio::test]
-async fn price_history_is_read_for_the_range_asked_and_an_unseen_security_is_not_found() {
+async fn a_security_the_user_cannot_see_is_not_found_naming_the_investment() {
     let mut repo = MockInvestmentRepository::new();
     let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
-    repo.expect_prices()
-        .with(eq(user), eq(id), eq(Some(date(2026, 1, 1))), eq(None))
+    let from = Some(date(2026, 1, 1));
+    repo.expect_get().returning(|_, _| Err(RepoError::NotFound));
+    repo.expect_put_price()
+        .withf(|_, _, p, _| p.date == date(2026, 1, 2))
         .times(1)
         .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .prices(user, id, Some(date(2026, 1, 1)), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("investment")));
+    // Price history is read for the range asked.
+    repo.expect_prices()
+        .with(eq(user), eq(id), eq(from), eq(None))
+        .times(1)
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    let service = service(repo);
+    for (case, result) in [
+        ("getting it", service.get(user, id).await.map(drop)),
+        (
+            "pricing a shared or another user's security",
+            service
+                .put_price(user, id, dec("1"), Some(date(2026, 1, 2)))
+                .await
+                .map(drop),
+        ),
+        (
+            "reading its price history",
+            service.prices(user, id, from, None).await.map(drop),
+        ),
+    ] {
+        assert!(
+            matches!(result, Err(AppError::NotFound("investment"))),
+            "{case}: {result:?}"
+        );
+    }
 }

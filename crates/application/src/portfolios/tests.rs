@@ -1,74 +1,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Mutex;
-
-use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
 use nestegg_domain::DomainError;
 use nestegg_domain::portfolio::Holding;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::portfolio::MockPortfolioRepository;
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
-fn money(s: &str) -> Money {
-    Money::new(dec(s)).unwrap()
-}
-
-fn pct(s: &str) -> Percentage {
-    Percentage::new(dec(s)).unwrap()
-}
+use crate::test_support::{
+    Seen, clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, trade_from,
+    validation,
+};
 
 fn service(portfolios: MockPortfolioRepository) -> PortfolioService {
-    let mut clock = MockClock::new();
-    clock.expect_now().returning(now);
-    PortfolioService::new(Arc::new(portfolios), Arc::new(clock))
+    PortfolioService::new(Arc::new(portfolios), Arc::new(clock()))
 }
 
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
-
-fn stored(new: &NewPortfolio) -> Portfolio {
+fn the_default() -> Portfolio {
     Portfolio {
-        id: new.id,
-        user_id: new.user_id,
-        name: new.name.clone(),
-        description: new.description.clone(),
-        currency: new.currency,
-        is_default: new.is_default,
-        target_allocation: new.target_allocation.clone(),
-        total_value: Money::ZERO,
-        created_at: now(),
-        updated_at: now(),
+        is_default: true,
+        ..portfolio()
     }
-}
-
-fn portfolio(is_default: bool) -> Portfolio {
-    stored(&NewPortfolio {
-        id: Uuid::now_v7(),
-        user_id: Uuid::now_v7(),
-        name: "Long term".into(),
-        description: None,
-        currency: CurrencyCode::USD,
-        is_default,
-        target_allocation: TypeTargets::new(),
-    })
 }
 
 /// The store holds `current` under its id.
@@ -92,6 +43,15 @@ fn item(portfolio_id: Uuid, investment_id: Uuid) -> PortfolioItem {
         target_allocation: None,
         created_at: now(),
         updated_at: now(),
+    }
+}
+
+fn item_input() -> ItemInput {
+    ItemInput {
+        investment_id: Uuid::now_v7(),
+        quantity: dec("1"),
+        average_cost: dec("1"),
+        target_allocation: None,
     }
 }
 
@@ -157,7 +117,7 @@ fn holdings(targets: &[(InvestmentType, &str)], held: Vec<Holding>) -> Portfolio
     PortfolioHoldings {
         portfolio: Portfolio {
             target_allocation: targets.iter().map(|(t, p)| (*t, pct(p))).collect(),
-            ..portfolio(true)
+            ..the_default()
         },
         holdings: held
             .into_iter()
@@ -168,35 +128,6 @@ fn holdings(targets: &[(InvestmentType, &str)], held: Vec<Holding>) -> Portfolio
             .collect(),
         realized_gain_loss: money("12.5"),
     }
-}
-
-#[tokio::test]
-async fn creating_reports_every_invalid_field_and_target_at_once_and_stores_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_create().never();
-    let err = service(repo)
-        .create(
-            Uuid::now_v7(),
-            PortfolioInput {
-                name: " ".into(),
-                description: Some("d".repeat(2001)),
-                currency: Some("DOLLARS".into()),
-                is_default: None,
-                target_allocation: Some(targets_of(&[("stock", "150"), ("crypto_coin", "10")])),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        [
-            "currency",
-            "description",
-            "name",
-            "target_allocation.crypto_coin",
-            "target_allocation.stock"
-        ]
-    );
 }
 
 #[tokio::test]
@@ -223,14 +154,14 @@ async fn targets_adding_up_to_more_than_100_are_refused() {
 async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwise() {
     let mut repo = MockPortfolioRepository::new();
     let user = Uuid::now_v7();
-    let seen: Arc<Mutex<Option<NewPortfolio>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     repo.expect_create()
         .withf(|_, at| *at == now())
         .times(1)
         .returning(move |new, _| {
-            let p = stored(&new);
-            *captured.lock().unwrap() = Some(new);
+            let p = portfolio_from(&new);
+            captured.keep(new);
             Ok(p)
         });
     service(repo)
@@ -245,7 +176,7 @@ async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwis
         )
         .await
         .unwrap();
-    let new = seen.lock().unwrap().take().unwrap();
+    let new = seen.take();
     assert_eq!(new.user_id, user);
     assert!(!new.id.is_nil());
     assert_eq!(new.name, "Retirement");
@@ -267,7 +198,7 @@ async fn a_new_portfolio_keeps_the_currency_and_default_flag_asked_for() {
     repo.expect_create()
         .withf(|new, _| new.is_default && new.currency.as_str() == "EUR")
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
+        .returning(|new, _| Ok(portfolio_from(&new)));
     let created = service(repo)
         .create(
             Uuid::now_v7(),
@@ -284,30 +215,9 @@ async fn a_new_portfolio_keeps_the_currency_and_default_flag_asked_for() {
 }
 
 #[tokio::test]
-async fn the_default_portfolio_cannot_be_made_not_default() {
-    let mut repo = MockPortfolioRepository::new();
-    let current = portfolio(true);
-    let id = current.id;
-    holding_portfolio(&mut repo, current);
-    repo.expect_update().never();
-    let err = service(repo)
-        .update(
-            Uuid::now_v7(),
-            id,
-            PortfolioPatch {
-                is_default: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["is_default"]);
-}
-
-#[tokio::test]
 async fn asking_a_portfolio_that_is_not_the_default_not_to_be_one_changes_nothing() {
     let mut repo = MockPortfolioRepository::new();
-    let current = portfolio(false);
+    let current = portfolio();
     let id = current.id;
     holding_portfolio(&mut repo, current.clone());
     repo.expect_update()
@@ -337,7 +247,7 @@ async fn asking_a_portfolio_that_is_not_the_default_not_to_be_one_changes_nothin
 async fn an_update_hands_the_store_the_trimmed_name_cleared_description_new_targets_and_default() {
     let mut repo = MockPortfolioRepository::new();
     let user = Uuid::now_v7();
-    let current = portfolio(false);
+    let current = portfolio();
     let id = current.id;
     holding_portfolio(&mut repo, current.clone());
     let expected = PortfolioUpdate {
@@ -363,84 +273,6 @@ async fn an_update_hands_the_store_the_trimmed_name_cleared_description_new_targ
         )
         .await
         .unwrap();
-}
-
-#[tokio::test]
-async fn an_update_reports_every_invalid_field_at_once_and_writes_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    let current = portfolio(true);
-    let id = current.id;
-    holding_portfolio(&mut repo, current);
-    repo.expect_update().never();
-    let err = service(repo)
-        .update(
-            Uuid::now_v7(),
-            id,
-            PortfolioPatch {
-                name: Some(String::new()),
-                description: Some(Some("d".repeat(2001))),
-                is_default: Some(false),
-                target_allocation: Some(targets_of(&[("stock", "-1")])),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        [
-            "description",
-            "is_default",
-            "name",
-            "target_allocation.stock"
-        ]
-    );
-}
-
-#[tokio::test]
-async fn updating_a_missing_portfolio_is_not_found_and_writes_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_get().returning(|_, _| Err(RepoError::NotFound));
-    repo.expect_update().never();
-    let err = service(repo)
-        .update(Uuid::now_v7(), Uuid::now_v7(), PortfolioPatch::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio")));
-}
-
-#[tokio::test]
-async fn deleting_a_missing_portfolio_is_not_found_naming_the_portfolio() {
-    let mut repo = MockPortfolioRepository::new();
-    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
-    repo.expect_delete()
-        .with(eq(user), eq(id), eq(now()))
-        .times(1)
-        .returning(|_, _, _| Err(RepoError::NotFound));
-    let err = service(repo).delete(user, id).await.unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio")));
-}
-
-#[tokio::test]
-async fn adding_an_item_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_add_item().never();
-    let err = service(repo)
-        .add_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemInput {
-                investment_id: Uuid::now_v7(),
-                quantity: Decimal::ZERO,
-                average_cost: dec("-1"),
-                target_allocation: Some(dec("101")),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["average_cost", "quantity", "target_allocation"]
-    );
 }
 
 #[tokio::test]
@@ -482,16 +314,7 @@ async fn adding_a_security_already_held_is_a_duplicate_item_conflict_naming_the_
     repo.expect_add_item()
         .returning(|_, _, _, _| Err(RepoError::Conflict(Conflict::PortfolioItem)));
     let err = service(repo)
-        .add_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemInput {
-                investment_id: Uuid::now_v7(),
-                quantity: dec("1"),
-                average_cost: dec("1"),
-                target_allocation: None,
-            },
-        )
+        .add_item(Uuid::now_v7(), Uuid::now_v7(), item_input())
         .await
         .unwrap_err();
     assert!(matches!(
@@ -505,143 +328,24 @@ async fn adding_a_security_already_held_is_a_duplicate_item_conflict_naming_the_
 }
 
 #[tokio::test]
-async fn adding_to_a_missing_portfolio_or_an_unseen_security_is_not_found() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_add_item()
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .add_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemInput {
-                investment_id: Uuid::now_v7(),
-                quantity: dec("1"),
-                average_cost: dec("1"),
-                target_allocation: None,
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio or investment")));
-}
-
-#[tokio::test]
-async fn an_item_update_validates_the_given_fields_together_and_writes_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_update_item().never();
-    let err = service(repo)
-        .update_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemPatch {
-                quantity: Some(dec("-1")),
-                average_cost: Some(dec("0.000000001")),
-                target_allocation: Some(Some(dec("100.5"))),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["average_cost", "quantity", "target_allocation"]
-    );
-}
-
-#[tokio::test]
-async fn an_item_update_can_clear_the_target_and_a_missing_item_is_not_found() {
-    let mut repo = MockPortfolioRepository::new();
-    let expected = ItemUpdate {
-        quantity: Some(Quantity::new(dec("4")).unwrap()),
-        average_cost: None,
-        target_allocation: Some(None),
-    };
-    repo.expect_update_item()
-        .withf(move |_, _, _, update, at| *update == expected && *at == now())
-        .times(1)
-        .returning(|_, _, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .update_item(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            ItemPatch {
-                quantity: Some(dec("4")),
-                average_cost: None,
-                target_allocation: Some(None),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio item")));
-}
-
-#[tokio::test]
-async fn removing_a_missing_item_is_not_found_naming_the_item() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_delete_item()
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .delete_item(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio item")));
-}
-
-#[tokio::test]
-async fn a_trade_reports_a_bad_side_quantity_price_fee_and_date_together_and_records_nothing() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_trade().never();
-    let err = service(repo)
-        .trade(
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            TradeInput {
-                investment_id: Uuid::now_v7(),
-                side: "BUY".into(),
-                quantity: Decimal::ZERO,
-                price: dec("-1"),
-                fee: Some(dec("-0.01")),
-                date: date(10_000, 1, 1),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["date", "fee", "price", "quantity", "side"]
-    );
-}
-
-#[tokio::test]
 async fn a_trade_is_recorded_with_its_parsed_side_and_no_fee_when_none_is_given() {
     for (side, parsed) in [("buy", Side::Buy), ("sell", Side::Sell)] {
         let mut repo = MockPortfolioRepository::new();
         let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
         let input = trade_input(side);
         let security = input.investment_id;
-        let seen: Arc<Mutex<Option<NewTrade>>> = Arc::default();
-        let captured = Arc::clone(&seen);
+        let seen = Seen::new();
+        let captured = seen.handle();
         repo.expect_trade()
             .withf(move |u, i, _, at| *u == user && *i == id && *at == now())
             .times(1)
             .returning(move |_, _, new, _| {
-                let t = Trade {
-                    id: new.id,
-                    investment_id: new.investment_id,
-                    side: new.side,
-                    quantity: new.quantity,
-                    price: new.price,
-                    fee: new.fee,
-                    date: new.date,
-                    realized_gain: None,
-                    item: None,
-                };
-                *captured.lock().unwrap() = Some(new);
+                let t = trade_from(&new);
+                captured.keep(new);
                 Ok(t)
             });
         service(repo).trade(user, id, input).await.unwrap();
-        let new = seen.lock().unwrap().take().unwrap();
+        let new = seen.take();
         assert_eq!(new.side, parsed);
         assert_eq!(new.investment_id, security);
         assert_eq!(new.quantity.value(), dec("2"));
@@ -671,18 +375,6 @@ async fn selling_more_than_is_held_is_an_insufficient_quantity_rule_error() {
             ..
         }
     ));
-}
-
-#[tokio::test]
-async fn trading_in_a_missing_portfolio_or_an_unseen_security_is_not_found() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_trade()
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .trade(Uuid::now_v7(), Uuid::now_v7(), trade_input("buy"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio or investment")));
 }
 
 #[tokio::test]
@@ -722,28 +414,6 @@ async fn the_last_trade_page_has_no_next_cursor_and_the_default_limit_is_fifty()
         .unwrap();
     assert_eq!(trades.len(), 50);
     assert_eq!(next, None);
-}
-
-#[tokio::test]
-async fn a_trade_page_limit_outside_1_to_500_is_refused_and_a_missing_portfolio_is_not_found() {
-    for limit in [0, 501] {
-        let mut repo = MockPortfolioRepository::new();
-        repo.expect_trades().never();
-        let err = service(repo)
-            .trades(Uuid::now_v7(), Uuid::now_v7(), None, Some(limit))
-            .await
-            .unwrap_err();
-        assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["limit"]);
-    }
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_trades()
-        .withf(|_, _, _, limit| *limit == 500)
-        .returning(|_, _, _, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .trades(Uuid::now_v7(), Uuid::now_v7(), None, Some(500))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio")));
 }
 
 #[tokio::test]
@@ -840,29 +510,6 @@ async fn the_summary_values_the_holdings_the_store_returns_against_the_portfolio
     );
 }
 
-#[tokio::test]
-async fn the_summary_of_a_missing_portfolio_is_not_found() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_holdings()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = service(repo)
-        .summary(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("portfolio")));
-}
-
-#[tokio::test]
-async fn rebalancing_with_negative_cash_is_refused_before_reading_the_holdings() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_holdings().never();
-    let err = service(repo)
-        .rebalance(Uuid::now_v7(), Uuid::now_v7(), Some(dec("-0.01")), None)
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["cash"]);
-}
-
 fn overweight_in_stocks() -> PortfolioHoldings {
     holdings(
         &[(InvestmentType::Stock, "50"), (InvestmentType::Bond, "50")],
@@ -937,4 +584,236 @@ async fn rebalancing_without_sells_and_without_cash_proposes_nothing() {
         .map(|w| (w.key.as_str(), w.weight_percent))
         .collect();
     assert_eq!(after, [("stock", dec("75")), ("bond", dec("25"))]);
+}
+
+#[tokio::test]
+async fn a_missing_portfolio_item_or_unseen_security_is_not_found_naming_what_is_missing() {
+    let mut repo = MockPortfolioRepository::new();
+    let (user, id) = (Uuid::now_v7(), Uuid::now_v7());
+    repo.expect_get().returning(|_, _| Err(RepoError::NotFound));
+    repo.expect_update().never();
+    repo.expect_delete()
+        .with(eq(user), eq(id), eq(now()))
+        .times(1)
+        .returning(|_, _, _| Err(RepoError::NotFound));
+    repo.expect_add_item()
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    // An item update can clear the target.
+    let cleared = ItemUpdate {
+        quantity: Some(Quantity::new(dec("4")).unwrap()),
+        average_cost: None,
+        target_allocation: Some(None),
+    };
+    repo.expect_update_item()
+        .withf(move |_, _, _, update, at| *update == cleared && *at == now())
+        .times(1)
+        .returning(|_, _, _, _, _| Err(RepoError::NotFound));
+    repo.expect_delete_item()
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    repo.expect_trade()
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    repo.expect_holdings()
+        .returning(|_, _| Err(RepoError::NotFound));
+    repo.expect_trades()
+        .withf(|_, _, _, limit| *limit == 500)
+        .returning(|_, _, _, _| Err(RepoError::NotFound));
+    let service = service(repo);
+    let item = Uuid::now_v7();
+    let clear_target = ItemPatch {
+        quantity: Some(dec("4")),
+        average_cost: None,
+        target_allocation: Some(None),
+    };
+    for (case, result, what) in [
+        (
+            "updating a missing portfolio",
+            service
+                .update(user, id, PortfolioPatch::default())
+                .await
+                .map(drop),
+            "portfolio",
+        ),
+        (
+            "deleting a missing portfolio",
+            service.delete(user, id).await,
+            "portfolio",
+        ),
+        (
+            "adding to a missing portfolio or an unseen security",
+            service.add_item(user, id, item_input()).await.map(drop),
+            "portfolio or investment",
+        ),
+        (
+            "updating a missing item",
+            service
+                .update_item(user, id, item, clear_target)
+                .await
+                .map(drop),
+            "portfolio item",
+        ),
+        (
+            "removing a missing item",
+            service.delete_item(user, id, item).await,
+            "portfolio item",
+        ),
+        (
+            "trading in a missing portfolio or an unseen security",
+            service.trade(user, id, trade_input("buy")).await.map(drop),
+            "portfolio or investment",
+        ),
+        (
+            "listing the trades of a missing portfolio, 500 at most",
+            service.trades(user, id, None, Some(500)).await.map(drop),
+            "portfolio",
+        ),
+        (
+            "summing up a missing portfolio",
+            service.summary(user, id).await.map(drop),
+            "portfolio",
+        ),
+    ] {
+        assert!(
+            matches!(result, Err(AppError::NotFound(named)) if named == what),
+            "{case}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_written_or_read() {
+    let mut repo = MockPortfolioRepository::new();
+    let current = the_default();
+    let id = current.id;
+    holding_portfolio(&mut repo, current);
+    repo.expect_create().never();
+    repo.expect_update().never();
+    repo.expect_add_item().never();
+    repo.expect_update_item().never();
+    repo.expect_trade().never();
+    repo.expect_trades().never();
+    repo.expect_holdings().never();
+    let service = service(repo);
+    let user = Uuid::now_v7();
+    let bad_item = ItemInput {
+        investment_id: Uuid::now_v7(),
+        quantity: Decimal::ZERO,
+        average_cost: dec("-1"),
+        target_allocation: Some(dec("101")),
+    };
+    let bad_item_patch = ItemPatch {
+        quantity: Some(dec("-1")),
+        average_cost: Some(dec("0.000000001")),
+        target_allocation: Some(Some(dec("100.5"))),
+    };
+    let bad_trade = TradeInput {
+        side: "BUY".into(),
+        quantity: Decimal::ZERO,
+        price: dec("-1"),
+        fee: Some(dec("-0.01")),
+        date: date(10_000, 1, 1),
+        ..trade_input("buy")
+    };
+    for (case, result, fields) in [
+        (
+            "creating, with an unknown type among the targets",
+            service
+                .create(
+                    user,
+                    PortfolioInput {
+                        name: " ".into(),
+                        description: Some("d".repeat(2001)),
+                        currency: Some("DOLLARS".into()),
+                        is_default: None,
+                        target_allocation: Some(targets_of(&[
+                            ("stock", "150"),
+                            ("crypto_coin", "10"),
+                        ])),
+                    },
+                )
+                .await
+                .map(drop),
+            vec![
+                "currency",
+                "description",
+                "name",
+                "target_allocation.crypto_coin",
+                "target_allocation.stock",
+            ],
+        ),
+        (
+            "making the default portfolio not the default",
+            service
+                .update(
+                    user,
+                    id,
+                    PortfolioPatch {
+                        is_default: Some(false),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(drop),
+            vec!["is_default"],
+        ),
+        (
+            "updating",
+            service
+                .update(
+                    user,
+                    id,
+                    PortfolioPatch {
+                        name: Some(String::new()),
+                        description: Some(Some("d".repeat(2001))),
+                        is_default: Some(false),
+                        target_allocation: Some(targets_of(&[("stock", "-1")])),
+                    },
+                )
+                .await
+                .map(drop),
+            vec![
+                "description",
+                "is_default",
+                "name",
+                "target_allocation.stock",
+            ],
+        ),
+        (
+            "adding an item",
+            service.add_item(user, id, bad_item).await.map(drop),
+            vec!["average_cost", "quantity", "target_allocation"],
+        ),
+        (
+            "updating an item",
+            service
+                .update_item(user, id, Uuid::now_v7(), bad_item_patch)
+                .await
+                .map(drop),
+            vec!["average_cost", "quantity", "target_allocation"],
+        ),
+        (
+            "trading",
+            service.trade(user, id, bad_trade).await.map(drop),
+            vec!["date", "fee", "price", "quantity", "side"],
+        ),
+        (
+            "a trade page of 0",
+            service.trades(user, id, None, Some(0)).await.map(drop),
+            vec!["limit"],
+        ),
+        (
+            "a trade page of 501",
+            service.trades(user, id, None, Some(501)).await.map(drop),
+            vec!["limit"],
+        ),
+        (
+            "rebalancing with negative cash",
+            service
+                .rebalance(user, id, Some(dec("-0.01")), None)
+                .await
+                .map(drop),
+            vec!["cash"],
+        ),
+    ] {
+        assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
+    }
 }

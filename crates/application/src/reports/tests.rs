@@ -1,63 +1,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
 use nestegg_domain::report::{CashflowPart, SnapshotPoint};
-use nestegg_domain::{AccountType, Email, Money, Preferences, Username};
+use nestegg_domain::{AccountType, Preferences};
 use nestegg_ports::account::MockAccountRepository;
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::report::MockReportRepository;
 use nestegg_ports::user::MockUserRepository;
-use nestegg_ports::{Account, Cached, RepoError, User};
+use nestegg_ports::{Account, User};
 use serde_json::json;
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
-fn money(s: &str) -> Money {
-    Money::new(dec(s)).unwrap()
-}
-
-fn code(c: &str) -> CurrencyCode {
-    CurrencyCode::parse(c).unwrap()
-}
+use crate::test_support::{
+    account, clock, currency as code, date, dec, expect_hit, expect_invalidations, expect_miss,
+    invalid_fields, money, now, report_cache, today, unavailable, user, validation,
+};
 
 fn eur() -> CurrencyCode {
     code("EUR")
-}
-
-fn user(id: Uuid, base: &str) -> User {
-    User {
-        id,
-        email: Email::parse("ada@example.com").unwrap(),
-        username: Username::parse("ada").unwrap(),
-        password_hash: "h".into(),
-        is_active: true,
-        is_verified: true,
-        preferences: Preferences::parse(json!({ "base_currency": base })).unwrap(),
-        created_at: now(),
-        updated_at: now(),
-    }
 }
 
 fn fx(currency: &str, rate: &str) -> FxRate {
@@ -70,7 +30,8 @@ fn fx(currency: &str, rate: &str) -> FxRate {
     }
 }
 
-fn account(
+/// The user's account of this type, balance and currency.
+fn holding(
     user_id: Uuid,
     account_type: AccountType,
     balance: &str,
@@ -78,25 +39,11 @@ fn account(
     institution: Option<&str>,
 ) -> Account {
     Account {
-        id: Uuid::now_v7(),
-        user_id,
-        name: format!("{account_type} in {currency}"),
         account_type,
         institution_name: institution.map(str::to_owned),
         current_balance: money(balance),
-        available_balance: None,
         currency: code(currency),
-        plaid_account_id: None,
-        connection_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
+        ..account(user_id)
     }
 }
 
@@ -125,7 +72,13 @@ impl Mocks {
         self.users
             .expect_find_by_id()
             .with(eq(id))
-            .returning(move |id| Ok(Some(user(id, base))));
+            .returning(move |id| {
+                Ok(Some(User {
+                    id,
+                    preferences: Preferences::parse(json!({ "base_currency": base })).unwrap(),
+                    ..user()
+                }))
+            });
         self.reports
             .expect_latest_rates()
             .with(eq(id), eq(code(base)))
@@ -134,39 +87,12 @@ impl Mocks {
 
     /// The cache misses `field` at version 4 and stores what is computed.
     fn cache_miss(&mut self, field: String) {
-        let scope = format!("user:{}", self.user_id);
-        let (s, f) = (scope.clone(), field.clone());
-        self.cache
-            .expect_get()
-            .withf(move |scope, field| scope == s && field == f)
-            .times(1)
-            .returning(|_, _| {
-                Ok(Cached {
-                    version: 4,
-                    value: None,
-                })
-            });
-        self.cache
-            .expect_put_if_current()
-            .withf(move |s, f, _, v, _| *s == scope && *f == field && *v == 4)
-            .times(1)
-            .returning(|_, _, _, _, _| Ok(true));
+        expect_miss(&mut self.cache, self.user_id, field);
     }
 
     /// The cache holds `text` under `field`.
     fn cache_hit(&mut self, field: String, text: &'static str) {
-        let scope = format!("user:{}", self.user_id);
-        self.cache
-            .expect_get()
-            .withf(move |s, f| *s == scope && *f == field)
-            .times(1)
-            .returning(move |_, _| {
-                Ok(Cached {
-                    version: 4,
-                    value: Some(text.into()),
-                })
-            });
-        self.cache.expect_put_if_current().never();
+        expect_hit(&mut self.cache, self.user_id, field, text);
     }
 
     /// No store may be read: not the user, accounts or reports.
@@ -185,17 +111,14 @@ impl Mocks {
     }
 
     fn service(self) -> (Uuid, ReportService) {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        clock.expect_today().returning(today);
         (
             self.user_id,
             ReportService::new(
                 Arc::new(self.users),
                 Arc::new(self.accounts),
                 Arc::new(self.reports),
-                ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
-                Arc::new(clock),
+                report_cache(self.cache),
+                Arc::new(clock()),
             ),
         )
     }
@@ -207,10 +130,10 @@ async fn the_overview_converts_into_the_base_currency_and_lists_accounts_without
     let id = m.user_id;
     m.rates("EUR", vec![fx("USD", "0.9")]);
     let accounts = vec![
-        account(id, AccountType::Checking, "1000", "EUR", Some("Bank A")),
-        account(id, AccountType::Savings, "500", "USD", Some("Bank A")),
-        account(id, AccountType::CreditCard, "200", "EUR", Some("Bank B")),
-        account(id, AccountType::Checking, "300", "GBP", None),
+        holding(id, AccountType::Checking, "1000", "EUR", Some("Bank A")),
+        holding(id, AccountType::Savings, "500", "USD", Some("Bank A")),
+        holding(id, AccountType::CreditCard, "200", "EUR", Some("Bank B")),
+        holding(id, AccountType::Checking, "300", "GBP", None),
     ];
     let gbp = accounts[3].id;
     let listed = accounts.clone();
@@ -275,9 +198,7 @@ async fn an_overview_for_a_user_who_no_longer_exists_is_unauthorized() {
 async fn a_store_outage_fails_the_overview_as_unavailable() {
     let mut m = Mocks::new();
     m.rates("EUR", vec![]);
-    m.accounts
-        .expect_list()
-        .returning(|_| Err(RepoError::Unavailable("down".into())));
+    m.accounts.expect_list().returning(|_| Err(unavailable()));
     let (id, service) = m.service();
     assert!(matches!(
         service.overview(id).await.unwrap_err(),
@@ -303,7 +224,7 @@ async fn a_missed_overview_is_rendered_with_the_callers_shape_and_cached_for_tod
     let mut m = Mocks::new();
     let id = m.user_id;
     m.rates("EUR", vec![]);
-    let listed = vec![account(id, AccountType::Savings, "10.5", "EUR", None)];
+    let listed = vec![holding(id, AccountType::Savings, "10.5", "EUR", None)];
     m.accounts
         .expect_list()
         .returning(move |_| Ok(listed.clone()));
@@ -371,24 +292,6 @@ async fn history_defaults_to_a_year_of_months_up_to_today_at_the_latest_snapshot
 }
 
 #[tokio::test]
-async fn a_history_ending_before_it_starts_is_refused_before_any_read() {
-    let mut m = Mocks::new();
-    m.untouched();
-    let (id, service) = m.service();
-    let err = service
-        .history_json(
-            id,
-            Some(date(2026, 2, 1)),
-            Some(date(2026, 1, 1)),
-            None,
-            |p| p.len(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["to"]);
-}
-
-#[tokio::test]
 async fn a_history_interval_must_be_day_week_or_month() {
     let mut m = Mocks::new();
     m.untouched();
@@ -403,19 +306,38 @@ async fn a_history_interval_must_be_day_week_or_month() {
 }
 
 #[tokio::test]
-async fn history_dates_outside_the_supported_range_are_refused_under_their_field() {
-    for (from, to, field) in [
-        (Some(date(0, 6, 1)), Some(date(2026, 1, 1)), "from"),
-        (None, Some(date(10_000, 1, 1)), "to"),
+async fn a_backwards_or_unsupported_history_range_is_refused_under_its_field_before_any_read() {
+    for (case, from, to, interval, field) in [
+        (
+            "ending before it starts",
+            Some(date(2026, 2, 1)),
+            Some(date(2026, 1, 1)),
+            None,
+            "to",
+        ),
+        (
+            "starting before year 1",
+            Some(date(0, 6, 1)),
+            Some(date(2026, 1, 1)),
+            Some("day"),
+            "from",
+        ),
+        (
+            "ending after year 9999",
+            None,
+            Some(date(10_000, 1, 1)),
+            Some("day"),
+            "to",
+        ),
     ] {
         let mut m = Mocks::new();
         m.untouched();
         let (id, service) = m.service();
         let err = service
-            .history_json(id, from, to, Some("day"), |p| p.len())
+            .history_json(id, from, to, interval, |p| p.len())
             .await
             .unwrap_err();
-        assert_eq!(validation(err).keys().collect::<Vec<_>>(), [field]);
+        assert_eq!(invalid_fields(err), [field], "{case}");
     }
 }
 
@@ -547,7 +469,7 @@ async fn a_bad_cash_flow_range_or_grouping_is_refused_before_any_read() {
             .cashflow_json(id, from, to, group_by, |f| f.from)
             .await
             .unwrap_err();
-        assert_eq!(validation(err).keys().collect::<Vec<_>>(), [field]);
+        assert_eq!(invalid_fields(err), [field]);
     }
 }
 
@@ -622,10 +544,7 @@ async fn a_rate_with_an_unknown_currency_and_an_unsupported_date_reports_both() 
         .put_rate(id, "usd", dec("-1"), Some(date(10_000, 1, 1)))
         .await
         .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["currency", "date", "rate"]
-    );
+    assert_eq!(invalid_fields(err), ["currency", "date", "rate"]);
 }
 
 #[tokio::test]
@@ -646,12 +565,7 @@ async fn a_rate_is_stored_into_the_base_currency_for_today_and_drops_the_users_r
         .with(eq(id), eq(expected), eq(now()))
         .times(1)
         .returning(move |_, _, _| Ok(stored.clone()));
-    let scope = format!("user:{id}");
-    m.cache
-        .expect_invalidate()
-        .withf(move |s| s == scope)
-        .times(1)
-        .returning(|_| Ok(()));
+    expect_invalidations(&mut m.cache, id, 1);
     let (id, service) = m.service();
     let rate = service
         .put_rate(id, "USD", dec("0.92"), None)
@@ -666,7 +580,7 @@ async fn a_rate_the_store_fails_to_keep_drops_no_reports() {
     m.rates("EUR", vec![]);
     m.reports
         .expect_put_rate()
-        .returning(|_, _, _| Err(RepoError::Unavailable("down".into())));
+        .returning(|_, _, _| Err(unavailable()));
     m.cache.expect_invalidate().never();
     let (id, service) = m.service();
     let err = service

@@ -1,34 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use mockall::predicate::eq;
-use nestegg_domain::{AccountType, DomainError};
-use nestegg_ports::WriteTime;
 use nestegg_ports::cache::MockCache;
-use nestegg_ports::clock::MockClock;
 use nestegg_ports::transaction::MockTransactionRepository;
 
 use super::*;
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
-}
-
-/// Deliberately not `now()`'s date, so a test can tell the clock's `today` was asked for.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()
-}
-
-fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
+use crate::test_support::{
+    Seen, check_page_limits, clock, date, dec, expect_invalidations, invalid_fields, money,
+    overdraft, report_cache, transaction, transaction_from, validation, write_time,
+};
 
 struct Mocks {
     transactions: MockTransactionRepository,
@@ -43,74 +25,37 @@ impl Mocks {
         }
     }
 
-    fn invalidations(&mut self, user_id: Uuid, times: usize) {
-        let scope = format!("user:{user_id}");
-        self.cache
-            .expect_invalidate()
-            .withf(move |s| s == scope)
-            .times(times)
-            .returning(|_| Ok(()));
-    }
-
-    /// The store holds `current` under its id.
-    fn holding(&mut self, current: Transaction) {
+    /// The store holds `current` under its id, which is returned.
+    fn holding(&mut self, current: Transaction) -> Uuid {
         let id = current.id;
         self.transactions
             .expect_get()
             .withf(move |_, i| *i == id)
             .returning(move |_, _| Ok(current.clone()));
+        id
+    }
+
+    /// Nothing may be recorded, changed or deleted, and no report dropped.
+    fn writes_nothing(&mut self) {
+        self.transactions.expect_create().never();
+        self.transactions.expect_update().never();
+        self.transactions.expect_delete().never();
+        self.cache.expect_invalidate().never();
     }
 
     fn service(self) -> TransactionService {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(now);
-        clock.expect_today().returning(today);
         TransactionService::new(
             Arc::new(self.transactions),
-            ReportCache::new(Arc::new(self.cache), Duration::from_secs(60)),
-            Arc::new(clock),
+            report_cache(self.cache),
+            Arc::new(clock()),
         )
-    }
-}
-
-fn stored(new: &NewTransaction) -> Transaction {
-    Transaction {
-        id: new.id,
-        account_id: new.account_id,
-        amount: new.amount.money(),
-        date: new.date,
-        description: new.description.clone(),
-        merchant_name: new.merchant_name.clone(),
-        category: new.category,
-        is_pending: new.is_pending,
-        is_recurring: new.is_recurring,
-        plaid_transaction_id: None,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
-
-fn manual() -> Transaction {
-    Transaction {
-        id: Uuid::now_v7(),
-        account_id: Uuid::now_v7(),
-        amount: Money::new(dec("-12.50")).unwrap(),
-        date: date(2026, 11, 1),
-        description: "Lunch".into(),
-        merchant_name: Some("Cafe".into()),
-        category: TransactionCategory::FoodAndDrink,
-        is_pending: false,
-        is_recurring: false,
-        plaid_transaction_id: None,
-        created_at: now(),
-        updated_at: now(),
     }
 }
 
 fn from_plaid() -> Transaction {
     Transaction {
         plaid_transaction_id: Some("plaid-1".into()),
-        ..manual()
+        ..transaction()
     }
 }
 
@@ -127,64 +72,23 @@ fn input() -> TransactionInput {
     }
 }
 
-fn validation(err: AppError) -> BTreeMap<String, String> {
-    match err {
-        AppError::Validation(fields) => fields,
-        other => panic!("expected a validation error, got {other:?}"),
-    }
-}
-
-fn overdraft() -> RepoError {
-    RepoError::Rule(DomainError::NegativeBalanceNotAllowed {
-        account_type: AccountType::Checking,
-    })
-}
-
-#[tokio::test]
-async fn recording_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut m = Mocks::new();
-    m.transactions.expect_create().never();
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(
-            Uuid::now_v7(),
-            TransactionInput {
-                account_id: Uuid::now_v7(),
-                amount: Decimal::ZERO,
-                date: date(10_000, 1, 1),
-                description: "  ".into(),
-                merchant_name: Some("m".repeat(256)),
-                category: Some("groceries".into()),
-                is_pending: None,
-                is_recurring: None,
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["amount", "category", "date", "description", "merchant_name"]
-    );
-}
-
 #[tokio::test]
 async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_time() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
     let given = input();
     let account = given.account_id;
-    let seen: Arc<Mutex<Option<(NewTransaction, WriteTime)>>> = Arc::default();
-    let captured = Arc::clone(&seen);
+    let seen = Seen::new();
+    let captured = seen.handle();
     m.transactions
         .expect_create()
         .times(1)
         .returning(move |new, at| {
-            let t = stored(&new);
-            *captured.lock().unwrap() = Some((new, at));
+            let t = transaction_from(&new);
+            captured.keep((new, at));
             Ok(t)
         });
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(
             user,
@@ -196,7 +100,7 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
         )
         .await
         .unwrap();
-    let (new, at) = seen.lock().unwrap().take().unwrap();
+    let (new, at) = seen.take();
     assert_eq!((new.user_id, new.account_id), (user, account));
     assert!(!new.id.is_nil());
     assert_eq!(new.amount.money().value(), dec("-20"));
@@ -205,13 +109,7 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
     assert_eq!(new.category, TransactionCategory::Other);
     assert!(!new.is_pending);
     assert!(!new.is_recurring);
-    assert_eq!(
-        at,
-        WriteTime {
-            now: now(),
-            today: today()
-        }
-    );
+    assert_eq!(at, write_time());
 }
 
 #[tokio::test]
@@ -224,8 +122,8 @@ async fn recording_keeps_the_category_and_flags_given() {
             new.category == TransactionCategory::Income && new.is_pending && new.is_recurring
         })
         .times(1)
-        .returning(|new, _| Ok(stored(&new)));
-    m.invalidations(user, 1);
+        .returning(|new, _| Ok(transaction_from(&new)));
+    expect_invalidations(&mut m.cache, user, 1);
     let created = m
         .service()
         .create(
@@ -244,56 +142,6 @@ async fn recording_keeps_the_category_and_flags_given() {
 }
 
 #[tokio::test]
-async fn recording_on_another_users_account_is_not_found_naming_the_account() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_create()
-        .returning(|_, _| Err(RepoError::NotFound));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
-async fn recording_an_overdraft_on_an_asset_is_a_rule_error_and_drops_no_reports() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_create()
-        .returning(|_, _| Err(overdraft()));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .create(Uuid::now_v7(), input())
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Rule {
-            code: "negative_balance_not_allowed",
-            ..
-        }
-    ));
-}
-
-#[tokio::test]
-async fn getting_a_missing_transaction_is_not_found_naming_the_transaction() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_get()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .get(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("transaction")));
-}
-
-#[tokio::test]
 async fn listing_asks_for_fifty_by_default_and_passes_the_parsed_criteria() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -305,8 +153,8 @@ async fn listing_asks_for_fifty_by_default_and_passes_the_parsed_criteria() {
         to: Some(date(2026, 12, 31)),
         category: Some(TransactionCategory::Travel),
         q: Some("united".into()),
-        min_amount: Some(Money::new(dec("-500")).unwrap()),
-        max_amount: Some(Money::new(dec("-10")).unwrap()),
+        min_amount: Some(money("-500")),
+        max_amount: Some(money("-10")),
         is_pending: Some(false),
         after: Some(cursor),
         limit: DEFAULT_PAGE,
@@ -348,67 +196,25 @@ async fn listing_asks_for_fifty_by_default_and_passes_the_parsed_criteria() {
 
 #[tokio::test]
 async fn a_page_limit_must_be_between_1_and_500() {
-    for (limit, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+    check_page_limits(async |limit, ok| {
         let mut m = Mocks::new();
-        if ok {
-            m.transactions
-                .expect_list()
-                .withf(move |_, f| f.limit == limit)
-                .times(1)
-                .returning(|_, _| {
-                    Ok(TransactionPage {
-                        items: vec![],
-                        next: None,
-                    })
-                });
-        } else {
-            m.transactions.expect_list().never();
-        }
-        let result = m
-            .service()
-            .list(
-                Uuid::now_v7(),
-                TransactionQuery {
-                    limit: Some(limit),
-                    ..Default::default()
-                },
-            )
-            .await;
-        match result {
-            Ok(_) => assert!(ok, "limit {limit} was accepted"),
-            Err(err) => {
-                assert!(!ok, "limit {limit} was refused");
-                assert_eq!(validation(err).keys().collect::<Vec<_>>(), ["limit"]);
-            }
-        }
-    }
-}
-
-#[tokio::test]
-async fn listing_reports_every_bad_criterion_at_once_and_reads_nothing() {
-    let mut m = Mocks::new();
-    m.transactions.expect_list().never();
-    let err = m
-        .service()
-        .list(
-            Uuid::now_v7(),
-            TransactionQuery {
-                from: Some(date(2026, 2, 1)),
-                to: Some(date(2026, 1, 1)),
-                category: Some("fun".into()),
-                q: Some("a\u{7}b".into()),
-                min_amount: Some(dec("10")),
-                max_amount: Some(dec("5")),
-                limit: Some(0),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["category", "limit", "max_amount", "q", "to"]
-    );
+        m.transactions
+            .expect_list()
+            .withf(move |_, f| f.limit == limit)
+            .times(usize::from(ok))
+            .returning(|_, _| {
+                Ok(TransactionPage {
+                    items: vec![],
+                    next: None,
+                })
+            });
+        let query = TransactionQuery {
+            limit: Some(limit),
+            ..Default::default()
+        };
+        m.service().list(Uuid::now_v7(), query).await.map(drop)
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -439,77 +245,6 @@ async fn listing_refuses_unrepresentable_amounts_dates_and_overlong_searches() {
 }
 
 #[tokio::test]
-async fn listing_another_users_account_is_not_found_naming_the_account() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_list()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .list(Uuid::now_v7(), TransactionQuery::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("account")));
-}
-
-#[tokio::test]
-async fn moving_a_transaction_to_another_account_is_refused() {
-    let mut m = Mocks::new();
-    let current = manual();
-    let id = current.id;
-    m.holding(current);
-    m.transactions.expect_update().never();
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            id,
-            TransactionPatch {
-                account_id: Some(Uuid::now_v7()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, AppError::Rule { code: "read_only_field", message } if message.starts_with("account_id"))
-    );
-}
-
-#[tokio::test]
-async fn the_amount_and_date_of_a_plaid_transaction_cannot_change() {
-    for patch in [
-        TransactionPatch {
-            amount: Some(dec("-13")),
-            ..Default::default()
-        },
-        TransactionPatch {
-            date: Some(date(2026, 11, 2)),
-            ..Default::default()
-        },
-    ] {
-        let mut m = Mocks::new();
-        let current = from_plaid();
-        let id = current.id;
-        m.holding(current);
-        m.transactions.expect_update().never();
-        let err = m
-            .service()
-            .update(Uuid::now_v7(), id, patch)
-            .await
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            AppError::Rule {
-                code: "read_only_field",
-                ..
-            }
-        ));
-    }
-}
-
-#[tokio::test]
 async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_account_and_date() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
@@ -526,7 +261,7 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
         .withf(|_, _, update, _| update.description.as_deref() == Some("Team lunch"))
         .times(1)
         .returning(move |_, _, _, _| Ok(current.clone()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .update(
             user,
@@ -544,63 +279,25 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
 }
 
 #[tokio::test]
-async fn a_correction_reports_every_invalid_field_at_once_and_writes_nothing() {
-    let mut m = Mocks::new();
-    let current = manual();
-    let id = current.id;
-    m.holding(current);
-    m.transactions.expect_update().never();
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            id,
-            TransactionPatch {
-                description: Some(" ".into()),
-                merchant_name: Some(Some("m".repeat(256))),
-                category: Some("misc".into()),
-                amount: Some(Decimal::ZERO),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        validation(err).keys().collect::<Vec<_>>(),
-        ["amount", "category", "description", "merchant_name"]
-    );
-}
-
-#[tokio::test]
 async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let current = manual();
-    let id = current.id;
-    m.holding(current.clone());
+    let current = transaction();
+    let id = m.holding(current.clone());
     let expected = TransactionUpdate {
         description: Some("Dinner".into()),
         merchant_name: Some(None),
         category: Some(TransactionCategory::Entertainment),
         is_recurring: Some(true),
-        amount: Some(TransactionAmount::new(Money::new(dec("-40")).unwrap()).unwrap()),
+        amount: Some(TransactionAmount::new(money("-40")).unwrap()),
         date: Some(date(2026, 11, 3)),
     };
     m.transactions
         .expect_update()
-        .with(
-            eq(user),
-            eq(id),
-            eq(expected),
-            eq(WriteTime {
-                now: now(),
-                today: today(),
-            }),
-        )
+        .with(eq(user), eq(id), eq(expected), eq(write_time()))
         .times(1)
         .returning(move |_, _, _, _| Ok(current.clone()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .update(
             user,
@@ -620,59 +317,10 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
 }
 
 #[tokio::test]
-async fn correcting_a_missing_transaction_is_not_found_and_writes_nothing() {
-    let mut m = Mocks::new();
-    m.transactions
-        .expect_get()
-        .returning(|_, _| Err(RepoError::NotFound));
-    m.transactions.expect_update().never();
-    let err = m
-        .service()
-        .update(Uuid::now_v7(), Uuid::now_v7(), TransactionPatch::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("transaction")));
-}
-
-#[tokio::test]
-async fn a_correction_that_would_overdraw_is_a_rule_error_and_drops_no_reports() {
-    let mut m = Mocks::new();
-    let current = manual();
-    let id = current.id;
-    m.holding(current);
-    m.transactions
-        .expect_update()
-        .returning(|_, _, _, _| Err(overdraft()));
-    m.cache.expect_invalidate().never();
-    let err = m
-        .service()
-        .update(
-            Uuid::now_v7(),
-            id,
-            TransactionPatch {
-                amount: Some(dec("-1000000")),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Rule {
-            code: "negative_balance_not_allowed",
-            ..
-        }
-    ));
-}
-
-#[tokio::test]
 async fn a_plaid_transaction_cannot_be_deleted() {
     let mut m = Mocks::new();
-    let current = from_plaid();
-    let id = current.id;
-    m.holding(current);
-    m.transactions.expect_delete().never();
-    m.cache.expect_invalidate().never();
+    let id = m.holding(from_plaid());
+    m.writes_nothing();
     let err = m.service().delete(Uuid::now_v7(), id).await.unwrap_err();
     assert!(matches!(
         err,
@@ -687,62 +335,220 @@ async fn a_plaid_transaction_cannot_be_deleted() {
 async fn deleting_a_manual_transaction_uses_the_clocks_write_time_and_drops_the_users_reports() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let current = manual();
-    let id = current.id;
-    m.holding(current);
+    let id = m.holding(transaction());
     m.transactions
         .expect_delete()
-        .with(
-            eq(user),
-            eq(id),
-            eq(WriteTime {
-                now: now(),
-                today: today(),
-            }),
-        )
+        .with(eq(user), eq(id), eq(write_time()))
         .times(1)
         .returning(|_, _, _| Ok(()));
-    m.invalidations(user, 1);
+    expect_invalidations(&mut m.cache, user, 1);
     m.service().delete(user, id).await.unwrap();
 }
 
 #[tokio::test]
-async fn a_deletion_the_store_refuses_is_reported_and_drops_no_reports() {
-    for (refusal, not_found) in [(overdraft(), false), (RepoError::NotFound, true)] {
-        let mut m = Mocks::new();
-        let current = manual();
-        let id = current.id;
-        m.holding(current);
-        let refusal = Mutex::new(Some(refusal));
-        m.transactions
-            .expect_delete()
-            .returning(move |_, _, _| Err(refusal.lock().unwrap().take().unwrap()));
-        m.cache.expect_invalidate().never();
-        let err = m.service().delete(Uuid::now_v7(), id).await.unwrap_err();
-        if not_found {
-            assert!(matches!(err, AppError::NotFound("transaction")));
-        } else {
-            assert!(matches!(
-                err,
-                AppError::Rule {
-                    code: "negative_balance_not_allowed",
-                    ..
-                }
-            ));
-        }
+async fn what_the_user_cannot_see_is_not_found_naming_it_and_nothing_is_written() {
+    let mut m = Mocks::new();
+    let (user, missing) = (Uuid::now_v7(), Uuid::now_v7());
+    let gone_id = m.holding(transaction());
+    m.transactions
+        .expect_get()
+        .withf(move |_, i| *i != gone_id)
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.transactions
+        .expect_create()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.transactions
+        .expect_list()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.transactions.expect_update().never();
+    // Read before the delete, then gone when it is deleted.
+    m.transactions
+        .expect_delete()
+        .returning(|_, _, _| Err(RepoError::NotFound));
+    m.transactions
+        .expect_history()
+        .returning(|_, _| Err(RepoError::NotFound));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    for (case, result, what) in [
+        (
+            "recording on another user's account",
+            service.create(user, input()).await.map(drop),
+            "account",
+        ),
+        (
+            "listing another user's account",
+            service
+                .list(user, TransactionQuery::default())
+                .await
+                .map(drop),
+            "account",
+        ),
+        (
+            "getting a missing transaction",
+            service.get(user, missing).await.map(drop),
+            "transaction",
+        ),
+        (
+            "correcting a missing transaction",
+            service
+                .update(user, missing, TransactionPatch::default())
+                .await
+                .map(drop),
+            "transaction",
+        ),
+        (
+            "deleting a transaction the store no longer has",
+            service.delete(user, gone_id).await,
+            "transaction",
+        ),
+        (
+            "the history of a transaction the user never had",
+            service.history(user, missing).await.map(drop),
+            "transaction",
+        ),
+    ] {
+        assert!(
+            matches!(result, Err(AppError::NotFound(named)) if named == what),
+            "{case}: {result:?}"
+        );
     }
 }
 
 #[tokio::test]
-async fn the_history_of_a_transaction_the_user_never_had_is_not_found() {
+async fn a_write_that_would_overdraw_an_asset_is_a_rule_error_and_drops_no_reports() {
     let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    let id = m.holding(transaction());
     m.transactions
-        .expect_history()
-        .returning(|_, _| Err(RepoError::NotFound));
-    let err = m
-        .service()
-        .history(Uuid::now_v7(), Uuid::now_v7())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::NotFound("transaction")));
+        .expect_create()
+        .returning(|_, _| Err(overdraft()));
+    m.transactions
+        .expect_update()
+        .returning(|_, _, _, _| Err(overdraft()));
+    m.transactions
+        .expect_delete()
+        .returning(|_, _, _| Err(overdraft()));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    let correction = TransactionPatch {
+        amount: Some(dec("-1000000")),
+        ..Default::default()
+    };
+    for (case, result) in [
+        ("recording", service.create(user, input()).await.map(drop)),
+        (
+            "correcting",
+            service.update(user, id, correction).await.map(drop),
+        ),
+        ("deleting", service.delete(user, id).await),
+    ] {
+        assert!(
+            matches!(
+                result,
+                Err(AppError::Rule {
+                    code: "negative_balance_not_allowed",
+                    ..
+                })
+            ),
+            "{case}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_account_and_a_plaid_transactions_amount_and_date_cannot_change() {
+    for (current, patch, field) in [
+        (
+            transaction(),
+            TransactionPatch {
+                account_id: Some(Uuid::now_v7()),
+                ..Default::default()
+            },
+            "account_id",
+        ),
+        (
+            from_plaid(),
+            TransactionPatch {
+                amount: Some(dec("-13")),
+                ..Default::default()
+            },
+            "amount",
+        ),
+        (
+            from_plaid(),
+            TransactionPatch {
+                date: Some(date(2026, 11, 2)),
+                ..Default::default()
+            },
+            "date",
+        ),
+    ] {
+        let mut m = Mocks::new();
+        let id = m.holding(current);
+        m.writes_nothing();
+        let err = m
+            .service()
+            .update(Uuid::now_v7(), id, patch)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AppError::Rule { code: "read_only_field", message } if message.starts_with(field)),
+            "{field}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported_at_once_and_nothing_is_read_or_written() {
+    let mut m = Mocks::new();
+    let id = m.holding(transaction());
+    m.writes_nothing();
+    m.transactions.expect_list().never();
+    let service = m.service();
+    let user = Uuid::now_v7();
+    let recording = TransactionInput {
+        amount: Decimal::ZERO,
+        date: date(10_000, 1, 1),
+        description: "  ".into(),
+        merchant_name: Some("m".repeat(256)),
+        category: Some("groceries".into()),
+        ..input()
+    };
+    let listing = TransactionQuery {
+        from: Some(date(2026, 2, 1)),
+        to: Some(date(2026, 1, 1)),
+        category: Some("fun".into()),
+        q: Some("a\u{7}b".into()),
+        min_amount: Some(dec("10")),
+        max_amount: Some(dec("5")),
+        limit: Some(0),
+        ..Default::default()
+    };
+    let correction = TransactionPatch {
+        description: Some(" ".into()),
+        merchant_name: Some(Some("m".repeat(256))),
+        category: Some("misc".into()),
+        amount: Some(Decimal::ZERO),
+        ..Default::default()
+    };
+    for (case, result, fields) in [
+        (
+            "recording",
+            service.create(user, recording).await.map(drop),
+            vec!["amount", "category", "date", "description", "merchant_name"],
+        ),
+        (
+            "listing",
+            service.list(user, listing).await.map(drop),
+            vec!["category", "limit", "max_amount", "q", "to"],
+        ),
+        (
+            "correcting",
+            service.update(user, id, correction).await.map(drop),
+            vec!["amount", "category", "description", "merchant_name"],
+        ),
+    ] {
+        assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
+    }
 }
