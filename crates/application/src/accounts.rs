@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use nestegg_domain::{AccountName, AccountType, CurrencyCode, Money, text};
+use nestegg_domain::report::check_date;
+use nestegg_domain::{AccountName, AccountType, CurrencyCode, DomainError, Money, text};
 use nestegg_ports::{
-    Account, AccountRepository, AccountUpdate, Clock, Conflict, NewAccount, RepoError, Snapshot,
-    WriteTime,
+    Account, AccountRepository, AccountUpdate, Adjustment, Clock, Conflict, NewAccount, RepoError,
+    Snapshot, WriteTime,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -29,6 +30,8 @@ pub struct AccountInput {
     pub available_balance: Option<Decimal>,
     /// Currency code; `USD` when absent.
     pub currency: Option<String>,
+    /// The day its history starts; today when absent.
+    pub opened_on: Option<NaiveDate>,
 }
 
 /// Changes to an account, unvalidated; `None` keeps a field, `Some(None)` clears it.
@@ -38,10 +41,14 @@ pub struct AccountPatch {
     pub name: Option<String>,
     /// New institution.
     pub institution_name: Option<Option<String>>,
-    /// New balance.
+    /// A reconciled balance: what the account held on `as_of`.
     pub current_balance: Option<Decimal>,
+    /// The day of `current_balance`; today when absent.
+    pub as_of: Option<NaiveDate>,
     /// New available balance.
     pub available_balance: Option<Option<Decimal>>,
+    /// New opening date.
+    pub opened_on: Option<NaiveDate>,
 }
 
 /// Account use cases.
@@ -67,6 +74,29 @@ pub(crate) fn not_found(what: &'static str) -> impl Fn(RepoError) -> AppError {
 }
 
 const MAX_INSTITUTION: usize = 255;
+
+/// A day in the supported range and not after `today`.
+fn past_day(
+    date: NaiveDate,
+    what: &'static str,
+    today: NaiveDate,
+) -> Result<NaiveDate, DomainError> {
+    let date = check_date(date)?;
+    if date > today {
+        return Err(DomainError::InFuture { what, today });
+    }
+    Ok(date)
+}
+
+/// The field a rule checked in the store is about.
+fn rule_field(rule: &DomainError) -> &'static str {
+    match rule {
+        DomainError::OpenedAfterFirstEntry { .. } => "opened_on",
+        DomainError::InFuture { what, .. } if *what == "the opening date" => "opened_on",
+        DomainError::BeforeOpening { .. } | DomainError::InFuture { .. } => "as_of",
+        _ => "current_balance",
+    }
+}
 
 impl AccountService {
     /// A service over these ports.
@@ -115,6 +145,10 @@ impl AccountService {
         if let (Some(t), Some(b)) = (account_type, balance) {
             errors.check("current_balance", t.check_balance(b));
         }
+        let today = self.clock.today();
+        if let Some(d) = input.opened_on {
+            errors.check("opened_on", past_day(d, "the opening date", today));
+        }
         errors.finish()?;
         let (
             Some(name),
@@ -148,6 +182,7 @@ impl AccountService {
                     current_balance: balance,
                     available_balance: available,
                     currency,
+                    opened_on: input.opened_on,
                 },
                 write_time(self.clock.as_ref()),
             )
@@ -175,11 +210,14 @@ impl AccountService {
             .map_err(not_found("account"))
     }
 
-    /// Changes an account; a balance change upserts today's snapshot.
+    /// Changes an account. A new `current_balance` is a reconciliation: the difference to the
+    /// ledger on `as_of` (default today) is recorded as an adjustment on that day, so later
+    /// balances keep their transactions. A new `opened_on` moves the opening balance.
     ///
     /// # Errors
-    /// [`AppError::NotFound`]; [`AppError::Validation`] for bad fields or a negative balance
-    /// where the type forbids one.
+    /// [`AppError::NotFound`]; [`AppError::Validation`] for bad fields, a negative balance
+    /// where the type forbids one, an `as_of` before the opening date or after today, or an
+    /// opening date after the first transaction or today.
     pub async fn update(
         &self,
         user_id: Uuid,
@@ -202,19 +240,37 @@ impl AccountService {
         let available = patch
             .available_balance
             .map(|a| errors.check("available_balance", a.map(Money::new).transpose()));
-        errors.finish()?;
+        let today = self.clock.today();
+        let as_of = patch
+            .as_of
+            .map(|d| errors.check("as_of", past_day(d, "as_of", today)));
+        let opened_on = patch
+            .opened_on
+            .map(|d| errors.check("opened_on", past_day(d, "the opening date", today)));
+        let mut fields = errors.into_map();
+        if patch.as_of.is_some() && patch.current_balance.is_none() {
+            fields.insert(
+                "as_of".into(),
+                "goes with current_balance: the day the balance was read".into(),
+            );
+        }
+        if !fields.is_empty() {
+            return Err(AppError::Validation(fields));
+        }
         let update = AccountUpdate {
             name: name.flatten(),
             institution_name: institution.flatten(),
             current_balance: balance.flatten(),
+            as_of: as_of.flatten(),
             available_balance: available.flatten(),
+            opened_on: opened_on.flatten(),
         };
         let account = self
             .accounts
             .update(user_id, id, update, write_time(self.clock.as_ref()))
             .await
             .map_err(|e| match e {
-                RepoError::Rule(rule) => AppError::invalid("current_balance", &rule),
+                RepoError::Rule(rule) => AppError::invalid(rule_field(&rule), &rule),
                 other => not_found("account")(other),
             })?;
         self.cache.invalidate(user_id).await;
@@ -241,7 +297,18 @@ impl AccountService {
         Ok(())
     }
 
-    /// The account's balance snapshots in a date range.
+    /// The account's balance adjustments (reconciliations), oldest first.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn adjustments(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Adjustment>, AppError> {
+        self.accounts
+            .adjustments(user_id, id)
+            .await
+            .map_err(not_found("account"))
+    }
+
+    /// The account's balance points in a date range: one per date where its balance changed.
     ///
     /// # Errors
     /// [`AppError::NotFound`]; [`AppError::Validation`] when `to` is before `from`.

@@ -10,7 +10,7 @@ use nestegg_domain::{
 };
 use nestegg_ports::{
     AccountRepository, AccountUpdate, Clock, InvestmentRepository, NewAccount, NewInvestment,
-    NewPortfolio, NewTrade, NewTransaction, PortfolioRepository, PricePoint, RepoError, Snapshot,
+    NewPortfolio, NewTrade, NewTransaction, PortfolioRepository, PricePoint, RepoError,
     TransactionRepository, TypeTargets,
 };
 use rust_decimal::Decimal;
@@ -23,7 +23,8 @@ use crate::error::AppError;
 mod data;
 
 use data::{
-    BROKERAGE, CARD, CASH, CHECKING, LOAN, MORTGAGE, RETIREMENT, Rng, SAVINGS, SECURITIES, SPECS,
+    BROKERAGE, CARD, CASH, CHECKING, HOME, LOAN, MORTGAGE, RETIREMENT, Rng, SAVINGS, SECURITIES,
+    SPECS,
 };
 
 /// How to log in as the demo user.
@@ -176,8 +177,10 @@ impl DemoService {
     }
 
     /// Registers a new demo user with nine accounts at six institutions (every account
-    /// type), two years of transactions and month-end balance snapshots, and a portfolio of
-    /// stocks, ETFs, a bond fund and crypto with a year of daily prices.
+    /// type), opened two years ago, with two years of dated transactions, month-end
+    /// reconciliations of the investment accounts and the home's estimated value (balance
+    /// adjustments), and a portfolio of stocks, ETFs, a bond fund and crypto with a year of
+    /// daily prices.
     ///
     /// # Errors
     /// Store failures.
@@ -194,6 +197,11 @@ impl DemoService {
             })
             .await?;
         let at = write_time(self.clock.as_ref());
+        let today = at.today;
+        let start = today
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(Months::new(24)))
+            .unwrap_or(today);
         let mut ids = Vec::new();
         for spec in SPECS {
             let account = self
@@ -208,23 +216,20 @@ impl DemoService {
                         current_balance: money(Decimal::from(spec.opening))?,
                         available_balance: None,
                         currency: CurrencyCode::USD,
+                        opened_on: Some(start),
                     },
                     at,
                 )
                 .await?;
             ids.push(account.id);
         }
-        let today = at.today;
-        let start = today
-            .with_day(1)
-            .and_then(|d| d.checked_sub_months(Months::new(24)))
-            .unwrap_or(today);
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut count = 0;
         let mut invested = [
             Decimal::from(SPECS[BROKERAGE].opening),
             Decimal::from(SPECS[RETIREMENT].opening),
         ];
+        let mut home = Decimal::from(SPECS[HOME].opening);
         let mut day = start;
         while day <= today {
             for (account, amount, description, merchant, category, recurring) in
@@ -261,39 +266,29 @@ impl DemoService {
             }
             let tomorrow = day.checked_add_days(Days::new(1)).unwrap_or(day);
             if tomorrow.month() != day.month() || day == today {
-                // Month end: markets move, and every account's balance is recorded.
+                // Month end: markets move and the home is re-estimated; each new figure is a
+                // reconciliation dated that day.
+                let mut reconcile = Vec::new();
                 for (i, held) in invested.iter_mut().enumerate() {
                     let growth = Decimal::new(i64::try_from(rng.next() % 300).unwrap_or(0) - 80, 4);
                     *held = (*held * (Decimal::ONE + growth) + Decimal::from(500)).round_dp(2);
-                    let id = ids[if i == 0 { BROKERAGE } else { RETIREMENT }];
-                    if day == today {
-                        self.accounts
-                            .update(
-                                user.id,
-                                id,
-                                AccountUpdate {
-                                    current_balance: Some(money(*held)?),
-                                    ..Default::default()
-                                },
-                                at,
-                            )
-                            .await?;
-                    }
+                    reconcile.push((ids[if i == 0 { BROKERAGE } else { RETIREMENT }], *held));
                 }
-                for (i, id) in ids.iter().enumerate() {
-                    let balance = match i {
-                        BROKERAGE => money(invested[0])?,
-                        RETIREMENT => money(invested[1])?,
-                        _ => self.accounts.get(user.id, *id).await?.current_balance,
-                    };
-                    let snapshot = Snapshot {
-                        date: day,
-                        balance,
-                        available_balance: None,
-                        currency: CurrencyCode::USD,
-                    };
+                let growth = Decimal::new(i64::try_from(rng.next() % 80).unwrap_or(0) - 20, 4);
+                home = (home * (Decimal::ONE + growth)).round_dp(0);
+                reconcile.push((ids[HOME], home));
+                for (id, balance) in reconcile {
                     self.accounts
-                        .record_snapshot(user.id, *id, snapshot, at.now)
+                        .update(
+                            user.id,
+                            id,
+                            AccountUpdate {
+                                current_balance: Some(money(balance)?),
+                                as_of: Some(day),
+                                ..Default::default()
+                            },
+                            at,
+                        )
                         .await?;
                 }
             }

@@ -7,7 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use nestegg_domain::report::{
     self, AccountBalance, Cashflow, HistoryPoint, Interval, Overview, Rates,
 };
-use nestegg_domain::{CurrencyCode, Rate};
+use nestegg_domain::{CurrencyCode, Money, Rate};
 use nestegg_ports::{
     AccountRepository, CashflowGrouping, Clock, FxRate, ReportRepository, UserRepository,
 };
@@ -93,24 +93,28 @@ impl ReportService {
         Ok(Rates::new(base, rates))
     }
 
-    /// Net worth now: totals, by type, by institution, per account (computed, not cached).
+    /// Net worth as of today (each account's balance on today's date, so a transaction dated
+    /// later does not count yet): totals, by type, by institution, per account (computed, not
+    /// cached).
     ///
     /// # Errors
     /// Store failures; [`AppError::Rule`] if a total overflows.
     pub async fn overview(&self, user_id: Uuid) -> Result<DatedOverview, AppError> {
         let today = self.clock.today();
         let rates = self.rates(user_id).await?;
+        // As of today: a transaction dated later counts from its own date.
+        let on_day = self.reports.balances_on(user_id, today).await?;
         let balances: Vec<AccountBalance> = self
             .accounts
             .list(user_id)
             .await?
             .into_iter()
             .map(|a| AccountBalance {
+                balance: on_day.get(&a.id).copied().unwrap_or(Money::ZERO),
                 id: a.id,
                 name: a.name,
                 account_type: a.account_type,
                 institution_name: a.institution_name,
-                balance: a.current_balance,
                 currency: a.currency,
             })
             .collect();

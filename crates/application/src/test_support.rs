@@ -239,6 +239,8 @@ pub(crate) fn account(user_id: Uuid) -> Account {
         account_type: AccountType::Checking,
         institution_name: None,
         current_balance: money("100"),
+        opening_balance: money("100"),
+        opened_on: today(),
         available_balance: None,
         currency: CurrencyCode::USD,
         plaid_account_id: None,
@@ -257,6 +259,8 @@ pub(crate) fn account_from(new: &NewAccount) -> Account {
         account_type: new.account_type,
         institution_name: new.institution_name.clone(),
         current_balance: new.current_balance,
+        opening_balance: new.current_balance,
+        opened_on: new.opened_on.unwrap_or_else(today),
         available_balance: new.available_balance,
         currency: new.currency,
         ..account(new.user_id)

@@ -328,6 +328,8 @@ impl TransactionService {
             is_recurring: patch.is_recurring,
             amount: amount.flatten(),
             date: patch.date,
+            // The API cannot post a pending transaction yet; the store already can.
+            is_pending: None,
         };
         let updated = self
             .transactions

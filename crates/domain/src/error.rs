@@ -119,6 +119,26 @@ pub enum DomainError {
         /// Units asked to sell, as text.
         requested: String,
     },
+    /// An account's opening date after its first dated entry.
+    #[error("the account cannot open after its first entry, dated {first}")]
+    OpenedAfterFirstEntry {
+        /// The first transaction's or adjustment's date.
+        first: chrono::NaiveDate,
+    },
+    /// An entry dated before the account's opening date.
+    #[error("the account opened on {opened_on}; move its opening date back first")]
+    BeforeOpening {
+        /// The account's opening date.
+        opened_on: chrono::NaiveDate,
+    },
+    /// A date after today where only past or present days make sense.
+    #[error("{what} cannot be after today ({today})")]
+    InFuture {
+        /// What the date is.
+        what: &'static str,
+        /// Today.
+        today: chrono::NaiveDate,
+    },
     /// A computation overflowed the range of its kind.
     #[error("the result is too large to represent")]
     Overflow,
@@ -149,6 +169,9 @@ impl DomainError {
             DomainError::InvalidRange { .. } => "invalid_range",
             DomainError::InsufficientQuantity { .. } => "insufficient_quantity",
             DomainError::InvalidSymbol => "invalid_symbol",
+            DomainError::OpenedAfterFirstEntry { .. } => "opened_after_first_entry",
+            DomainError::BeforeOpening { .. } => "before_opening",
+            DomainError::InFuture { .. } => "in_future",
         }
     }
 }

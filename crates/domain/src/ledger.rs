@@ -98,6 +98,17 @@ pub fn replace(before: Option<Step>, after: Option<Step>) -> Result<Vec<Step>, D
     Ok(steps)
 }
 
+/// The balance after `steps`, unchecked: for accounts whose balance is the institution's
+/// figure, whatever its sign.
+///
+/// # Errors
+/// [`DomainError::OutOfRange`] when it leaves the range of money.
+pub fn sum(balance: Money, steps: &[Step]) -> Result<Money, DomainError> {
+    steps
+        .iter()
+        .try_fold(balance, |acc, s| acc.checked_add(s.delta))
+}
+
 /// The current balance (the balance on the latest date) after `steps`, checked against the
 /// account type's rule.
 ///
@@ -109,10 +120,7 @@ pub fn apply(
     balance: Money,
     steps: &[Step],
 ) -> Result<Money, DomainError> {
-    let next = steps
-        .iter()
-        .try_fold(balance, |acc, s| acc.checked_add(s.delta))?;
-    account_type.check_balance(next)
+    account_type.check_balance(sum(balance, steps)?)
 }
 
 /// The balance on `date`: the sum of the steps dated on or before it (0 before the first).
@@ -124,6 +132,48 @@ pub fn balance_on(steps: &[Step], date: NaiveDate) -> Result<Money, DomainError>
         .iter()
         .filter(|s| s.date <= date)
         .try_fold(Money::ZERO, |acc, s| acc.checked_add(s.delta))
+}
+
+/// Checks a new opening date: not after today, nor after the account's first dated entry.
+///
+/// # Errors
+/// [`DomainError::InFuture`]; [`DomainError::OpenedAfterFirstEntry`].
+pub fn check_opening(
+    opened_on: NaiveDate,
+    first_entry: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<NaiveDate, DomainError> {
+    if opened_on > today {
+        return Err(DomainError::InFuture {
+            what: "the opening date",
+            today,
+        });
+    }
+    match first_entry {
+        Some(first) if first < opened_on => Err(DomainError::OpenedAfterFirstEntry { first }),
+        _ => Ok(opened_on),
+    }
+}
+
+/// Checks the day of a reconciliation: on or after the opening date, not after today.
+///
+/// # Errors
+/// [`DomainError::BeforeOpening`]; [`DomainError::InFuture`].
+pub fn check_as_of(
+    as_of: NaiveDate,
+    opened_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<NaiveDate, DomainError> {
+    if as_of > today {
+        return Err(DomainError::InFuture {
+            what: "as_of",
+            today,
+        });
+    }
+    if as_of < opened_on {
+        return Err(DomainError::BeforeOpening { opened_on });
+    }
+    Ok(as_of)
 }
 
 /// The adjustment that makes the balance on a date read `stated` when the ledger says

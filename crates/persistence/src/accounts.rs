@@ -1,14 +1,18 @@
-//! The account repository.
+//! The account repository: accounts with their opening balance, reconciliations as dated
+//! adjustments, and the balance points that every write keeps right (see [`crate::ledger`]).
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use nestegg_domain::ledger::{self, Step};
 use nestegg_ports::{
-    Account, AccountRepository, AccountUpdate, Conflict, NewAccount, RepoError, Snapshot, WriteTime,
+    Account, AccountRepository, AccountUpdate, Adjustment, Conflict, NewAccount, RepoError,
+    Snapshot, WriteTime,
 };
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::ledger as points;
 use crate::rows::{self, ACCOUNT_COLUMNS};
 use crate::sql::{Lock, Sql};
 
@@ -42,64 +46,12 @@ pub(crate) async fn lock_account(
     rows::account(&row)
 }
 
-/// Stores a balance change: the account's row and today's snapshot (inserted or replaced).
-pub(crate) async fn store_balance(
-    sql: &Sql<'_, impl ConnectionTrait>,
-    account: &Account,
-    at: WriteTime,
-) -> Result<(), RepoError> {
-    sql.exec(
-        "UPDATE accounts SET current_balance = $1, available_balance = $2, updated_at = $3 \
-         WHERE id = $4",
-        [
-            sql.money(account.current_balance)?,
-            sql.money_opt(account.available_balance)?,
-            at.now.into(),
-            account.id.into(),
-        ],
-    )
-    .await?;
-    let snapshot = Snapshot {
-        date: at.today,
-        balance: account.current_balance,
-        available_balance: account.available_balance,
-        currency: account.currency,
-    };
-    upsert_snapshot(sql, account.id, &snapshot, at.now).await
-}
-
-/// Inserts or replaces one day's snapshot of an account.
-async fn upsert_snapshot(
-    sql: &Sql<'_, impl ConnectionTrait>,
-    account_id: Uuid,
-    snapshot: &Snapshot,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), RepoError> {
-    sql.exec(
-        "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
-         currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-         ON CONFLICT (account_id, date) DO UPDATE SET balance = excluded.balance, \
-         available_balance = excluded.available_balance, currency = excluded.currency, \
-         updated_at = excluded.updated_at",
-        [
-            Uuid::now_v7().into(),
-            account_id.into(),
-            snapshot.date.into(),
-            sql.money(snapshot.balance)?,
-            sql.money_opt(snapshot.available_balance)?,
-            snapshot.currency.as_str().into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
 #[async_trait]
 impl AccountRepository for SqlAccountRepository {
     #[tracing::instrument(skip_all, err)]
     async fn create(&self, new: NewAccount, at: WriteTime) -> Result<Account, RepoError> {
         new.account_type.check_balance(new.current_balance)?;
+        let opened_on = new.opened_on.unwrap_or(at.today);
         let account = Account {
             id: new.id,
             user_id: new.user_id,
@@ -107,6 +59,8 @@ impl AccountRepository for SqlAccountRepository {
             account_type: new.account_type,
             institution_name: new.institution_name,
             current_balance: new.current_balance,
+            opening_balance: new.current_balance,
+            opened_on,
             available_balance: new.available_balance,
             currency: new.currency,
             plaid_account_id: None,
@@ -118,8 +72,8 @@ impl AccountRepository for SqlAccountRepository {
         let sql = txn.sql();
         sql.exec(
             "INSERT INTO accounts (id, user_id, name, type, institution_name, \
-             current_balance, available_balance, currency, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+             current_balance, opening_balance, opened_on, available_balance, currency, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $10)",
             [
                 account.id.into(),
                 account.user_id.into(),
@@ -127,13 +81,28 @@ impl AccountRepository for SqlAccountRepository {
                 account.account_type.as_str().into(),
                 account.institution_name.clone().into(),
                 sql.money(account.current_balance)?,
+                opened_on.into(),
                 sql.money_opt(account.available_balance)?,
                 account.currency.as_str().into(),
                 at.now.into(),
             ],
         )
         .await?;
-        store_balance(&sql, &account, at).await?;
+        // The opening point: the history starts here, even at 0.
+        sql.exec(
+            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+             currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            [
+                Uuid::now_v7().into(),
+                account.id.into(),
+                opened_on.into(),
+                sql.money(account.opening_balance)?,
+                sql.money_opt(account.available_balance)?,
+                account.currency.as_str().into(),
+                at.now.into(),
+            ],
+        )
+        .await?;
         txn.commit().await?;
         Ok(account)
     }
@@ -177,38 +146,84 @@ impl AccountRepository for SqlAccountRepository {
     ) -> Result<Account, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        let before = lock_account(&sql, user_id, id).await?;
-        let mut after = before.clone();
+        let mut account = lock_account(&sql, user_id, id).await?;
         if let Some(name) = update.name {
-            after.name = name.as_str().to_owned();
+            account.name = name.as_str().to_owned();
         }
         if let Some(institution) = update.institution_name {
-            after.institution_name = institution;
+            account.institution_name = institution;
         }
-        if let Some(balance) = update.current_balance {
-            after.current_balance = after.account_type.check_balance(balance)?;
-        }
-        if let Some(available) = update.available_balance {
-            after.available_balance = available;
-        }
-        after.updated_at = at.now;
+        account.updated_at = at.now;
         sql.exec(
             "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",
             [
-                after.name.clone().into(),
-                after.institution_name.clone().into(),
+                account.name.clone().into(),
+                account.institution_name.clone().into(),
                 at.now.into(),
                 id.into(),
             ],
         )
         .await?;
-        if after.current_balance != before.current_balance
-            || after.available_balance != before.available_balance
-        {
-            store_balance(&sql, &after, at).await?;
+        if let Some(opened_on) = update.opened_on {
+            let first = points::first_entry(&sql, id).await?;
+            ledger::check_opening(opened_on, first, at.today)?;
+            points::move_opening(&sql, &mut account, opened_on, at.now).await?;
+        }
+        if let Some(stated) = update.current_balance {
+            if account.is_manual() {
+                account.account_type.check_balance(stated)?;
+            }
+            let as_of = ledger::check_as_of(
+                update.as_of.unwrap_or(at.today),
+                account.opened_on,
+                at.today,
+            )?;
+            let on_ledger = points::balance_on(&sql, id, as_of).await?;
+            let amount = ledger::adjustment(on_ledger, stated)?;
+            if !amount.is_zero() {
+                sql.exec(
+                    "INSERT INTO balance_adjustments (id, account_id, date, amount, balance, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    [
+                        Uuid::now_v7().into(),
+                        id.into(),
+                        as_of.into(),
+                        sql.money(amount)?,
+                        sql.money(stated)?,
+                        at.now.into(),
+                    ],
+                )
+                .await?;
+                let step = Step {
+                    date: as_of,
+                    delta: amount,
+                };
+                points::apply(&sql, &mut account, &[step], at.now).await?;
+            }
+        }
+        if let Some(available) = update.available_balance {
+            account.available_balance = available;
+            sql.exec(
+                "UPDATE accounts SET available_balance = $1 WHERE id = $2",
+                [sql.money_opt(available)?, id.into()],
+            )
+            .await?;
+            // Known as of today: today's point keeps it.
+            points::ensure_point(&sql, &account, at.today, at.now).await?;
+            sql.exec(
+                "UPDATE balance_snapshots SET available_balance = $1, updated_at = $2 \
+                 WHERE account_id = $3 AND date = $4",
+                [
+                    sql.money_opt(available)?,
+                    at.now.into(),
+                    id.into(),
+                    at.today.into(),
+                ],
+            )
+            .await?;
         }
         txn.commit().await?;
-        Ok(after)
+        Ok(account)
     }
 
     #[tracing::instrument(skip(self), err)]
@@ -230,16 +245,29 @@ impl AccountRepository for SqlAccountRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self, snapshot), err)]
-    async fn record_snapshot(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        snapshot: Snapshot,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), RepoError> {
+    #[tracing::instrument(skip(self), err)]
+    async fn adjustments(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Adjustment>, RepoError> {
         self.get(user_id, id).await?;
-        upsert_snapshot(&self.db.sql(), id, &snapshot, now).await
+        self.db
+            .sql()
+            .all(
+                "SELECT id, account_id, date, amount, balance, created_at \
+                 FROM balance_adjustments WHERE account_id = $1 ORDER BY date, created_at, id",
+                [id.into()],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Adjustment {
+                    id: row.get("id")?,
+                    account_id: row.get("account_id")?,
+                    date: row.get("date")?,
+                    amount: row.money("amount")?,
+                    balance: row.money("balance")?,
+                    created_at: row.get("created_at")?,
+                })
+            })
+            .collect()
     }
 
     #[tracing::instrument(skip(self), err)]

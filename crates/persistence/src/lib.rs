@@ -11,6 +11,7 @@ mod db;
 mod entity;
 mod error;
 mod investments;
+mod ledger;
 mod portfolios;
 mod reports;
 mod rows;

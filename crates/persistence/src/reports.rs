@@ -1,5 +1,7 @@
 //! Exchange rates and the queries reports are built from.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::report::{CashflowPart, SnapshotPoint};
@@ -83,6 +85,27 @@ impl ReportRepository for SqlReportRepository {
                     updated_at: row.get("updated_at")?,
                 })
             })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn balances_on(
+        &self,
+        user_id: Uuid,
+        date: NaiveDate,
+    ) -> Result<HashMap<Uuid, Money>, RepoError> {
+        self.db
+            .sql()
+            .all(
+                "SELECT s.account_id, s.balance FROM balance_snapshots s \
+                 JOIN accounts a ON a.id = s.account_id WHERE a.user_id = $1 \
+                 AND s.date = (SELECT MAX(p.date) FROM balance_snapshots p \
+                 WHERE p.account_id = s.account_id AND p.date <= $2)",
+                [user_id.into(), date.into()],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok((row.get("account_id")?, row.money("balance")?)))
             .collect()
     }
 

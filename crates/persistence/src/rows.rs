@@ -9,8 +9,8 @@ use crate::codec::{self, Scale};
 
 /// Columns of `accounts`, in the order [`account`] reads them.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, name, type, institution_name, \
-    current_balance, available_balance, currency, plaid_account_id, connection_id, created_at, \
-    updated_at";
+    current_balance, opening_balance, opened_on, available_balance, currency, plaid_account_id, \
+    connection_id, created_at, updated_at";
 
 /// Columns of `transactions`, in the order [`transaction`] reads them.
 pub(crate) const TRANSACTION_COLUMNS: &str = "id, account_id, amount, date, description, \
@@ -113,6 +113,8 @@ pub(crate) fn account(row: &Row) -> Result<Account, RepoError> {
         account_type: row.parsed("type", AccountType::parse)?,
         institution_name: row.get("institution_name")?,
         current_balance: row.money("current_balance")?,
+        opening_balance: row.money("opening_balance")?,
+        opened_on: row.get("opened_on")?,
         available_balance: row.money_opt("available_balance")?,
         currency: row.currency("currency")?,
         plaid_account_id: row.get("plaid_account_id")?,

@@ -1,8 +1,9 @@
-//! The transaction repository: every write moves a manual account's balance and appends to
-//! the history, in one database transaction.
+//! The transaction repository: every write moves its account's balance history (the points
+//! from its date on, and the current balance) and appends to the transaction's history, in one
+//! database transaction.
 
 use async_trait::async_trait;
-use nestegg_domain::ledger::{Posting, rebalance};
+use nestegg_domain::ledger::{self, Posting, Step};
 use nestegg_ports::{
     Account, HistoryAction, HistoryEntry, NewTransaction, RepoError, Transaction,
     TransactionFilter, TransactionPage, TransactionRepository, TransactionUpdate, WriteTime,
@@ -11,8 +12,9 @@ use sea_orm::{ConnectionTrait, DbBackend, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::accounts::{lock_account, store_balance};
+use crate::accounts::lock_account;
 use crate::db::Db;
+use crate::ledger as points;
 use crate::rows::{self, TRANSACTION_COLUMNS};
 use crate::sql::{Lock, Sql};
 
@@ -30,36 +32,34 @@ impl SqlTransactionRepository {
     }
 }
 
-fn posting(t: &Transaction) -> Posting {
-    Posting {
+/// A transaction's step in its account's history: its effect from its date on; none while
+/// pending.
+fn step(account: &Account, t: &Transaction) -> Option<Step> {
+    let posting = Posting {
         amount: t.amount,
         is_pending: t.is_pending,
-    }
+    };
+    Step::of(posting, t.date, account.account_type)
 }
 
-/// Moves a manual account's balance from `before` to `after`, if it moves at all.
+/// Moves a locked account's history from `before` to `after`: the opening moves back to a
+/// transaction dated before it, then every balance point from the transaction's old and new
+/// dates on moves by the change, and the current balance with them.
 async fn move_balance(
     sql: &Sql<'_, impl ConnectionTrait>,
-    account: &Account,
+    account: &mut Account,
     before: Option<&Transaction>,
     after: Option<&Transaction>,
     at: WriteTime,
 ) -> Result<(), RepoError> {
-    if !account.is_manual() {
-        return Ok(());
+    if let Some(t) = after.filter(|t| t.date < account.opened_on) {
+        points::move_opening(sql, account, t.date, at.now).await?;
     }
-    let balance = rebalance(
-        account.account_type,
-        account.current_balance,
-        before.map(posting),
-        after.map(posting),
+    let steps = ledger::replace(
+        before.and_then(|t| step(account, t)),
+        after.and_then(|t| step(account, t)),
     )?;
-    if balance != account.current_balance {
-        let mut moved = account.clone();
-        moved.current_balance = balance;
-        store_balance(sql, &moved, at).await?;
-    }
-    Ok(())
+    points::apply(sql, account, &steps, at.now).await
 }
 
 async fn record(
@@ -134,7 +134,7 @@ impl TransactionRepository for SqlTransactionRepository {
     async fn create(&self, new: NewTransaction, at: WriteTime) -> Result<Transaction, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        let account = lock_account(&sql, new.user_id, new.account_id).await?;
+        let mut account = lock_account(&sql, new.user_id, new.account_id).await?;
         let created = Transaction {
             id: new.id,
             account_id: new.account_id,
@@ -149,7 +149,7 @@ impl TransactionRepository for SqlTransactionRepository {
             created_at: at.now,
             updated_at: at.now,
         };
-        move_balance(&sql, &account, None, Some(&created), at).await?;
+        move_balance(&sql, &mut account, None, Some(&created), at).await?;
         sql.exec(
             "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
              merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
@@ -284,7 +284,7 @@ impl TransactionRepository for SqlTransactionRepository {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
         let before = lock_transaction(&sql, user_id, id).await?;
-        let account = lock_account(&sql, user_id, before.account_id).await?;
+        let mut account = lock_account(&sql, user_id, before.account_id).await?;
         let mut after = before.clone();
         if let Some(d) = update.description {
             after.description = d;
@@ -304,15 +304,18 @@ impl TransactionRepository for SqlTransactionRepository {
         if let Some(d) = update.date {
             after.date = d;
         }
+        if let Some(p) = update.is_pending {
+            after.is_pending = p;
+        }
         if after == before {
             return Ok(before);
         }
         after.updated_at = at.now;
-        move_balance(&sql, &account, Some(&before), Some(&after), at).await?;
+        move_balance(&sql, &mut account, Some(&before), Some(&after), at).await?;
         sql.exec(
             "UPDATE transactions SET amount = $1, date = $2, description = $3, \
-             merchant_name = $4, category = $5, is_recurring = $6, updated_at = $7 \
-             WHERE id = $8",
+             merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
+             updated_at = $8 WHERE id = $9",
             [
                 sql.money(after.amount)?,
                 after.date.into(),
@@ -320,6 +323,7 @@ impl TransactionRepository for SqlTransactionRepository {
                 after.merchant_name.clone().into(),
                 after.category.as_str().into(),
                 after.is_recurring.into(),
+                after.is_pending.into(),
                 at.now.into(),
                 id.into(),
             ],
@@ -343,8 +347,8 @@ impl TransactionRepository for SqlTransactionRepository {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
         let before = lock_transaction(&sql, user_id, id).await?;
-        let account = lock_account(&sql, user_id, before.account_id).await?;
-        move_balance(&sql, &account, Some(&before), None, at).await?;
+        let mut account = lock_account(&sql, user_id, before.account_id).await?;
+        move_balance(&sql, &mut account, Some(&before), None, at).await?;
         sql.exec("DELETE FROM transactions WHERE id = $1", [id.into()])
             .await?;
         record(

@@ -46,6 +46,7 @@ async fn open_account(db: &TestDb, user: Uuid, t: AccountType, cents: i64) -> Uu
                 current_balance: money(cents),
                 available_balance: None,
                 currency: CurrencyCode::USD,
+                opened_on: None,
             },
             at(),
         )

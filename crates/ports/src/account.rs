@@ -20,8 +20,14 @@ pub struct Account {
     pub account_type: AccountType,
     /// Institution, if known.
     pub institution_name: Option<String>,
-    /// Current balance (for a liability, what is owed).
+    /// Current balance (for a liability, what is owed): the balance on the latest date of the
+    /// ledger, i.e. the opening balance plus every posted transaction's effect plus every
+    /// adjustment.
     pub current_balance: Money,
+    /// The balance before the account's first transaction, counted from `opened_on`.
+    pub opening_balance: Money,
+    /// The day the account's history starts; it counts as 0 before.
+    pub opened_on: NaiveDate,
     /// Available balance, where the institution reports one.
     pub available_balance: Option<Money>,
     /// Currency.
@@ -37,7 +43,7 @@ pub struct Account {
 }
 
 impl Account {
-    /// Whether balances move with the transactions written here (no Plaid account behind it).
+    /// Whether no Plaid account is behind it.
     #[must_use]
     pub fn is_manual(&self) -> bool {
         self.plaid_account_id.is_none()
@@ -57,12 +63,15 @@ pub struct NewAccount {
     pub account_type: AccountType,
     /// Institution.
     pub institution_name: Option<String>,
-    /// Opening balance (checked against the type's rule).
+    /// Opening balance (checked against the type's rule): the balance before the first
+    /// transaction.
     pub current_balance: Money,
     /// Available balance.
     pub available_balance: Option<Money>,
     /// Currency.
     pub currency: CurrencyCode,
+    /// The day its history starts; today when `None`.
+    pub opened_on: Option<NaiveDate>,
 }
 
 /// Changes to an account (already validated); `None` keeps a field.
@@ -72,10 +81,32 @@ pub struct AccountUpdate {
     pub name: Option<AccountName>,
     /// New institution (`Some(None)` clears it).
     pub institution_name: Option<Option<String>>,
-    /// New balance (checked against the type's rule).
+    /// A reconciliation: the balance the account had on `as_of` (checked against the type's
+    /// rule); the difference to the ledger is recorded as an adjustment on that day.
     pub current_balance: Option<Money>,
+    /// The day of `current_balance`; today when `None`.
+    pub as_of: Option<NaiveDate>,
     /// New available balance (`Some(None)` clears it).
     pub available_balance: Option<Option<Money>>,
+    /// New opening date: not after the first transaction, nor after today.
+    pub opened_on: Option<NaiveDate>,
+}
+
+/// A balance adjustment: a reconciliation that stepped the ledger on `date`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    /// Opaque id.
+    pub id: Uuid,
+    /// The account.
+    pub account_id: Uuid,
+    /// The day it counts from.
+    pub date: NaiveDate,
+    /// What it added to the balance.
+    pub amount: Money,
+    /// The balance stated for that day.
+    pub balance: Money,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
 }
 
 /// An account's balance on one day.
@@ -105,7 +136,8 @@ pub struct WriteTime {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait AccountRepository: Send + Sync {
-    /// Stores an account and its first balance snapshot (today), in one transaction.
+    /// Stores an account, its opening balance on its opening date and that first snapshot
+    /// point, in one transaction.
     ///
     /// # Errors
     /// Store failures.
@@ -123,10 +155,14 @@ pub trait AccountRepository: Send + Sync {
     /// [`RepoError::NotFound`] when it does not exist or is another user's.
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, RepoError>;
 
-    /// Applies `update`; when a balance changes, upserts today's snapshot, in one transaction.
+    /// Applies `update` in one transaction: a reconciled balance becomes an adjustment on its
+    /// day, a new opening date moves the opening balance, and every later snapshot point moves
+    /// with them.
     ///
     /// # Errors
-    /// [`RepoError::NotFound`]; [`RepoError::Rule`] when the new balance breaks the type's rule.
+    /// [`RepoError::NotFound`]; [`RepoError::Rule`] when the new balance breaks the type's rule,
+    /// when `as_of` is before the opening date, or when the opening date would follow the first
+    /// transaction.
     async fn update(
         &self,
         user_id: Uuid,
@@ -142,20 +178,14 @@ pub trait AccountRepository: Send + Sync {
     /// nothing.
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError>;
 
-    /// Records the balance an account had on a past (or present) day, replacing that day's
-    /// snapshot if there is one. The account's current balance does not change.
+    /// The account's adjustments, oldest first.
     ///
     /// # Errors
     /// [`RepoError::NotFound`] for another user's or a missing account.
-    async fn record_snapshot(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        snapshot: Snapshot,
-        now: DateTime<Utc>,
-    ) -> Result<(), RepoError>;
+    async fn adjustments(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Adjustment>, RepoError>;
 
-    /// The account's snapshots from `from` to `to` (inclusive), by date.
+    /// The account's balance points from `from` to `to` (inclusive), by date: one per date
+    /// where its balance changed.
     ///
     /// # Errors
     /// [`RepoError::NotFound`] for another user's or a missing account.

@@ -20,7 +20,9 @@ pub mod token;
 pub mod transaction;
 pub mod user;
 
-pub use account::{Account, AccountRepository, AccountUpdate, NewAccount, Snapshot, WriteTime};
+pub use account::{
+    Account, AccountRepository, AccountUpdate, Adjustment, NewAccount, Snapshot, WriteTime,
+};
 pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
 pub use error::{Conflict, RepoError, SecurityError, TokenError};

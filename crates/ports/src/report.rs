@@ -69,6 +69,17 @@ pub trait ReportRepository: Send + Sync {
         to: NaiveDate,
     ) -> Result<Vec<SnapshotPoint>, RepoError>;
 
+    /// Each of the user's accounts' balance on `date` (the latest point on or before it; an
+    /// account with none is left out, counting as 0).
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn balances_on(
+        &self,
+        user_id: Uuid,
+        date: NaiveDate,
+    ) -> Result<std::collections::HashMap<Uuid, nestegg_domain::Money>, RepoError>;
+
     /// Posted, non-transfer transactions from `from` to `to`, summed in SQL per group and
     /// account currency.
     ///

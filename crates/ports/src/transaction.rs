@@ -115,6 +115,8 @@ pub struct TransactionUpdate {
     pub amount: Option<TransactionAmount>,
     /// New date (manual transactions only).
     pub date: Option<NaiveDate>,
+    /// Posted (`false`) or pending again (`true`); the balance history moves with it.
+    pub is_pending: Option<bool>,
 }
 
 /// Which transactions to list, newest first (date, then id, descending).

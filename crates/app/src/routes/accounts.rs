@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_one)
         .service(update)
         .service(remove)
-        .service(snapshots);
+        .service(snapshots)
+        .service(adjustments);
 }
 
 /// An account as the API shows it.
@@ -31,6 +32,8 @@ pub struct AccountDto {
     account_type: AccountType,
     institution_name: Option<String>,
     current_balance: Money,
+    opening_balance: Money,
+    opened_on: NaiveDate,
     available_balance: Option<Money>,
     currency: CurrencyCode,
     plaid_account_id: Option<String>,
@@ -47,6 +50,8 @@ impl From<Account> for AccountDto {
             account_type: a.account_type,
             institution_name: a.institution_name,
             current_balance: a.current_balance,
+            opening_balance: a.opening_balance,
+            opened_on: a.opened_on,
             available_balance: a.available_balance,
             currency: a.currency,
             plaid_account_id: a.plaid_account_id,
@@ -67,6 +72,7 @@ struct CreateBody {
     current_balance: Dec,
     available_balance: Option<Dec>,
     currency: Option<String>,
+    opened_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,8 +84,11 @@ struct PatchBody {
     institution_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     current_balance: Option<Option<Dec>>,
+    as_of: Option<NaiveDate>,
     #[serde(default, deserialize_with = "present")]
     available_balance: Option<Option<Dec>>,
+    #[serde(default, deserialize_with = "present")]
+    opened_on: Option<Option<NaiveDate>>,
 }
 
 #[get("/accounts")]
@@ -108,6 +117,7 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
                 current_balance: body.current_balance.0,
                 available_balance: body.available_balance.map(|d| d.0),
                 currency: body.currency,
+                opened_on: body.opened_on,
             },
         )
         .await?;
@@ -126,6 +136,7 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> 
     let mut nulls = Nulls::default();
     let name = nulls.take("name", body.name);
     let current_balance = nulls.take("current_balance", body.current_balance);
+    let opened_on = nulls.take("opened_on", body.opened_on);
     nulls.check()?;
     let account = me
         .app
@@ -137,7 +148,9 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> 
                 name,
                 institution_name: body.institution_name,
                 current_balance: current_balance.map(|d| d.0),
+                as_of: body.as_of,
                 available_balance: body.available_balance.map(|a| a.map(|d| d.0)),
+                opened_on,
             },
         )
         .await?;
@@ -185,5 +198,32 @@ async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery
         .await?;
     ok(Items {
         items: items.into_iter().map(SnapshotDto::from).collect::<Vec<_>>(),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct AdjustmentDto {
+    id: Uuid,
+    date: NaiveDate,
+    amount: Money,
+    balance: Money,
+    created_at: String,
+}
+
+/// The account's reconciliations, oldest first (an addition to the contract).
+#[get("/accounts/{id}/adjustments")]
+async fn adjustments(me: Caller, id: web::Path<Uuid>) -> Reply {
+    let all = me.app.accounts.adjustments(me.id, id.into_inner()).await?;
+    ok(Items {
+        items: all
+            .into_iter()
+            .map(|a| AdjustmentDto {
+                id: a.id,
+                date: a.date,
+                amount: a.amount,
+                balance: a.balance,
+                created_at: timestamp(a.created_at),
+            })
+            .collect::<Vec<_>>(),
     })
 }

@@ -9,7 +9,7 @@ use nestegg_ports::cache::MockCache;
 
 use super::*;
 use crate::test_support::{
-    Seen, account, account_from, clock, date, dec, expect_invalidations, invalid_fields,
+    Seen, account, account_from, clock, date, dec, expect_invalidations, invalid_fields, money,
     report_cache, unavailable, validation, write_time,
 };
 
@@ -51,6 +51,7 @@ fn input(account_type: &str, balance: &str) -> AccountInput {
         current_balance: dec(balance),
         available_balance: None,
         currency: None,
+        opened_on: None,
     }
 }
 
@@ -97,6 +98,7 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
                 current_balance: dec("12.5"),
                 available_balance: Some(dec("10")),
                 currency: None,
+                opened_on: None,
             },
         )
         .await
@@ -220,8 +222,8 @@ async fn an_update_changes_only_the_given_fields_and_drops_the_users_cached_repo
             AccountPatch {
                 name: Some(" Renamed ".into()),
                 institution_name: Some(Some("  ".into())),
-                current_balance: None,
                 available_balance: Some(None),
+                ..Default::default()
             },
         )
         .await
@@ -326,12 +328,20 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
         current_balance: dec("1.00001"),
         available_balance: Some(dec("2.00001")),
         currency: Some("usd".into()),
+        // After today (the clock's).
+        opened_on: Some(date(2026, 11, 25)),
     };
     let all_invalid_patch = AccountPatch {
         name: Some(String::new()),
         institution_name: Some(Some("i".repeat(256))),
         current_balance: Some(dec("0.00001")),
+        as_of: Some(date(2026, 11, 25)),
         available_balance: Some(Some(dec("0.00001"))),
+        opened_on: Some(date(10000, 1, 1)),
+    };
+    let as_of_alone = AccountPatch {
+        as_of: Some(date(2026, 11, 1)),
+        ..Default::default()
     };
     for (case, result, fields) in [
         (
@@ -343,6 +353,7 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
                 "current_balance",
                 "institution_name",
                 "name",
+                "opened_on",
                 "type",
             ],
         ),
@@ -350,11 +361,18 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_written() {
             "updating",
             service.update(user, id, all_invalid_patch).await.map(drop),
             vec![
+                "as_of",
                 "available_balance",
                 "current_balance",
                 "institution_name",
                 "name",
+                "opened_on",
             ],
+        ),
+        (
+            "a reading day without a balance",
+            service.update(user, id, as_of_alone).await.map(drop),
+            vec!["as_of"],
         ),
     ] {
         assert_eq!(invalid_fields(result.expect_err(case)), fields, "{case}");
@@ -404,4 +422,94 @@ async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance_n
             "{case}: {fields:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn rules_the_store_checks_on_the_ledger_are_reported_under_the_field_they_concern() {
+    let mut m = Mocks::new();
+    let rules = [
+        (
+            DomainError::OpenedAfterFirstEntry {
+                first: date(2026, 10, 1),
+            },
+            "opened_on",
+            "2026-10-01",
+        ),
+        (
+            DomainError::BeforeOpening {
+                opened_on: date(2026, 9, 1),
+            },
+            "as_of",
+            "2026-09-01",
+        ),
+        (
+            DomainError::NegativeBalanceNotAllowed {
+                account_type: AccountType::Savings,
+            },
+            "current_balance",
+            "savings",
+        ),
+    ];
+    let answers = std::sync::Mutex::new(
+        rules
+            .clone()
+            .into_iter()
+            .map(|(r, _, _)| r)
+            .collect::<Vec<_>>(),
+    );
+    m.accounts
+        .expect_update()
+        .times(rules.len())
+        .returning(move |_, _, _, _| Err(RepoError::Rule(answers.lock().unwrap().remove(0))));
+    m.cache.expect_invalidate().never();
+    let service = m.service();
+    for (rule, field, says) in rules {
+        let patch = AccountPatch {
+            current_balance: Some(dec("1")),
+            as_of: Some(date(2026, 11, 1)),
+            opened_on: Some(date(2026, 11, 1)),
+            ..Default::default()
+        };
+        let fields = validation(
+            service
+                .update(Uuid::now_v7(), Uuid::now_v7(), patch)
+                .await
+                .expect_err(field),
+        );
+        assert_eq!(fields.keys().collect::<Vec<_>>(), [field], "{rule:?}");
+        assert!(fields[field].contains(says), "{rule:?}: {fields:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_reconciliation_hands_the_store_the_balance_its_day_and_the_new_opening_date() {
+    let mut m = Mocks::new();
+    let user = Uuid::now_v7();
+    let seen: Seen<AccountUpdate> = Seen::new();
+    let keep = seen.handle();
+    m.accounts
+        .expect_update()
+        .times(1)
+        .returning(move |user_id, _, update, _| {
+            keep.keep(update);
+            Ok(account(user_id))
+        });
+    expect_invalidations(&mut m.cache, user, 1);
+    m.service()
+        .update(
+            user,
+            Uuid::now_v7(),
+            AccountPatch {
+                current_balance: Some(dec("1234.56")),
+                as_of: Some(date(2026, 11, 20)),
+                opened_on: Some(date(2025, 1, 1)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let update = seen.take();
+    assert_eq!(update.current_balance, Some(money("1234.56")));
+    assert_eq!(update.as_of, Some(date(2026, 11, 20)));
+    assert_eq!(update.opened_on, Some(date(2025, 1, 1)));
 }

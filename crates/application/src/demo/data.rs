@@ -156,3 +156,4 @@ pub(super) const RETIREMENT: usize = 4;
 pub(super) const LOAN: usize = 5;
 pub(super) const MORTGAGE: usize = 6;
 pub(super) const CASH: usize = 7;
+pub(super) const HOME: usize = 8;

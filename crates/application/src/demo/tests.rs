@@ -29,8 +29,8 @@ struct Log {
     accounts: HashMap<Uuid, Account>,
     transactions: Vec<(NewTransaction, WriteTime)>,
     refused: usize,
-    updates: Vec<Uuid>,
-    snapshots: Vec<(Uuid, NaiveDate)>,
+    /// Reconciliations: the account, the day and the balance stated.
+    reconciliations: Vec<(Uuid, NaiveDate, Money)>,
     portfolio: Option<NewPortfolio>,
     securities: Vec<NewInvestment>,
     prices: usize,
@@ -83,10 +83,10 @@ impl Mocks {
         });
     }
 
-    /// Accounts are stored and read back, and snapshots recorded.
+    /// Accounts are stored and read back, and reconciled.
     fn accounts_ok(&mut self) {
         self.accounts_stored();
-        self.snapshots_ok();
+        self.reconciliations_ok();
     }
 
     /// Accounts are stored and read back.
@@ -109,21 +109,19 @@ impl Mocks {
                 .cloned()
                 .ok_or(RepoError::NotFound)
         });
-        let log = Arc::clone(&self.log);
-        self.accounts.expect_update().returning(move |_, id, _, _| {
-            let mut log = log.lock().unwrap();
-            log.updates.push(id);
-            log.accounts.get(&id).cloned().ok_or(RepoError::NotFound)
-        });
     }
 
-    fn snapshots_ok(&mut self) {
+    fn reconciliations_ok(&mut self) {
         let log = Arc::clone(&self.log);
         self.accounts
-            .expect_record_snapshot()
-            .returning(move |_, id, snapshot, _| {
-                log.lock().unwrap().snapshots.push((id, snapshot.date));
-                Ok(())
+            .expect_update()
+            .returning(move |_, id, update, _| {
+                let mut log = log.lock().unwrap();
+                let (Some(as_of), Some(balance)) = (update.as_of, update.current_balance) else {
+                    panic!("the demo only reconciles balances on a day");
+                };
+                log.reconciliations.push((id, as_of, balance));
+                log.accounts.get(&id).cloned().ok_or(RepoError::NotFound)
             });
     }
 
@@ -272,20 +270,48 @@ async fn the_demo_records_two_years_of_transactions_on_its_own_accounts_at_the_c
 }
 
 #[tokio::test]
-async fn the_demo_records_each_accounts_balance_at_every_month_end_and_today() {
+async fn the_demo_reconciles_investments_and_the_home_at_every_month_end_and_today() {
     let (login, log) = Mocks::all_ok().run().await;
     login.unwrap();
     let log = log.lock().unwrap();
-    // 24 month ends (November 2024 to October 2026) and today, for each of the 9 accounts.
-    assert_eq!(log.snapshots.len(), 25 * 9);
-    assert!(log.snapshots.iter().any(|(_, d)| *d == today()));
-    assert!(
-        log.snapshots
-            .iter()
-            .all(|(id, _)| log.accounts.contains_key(id))
+    // 24 month ends (November 2024 to October 2026) and today, for the brokerage, the
+    // retirement account and the home.
+    assert_eq!(log.reconciliations.len(), 25 * 3);
+    let reconciled: HashSet<&str> = log
+        .reconciliations
+        .iter()
+        .map(|(id, _, _)| log.accounts[id].name.as_str())
+        .collect();
+    assert_eq!(
+        reconciled,
+        HashSet::from([
+            "Vanguard Brokerage",
+            "Fidelity 401(k)",
+            "Home (estimated value)"
+        ])
     );
-    // The brokerage and retirement accounts are revalued today.
-    assert_eq!(log.updates.len(), 2);
+    let days: HashSet<NaiveDate> = log.reconciliations.iter().map(|(_, d, _)| *d).collect();
+    assert_eq!(days.len(), 25);
+    assert!(days.contains(&today()));
+    assert!(
+        days.iter()
+            .all(|d| *d == today() || d.succ_opt().unwrap().day() == 1),
+        "month ends and today only"
+    );
+}
+
+#[tokio::test]
+async fn every_demo_account_opens_on_the_first_day_of_its_two_years() {
+    let (login, log) = Mocks::all_ok().run().await;
+    login.unwrap();
+    let first = NaiveDate::from_ymd_opt(2024, 11, 1).unwrap();
+    assert!(
+        log.lock()
+            .unwrap()
+            .accounts
+            .values()
+            .all(|a| a.opened_on == first)
+    );
 }
 
 #[tokio::test]
@@ -390,7 +416,7 @@ async fn a_failing_transaction_store_stops_the_demo_with_an_error() {
     m.portfolios.expect_create().never();
     let (result, log) = m.run().await;
     assert!(matches!(result.unwrap_err(), AppError::Unavailable(_)));
-    assert!(log.lock().unwrap().snapshots.is_empty());
+    assert!(log.lock().unwrap().reconciliations.is_empty());
 }
 
 #[tokio::test]
@@ -414,12 +440,12 @@ async fn a_balance_rule_other_than_an_overdraft_stops_the_demo() {
 }
 
 #[tokio::test]
-async fn a_failing_snapshot_store_stops_the_demo_with_an_error() {
+async fn a_failing_reconciliation_stops_the_demo_with_an_error() {
     let mut m = Mocks::new();
     m.users_ok();
     m.accounts_stored();
     m.accounts
-        .expect_record_snapshot()
+        .expect_update()
         .times(1)
         .returning(|_, _, _, _| Err(unavailable()));
     m.transactions_ok();

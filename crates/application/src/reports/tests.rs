@@ -101,6 +101,7 @@ impl Mocks {
         self.accounts.expect_list().never();
         self.reports.expect_latest_rates().never();
         self.reports.expect_snapshots_until().never();
+        self.reports.expect_balances_on().never();
         self.reports.expect_cashflow().never();
     }
 
@@ -108,6 +109,16 @@ impl Mocks {
     fn untouched(&mut self) {
         self.stores_untouched();
         self.cache.expect_get().never();
+    }
+
+    /// Each account's balance today is its current balance.
+    fn balances_today(&mut self, accounts: &[Account]) {
+        let on_day: std::collections::HashMap<Uuid, Money> =
+            accounts.iter().map(|a| (a.id, a.current_balance)).collect();
+        self.reports
+            .expect_balances_on()
+            .with(eq(self.user_id), eq(today()))
+            .returning(move |_, _| Ok(on_day.clone()));
     }
 
     fn service(self) -> (Uuid, ReportService) {
@@ -136,6 +147,7 @@ async fn the_overview_converts_into_the_base_currency_and_lists_accounts_without
         holding(id, AccountType::Checking, "300", "GBP", None),
     ];
     let gbp = accounts[3].id;
+    m.balances_today(&accounts);
     let listed = accounts.clone();
     m.accounts
         .expect_list()
@@ -198,7 +210,10 @@ async fn an_overview_for_a_user_who_no_longer_exists_is_unauthorized() {
 async fn a_store_outage_fails_the_overview_as_unavailable() {
     let mut m = Mocks::new();
     m.rates("EUR", vec![]);
-    m.accounts.expect_list().returning(|_| Err(unavailable()));
+    m.reports
+        .expect_balances_on()
+        .returning(|_, _| Err(unavailable()));
+    m.accounts.expect_list().never();
     let (id, service) = m.service();
     assert!(matches!(
         service.overview(id).await.unwrap_err(),
@@ -225,6 +240,7 @@ async fn a_missed_overview_is_rendered_with_the_callers_shape_and_cached_for_tod
     let id = m.user_id;
     m.rates("EUR", vec![]);
     let listed = vec![holding(id, AccountType::Savings, "10.5", "EUR", None)];
+    m.balances_today(&listed);
     m.accounts
         .expect_list()
         .returning(move |_| Ok(listed.clone()));
@@ -604,4 +620,27 @@ async fn the_rates_are_listed_with_the_users_base_currency() {
             .collect::<Vec<_>>(),
         ["USD", "GBP"]
     );
+}
+
+#[tokio::test]
+async fn the_overview_counts_each_account_at_its_balance_today_not_a_later_dated_one() {
+    let mut m = Mocks::new();
+    let id = m.user_id;
+    m.rates("EUR", vec![]);
+    // The current balance (the latest date of the ledger) already counts a salary dated next
+    // week; today's balance does not.
+    let account = holding(id, AccountType::Checking, "3500", "EUR", None);
+    let today_balance = std::collections::HashMap::from([(account.id, money("1000"))]);
+    m.reports
+        .expect_balances_on()
+        .with(eq(id), eq(today()))
+        .returning(move |_, _| Ok(today_balance.clone()));
+    let listed = vec![account];
+    m.accounts
+        .expect_list()
+        .returning(move |_| Ok(listed.clone()));
+    let (id, service) = m.service();
+    let overview = service.overview(id).await.unwrap().overview;
+    assert_eq!(overview.net_worth, money("1000"));
+    assert_eq!(overview.accounts[0].account.balance, money("1000"));
 }

@@ -291,6 +291,7 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
         is_recurring: Some(true),
         amount: Some(TransactionAmount::new(money("-40")).unwrap()),
         date: Some(date(2026, 11, 3)),
+        is_pending: None,
     };
     m.transactions
         .expect_update()

@@ -1,0 +1,167 @@
+//! Balance points: one `balance_snapshots` row per account and date where the balance changed,
+//! kept right by the domain's [`Step`]s inside the writing transaction.
+//!
+//! A step adds a point on its date if there is none (carrying the balance of the point before
+//! it, or 0 before the first) and then shifts that point and every later one in one statement,
+//! so a back-dated write moves the whole history at once and no loop runs in Rust.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use nestegg_domain::Money;
+use nestegg_domain::ledger::{self, Step};
+use nestegg_ports::{Account, RepoError};
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use crate::sql::Sql;
+
+/// Adds a point on `date` unless the account has one, carrying the balance (and available
+/// balance) of the point before it.
+pub(crate) async fn ensure_point(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &Account,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    sql.exec(
+        "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+         currency, created_at, updated_at) \
+         SELECT $1, $2, $3, \
+         COALESCE((SELECT p.balance FROM balance_snapshots p WHERE p.account_id = $2 \
+         AND p.date < $3 ORDER BY p.date DESC LIMIT 1), $4), \
+         (SELECT p.available_balance FROM balance_snapshots p WHERE p.account_id = $2 \
+         AND p.date < $3 ORDER BY p.date DESC LIMIT 1), $5, $6, $6 WHERE TRUE \
+         ON CONFLICT (account_id, date) DO NOTHING",
+        [
+            Uuid::now_v7().into(),
+            account.id.into(),
+            date.into(),
+            sql.money(Money::ZERO)?,
+            account.currency.as_str().into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies one step to the points: its date's point and every later one move by its delta.
+async fn shift(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &Account,
+    step: Step,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    ensure_point(sql, account, step.date, now).await?;
+    sql.exec(
+        "UPDATE balance_snapshots SET balance = balance + $1, updated_at = $2 \
+         WHERE account_id = $3 AND date >= $4",
+        [
+            sql.money(step.delta)?,
+            now.into(),
+            account.id.into(),
+            step.date.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies `steps` to a locked account: the new current balance (checked against the type's
+/// rule on a manual account; a linked account's balance is the institution's, whatever its
+/// sign) and every point they move. The caller holds the account's lock.
+pub(crate) async fn apply(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &mut Account,
+    steps: &[Step],
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    account.current_balance = if account.is_manual() {
+        ledger::apply(account.account_type, account.current_balance, steps)?
+    } else {
+        ledger::sum(account.current_balance, steps)?
+    };
+    for step in steps {
+        shift(sql, account, *step, now).await?;
+    }
+    sql.exec(
+        "UPDATE accounts SET current_balance = $1, updated_at = $2 WHERE id = $3",
+        [
+            sql.money(account.current_balance)?,
+            now.into(),
+            account.id.into(),
+        ],
+    )
+    .await?;
+    account.updated_at = now;
+    Ok(())
+}
+
+/// Moves a locked account's opening (its balance and the date it counts from) to `date`,
+/// keeping a point there even when the opening balance is 0.
+pub(crate) async fn move_opening(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &mut Account,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    if date == account.opened_on {
+        return Ok(());
+    }
+    let steps = ledger::replace(
+        Some(Step {
+            date: account.opened_on,
+            delta: account.opening_balance,
+        }),
+        Some(Step {
+            date,
+            delta: account.opening_balance,
+        }),
+    )?;
+    ensure_point(sql, account, date, now).await?;
+    apply(sql, account, &steps, now).await?;
+    account.opened_on = date;
+    sql.exec(
+        "UPDATE accounts SET opened_on = $1, updated_at = $2 WHERE id = $3",
+        [date.into(), now.into(), account.id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The account's balance on `date`: its latest point on or before it, 0 before the first.
+pub(crate) async fn balance_on(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account_id: Uuid,
+    date: NaiveDate,
+) -> Result<Money, RepoError> {
+    match sql
+        .opt(
+            "SELECT balance FROM balance_snapshots WHERE account_id = $1 AND date <= $2 \
+             ORDER BY date DESC LIMIT 1",
+            [account_id.into(), date.into()],
+        )
+        .await?
+    {
+        Some(row) => row.money("balance"),
+        None => Ok(Money::ZERO),
+    }
+}
+
+/// The date of the account's first transaction or adjustment, if it has any.
+pub(crate) async fn first_entry(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account_id: Uuid,
+) -> Result<Option<NaiveDate>, RepoError> {
+    let row = sql
+        .one(
+            "SELECT MIN(d) AS first FROM (\
+             SELECT MIN(date) AS d FROM transactions WHERE account_id = $1 \
+             UNION ALL SELECT MIN(date) AS d FROM balance_adjustments WHERE account_id = $1) x",
+            [account_id.into()],
+        )
+        .await?;
+    row.get("first")
+}
