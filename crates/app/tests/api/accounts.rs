@@ -131,7 +131,7 @@ app_test!(
 );
 
 app_test!(
-    every_balance_change_keeps_one_snapshot_for_the_day,
+    snapshots_follow_the_dates_of_the_opening_the_reconciliations_and_the_transactions,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
         let account = app
@@ -141,7 +141,11 @@ app_test!(
             )
             .await;
         let id = account["id"].as_str().unwrap();
+        let today = chrono::Utc::now().date_naive().to_string();
+        assert_eq!(account["opened_on"], today);
+        assert_eq!(account["opening_balance"], "100");
         let path = format!("/api/v1/accounts/{id}");
+        // "The bank says 150 today": an adjustment of +50 today.
         app.send(
             Method::PATCH,
             &path,
@@ -149,15 +153,35 @@ app_test!(
             Some(&token),
         )
         .await;
+        // Interest back in January: the opening moves back to it, and every later day counts it.
         app.transaction(&token, json!({"account_id": id, "amount": "25", "date": "2026-01-01", "description": "Interest"}))
         .await;
         let snapshots = app.read(&format!("{path}/snapshots"), &token).await;
         let items = snapshots["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "{snapshots}");
-        assert_eq!(items[0]["balance"], "175");
+        let points: Vec<(&str, &str)> = items
+            .iter()
+            .map(|p| (p["date"].as_str().unwrap(), p["balance"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            points,
+            [("2026-01-01", "125"), (today.as_str(), "175")],
+            "{snapshots}"
+        );
         assert_eq!(items[0]["currency"], "USD");
-        let today = chrono::Utc::now().date_naive().to_string();
-        assert_eq!(items[0]["date"], today);
+        let stored = app.read(&path, &token).await;
+        assert_eq!(stored["current_balance"], "175");
+        assert_eq!(stored["opened_on"], "2026-01-01");
+        let adjustments = app.read(&format!("{path}/adjustments"), &token).await;
+        let adjustment = &adjustments["items"][0];
+        assert_eq!(
+            (
+                &adjustment["date"],
+                &adjustment["amount"],
+                &adjustment["balance"]
+            ),
+            (&json!(today), &json!("50"), &json!("150"))
+        );
+        assert_eq!(adjustments["items"].as_array().unwrap().len(), 1);
         let none = app
             .read(&format!("{path}/snapshots?to=2000-01-01"), &token)
             .await;
