@@ -52,7 +52,8 @@ fn cents(c: i64) -> Money {
 }
 
 struct Repos {
-    db: TestDb,
+    /// Kept so the database lives as long as the repositories.
+    _db: TestDb,
     user: Uuid,
     accounts: SqlAccountRepository,
     transactions: SqlTransactionRepository,
@@ -67,7 +68,7 @@ impl Repos {
             transactions: SqlTransactionRepository::new(db.db.clone()),
             reports: SqlReportRepository::new(db.db.clone()),
             user,
-            db,
+            _db: db,
         }
     }
 
