@@ -33,14 +33,7 @@ async fn tables(db: &TestDb) -> Vec<String> {
              AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations' ORDER BY 1"
         }
     };
-    db.db
-        .conn()
-        .query_all_raw(Statement::from_string(db.backend(), sql))
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get::<String>("", "name").unwrap())
-        .collect()
+    strings(db, sql, "name").await
 }
 
 const INDEXES: &[&str] = &[

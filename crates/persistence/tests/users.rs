@@ -7,14 +7,13 @@ use chrono::Duration;
 use nestegg_domain::{Email, Preferences, Username};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::codec::{self, Scale};
-use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{SqlRefreshTokenRepository, SqlUserRepository};
 use nestegg_ports::{
     Conflict, NewRefreshToken, NewUser, RefreshTokenRepository, RepoError, UserRepository,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::Value;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -29,35 +28,42 @@ fn token(user_id: Uuid, family_id: Uuid, hash: &str) -> NewRefreshToken {
     }
 }
 
+/// Whether the refresh token stored under `hash` is revoked.
+async fn revoked(tokens: &SqlRefreshTokenRepository, hash: &str) -> bool {
+    tokens
+        .find_by_hash(hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some()
+}
+
 both_backends!(
     a_taken_email_or_username_is_a_conflict_naming_it,
     |db: TestDb| async move {
         let repo = SqlUserRepository::new(db.db.clone());
         common::make_user(&db, "ada").await;
-        let attempt = |email: &str, username: &str| NewUser {
-            id: Uuid::now_v7(),
-            email: Email::parse(email).unwrap(),
-            username: Username::parse(username).unwrap(),
-            password_hash: "h".into(),
-            preferences: Preferences::default(),
-            now: common::now(),
-        };
-        let err = repo
-            .create(attempt("ada@example.com", "other"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, RepoError::Conflict(Conflict::Email)),
-            "{err:?}"
-        );
-        let err = repo
-            .create(attempt("other@example.com", "ada"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, RepoError::Conflict(Conflict::Username)),
-            "{err:?}"
-        );
+        for (email, username, taken) in [
+            ("ada@example.com", "other", Conflict::Email),
+            ("other@example.com", "ada", Conflict::Username),
+        ] {
+            let err = repo
+                .create(NewUser {
+                    id: Uuid::now_v7(),
+                    email: Email::parse(email).unwrap(),
+                    username: Username::parse(username).unwrap(),
+                    password_hash: "h".into(),
+                    preferences: Preferences::default(),
+                    now: common::now(),
+                })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, RepoError::Conflict(c) if *c == taken),
+                "{email} {username}: {err:?}"
+            );
+        }
     }
 );
 
@@ -133,15 +139,7 @@ both_backends!(a_token_rotates_only_once, |db: TestDb| async move {
     let spent = tokens.find_by_hash("h1").await.unwrap().unwrap();
     assert_eq!(spent.used_at, Some(common::now()));
     tokens.revoke_family(family, common::now()).await.unwrap();
-    assert!(
-        tokens
-            .find_by_hash("h2")
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
+    assert!(revoked(&tokens, "h2").await);
 });
 
 both_backends!(
@@ -151,18 +149,12 @@ both_backends!(
         let tokens = SqlRefreshTokenRepository::new(db.db.clone());
         let ada = common::make_user(&db, "ada").await;
         let bob = common::make_user(&db, "bob").await;
-        tokens
-            .insert(token(ada.id, Uuid::now_v7(), "a1"))
-            .await
-            .unwrap();
-        tokens
-            .insert(token(ada.id, Uuid::now_v7(), "a2"))
-            .await
-            .unwrap();
-        tokens
-            .insert(token(bob.id, Uuid::now_v7(), "b1"))
-            .await
-            .unwrap();
+        for (user, hash) in [(ada.id, "a1"), (ada.id, "a2"), (bob.id, "b1")] {
+            tokens
+                .insert(token(user, Uuid::now_v7(), hash))
+                .await
+                .unwrap();
+        }
         users
             .change_password(ada.id, "new-hash".into(), common::now())
             .await
@@ -176,26 +168,9 @@ both_backends!(
                 .password_hash,
             "new-hash"
         );
-        for h in ["a1", "a2"] {
-            assert!(
-                tokens
-                    .find_by_hash(h)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .revoked_at
-                    .is_some()
-            );
+        for (hash, of_ada) in [("a1", true), ("a2", true), ("b1", false)] {
+            assert_eq!(revoked(&tokens, hash).await, of_ada, "{hash}");
         }
-        assert!(
-            tokens
-                .find_by_hash("b1")
-                .await
-                .unwrap()
-                .unwrap()
-                .revoked_at
-                .is_none()
-        );
     }
 );
 
@@ -360,25 +335,14 @@ async fn fill(db: &TestDb, user: Uuid) {
         ),
     ];
     for (sql, values) in statements {
-        db.db
-            .conn()
-            .execute_raw(statement(b, sql, values))
-            .await
-            .unwrap();
+        common::exec(db, sql, values).await;
     }
 }
 
 async fn counts(db: &TestDb, user: Uuid) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
     for (table, sql) in OWNED {
-        let row = db
-            .db
-            .conn()
-            .query_one_raw(statement(db.backend(), sql, [user.into()]))
-            .await
-            .unwrap()
-            .unwrap();
-        out.push((*table, row.try_get::<i64>("", "n").unwrap()));
+        out.push((*table, common::count(db, sql, vec![user.into()]).await));
     }
     out
 }
@@ -414,37 +378,17 @@ both_backends!(
         let ada = common::make_user(&db, "ada").await;
         let bob = common::make_user(&db, "bob").await;
         fill(&db, ada.id).await;
-        let b = db.backend();
-        let row = db
-            .db
-            .conn()
-            .query_one_raw(statement(
-                b,
-                "SELECT id FROM accounts WHERE user_id = $1",
-                [ada.id.into()],
-            ))
-            .await
-            .unwrap()
-            .unwrap();
+        let row = common::row(
+            &db,
+            "SELECT id FROM accounts WHERE user_id = $1",
+            vec![ada.id.into()],
+        )
+        .await;
         let adas_account: Uuid = row.try_get("", "id").unwrap();
-        let result = db
-            .db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-01', 'x', $5, $5)",
-                [
-                    Uuid::now_v7().into(),
-                    bob.id.into(),
-                    adas_account.into(),
-                    codec::encode(b, Decimal::ONE, Scale::Money).unwrap(),
-                    common::now().into(),
-                ],
-            ))
-            .await;
-        let message = result.unwrap_err().to_string().to_lowercase();
-        assert!(message.contains("foreign key"), "{message}");
+        let result =
+            common::insert_transaction(&db, Uuid::now_v7(), bob.id, adas_account, Decimal::ONE)
+                .await;
+        common::assert_refused(result, "foreign key");
     }
 );
 
@@ -453,28 +397,19 @@ both_backends!(
     |db: TestDb| async move {
         let ada = common::make_user(&db, "ada").await;
         fill(&db, ada.id).await;
-        let result = db
-            .db
-            .conn()
-            .execute_raw(statement(
-                db.backend(),
-                "DELETE FROM accounts WHERE user_id = $1",
-                [ada.id.into()],
-            ))
-            .await;
-        let message = result.unwrap_err().to_string().to_lowercase();
-        assert!(message.contains("foreign key"), "{message}");
-        let left = db
-            .db
-            .conn()
-            .query_one_raw(statement(
-                db.backend(),
-                "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
-                [ada.id.into()],
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(left.try_get::<i64>("", "n").unwrap(), 1);
+        let result = common::try_exec(
+            &db,
+            "DELETE FROM accounts WHERE user_id = $1",
+            vec![ada.id.into()],
+        )
+        .await;
+        common::assert_refused(result, "foreign key");
+        let left = common::count(
+            &db,
+            "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
+            vec![ada.id.into()],
+        )
+        .await;
+        assert_eq!(left, 1);
     }
 );
