@@ -140,14 +140,14 @@ fn new_trade(investment_id: Uuid, side: Side, quantity: &str, p: &str, fee: &str
     }
 }
 
-/// The portfolio's default flags by name, in list order.
-async fn defaults(repo: &SqlPortfolioRepository, user: Uuid) -> Vec<(String, bool)> {
-    repo.list(user)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| (p.name, p.is_default))
-        .collect()
+/// Asserts the user's portfolios by name with their default flags, in list order.
+async fn assert_defaults(repo: &SqlPortfolioRepository, user: Uuid, expected: &[(&str, bool)]) {
+    let list = repo.list(user).await.unwrap();
+    let actual: Vec<(&str, bool)> = list
+        .iter()
+        .map(|p| (p.name.as_str(), p.is_default))
+        .collect();
+    assert_eq!(actual, expected);
 }
 
 /// The portfolio repository and a user, ada, with no portfolio yet.
@@ -204,21 +204,16 @@ both_backends!(
         assert_eq!(first.total_value, Money::ZERO);
         let second = create(&repo, user, "Brokerage", false, at(1)).await;
         assert!(!second.is_default);
-        assert_eq!(
-            defaults(&repo, user).await,
-            [("Retirement".into(), true), ("Brokerage".into(), false)]
-        );
+        assert_defaults(&repo, user, &[("Retirement", true), ("Brokerage", false)]).await;
         let third = create(&repo, user, "Alpha", true, at(2)).await;
         assert!(third.is_default);
         // The default first, then by name.
-        assert_eq!(
-            defaults(&repo, user).await,
-            [
-                ("Alpha".into(), true),
-                ("Brokerage".into(), false),
-                ("Retirement".into(), false)
-            ]
-        );
+        assert_defaults(
+            &repo,
+            user,
+            &[("Alpha", true), ("Brokerage", false), ("Retirement", false)],
+        )
+        .await;
         assert_eq!(repo.get(user, first.id).await.unwrap().updated_at, at(2));
     }
 );
@@ -252,10 +247,7 @@ both_backends!(
         assert_eq!(stored, updated);
         assert_eq!(stored.description.as_deref(), Some("long term"));
         assert_eq!(stored.target_allocation, targets);
-        assert_eq!(
-            defaults(&repo, user).await,
-            [("Renamed".into(), true), ("Main".into(), false)]
-        );
+        assert_defaults(&repo, user, &[("Renamed", true), ("Main", false)]).await;
     }
 );
 
@@ -271,10 +263,7 @@ both_backends!(
             repo.get(user, first.id).await,
             Err(RepoError::NotFound)
         ));
-        assert_eq!(
-            defaults(&repo, user).await,
-            [("Second".into(), true), ("Third".into(), false)]
-        );
+        assert_defaults(&repo, user, &[("Second", true), ("Third", false)]).await;
     }
 );
 

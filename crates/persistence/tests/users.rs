@@ -174,50 +174,27 @@ both_backends!(
     }
 );
 
-/// Every table with a row owned (directly or not) by the user, and how to count them.
+/// Every table with a row owned (directly or not) by the user, and how to find theirs.
 const OWNED: &[(&str, &str)] = &[
-    ("users", "SELECT COUNT(*) AS n FROM users WHERE id = $1"),
-    (
-        "fx_rates",
-        "SELECT COUNT(*) AS n FROM fx_rates WHERE user_id = $1",
-    ),
-    (
-        "refresh_tokens",
-        "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = $1",
-    ),
-    (
-        "plaid_connections",
-        "SELECT COUNT(*) AS n FROM plaid_connections WHERE user_id = $1",
-    ),
-    (
-        "accounts",
-        "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
-    ),
-    (
-        "transactions",
-        "SELECT COUNT(*) AS n FROM transactions WHERE user_id = $1",
-    ),
+    ("users", "users WHERE id = $1"),
+    ("fx_rates", "fx_rates WHERE user_id = $1"),
+    ("refresh_tokens", "refresh_tokens WHERE user_id = $1"),
+    ("plaid_connections", "plaid_connections WHERE user_id = $1"),
+    ("accounts", "accounts WHERE user_id = $1"),
+    ("transactions", "transactions WHERE user_id = $1"),
     (
         "transaction_history",
-        "SELECT COUNT(*) AS n FROM transaction_history WHERE user_id = $1",
+        "transaction_history WHERE user_id = $1",
     ),
     (
         "balance_snapshots",
-        "SELECT COUNT(*) AS n FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id \
-         WHERE a.user_id = $1",
+        "balance_snapshots s JOIN accounts a ON a.id = s.account_id WHERE a.user_id = $1",
     ),
-    (
-        "investments",
-        "SELECT COUNT(*) AS n FROM investments WHERE owner_user_id = $1",
-    ),
-    (
-        "portfolios",
-        "SELECT COUNT(*) AS n FROM portfolios WHERE user_id = $1",
-    ),
+    ("investments", "investments WHERE owner_user_id = $1"),
+    ("portfolios", "portfolios WHERE user_id = $1"),
     (
         "portfolio_items",
-        "SELECT COUNT(*) AS n FROM portfolio_items i JOIN portfolios p ON p.id = i.portfolio_id \
-         WHERE p.user_id = $1",
+        "portfolio_items i JOIN portfolios p ON p.id = i.portfolio_id WHERE p.user_id = $1",
     ),
 ];
 
@@ -341,8 +318,9 @@ async fn fill(db: &TestDb, user: Uuid) {
 
 async fn counts(db: &TestDb, user: Uuid) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
-    for (table, sql) in OWNED {
-        out.push((*table, common::count(db, sql, vec![user.into()]).await));
+    for (table, theirs) in OWNED {
+        let sql = format!("SELECT COUNT(*) AS n FROM {theirs}");
+        out.push((*table, common::count(db, &sql, vec![user.into()]).await));
     }
     out
 }

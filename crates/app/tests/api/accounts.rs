@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::app_test;
 use crate::helpers::{
-    TestApp, account_body, assert_error, error_code, id, invalid_fields, items, txn_body, with,
+    TestApp, account_body, assert_error, described, error_code, id, invalid_fields, items,
 };
 
 app_test!(
@@ -39,10 +39,7 @@ app_test!(
         assert_eq!(app.count("/api/v1/accounts", &token).await, 1);
         let response = app.delete(&path, &token).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        assert_eq!(
-            app.get(&path, Some(&token)).await.status(),
-            StatusCode::NOT_FOUND
-        );
+        app.assert_gone(&path, &token).await;
     }
 );
 
@@ -90,14 +87,8 @@ app_test!(
     an_account_with_transactions_cannot_be_deleted_and_nothing_is_lost,
     |app: TestApp| async move {
         let (token, id) = app.with_checking("ada", "100").await;
-        app.transaction(
-            &token,
-            with(
-                txn_body(&id, "-10", "2026-11-01"),
-                json!({"description": "Coffee"}),
-            ),
-        )
-        .await;
+        app.transaction(&token, described(&id, "-10", "2026-11-01", "Coffee"))
+            .await;
         let path = format!("/api/v1/accounts/{id}");
         let response = app.delete(&path, &token).await;
         assert_error(response, StatusCode::CONFLICT, "account_has_transactions").await;
@@ -118,14 +109,8 @@ app_test!(
         let path = format!("/api/v1/accounts/{id}");
         app.patch(&path, &json!({"current_balance": "150"}), &token)
             .await;
-        app.transaction(
-            &token,
-            with(
-                txn_body(&id, "25", "2026-01-01"),
-                json!({"description": "Interest"}),
-            ),
-        )
-        .await;
+        app.transaction(&token, described(&id, "25", "2026-01-01", "Interest"))
+            .await;
         let snapshots = app.read(&format!("{path}/snapshots"), &token).await;
         let items = items(&snapshots);
         assert_eq!(items.len(), 1, "{snapshots}");

@@ -248,6 +248,12 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Asserts `path` is no longer there: a 404.
+    pub async fn assert_gone(&self, path: &str, token: &str) {
+        let response = self.get(path, Some(token)).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+
     /// How many items the page at `path` holds.
     pub async fn count(&self, path: &str, token: &str) -> usize {
         items(&self.read(path, token).await).len()
@@ -417,6 +423,14 @@ pub fn id(created: &Value) -> String {
 /// The `items` of a page.
 pub fn items(page: &Value) -> &Vec<Value> {
     page["items"].as_array().unwrap()
+}
+
+/// A transaction body on `account` with its description.
+pub fn described(account: &str, amount: &str, date: &str, description: &str) -> Value {
+    with(
+        txn_body(account, amount, date),
+        json!({"description": description}),
+    )
 }
 
 /// `base` with the fields of `extra` set over it.

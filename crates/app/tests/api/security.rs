@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, error_code, id, txn_body, with};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, described, error_code, id};
 
 /// Every route that needs a bearer token, with a body that would otherwise be valid.
 fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
@@ -125,13 +125,7 @@ app_test!(
         let (ada, a) = app.with_checking("ada", "100").await;
         let (bob, _) = app.signed_in("bob").await;
         let t = app
-            .transaction(
-                &ada,
-                with(
-                    txn_body(&a, "-10", "2026-11-01"),
-                    json!({"description": "Mine"}),
-                ),
-            )
+            .transaction(&ada, described(&a, "-10", "2026-11-01", "Mine"))
             .await;
         let t = id(&t);
         let attempts: Vec<(Method, String, Option<Value>)> = vec![
@@ -151,10 +145,7 @@ app_test!(
             (
                 Method::POST,
                 "/api/v1/transactions".to_owned(),
-                Some(with(
-                    txn_body(&a, "5", "2026-11-01"),
-                    json!({"description": "Sneaky"}),
-                )),
+                Some(described(&a, "5", "2026-11-01", "Sneaky")),
             ),
             (Method::GET, format!("/api/v1/transactions/{t}"), None),
             (

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::app_test;
 use crate::helpers::{
-    TestApp, account_body, assert_error, error_code, id, invalid_fields, items, txn_body, with,
+    TestApp, account_body, assert_error, described, error_code, id, invalid_fields, items,
+    txn_body, with,
 };
 
 app_test!(
@@ -75,10 +76,7 @@ app_test!(
     a_write_that_would_overdraw_an_asset_is_refused_and_changes_nothing,
     |app: TestApp| async move {
         let (token, account) = app.with_checking("ada", "10").await;
-        let body = with(
-            txn_body(&account, "-10.01", "2026-11-01"),
-            json!({"description": "Too much"}),
-        );
+        let body = described(&account, "-10.01", "2026-11-01", "Too much");
         let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
         assert_error(
             response,
@@ -256,13 +254,7 @@ app_test!(
     |app: TestApp| async move {
         let (token, account) = app.with_checking("ada", "100").await;
         let t = app
-            .transaction(
-                &token,
-                with(
-                    txn_body(&account, "-20", "2026-11-01"),
-                    json!({"description": "Lunch"}),
-                ),
-            )
+            .transaction(&token, described(&account, "-20", "2026-11-01", "Lunch"))
             .await;
         let path = format!("/api/v1/transactions/{}", id(&t));
         app.patch(
@@ -287,10 +279,7 @@ app_test!(
         );
         assert!(items[1]["changes"].get("description").is_none());
         assert_eq!(items[2]["changes"]["description"], json!(["Lunch", null]));
-        assert_eq!(
-            app.get(&path, Some(&token)).await.status(),
-            StatusCode::NOT_FOUND
-        );
+        app.assert_gone(&path, &token).await;
     }
 );
 
@@ -299,13 +288,7 @@ app_test!(
     |app: TestApp| async move {
         let (token, account) = app.with_checking("ada", "100").await;
         let t = app
-            .transaction(
-                &token,
-                with(
-                    txn_body(&account, "-20", "2026-11-01"),
-                    json!({"description": "Synced"}),
-                ),
-            )
+            .transaction(&token, described(&account, "-20", "2026-11-01", "Synced"))
             .await;
         let id = id(&t);
         // Mark it as coming from Plaid, as a sync would have stored it.
