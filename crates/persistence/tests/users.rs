@@ -211,6 +211,17 @@ async fn fill(db: &TestDb, user: Uuid) {
         Uuid::now_v7(),
         Uuid::now_v7(),
     );
+    // An item and a trade of the same position: 10 units of the private fund at 9.
+    let position = || -> Vec<Value> {
+        vec![
+            Uuid::now_v7().into(),
+            pf.into(),
+            inv.into(),
+            f(1_000),
+            f(900),
+            now.clone(),
+        ]
+    };
     let statements: Vec<(&str, Vec<Value>)> = vec![
         (
             "INSERT INTO fx_rates (id, user_id, currency, base_currency, rate, date, created_at, \
@@ -283,14 +294,7 @@ async fn fill(db: &TestDb, user: Uuid) {
         (
             "INSERT INTO portfolio_items (id, portfolio_id, investment_id, quantity, \
              average_cost, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            vec![
-                Uuid::now_v7().into(),
-                pf.into(),
-                inv.into(),
-                f(1_000),
-                f(900),
-                now.clone(),
-            ],
+            position(),
         ),
         (
             "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
@@ -301,19 +305,19 @@ async fn fill(db: &TestDb, user: Uuid) {
             "INSERT INTO portfolio_trades (id, portfolio_id, investment_id, side, quantity, \
              price, date, created_at, updated_at) \
              VALUES ($1, $2, $3, 'buy', $4, $5, '2026-11-01', $6, $6)",
-            vec![
-                Uuid::now_v7().into(),
-                pf.into(),
-                inv.into(),
-                f(1_000),
-                f(900),
-                now.clone(),
-            ],
+            position(),
         ),
     ];
     for (sql, values) in statements {
         common::exec(db, sql, values).await;
     }
+}
+
+/// A new user `name` with one row in every table; their id.
+async fn filled(db: &TestDb, name: &str) -> Uuid {
+    let user = common::make_user(db, name).await.id;
+    fill(db, user).await;
+    user
 }
 
 async fn counts(db: &TestDb, user: Uuid) -> Vec<(&'static str, i64)> {
@@ -329,43 +333,36 @@ both_backends!(
     deleting_a_user_leaves_no_row_of_theirs_in_any_table_and_spares_others,
     |db: TestDb| async move {
         let repo = SqlUserRepository::new(db.db.clone());
-        let ada = common::make_user(&db, "ada").await;
-        let bob = common::make_user(&db, "bob").await;
-        fill(&db, ada.id).await;
-        fill(&db, bob.id).await;
-        assert!(counts(&db, ada.id).await.iter().all(|(_, n)| *n == 1));
+        let ada = filled(&db, "ada").await;
+        let bob = filled(&db, "bob").await;
+        assert!(counts(&db, ada).await.iter().all(|(_, n)| *n == 1));
 
-        repo.delete(ada.id).await.unwrap();
+        repo.delete(ada).await.unwrap();
 
-        for (table, n) in counts(&db, ada.id).await {
+        for (table, n) in counts(&db, ada).await {
             assert_eq!(n, 0, "{table} still holds a row of the deleted user");
         }
-        for (table, n) in counts(&db, bob.id).await {
+        for (table, n) in counts(&db, bob).await {
             assert_eq!(n, 1, "{table} lost a row of another user");
         }
-        assert!(matches!(
-            repo.delete(ada.id).await,
-            Err(RepoError::NotFound)
-        ));
+        assert!(matches!(repo.delete(ada).await, Err(RepoError::NotFound)));
     }
 );
 
 both_backends!(
     a_transaction_cannot_point_at_another_users_account,
     |db: TestDb| async move {
-        let ada = common::make_user(&db, "ada").await;
-        let bob = common::make_user(&db, "bob").await;
-        fill(&db, ada.id).await;
+        let ada = filled(&db, "ada").await;
+        let bob = common::make_user(&db, "bob").await.id;
         let row = common::row(
             &db,
             "SELECT id FROM accounts WHERE user_id = $1",
-            vec![ada.id.into()],
+            vec![ada.into()],
         )
         .await;
         let adas_account: Uuid = row.try_get("", "id").unwrap();
         let result =
-            common::insert_transaction(&db, Uuid::now_v7(), bob.id, adas_account, Decimal::ONE)
-                .await;
+            common::insert_transaction(&db, Uuid::now_v7(), bob, adas_account, Decimal::ONE).await;
         common::assert_refused(result, "foreign key");
     }
 );
@@ -373,19 +370,18 @@ both_backends!(
 both_backends!(
     an_account_with_transactions_cannot_be_deleted_by_the_database,
     |db: TestDb| async move {
-        let ada = common::make_user(&db, "ada").await;
-        fill(&db, ada.id).await;
+        let ada = filled(&db, "ada").await;
         let result = common::try_exec(
             &db,
             "DELETE FROM accounts WHERE user_id = $1",
-            vec![ada.id.into()],
+            vec![ada.into()],
         )
         .await;
         common::assert_refused(result, "foreign key");
         let left = common::count(
             &db,
             "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
-            vec![ada.id.into()],
+            vec![ada.into()],
         )
         .await;
         assert_eq!(left, 1);

@@ -127,9 +127,12 @@ app_test!(
             )
             .await;
         error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let response = app
-            .get(&format!("{path}/snapshots?from=yesterday"), Some(&token))
-            .await;
-        assert_error(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+        app.assert_get_error(
+            &format!("{path}/snapshots?from=yesterday"),
+            &token,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
     }
 );

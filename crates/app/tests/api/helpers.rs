@@ -348,6 +348,11 @@ impl TestApp {
         (token, account)
     }
 
+    /// GETs `path` as `token`; asserts the envelope with `status` and `code`.
+    pub async fn assert_get_error(&self, path: &str, token: &str, status: StatusCode, code: &str) {
+        assert_error(self.get(path, Some(token)).await, status, code).await;
+    }
+
     /// GETs each path as `token`; asserts each is refused in the envelope with `status`.
     pub async fn assert_gets_refused(&self, paths: &[&str], token: &str, status: StatusCode) {
         for path in paths {

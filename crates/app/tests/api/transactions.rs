@@ -206,14 +206,19 @@ app_test!(filters_narrow_the_list, |app: TestApp| async move {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    let response = app
-        .get("/api/v1/transactions?min_amount=abc", Some(&token))
-        .await;
-    error_code(response, StatusCode::BAD_REQUEST).await;
-    let response = app
-        .get("/api/v1/transactions?sort=amount", Some(&token))
-        .await;
-    assert_error(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    app.assert_gets_refused(
+        &["/api/v1/transactions?min_amount=abc"],
+        &token,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    app.assert_get_error(
+        "/api/v1/transactions?sort=amount",
+        &token,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
 });
 
 app_test!(
@@ -242,10 +247,13 @@ app_test!(
         let mut sorted = seen.clone();
         sorted.sort_by(|x, y| y.cmp(x));
         assert_eq!(seen, sorted, "newest first: date desc, then id desc");
-        let response = app
-            .get("/api/v1/transactions?cursor=not-a-cursor", Some(&token))
-            .await;
-        assert_error(response, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+        app.assert_get_error(
+            "/api/v1/transactions?cursor=not-a-cursor",
+            &token,
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+        )
+        .await;
     }
 );
 
