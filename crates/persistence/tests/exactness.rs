@@ -12,24 +12,9 @@ use sea_orm::{ConnectionTrait, TransactionTrait, Value};
 use uuid::Uuid;
 
 async fn account(db: &TestDb, user_id: Uuid) -> Uuid {
-    let id = Uuid::now_v7();
-    let b = db.backend();
-    db.db
-        .conn()
-        .execute_raw(statement(
-            b,
-            "INSERT INTO accounts (id, user_id, name, type, current_balance, currency, \
-             created_at, updated_at) VALUES ($1, $2, 'Card', 'credit_card', $3, 'USD', $4, $4)",
-            [
-                id.into(),
-                user_id.into(),
-                codec::encode(b, Decimal::ZERO, Scale::Money).unwrap(),
-                common::now().into(),
-            ],
-        ))
+    common::insert_account(db, user_id, "credit_card", Decimal::ZERO)
         .await
-        .unwrap();
-    id
+        .unwrap()
 }
 
 fn insert_txn_sql(rows: usize) -> String {
@@ -56,41 +41,22 @@ fn insert_txn_sql(rows: usize) -> String {
 both_backends!(
     awkward_amounts_round_trip_exactly,
     |db: TestDb| async move {
-        let b = db.backend();
         let user = common::make_user(&db, "ada").await;
         let account = account(&db, user.id).await;
         for text in ["0.1", "1234567890.1234", "-0.0001", "99999999999999.9999"] {
             let amount = Decimal::from_str_exact(text).unwrap();
             let id = Uuid::now_v7();
-            db.db
-                .conn()
-                .execute_raw(statement(
-                    b,
-                    "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-25', 'x', $5, $5)",
-                    [
-                        id.into(),
-                        user.id.into(),
-                        account.into(),
-                        codec::encode(b, amount, Scale::Money).unwrap(),
-                        common::now().into(),
-                    ],
-                ))
+            common::insert_transaction(&db, id, user.id, account, amount)
                 .await
                 .unwrap();
-            let row = db
-                .db
-                .conn()
-                .query_one_raw(statement(
-                    b,
-                    "SELECT amount FROM transactions WHERE id = $1",
-                    [id.into()],
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            let back = codec::decode(b, &row, "amount", Scale::Money).unwrap();
-            assert_eq!(back, amount);
+            let row = common::row(
+                &db,
+                "SELECT amount FROM transactions WHERE id = $1",
+                vec![id.into()],
+            )
+            .await;
+            let back = codec::decode(db.backend(), &row, "amount", Scale::Money).unwrap();
+            assert_eq!(back, amount, "{text}");
             assert_eq!(back.normalize().to_string(), text);
         }
     }
@@ -118,17 +84,12 @@ both_backends!(
         }
         txn.commit().await.unwrap();
 
-        let row = db
-        .db
-        .conn()
-        .query_one_raw(statement(
-            b,
+        let row = common::row(
+            &db,
             "SELECT COUNT(*) AS n, SUM(amount) AS total FROM transactions WHERE account_id = $1",
-            [account.into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+            vec![account.into()],
+        )
+        .await;
         assert_eq!(row.try_get::<i64>("", "n").unwrap(), 100_000);
         let total = codec::decode(b, &row, "total", Scale::Money).unwrap();
         assert_eq!(total, Decimal::new(100_000, 2));
@@ -139,49 +100,12 @@ both_backends!(
 both_backends!(
     the_database_itself_refuses_a_zero_amount_and_a_negative_checking_balance,
     |db: TestDb| async move {
-        let b = db.backend();
         let user = common::make_user(&db, "ada").await;
         let account = account(&db, user.id).await;
-        let zero = db
-            .db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-25', 'x', $5, $5)",
-                [
-                    Uuid::now_v7().into(),
-                    user.id.into(),
-                    account.into(),
-                    codec::encode(b, Decimal::ZERO, Scale::Money).unwrap(),
-                    common::now().into(),
-                ],
-            ))
-            .await;
-        let message = zero.unwrap_err().to_string();
-        assert!(
-            message.contains("ck_transactions_amount_not_zero"),
-            "{message}"
-        );
-        let negative = db
-            .db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO accounts (id, user_id, name, type, current_balance, currency, \
-             created_at, updated_at) VALUES ($1, $2, 'Checking', 'checking', $3, 'USD', $4, $4)",
-                [
-                    Uuid::now_v7().into(),
-                    user.id.into(),
-                    codec::encode(b, Decimal::new(-1, 4), Scale::Money).unwrap(),
-                    common::now().into(),
-                ],
-            ))
-            .await;
-        let message = negative.unwrap_err().to_string();
-        assert!(
-            message.contains("ck_accounts_balance_not_negative"),
-            "{message}"
-        );
+        let zero =
+            common::insert_transaction(&db, Uuid::now_v7(), user.id, account, Decimal::ZERO).await;
+        common::assert_refused(zero, "ck_transactions_amount_not_zero");
+        let negative = common::insert_account(&db, user.id, "checking", Decimal::new(-1, 4)).await;
+        common::assert_refused(negative, "ck_accounts_balance_not_negative");
     }
 );

@@ -11,7 +11,6 @@ use nestegg_domain::{
     AccountName, AccountType, CurrencyCode, Money, TransactionAmount, TransactionCategory,
 };
 use nestegg_persistence::codec::{self, Scale};
-use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::{Backend, TestDb};
 use nestegg_persistence::{SqlAccountRepository, SqlTransactionRepository};
 use nestegg_ports::{
@@ -20,7 +19,6 @@ use nestegg_ports::{
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 fn at() -> WriteTime {
@@ -73,18 +71,13 @@ fn new_txn(user: Uuid, account: Uuid, cents: i64, pending: bool) -> NewTransacti
 /// Opening balance plus the posted transactions, signed by class, summed by the database.
 async fn expected_balance(db: &TestDb, account: Uuid, t: AccountType, opening: i64) -> Decimal {
     let b = db.backend();
-    let row = db
-        .db
-        .conn()
-        .query_one_raw(statement(
-            b,
-            "SELECT COALESCE(SUM(amount), 0) AS total FROM transactions \
-             WHERE account_id = $1 AND is_pending = $2",
-            [account.into(), false.into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = common::row(
+        db,
+        "SELECT COALESCE(SUM(amount), 0) AS total FROM transactions \
+         WHERE account_id = $1 AND is_pending = $2",
+        vec![account.into(), false.into()],
+    )
+    .await;
     let posted = codec::decode(b, &row, "total", Scale::Money).unwrap();
     let effect = if t.class() == nestegg_domain::AccountClass::Liability {
         -posted

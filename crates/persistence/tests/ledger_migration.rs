@@ -4,12 +4,11 @@
 mod common;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use common::{exec, money_value, rows};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::codec::{self, Scale};
-use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::TestDb;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, QueryResult};
 use uuid::Uuid;
 
 fn day(m: u32, d: u32) -> NaiveDate {
@@ -18,22 +17,6 @@ fn day(m: u32, d: u32) -> NaiveDate {
 
 fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
-}
-
-async fn exec(db: &TestDb, sql: &str, values: Vec<sea_orm::Value>) {
-    db.db
-        .conn()
-        .execute_raw(statement(db.backend(), sql, values))
-        .await
-        .unwrap();
-}
-
-async fn rows(db: &TestDb, sql: &str, values: Vec<sea_orm::Value>) -> Vec<QueryResult> {
-    db.db
-        .conn()
-        .query_all_raw(statement(db.backend(), sql, values))
-        .await
-        .unwrap()
 }
 
 /// An account as the schema before the ledger stored it: created on `created`, with `balance`.
@@ -55,7 +38,7 @@ async fn old_account(
             user.into(),
             kind.into(),
             kind.into(),
-            codec::encode(db.backend(), dec(balance), Scale::Money).unwrap(),
+            money_value(db, dec(balance)),
             at.into(),
         ],
     )
@@ -69,7 +52,7 @@ async fn old_account(
             Uuid::now_v7().into(),
             id.into(),
             day(11, 25).into(),
-            codec::encode(db.backend(), dec(balance), Scale::Money).unwrap(),
+            money_value(db, dec(balance)),
             at.into(),
         ],
     )
@@ -93,7 +76,7 @@ async fn old_transaction(
             Uuid::now_v7().into(),
             user.into(),
             account.into(),
-            codec::encode(db.backend(), dec(amount), Scale::Money).unwrap(),
+            money_value(db, dec(amount)),
             date.into(),
             pending.into(),
             common::now().into(),

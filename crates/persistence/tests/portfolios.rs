@@ -14,7 +14,8 @@ use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{SqlInvestmentRepository, SqlPortfolioRepository};
 use nestegg_ports::{
     Conflict, InvestmentRepository, ItemUpdate, NewInvestment, NewItem, NewPortfolio, NewTrade,
-    Portfolio, PortfolioRepository, PortfolioUpdate, PricePoint, RepoError, TypeTargets,
+    Portfolio, PortfolioItem, PortfolioRepository, PortfolioUpdate, PricePoint, RepoError, Trade,
+    TypeTargets,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -139,41 +140,80 @@ fn new_trade(investment_id: Uuid, side: Side, quantity: &str, p: &str, fee: &str
     }
 }
 
-/// The portfolio's default flags by name, in list order.
-async fn defaults(repo: &SqlPortfolioRepository, user: Uuid) -> Vec<(String, bool)> {
-    repo.list(user)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| (p.name, p.is_default))
-        .collect()
+/// Asserts the user's portfolios by name with their default flags, in list order.
+async fn assert_defaults(repo: &SqlPortfolioRepository, user: Uuid, expected: &[(&str, bool)]) {
+    let list = repo.list(user).await.unwrap();
+    let actual: Vec<(&str, bool)> = list
+        .iter()
+        .map(|p| (p.name.as_str(), p.is_default))
+        .collect();
+    assert_eq!(actual, expected);
+}
+
+/// The portfolio repository and a user, ada, with no portfolio yet.
+async fn ada(db: &TestDb) -> (SqlPortfolioRepository, Uuid) {
+    let repo = SqlPortfolioRepository::new(db.db.clone());
+    (repo, common::make_user(db, "ada").await.id)
+}
+
+/// Ada's empty portfolio "Main", created at minute 0, and the repository it lives in.
+struct Main {
+    repo: SqlPortfolioRepository,
+    user: Uuid,
+    p: Portfolio,
+}
+
+impl Main {
+    async fn new(db: &TestDb) -> Self {
+        let (repo, user) = ada(db).await;
+        let p = create(&repo, user, "Main", false, at(0)).await;
+        Self { repo, user, p }
+    }
+
+    async fn add_item(&self, item: NewItem, minute: i64) -> Result<PortfolioItem, RepoError> {
+        self.repo
+            .add_item(self.user, self.p.id, item, at(minute))
+            .await
+    }
+
+    async fn trade(&self, trade: NewTrade, minute: i64) -> Result<Trade, RepoError> {
+        self.repo
+            .trade(self.user, self.p.id, trade, at(minute))
+            .await
+    }
+
+    async fn items(&self) -> Vec<PortfolioItem> {
+        self.repo.items(self.user, self.p.id).await.unwrap()
+    }
+
+    async fn total_value(&self) -> Money {
+        self.repo
+            .get(self.user, self.p.id)
+            .await
+            .unwrap()
+            .total_value
+    }
 }
 
 both_backends!(
     the_first_portfolio_is_the_default_and_a_later_default_takes_the_flag,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
+        let (repo, user) = ada(&db).await;
         let first = create(&repo, user, "Retirement", false, at(0)).await;
         assert!(first.is_default);
         assert_eq!(first.total_value, Money::ZERO);
         let second = create(&repo, user, "Brokerage", false, at(1)).await;
         assert!(!second.is_default);
-        assert_eq!(
-            defaults(&repo, user).await,
-            [("Retirement".into(), true), ("Brokerage".into(), false)]
-        );
+        assert_defaults(&repo, user, &[("Retirement", true), ("Brokerage", false)]).await;
         let third = create(&repo, user, "Alpha", true, at(2)).await;
         assert!(third.is_default);
         // The default first, then by name.
-        assert_eq!(
-            defaults(&repo, user).await,
-            [
-                ("Alpha".into(), true),
-                ("Brokerage".into(), false),
-                ("Retirement".into(), false)
-            ]
-        );
+        assert_defaults(
+            &repo,
+            user,
+            &[("Alpha", true), ("Brokerage", false), ("Retirement", false)],
+        )
+        .await;
         assert_eq!(repo.get(user, first.id).await.unwrap().updated_at, at(2));
     }
 );
@@ -181,8 +221,7 @@ both_backends!(
 both_backends!(
     an_update_changes_the_fields_given_and_can_take_the_default,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
+        let (repo, user) = ada(&db).await;
         create(&repo, user, "Main", false, at(0)).await;
         let other = create(&repo, user, "Other", false, at(1)).await;
         let targets: TypeTargets = [(InvestmentType::Stock, Percentage::new(dec("62.5")).unwrap())]
@@ -208,18 +247,14 @@ both_backends!(
         assert_eq!(stored, updated);
         assert_eq!(stored.description.as_deref(), Some("long term"));
         assert_eq!(stored.target_allocation, targets);
-        assert_eq!(
-            defaults(&repo, user).await,
-            [("Renamed".into(), true), ("Main".into(), false)]
-        );
+        assert_defaults(&repo, user, &[("Renamed", true), ("Main", false)]).await;
     }
 );
 
 both_backends!(
     deleting_the_default_promotes_the_oldest_remaining_portfolio,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
+        let (repo, user) = ada(&db).await;
         let first = create(&repo, user, "First", false, at(0)).await;
         create(&repo, user, "Second", false, at(1)).await;
         create(&repo, user, "Third", false, at(2)).await;
@@ -228,42 +263,31 @@ both_backends!(
             repo.get(user, first.id).await,
             Err(RepoError::NotFound)
         ));
-        assert_eq!(
-            defaults(&repo, user).await,
-            [("Second".into(), true), ("Third".into(), false)]
-        );
+        assert_defaults(&repo, user, &[("Second", true), ("Third", false)]).await;
     }
 );
 
 both_backends!(
     items_are_valued_at_their_securitys_price_and_keep_the_total_exact,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
-        let p = create(&repo, user, "Main", false, at(0)).await;
-        let acme = security(&db, user, "ACME", Some("12.5")).await;
-        let unpriced = security(&db, user, "NOPR", None).await;
+        let main = Main::new(&db).await;
+        let acme = security(&db, main.user, "ACME", Some("12.5")).await;
+        let unpriced = security(&db, main.user, "NOPR", None).await;
 
-        let item = repo
-            .add_item(user, p.id, new_item(acme, "10", "10"), at(1))
-            .await
-            .unwrap();
+        let item = main.add_item(new_item(acme, "10", "10"), 1).await.unwrap();
         assert_eq!(item.quantity, qty("10"));
         assert_eq!(item.current_value, Some(money("125")));
         assert_eq!(item.unrealized_gain_loss, Some(money("25")));
         assert_eq!(item.unrealized_gain_loss_percent, Some(dec("25")));
-        let second = repo
-            .add_item(user, p.id, new_item(unpriced, "3", "1.25"), at(1))
+        let second = main
+            .add_item(new_item(unpriced, "3", "1.25"), 1)
             .await
             .unwrap();
         assert_eq!(second.current_value, None);
-        assert_eq!(
-            repo.get(user, p.id).await.unwrap().total_value,
-            money("125")
-        );
+        assert_eq!(main.total_value().await, money("125"));
 
-        let err = repo
-            .add_item(user, p.id, new_item(acme, "1", "1"), at(2))
+        let err = main
+            .add_item(new_item(acme, "1", "1"), 2)
             .await
             .unwrap_err();
         assert!(
@@ -271,6 +295,7 @@ both_backends!(
             "{err:?}"
         );
 
+        let (repo, user, p) = (&main.repo, main.user, &main.p);
         let updated = repo
             .update_item(
                 user,
@@ -292,16 +317,13 @@ both_backends!(
             updated.target_allocation,
             Some(Percentage::new(dec("40")).unwrap())
         );
-        assert_eq!(
-            repo.get(user, p.id).await.unwrap().total_value,
-            money("4.1662")
-        );
+        assert_eq!(main.total_value().await, money("4.1662"));
 
         repo.delete_item(user, p.id, item.id, at(4)).await.unwrap();
-        let left = repo.items(user, p.id).await.unwrap();
+        let left = main.items().await;
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].id, second.id);
-        assert_eq!(repo.get(user, p.id).await.unwrap().total_value, Money::ZERO);
+        assert_eq!(main.total_value().await, Money::ZERO);
         assert!(matches!(
             repo.delete_item(user, p.id, item.id, at(5)).await,
             Err(RepoError::NotFound)
@@ -312,10 +334,9 @@ both_backends!(
 both_backends!(
     an_item_of_another_users_private_security_is_not_found,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let ada = common::make_user(&db, "ada").await.id;
+        let main = Main::new(&db).await;
+        let (repo, ada, p) = (&main.repo, main.user, &main.p);
         let bob = common::make_user(&db, "bob").await.id;
-        let p = create(&repo, ada, "Main", false, at(0)).await;
         let bobs = security(&db, bob, "BOBS", Some("5")).await;
         assert!(matches!(
             repo.add_item(ada, p.id, new_item(bobs, "1", "1"), at(1))
@@ -334,19 +355,12 @@ both_backends!(
 both_backends!(
     trades_move_the_item_realize_gains_and_refuse_to_oversell,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
-        let p = create(&repo, user, "Main", false, at(0)).await;
-        let acme = security(&db, user, "ACME", Some("21")).await;
+        let main = Main::new(&db).await;
+        let acme = security(&db, main.user, "ACME", Some("21")).await;
 
         // Buying into nothing opens an item at cost, fee included, valued at today's price.
-        let bought = repo
-            .trade(
-                user,
-                p.id,
-                new_trade(acme, Side::Buy, "4", "20", "2"),
-                at(1),
-            )
+        let bought = main
+            .trade(new_trade(acme, Side::Buy, "4", "20", "2"), 1)
             .await
             .unwrap();
         assert_eq!(bought.realized_gain, None);
@@ -356,15 +370,10 @@ both_backends!(
         assert_eq!(item.current_value, Some(money("84")));
         assert_eq!(item.unrealized_gain_loss, Some(money("2")));
         assert_eq!(item.unrealized_gain_loss_percent, Some(dec("2.4390")));
-        assert_eq!(repo.get(user, p.id).await.unwrap().total_value, money("84"));
+        assert_eq!(main.total_value().await, money("84"));
 
-        let sold = repo
-            .trade(
-                user,
-                p.id,
-                new_trade(acme, Side::Sell, "1", "25", "1"),
-                at(2),
-            )
+        let sold = main
+            .trade(new_trade(acme, Side::Sell, "1", "25", "1"), 2)
             .await
             .unwrap();
         assert_eq!(sold.realized_gain, Some(money("3.5")));
@@ -372,15 +381,10 @@ both_backends!(
         assert_eq!(item.quantity, qty("3"));
         assert_eq!(item.average_cost, cost("20.5"));
         assert_eq!(item.current_value, Some(money("63")));
-        assert_eq!(repo.get(user, p.id).await.unwrap().total_value, money("63"));
+        assert_eq!(main.total_value().await, money("63"));
 
-        let err = repo
-            .trade(
-                user,
-                p.id,
-                new_trade(acme, Side::Sell, "3.5", "25", "0"),
-                at(3),
-            )
+        let err = main
+            .trade(new_trade(acme, Side::Sell, "3.5", "25", "0"), 3)
             .await
             .unwrap_err();
         assert!(
@@ -391,24 +395,20 @@ both_backends!(
             ),
             "{err:?}"
         );
-        assert_eq!(repo.trades(user, p.id, None, 10).await.unwrap().len(), 2);
-        assert_eq!(repo.items(user, p.id).await.unwrap()[0].quantity, qty("3"));
+        let trades = main.repo.trades(main.user, main.p.id, None, 10).await;
+        assert_eq!(trades.unwrap().len(), 2);
+        assert_eq!(main.items().await[0].quantity, qty("3"));
 
-        let closed = repo
-            .trade(
-                user,
-                p.id,
-                new_trade(acme, Side::Sell, "3", "22", "0"),
-                at(4),
-            )
+        let closed = main
+            .trade(new_trade(acme, Side::Sell, "3", "22", "0"), 4)
             .await
             .unwrap();
         assert_eq!(closed.realized_gain, Some(money("4.5")));
         assert_eq!(closed.item, None);
-        assert!(repo.items(user, p.id).await.unwrap().is_empty());
-        assert_eq!(repo.get(user, p.id).await.unwrap().total_value, Money::ZERO);
+        assert!(main.items().await.is_empty());
+        assert_eq!(main.total_value().await, Money::ZERO);
 
-        let holdings = repo.holdings(user, p.id).await.unwrap();
+        let holdings = main.repo.holdings(main.user, main.p.id).await.unwrap();
         assert!(holdings.holdings.is_empty());
         assert_eq!(holdings.realized_gain_loss, money("8"));
     }
@@ -417,35 +417,28 @@ both_backends!(
 both_backends!(
     the_trade_history_pages_newest_first_after_a_cursor,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
-        let p = create(&repo, user, "Main", false, at(0)).await;
-        let acme = security(&db, user, "ACME", Some("10")).await;
+        let main = Main::new(&db).await;
+        let acme = security(&db, main.user, "ACME", Some("10")).await;
         let mut ids = Vec::new();
         for d in 1..=5 {
             let trade = NewTrade {
                 date: day(d),
                 ..new_trade(acme, Side::Buy, "1", "10", "0")
             };
-            ids.push(repo.trade(user, p.id, trade, at(1)).await.unwrap().id);
+            ids.push(main.trade(trade, 1).await.unwrap().id);
         }
-        let page = repo.trades(user, p.id, None, 2).await.unwrap();
+        let page = |after| main.repo.trades(main.user, main.p.id, after, 2);
+        let first = page(None).await.unwrap();
         // One row beyond the limit tells the caller there is a next page.
-        let got: Vec<Uuid> = page.iter().map(|t| t.id).collect();
+        let got: Vec<Uuid> = first.iter().map(|t| t.id).collect();
         assert_eq!(got, [ids[4], ids[3], ids[2]]);
-        assert_eq!(page[0].date, day(5));
-        assert_eq!(page[0].price, price("10"));
-        assert_eq!(page[0].item, None);
-        let next = repo
-            .trades(user, p.id, Some((day(4), ids[3])), 2)
-            .await
-            .unwrap();
+        assert_eq!(first[0].date, day(5));
+        assert_eq!(first[0].price, price("10"));
+        assert_eq!(first[0].item, None);
+        let next = page(Some((day(4), ids[3]))).await.unwrap();
         let got: Vec<Uuid> = next.iter().map(|t| t.id).collect();
         assert_eq!(got, [ids[2], ids[1], ids[0]]);
-        let last = repo
-            .trades(user, p.id, Some((day(2), ids[1])), 2)
-            .await
-            .unwrap();
+        let last = page(Some((day(2), ids[1]))).await.unwrap();
         assert_eq!(last.len(), 1);
     }
 );
@@ -453,32 +446,18 @@ both_backends!(
 both_backends!(
     holdings_list_the_items_with_their_securities_and_the_realized_sum,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let user = common::make_user(&db, "ada").await.id;
-        let p = create(&repo, user, "Main", false, at(0)).await;
-        let acme = security(&db, user, "ACME", Some("10")).await;
-        let beta = security(&db, user, "BETA", None).await;
-        repo.trade(
-            user,
-            p.id,
-            new_trade(acme, Side::Buy, "10", "8", "0"),
-            at(1),
-        )
-        .await
-        .unwrap();
-        repo.trade(
-            user,
-            p.id,
-            new_trade(acme, Side::Sell, "4", "9.25", "0.5"),
-            at(2),
-        )
-        .await
-        .unwrap();
-        repo.add_item(user, p.id, new_item(beta, "2", "3"), at(3))
-            .await
-            .unwrap();
-        let h = repo.holdings(user, p.id).await.unwrap();
-        assert_eq!(h.portfolio.id, p.id);
+        let main = Main::new(&db).await;
+        let acme = security(&db, main.user, "ACME", Some("10")).await;
+        let beta = security(&db, main.user, "BETA", None).await;
+        for (minute, trade) in [
+            (1, new_trade(acme, Side::Buy, "10", "8", "0")),
+            (2, new_trade(acme, Side::Sell, "4", "9.25", "0.5")),
+        ] {
+            main.trade(trade, minute).await.unwrap();
+        }
+        main.add_item(new_item(beta, "2", "3"), 3).await.unwrap();
+        let h = main.repo.holdings(main.user, main.p.id).await.unwrap();
+        assert_eq!(h.portfolio.id, main.p.id);
         assert_eq!(h.portfolio.total_value, money("60"));
         // 4 × 9.25 − 0.5 − 4 × 8
         assert_eq!(h.realized_gain_loss, money("4.5"));
@@ -500,10 +479,9 @@ both_backends!(
 both_backends!(
     another_users_portfolio_is_not_found_by_any_method,
     |db: TestDb| async move {
-        let repo = SqlPortfolioRepository::new(db.db.clone());
-        let ada = common::make_user(&db, "ada").await.id;
+        let main = Main::new(&db).await;
+        let (repo, ada, p) = (&main.repo, main.user, &main.p);
         let bob = common::make_user(&db, "bob").await.id;
-        let p = create(&repo, ada, "Main", false, at(0)).await;
         let acme = security(&db, ada, "ACME", Some("10")).await;
         let item = repo
             .add_item(ada, p.id, new_item(acme, "1", "1"), at(1))

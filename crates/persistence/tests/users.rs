@@ -7,14 +7,13 @@ use chrono::Duration;
 use nestegg_domain::{Email, Preferences, Username};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::codec::{self, Scale};
-use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{SqlRefreshTokenRepository, SqlUserRepository};
 use nestegg_ports::{
     Conflict, NewRefreshToken, NewUser, RefreshTokenRepository, RepoError, UserRepository,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::Value;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -29,35 +28,42 @@ fn token(user_id: Uuid, family_id: Uuid, hash: &str) -> NewRefreshToken {
     }
 }
 
+/// Whether the refresh token stored under `hash` is revoked.
+async fn revoked(tokens: &SqlRefreshTokenRepository, hash: &str) -> bool {
+    tokens
+        .find_by_hash(hash)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some()
+}
+
 both_backends!(
     a_taken_email_or_username_is_a_conflict_naming_it,
     |db: TestDb| async move {
         let repo = SqlUserRepository::new(db.db.clone());
         common::make_user(&db, "ada").await;
-        let attempt = |email: &str, username: &str| NewUser {
-            id: Uuid::now_v7(),
-            email: Email::parse(email).unwrap(),
-            username: Username::parse(username).unwrap(),
-            password_hash: "h".into(),
-            preferences: Preferences::default(),
-            now: common::now(),
-        };
-        let err = repo
-            .create(attempt("ada@example.com", "other"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, RepoError::Conflict(Conflict::Email)),
-            "{err:?}"
-        );
-        let err = repo
-            .create(attempt("other@example.com", "ada"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, RepoError::Conflict(Conflict::Username)),
-            "{err:?}"
-        );
+        for (email, username, taken) in [
+            ("ada@example.com", "other", Conflict::Email),
+            ("other@example.com", "ada", Conflict::Username),
+        ] {
+            let err = repo
+                .create(NewUser {
+                    id: Uuid::now_v7(),
+                    email: Email::parse(email).unwrap(),
+                    username: Username::parse(username).unwrap(),
+                    password_hash: "h".into(),
+                    preferences: Preferences::default(),
+                    now: common::now(),
+                })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, RepoError::Conflict(c) if *c == taken),
+                "{email} {username}: {err:?}"
+            );
+        }
     }
 );
 
@@ -133,15 +139,7 @@ both_backends!(a_token_rotates_only_once, |db: TestDb| async move {
     let spent = tokens.find_by_hash("h1").await.unwrap().unwrap();
     assert_eq!(spent.used_at, Some(common::now()));
     tokens.revoke_family(family, common::now()).await.unwrap();
-    assert!(
-        tokens
-            .find_by_hash("h2")
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at
-            .is_some()
-    );
+    assert!(revoked(&tokens, "h2").await);
 });
 
 both_backends!(
@@ -151,18 +149,12 @@ both_backends!(
         let tokens = SqlRefreshTokenRepository::new(db.db.clone());
         let ada = common::make_user(&db, "ada").await;
         let bob = common::make_user(&db, "bob").await;
-        tokens
-            .insert(token(ada.id, Uuid::now_v7(), "a1"))
-            .await
-            .unwrap();
-        tokens
-            .insert(token(ada.id, Uuid::now_v7(), "a2"))
-            .await
-            .unwrap();
-        tokens
-            .insert(token(bob.id, Uuid::now_v7(), "b1"))
-            .await
-            .unwrap();
+        for (user, hash) in [(ada.id, "a1"), (ada.id, "a2"), (bob.id, "b1")] {
+            tokens
+                .insert(token(user, Uuid::now_v7(), hash))
+                .await
+                .unwrap();
+        }
         users
             .change_password(ada.id, "new-hash".into(), common::now())
             .await
@@ -176,73 +168,33 @@ both_backends!(
                 .password_hash,
             "new-hash"
         );
-        for h in ["a1", "a2"] {
-            assert!(
-                tokens
-                    .find_by_hash(h)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .revoked_at
-                    .is_some()
-            );
+        for (hash, of_ada) in [("a1", true), ("a2", true), ("b1", false)] {
+            assert_eq!(revoked(&tokens, hash).await, of_ada, "{hash}");
         }
-        assert!(
-            tokens
-                .find_by_hash("b1")
-                .await
-                .unwrap()
-                .unwrap()
-                .revoked_at
-                .is_none()
-        );
     }
 );
 
-/// Every table with a row owned (directly or not) by the user, and how to count them.
+/// Every table with a row owned (directly or not) by the user, and how to find theirs.
 const OWNED: &[(&str, &str)] = &[
-    ("users", "SELECT COUNT(*) AS n FROM users WHERE id = $1"),
-    (
-        "fx_rates",
-        "SELECT COUNT(*) AS n FROM fx_rates WHERE user_id = $1",
-    ),
-    (
-        "refresh_tokens",
-        "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = $1",
-    ),
-    (
-        "plaid_connections",
-        "SELECT COUNT(*) AS n FROM plaid_connections WHERE user_id = $1",
-    ),
-    (
-        "accounts",
-        "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
-    ),
-    (
-        "transactions",
-        "SELECT COUNT(*) AS n FROM transactions WHERE user_id = $1",
-    ),
+    ("users", "users WHERE id = $1"),
+    ("fx_rates", "fx_rates WHERE user_id = $1"),
+    ("refresh_tokens", "refresh_tokens WHERE user_id = $1"),
+    ("plaid_connections", "plaid_connections WHERE user_id = $1"),
+    ("accounts", "accounts WHERE user_id = $1"),
+    ("transactions", "transactions WHERE user_id = $1"),
     (
         "transaction_history",
-        "SELECT COUNT(*) AS n FROM transaction_history WHERE user_id = $1",
+        "transaction_history WHERE user_id = $1",
     ),
     (
         "balance_snapshots",
-        "SELECT COUNT(*) AS n FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id \
-         WHERE a.user_id = $1",
+        "balance_snapshots s JOIN accounts a ON a.id = s.account_id WHERE a.user_id = $1",
     ),
-    (
-        "investments",
-        "SELECT COUNT(*) AS n FROM investments WHERE owner_user_id = $1",
-    ),
-    (
-        "portfolios",
-        "SELECT COUNT(*) AS n FROM portfolios WHERE user_id = $1",
-    ),
+    ("investments", "investments WHERE owner_user_id = $1"),
+    ("portfolios", "portfolios WHERE user_id = $1"),
     (
         "portfolio_items",
-        "SELECT COUNT(*) AS n FROM portfolio_items i JOIN portfolios p ON p.id = i.portfolio_id \
-         WHERE p.user_id = $1",
+        "portfolio_items i JOIN portfolios p ON p.id = i.portfolio_id WHERE p.user_id = $1",
     ),
 ];
 
@@ -259,6 +211,17 @@ async fn fill(db: &TestDb, user: Uuid) {
         Uuid::now_v7(),
         Uuid::now_v7(),
     );
+    // An item and a trade of the same position: 10 units of the private fund at 9.
+    let position = || -> Vec<Value> {
+        vec![
+            Uuid::now_v7().into(),
+            pf.into(),
+            inv.into(),
+            f(1_000),
+            f(900),
+            now.clone(),
+        ]
+    };
     let statements: Vec<(&str, Vec<Value>)> = vec![
         (
             "INSERT INTO fx_rates (id, user_id, currency, base_currency, rate, date, created_at, \
@@ -331,14 +294,7 @@ async fn fill(db: &TestDb, user: Uuid) {
         (
             "INSERT INTO portfolio_items (id, portfolio_id, investment_id, quantity, \
              average_cost, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            vec![
-                Uuid::now_v7().into(),
-                pf.into(),
-                inv.into(),
-                f(1_000),
-                f(900),
-                now.clone(),
-            ],
+            position(),
         ),
         (
             "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
@@ -349,36 +305,26 @@ async fn fill(db: &TestDb, user: Uuid) {
             "INSERT INTO portfolio_trades (id, portfolio_id, investment_id, side, quantity, \
              price, date, created_at, updated_at) \
              VALUES ($1, $2, $3, 'buy', $4, $5, '2026-11-01', $6, $6)",
-            vec![
-                Uuid::now_v7().into(),
-                pf.into(),
-                inv.into(),
-                f(1_000),
-                f(900),
-                now.clone(),
-            ],
+            position(),
         ),
     ];
     for (sql, values) in statements {
-        db.db
-            .conn()
-            .execute_raw(statement(b, sql, values))
-            .await
-            .unwrap();
+        common::exec(db, sql, values).await;
     }
+}
+
+/// A new user `name` with one row in every table; their id.
+async fn filled(db: &TestDb, name: &str) -> Uuid {
+    let user = common::make_user(db, name).await.id;
+    fill(db, user).await;
+    user
 }
 
 async fn counts(db: &TestDb, user: Uuid) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
-    for (table, sql) in OWNED {
-        let row = db
-            .db
-            .conn()
-            .query_one_raw(statement(db.backend(), sql, [user.into()]))
-            .await
-            .unwrap()
-            .unwrap();
-        out.push((*table, row.try_get::<i64>("", "n").unwrap()));
+    for (table, theirs) in OWNED {
+        let sql = format!("SELECT COUNT(*) AS n FROM {theirs}");
+        out.push((*table, common::count(db, &sql, vec![user.into()]).await));
     }
     out
 }
@@ -387,94 +333,57 @@ both_backends!(
     deleting_a_user_leaves_no_row_of_theirs_in_any_table_and_spares_others,
     |db: TestDb| async move {
         let repo = SqlUserRepository::new(db.db.clone());
-        let ada = common::make_user(&db, "ada").await;
-        let bob = common::make_user(&db, "bob").await;
-        fill(&db, ada.id).await;
-        fill(&db, bob.id).await;
-        assert!(counts(&db, ada.id).await.iter().all(|(_, n)| *n == 1));
+        let ada = filled(&db, "ada").await;
+        let bob = filled(&db, "bob").await;
+        assert!(counts(&db, ada).await.iter().all(|(_, n)| *n == 1));
 
-        repo.delete(ada.id).await.unwrap();
+        repo.delete(ada).await.unwrap();
 
-        for (table, n) in counts(&db, ada.id).await {
+        for (table, n) in counts(&db, ada).await {
             assert_eq!(n, 0, "{table} still holds a row of the deleted user");
         }
-        for (table, n) in counts(&db, bob.id).await {
+        for (table, n) in counts(&db, bob).await {
             assert_eq!(n, 1, "{table} lost a row of another user");
         }
-        assert!(matches!(
-            repo.delete(ada.id).await,
-            Err(RepoError::NotFound)
-        ));
+        assert!(matches!(repo.delete(ada).await, Err(RepoError::NotFound)));
     }
 );
 
 both_backends!(
     a_transaction_cannot_point_at_another_users_account,
     |db: TestDb| async move {
-        let ada = common::make_user(&db, "ada").await;
-        let bob = common::make_user(&db, "bob").await;
-        fill(&db, ada.id).await;
-        let b = db.backend();
-        let row = db
-            .db
-            .conn()
-            .query_one_raw(statement(
-                b,
-                "SELECT id FROM accounts WHERE user_id = $1",
-                [ada.id.into()],
-            ))
-            .await
-            .unwrap()
-            .unwrap();
+        let ada = filled(&db, "ada").await;
+        let bob = common::make_user(&db, "bob").await.id;
+        let row = common::row(
+            &db,
+            "SELECT id FROM accounts WHERE user_id = $1",
+            vec![ada.into()],
+        )
+        .await;
         let adas_account: Uuid = row.try_get("", "id").unwrap();
-        let result = db
-            .db
-            .conn()
-            .execute_raw(statement(
-                b,
-                "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, '2026-11-01', 'x', $5, $5)",
-                [
-                    Uuid::now_v7().into(),
-                    bob.id.into(),
-                    adas_account.into(),
-                    codec::encode(b, Decimal::ONE, Scale::Money).unwrap(),
-                    common::now().into(),
-                ],
-            ))
-            .await;
-        let message = result.unwrap_err().to_string().to_lowercase();
-        assert!(message.contains("foreign key"), "{message}");
+        let result =
+            common::insert_transaction(&db, Uuid::now_v7(), bob, adas_account, Decimal::ONE).await;
+        common::assert_refused(result, "foreign key");
     }
 );
 
 both_backends!(
     an_account_with_transactions_cannot_be_deleted_by_the_database,
     |db: TestDb| async move {
-        let ada = common::make_user(&db, "ada").await;
-        fill(&db, ada.id).await;
-        let result = db
-            .db
-            .conn()
-            .execute_raw(statement(
-                db.backend(),
-                "DELETE FROM accounts WHERE user_id = $1",
-                [ada.id.into()],
-            ))
-            .await;
-        let message = result.unwrap_err().to_string().to_lowercase();
-        assert!(message.contains("foreign key"), "{message}");
-        let left = db
-            .db
-            .conn()
-            .query_one_raw(statement(
-                db.backend(),
-                "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
-                [ada.id.into()],
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(left.try_get::<i64>("", "n").unwrap(), 1);
+        let ada = filled(&db, "ada").await;
+        let result = common::try_exec(
+            &db,
+            "DELETE FROM accounts WHERE user_id = $1",
+            vec![ada.into()],
+        )
+        .await;
+        common::assert_refused(result, "foreign key");
+        let left = common::count(
+            &db,
+            "SELECT COUNT(*) AS n FROM accounts WHERE user_id = $1",
+            vec![ada.into()],
+        )
+        .await;
+        assert_eq!(left, 1);
     }
 );

@@ -1,50 +1,45 @@
 //! Accounts, balances and snapshots.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{
+    TestApp, account_body, assert_error, described, error_code, id, invalid_fields, items,
+};
 
 app_test!(
     an_account_is_created_read_changed_and_deleted,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
         let created = app
-        .account(&token, json!({"name": " Checking ", "type": "checking", "institution_name": "Chase", "current_balance": "1000.10", "currency": "EUR"}))
-        .await;
+            .account(
+                &token,
+                json!({"name": " Checking ", "type": "checking", "institution_name": "Chase", "current_balance": "1000.10", "currency": "EUR"}),
+            )
+            .await;
         assert_eq!(created["name"], "Checking");
         assert_eq!(created["current_balance"], "1000.1");
         assert_eq!(created["currency"], "EUR");
         assert_eq!(created["available_balance"], Value::Null);
-        let id = created["id"].as_str().unwrap();
-        let path = format!("/api/v1/accounts/{id}");
+        let path = format!("/api/v1/accounts/{}", id(&created));
         assert_eq!(app.read(&path, &token).await, created);
 
         let patch = json!({"name": "Main", "current_balance": 0.1, "institution_name": null});
-        let response = app
-            .send(Method::PATCH, &path, Some(&patch), Some(&token))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let changed: Value = response.json().await.unwrap();
+        let (status, changed) = app.patch_json(&path, &patch, &token).await;
+        assert_eq!(status, StatusCode::OK);
         assert_eq!(changed["name"], "Main");
         assert_eq!(changed["current_balance"], "0.1");
         assert_eq!(changed["institution_name"], Value::Null);
 
         for null in [json!({"name": null}), json!({"current_balance": null})] {
-            let response = app
-                .send(Method::PATCH, &path, Some(&null), Some(&token))
-                .await;
+            let response = app.patch(&path, &null, &token).await;
             error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
-        let list = app.read("/api/v1/accounts", &token).await;
-        assert_eq!(list["items"].as_array().unwrap().len(), 1);
-        let response = app.send(Method::DELETE, &path, None, Some(&token)).await;
+        assert_eq!(app.count("/api/v1/accounts", &token).await, 1);
+        let response = app.delete(&path, &token).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        assert_eq!(
-            app.get(&path, Some(&token)).await.status(),
-            StatusCode::NOT_FOUND
-        );
+        app.assert_gone(&path, &token).await;
     }
 );
 
@@ -54,79 +49,52 @@ app_test!(
         let (token, _) = app.signed_in("ada").await;
         let bad = json!({"name": "", "type": "brokerage", "current_balance": "1.00001", "currency": "usd"});
         let response = app.post("/api/v1/accounts", &bad, Some(&token)).await;
-        let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let fields = body["error"]["fields"].as_object().unwrap();
         assert_eq!(
-            fields.keys().collect::<Vec<_>>(),
+            invalid_fields(response).await,
             ["currency", "current_balance", "name", "type"]
         );
 
-        let negative = json!({"name": "Checking", "type": "checking", "current_balance": "-0.01"});
+        let negative = account_body("Checking", "checking", "-0.01");
         let response = app.post("/api/v1/accounts", &negative, Some(&token)).await;
-        let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert!(body["error"]["fields"]["current_balance"].is_string());
+        assert!(
+            invalid_fields(response)
+                .await
+                .contains(&"current_balance".to_owned())
+        );
 
-        let card = app
-            .account(
-                &token,
-                json!({"name": "Card", "type": "credit_card", "current_balance": "-20"}),
-            )
-            .await;
-        assert_eq!(card["current_balance"], "-20");
-        let path = format!("/api/v1/accounts/{}", card["id"].as_str().unwrap());
-        let response = app
-            .send(
-                Method::PATCH,
-                &path,
-                Some(&json!({"current_balance": "-25.5"})),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let savings = app
-            .account(
-                &token,
-                json!({"name": "Savings", "type": "savings", "current_balance": "5"}),
-            )
-            .await;
-        let path = format!("/api/v1/accounts/{}", savings["id"].as_str().unwrap());
-        let response = app
-            .send(
-                Method::PATCH,
-                &path,
-                Some(&json!({"current_balance": "-1"})),
-                Some(&token),
-            )
-            .await;
-        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert_eq!(app.read(&path, &token).await["current_balance"], "5");
+        // A card may owe (a negative balance); savings may not go below zero.
+        for (name, kind, opening, change, allowed) in [
+            ("Card", "credit_card", "-20", "-25.5", true),
+            ("Savings", "savings", "5", "-1", false),
+        ] {
+            let created = app.account(&token, account_body(name, kind, opening)).await;
+            assert_eq!(created["current_balance"], opening, "{kind}");
+            let path = format!("/api/v1/accounts/{}", id(&created));
+            let response = app
+                .patch(&path, &json!({"current_balance": change}), &token)
+                .await;
+            if allowed {
+                assert_eq!(response.status(), StatusCode::OK, "{kind}");
+            } else {
+                error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+                assert_eq!(app.balance(&token, &id(&created)).await, opening, "{kind}");
+            }
+        }
     }
 );
 
 app_test!(
     an_account_with_transactions_cannot_be_deleted_and_nothing_is_lost,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = app
-            .account(
-                &token,
-                json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-            )
+        let (token, id) = app.with_checking("ada", "100").await;
+        app.transaction(&token, described(&id, "-10", "2026-11-01", "Coffee"))
             .await;
-        let id = account["id"].as_str().unwrap();
-        app.transaction(&token, json!({"account_id": id, "amount": "-10", "date": "2026-11-01", "description": "Coffee"}))
-        .await;
         let path = format!("/api/v1/accounts/{id}");
-        let response = app.send(Method::DELETE, &path, None, Some(&token)).await;
-        assert_eq!(
-            error_code(response, StatusCode::CONFLICT).await.0,
-            "account_has_transactions"
-        );
-        assert_eq!(app.read(&path, &token).await["current_balance"], "90");
-        let page = app
-            .read(&format!("/api/v1/transactions?account_id={id}"), &token)
-            .await;
-        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        let response = app.delete(&path, &token).await;
+        assert_error(response, StatusCode::CONFLICT, "account_has_transactions").await;
+        assert_eq!(app.balance(&token, &id).await, "90");
+        let page = format!("/api/v1/transactions?account_id={id}");
+        assert_eq!(app.count(&page, &token).await, 1);
     }
 );
 
@@ -135,29 +103,21 @@ app_test!(
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
         let account = app
-            .account(
-                &token,
-                json!({"name": "Savings", "type": "savings", "current_balance": "100"}),
-            )
+            .account(&token, account_body("Savings", "savings", "100"))
             .await;
-        let id = account["id"].as_str().unwrap();
+        let id = id(&account);
         let today = chrono::Utc::now().date_naive().to_string();
         assert_eq!(account["opened_on"], today);
         assert_eq!(account["opening_balance"], "100");
         let path = format!("/api/v1/accounts/{id}");
         // "The bank says 150 today": an adjustment of +50 today.
-        app.send(
-            Method::PATCH,
-            &path,
-            Some(&json!({"current_balance": "150"})),
-            Some(&token),
-        )
-        .await;
+        app.patch(&path, &json!({"current_balance": "150"}), &token)
+            .await;
         // Interest back in January: the opening moves back to it, and every later day counts it.
-        app.transaction(&token, json!({"account_id": id, "amount": "25", "date": "2026-01-01", "description": "Interest"}))
-        .await;
+        app.transaction(&token, described(&id, "25", "2026-01-01", "Interest"))
+            .await;
         let snapshots = app.read(&format!("{path}/snapshots"), &token).await;
-        let items = snapshots["items"].as_array().unwrap();
+        let items = items(&snapshots);
         let points: Vec<(&str, &str)> = items
             .iter()
             .map(|p| (p["date"].as_str().unwrap(), p["balance"].as_str().unwrap()))
@@ -181,11 +141,9 @@ app_test!(
             ),
             (&json!(today), &json!("50"), &json!("150"))
         );
-        assert_eq!(adjustments["items"].as_array().unwrap().len(), 1);
-        let none = app
-            .read(&format!("{path}/snapshots?to=2000-01-01"), &token)
-            .await;
-        assert!(none["items"].as_array().unwrap().is_empty());
+        assert_eq!(app.count(&format!("{path}/adjustments"), &token).await, 1);
+        let none = format!("{path}/snapshots?to=2000-01-01");
+        assert_eq!(app.count(&none, &token).await, 0);
         let response = app
             .get(
                 &format!("{path}/snapshots?from=2026-02-01&to=2026-01-01"),
@@ -193,12 +151,12 @@ app_test!(
             )
             .await;
         error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let response = app
-            .get(&format!("{path}/snapshots?from=yesterday"), Some(&token))
-            .await;
-        assert_eq!(
-            error_code(response, StatusCode::BAD_REQUEST).await.0,
-            "invalid_query"
-        );
+        app.assert_get_error(
+            &format!("{path}/snapshots?from=yesterday"),
+            &token,
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        )
+        .await;
     }
 );

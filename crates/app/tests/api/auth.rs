@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, error_code};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_error, error_code};
 
 app_test!(
     a_newcomer_registers_logs_in_and_reads_their_profile,
@@ -24,9 +24,7 @@ app_test!(
         assert_eq!(tokens["token_type"], "Bearer");
         assert_eq!(tokens["expires_in"], 900);
 
-        let me = app.get("/api/v1/me", tokens["access_token"].as_str()).await;
-        assert_eq!(me.status(), StatusCode::OK);
-        let me: Value = me.json().await.unwrap();
+        let me = app.me(tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(me["id"], registered["user"]["id"]);
         assert_eq!(me["username"], "ada");
         assert_eq!(me["preferences"], json!({}));
@@ -43,7 +41,7 @@ app_test!(
     |app: TestApp| async move {
         app.register("ada").await;
         assert_eq!(
-            app.login("ADA@Example.COM", PASSWORD).await.status(),
+            app.login_status("ADA@Example.COM", PASSWORD).await,
             StatusCode::OK
         );
     }
@@ -53,28 +51,15 @@ app_test!(
     a_duplicate_email_or_username_is_a_conflict,
     |app: TestApp| async move {
         app.register("ada").await;
-        let again = |email: &str, username: &str| json!({"email": email, "username": username, "password": PASSWORD});
-        let response = app
-            .post(
-                "/api/v1/auth/register",
-                &again("ADA@example.com", "other"),
-                None,
-            )
-            .await;
-        let (code, body) = error_code(response, StatusCode::CONFLICT).await;
-        assert_eq!(code, "email_taken");
-        assert!(body["error"]["fields"]["email"].is_string());
-        let response = app
-            .post(
-                "/api/v1/auth/register",
-                &again("other@example.com", "ada"),
-                None,
-            )
-            .await;
-        assert_eq!(
-            error_code(response, StatusCode::CONFLICT).await.0,
-            "username_taken"
-        );
+        for (email, username, code, field) in [
+            ("ADA@example.com", "other", "email_taken", "email"),
+            ("other@example.com", "ada", "username_taken", "username"),
+        ] {
+            let again = json!({"email": email, "username": username, "password": PASSWORD});
+            let response = app.post("/api/v1/auth/register", &again, None).await;
+            let body = assert_error(response, StatusCode::CONFLICT, code).await;
+            assert!(body["error"]["fields"][field].is_string(), "{body}");
+        }
     }
 );
 
@@ -83,10 +68,9 @@ app_test!(
     |app: TestApp| async move {
         app.register("ada").await;
         let wrong = app.login("ada", "not the password").await;
-        let (code_a, body_a) = error_code(wrong, StatusCode::UNAUTHORIZED).await;
+        let body_a = assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
         let unknown = app.login("nobody", "not the password").await;
         let (_, body_b) = error_code(unknown, StatusCode::UNAUTHORIZED).await;
-        assert_eq!(code_a, "invalid_credentials");
         assert_eq!(body_a, body_b);
     }
 );
@@ -95,12 +79,7 @@ app_test!(
     repeated_login_failures_are_rate_limited_with_retry_after,
     |app: TestApp| async move {
         app.register("ada").await;
-        for _ in 0..5 {
-            assert_eq!(
-                app.login("ada", "wrong password!").await.status(),
-                StatusCode::UNAUTHORIZED
-            );
-        }
+        app.fail_logins("ada", 5).await;
         let limited = app.login("ada", PASSWORD).await;
         let retry: u64 = limited.headers()["retry-after"]
             .to_str()
@@ -108,13 +87,10 @@ app_test!(
             .parse()
             .unwrap();
         assert!((1..=900).contains(&retry), "{retry}");
-        assert_eq!(
-            error_code(limited, StatusCode::TOO_MANY_REQUESTS).await.0,
-            "rate_limited"
-        );
+        assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
         // Another login from the same address is not blocked by ada's counter.
         app.register("bob").await;
-        assert_eq!(app.login("bob", PASSWORD).await.status(), StatusCode::OK);
+        assert_eq!(app.login_status("bob", PASSWORD).await, StatusCode::OK);
     }
 );
 
@@ -127,19 +103,11 @@ app_test!(
         let pair: Value = response.json().await.unwrap();
         let second = pair["refresh_token"].as_str().unwrap().to_owned();
         assert_ne!(second, first);
-        assert_eq!(
-            app.get("/api/v1/me", pair["access_token"].as_str())
-                .await
-                .status(),
-            StatusCode::OK
-        );
+        app.me(pair["access_token"].as_str().unwrap()).await;
 
         // The spent token again: refused, and the whole family with it.
         let reuse = app.refresh(&first).await;
-        assert_eq!(
-            error_code(reuse, StatusCode::UNAUTHORIZED).await.0,
-            "invalid_refresh_token"
-        );
+        assert_error(reuse, StatusCode::UNAUTHORIZED, "invalid_refresh_token").await;
         let after = app.refresh(&second).await;
         assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     }
@@ -149,23 +117,12 @@ app_test!(
     logging_out_spends_the_refresh_token,
     |app: TestApp| async move {
         let (access, refresh) = app.signed_in("ada").await;
-        let out = app
-            .post(
-                "/api/v1/auth/logout",
-                &json!({"refresh_token": refresh}),
-                Some(&access),
-            )
-            .await;
+        let body = json!({"refresh_token": refresh});
+        let out = app.post("/api/v1/auth/logout", &body, Some(&access)).await;
         assert_eq!(out.status(), StatusCode::NO_CONTENT);
         let again = app.refresh(&refresh).await;
         assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
-        let unauthenticated = app
-            .post(
-                "/api/v1/auth/logout",
-                &json!({"refresh_token": refresh}),
-                None,
-            )
-            .await;
+        let unauthenticated = app.post("/api/v1/auth/logout", &body, None).await;
         assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
     }
 );
@@ -177,15 +134,7 @@ app_test!(
         let payload = access.split('.').nth(1).unwrap().to_owned();
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let other_key = JwtAccessTokens::new(&[1u8; 32], 900).unwrap();
-        let user: uuid::Uuid = {
-            let me: Value = app
-                .get("/api/v1/me", Some(&access))
-                .await
-                .json()
-                .await
-                .unwrap();
-            me["id"].as_str().unwrap().parse().unwrap()
-        };
+        let user = app.user_id(&access).await;
         let ours = JwtAccessTokens::new(JWT_SECRET, 900).unwrap();
         let expired = ours
             .issue(user, Utc::now() - chrono::Duration::hours(1))
@@ -202,23 +151,23 @@ app_test!(
         ];
         for token in cases {
             let response = app.get("/api/v1/me", Some(&token)).await;
-            assert!(response.headers().contains_key("www-authenticate"));
+            assert!(
+                response.headers().contains_key("www-authenticate"),
+                "{token}"
+            );
             assert_eq!(
                 error_code(response, StatusCode::UNAUTHORIZED).await.0,
                 "unauthorized",
                 "{token}"
             );
         }
-        let response = app.get("/api/v1/me", Some(&expired)).await;
-        assert_eq!(
-            error_code(response, StatusCode::UNAUTHORIZED).await.0,
-            "token_expired"
-        );
-        let response = app.get("/api/v1/me", None).await;
-        assert_eq!(
-            error_code(response, StatusCode::UNAUTHORIZED).await.0,
-            "unauthorized"
-        );
+        for (token, code) in [
+            (Some(expired.as_str()), "token_expired"),
+            (None, "unauthorized"),
+        ] {
+            let response = app.get("/api/v1/me", token).await;
+            assert_error(response, StatusCode::UNAUTHORIZED, code).await;
+        }
         let basic = app
             .client
             .get(app.url("/api/v1/me"))
@@ -238,25 +187,22 @@ app_test!(
         let guesses: Vec<_> = (0..20)
             .map(|i| {
                 let app = app.clone();
-                tokio::spawn(async move {
-                    app.login("ada", &format!("guess number {i}"))
-                        .await
-                        .status()
-                })
+                tokio::spawn(
+                    async move { app.login_status("ada", &format!("guess number {i}")).await },
+                )
             })
             .collect();
         let mut statuses = Vec::new();
         for g in guesses {
             statuses.push(g.await.unwrap());
         }
-        let wrong = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::UNAUTHORIZED)
-            .count();
-        let limited = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-            .count();
-        assert_eq!((wrong, limited), (5, 15));
+        let count = |status: StatusCode| statuses.iter().filter(|s| **s == status).count();
+        assert_eq!(
+            (
+                count(StatusCode::UNAUTHORIZED),
+                count(StatusCode::TOO_MANY_REQUESTS)
+            ),
+            (5, 15)
+        );
     }
 );

@@ -1,69 +1,62 @@
 //! The app with Redis: shared login throttling and readiness.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{PASSWORD, error_code, spawn_app_with_redis, test_redis_url};
+use crate::helpers::{
+    PASSWORD, TestApp, assert_error, spawn_app_with_redis, test_redis_url, txn_body,
+};
+
+/// Signs ada in with a checking account of 100; asserts the net worth (read `reads` times, so
+/// the later reads can come from the cache), spends `amount` and asserts the net worth is
+/// `after`. Returns ada's token.
+async fn net_worth_follows_a_spend(
+    app: &TestApp,
+    reads: usize,
+    amount: &str,
+    after: &str,
+) -> String {
+    let (token, id) = app.with_checking("ada", "100").await;
+    for read in 1..=reads {
+        assert_eq!(app.net_worth(&token).await, "100", "read {read}");
+    }
+    app.transaction(&token, txn_body(&id, amount, "2026-11-01"))
+        .await;
+    assert_eq!(app.net_worth(&token).await, after);
+    token
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_login_failures_are_throttled_and_readiness_is_ok() {
     let Some(url) = test_redis_url() else { return };
     let app = spawn_app_with_redis(&url).await;
-    let ready: Value = app.get("/health/ready", None).await.json().await.unwrap();
-    assert_eq!(ready, json!({"database": "ok", "cache": "ok"}));
+    assert_eq!(
+        app.readiness().await,
+        json!({"database": "ok", "cache": "ok"})
+    );
     app.register("ada").await;
-    for _ in 0..5 {
-        assert_eq!(
-            app.login("ada", "wrong password!").await.status(),
-            StatusCode::UNAUTHORIZED
-        );
-    }
+    app.fail_logins("ada", 5).await;
     let limited = app.login("ada", PASSWORD).await;
     assert!(limited.headers().contains_key("retry-after"));
-    assert_eq!(
-        error_code(limited, StatusCode::TOO_MANY_REQUESTS).await.0,
-        "rate_limited"
-    );
+    assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_the_api_keeps_answering_and_readiness_says_degraded() {
     let app = spawn_app_with_redis("redis://127.0.0.1:1").await;
-    let response = app.get("/health/ready", None).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let ready: Value = response.json().await.unwrap();
-    assert_eq!(ready, json!({"database": "ok", "cache": "degraded"}));
+    assert_eq!(
+        app.readiness().await,
+        json!({"database": "ok", "cache": "degraded"})
+    );
     app.register("ada").await;
-    assert_eq!(app.login("ada", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(app.login_status("ada", PASSWORD).await, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_cached_reports_are_never_stale_after_a_write() {
     let Some(url) = test_redis_url() else { return };
     let app = spawn_app_with_redis(&url).await;
-    let (token, _) = app.signed_in("ada").await;
-    let account = app
-        .account(
-            &token,
-            json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-        )
-        .await;
-    let id = account["id"].as_str().unwrap();
-    for _ in 0..2 {
-        assert_eq!(
-            app.read("/api/v1/overview", &token).await["net_worth"],
-            "100"
-        );
-    }
-    app.transaction(
-        &token,
-        json!({"account_id": id, "amount": "-1.5", "date": "2026-11-01", "description": "x"}),
-    )
-    .await;
-    assert_eq!(
-        app.read("/api/v1/overview", &token).await["net_worth"],
-        "98.5"
-    );
+    let token = net_worth_follows_a_spend(&app, 2, "-1.5", "98.5").await;
     let flow = app
         .read("/api/v1/cashflow?from=2026-11-01&to=2026-11-30", &token)
         .await;
@@ -73,25 +66,5 @@ async fn with_redis_cached_reports_are_never_stale_after_a_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_down_reports_are_computed_from_the_database() {
     let app = spawn_app_with_redis("redis://127.0.0.1:1").await;
-    let (token, _) = app.signed_in("ada").await;
-    let account = app
-        .account(
-            &token,
-            json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-        )
-        .await;
-    let id = account["id"].as_str().unwrap();
-    assert_eq!(
-        app.read("/api/v1/overview", &token).await["net_worth"],
-        "100"
-    );
-    app.transaction(
-        &token,
-        json!({"account_id": id, "amount": "-1", "date": "2026-11-01", "description": "x"}),
-    )
-    .await;
-    assert_eq!(
-        app.read("/api/v1/overview", &token).await["net_worth"],
-        "99"
-    );
+    net_worth_follows_a_spend(&app, 1, "-1", "99").await;
 }

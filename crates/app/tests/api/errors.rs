@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, assert_error, error_code, invalid_fields};
 
 async fn still_serving(app: &TestApp) {
     assert_eq!(app.get("/health/live", None).await.status(), StatusCode::OK);
@@ -60,10 +60,7 @@ app_test!(
     |app: TestApp| async move {
         let body = json!({"email": "not-an-email", "username": "ada", "password": "x".repeat(129)});
         let response = app.post("/api/v1/auth/register", &body, None).await;
-        let (code, err) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert_eq!(code, "validation_failed");
-        let fields = err["error"]["fields"].as_object().unwrap();
-        assert_eq!(fields.keys().collect::<Vec<_>>(), ["email", "password"]);
+        assert_eq!(invalid_fields(response).await, ["email", "password"]);
         still_serving(&app).await;
     }
 );
@@ -76,10 +73,7 @@ app_test!(
             "x".repeat(2 * 1024 * 1024)
         );
         let response = raw_post(&app, "/api/v1/auth/register", huge).await;
-        assert_eq!(
-            error_code(response, StatusCode::PAYLOAD_TOO_LARGE).await.0,
-            "payload_too_large"
-        );
+        assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
         still_serving(&app).await;
     }
 );
@@ -95,12 +89,12 @@ app_test!(
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            error_code(response, StatusCode::UNSUPPORTED_MEDIA_TYPE)
-                .await
-                .0,
-            "unsupported_media_type"
-        );
+        assert_error(
+            response,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
     }
 );
 
@@ -108,10 +102,7 @@ app_test!(
     unknown_routes_and_methods_answer_in_the_envelope,
     |app: TestApp| async move {
         let response = app.get("/api/v1/nothing-here", None).await;
-        assert_eq!(
-            error_code(response, StatusCode::NOT_FOUND).await.0,
-            "not_found"
-        );
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
         let response = app
             .send(Method::GET, "/api/v1/auth/login", None, None)
             .await;
@@ -126,31 +117,26 @@ app_test!(
     |app: TestApp| async move {
         let response = app.get("/health/live", None).await;
         assert!(!response.headers()["x-request-id"].is_empty());
-        let response = app
-            .client
-            .get(app.url("/health/live"))
-            .header("x-request-id", "trace-me-123")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.headers()["x-request-id"], "trace-me-123");
-        let response = app
-            .client
-            .get(app.url("/health/live"))
-            .header("x-request-id", "bad id with spaces")
-            .send()
-            .await
-            .unwrap();
-        assert_ne!(response.headers()["x-request-id"], "bad id with spaces");
+        for (given, echoed) in [("trace-me-123", true), ("bad id with spaces", false)] {
+            let response = app
+                .client
+                .get(app.url("/health/live"))
+                .header("x-request-id", given)
+                .send()
+                .await
+                .unwrap();
+            let answered = &response.headers()["x-request-id"];
+            assert_eq!(answered == given, echoed, "{given:?} answered {answered:?}");
+        }
     }
 );
 
 app_test!(
     readiness_reports_the_database_and_the_cache,
     |app: TestApp| async move {
-        let response = app.get("/health/ready", None).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body, json!({"database": "ok", "cache": "ok"}));
+        assert_eq!(
+            app.readiness().await,
+            json!({"database": "ok", "cache": "ok"})
+        );
     }
 );

@@ -1,38 +1,25 @@
 //! Securities: shared and private, prices and their history.
 
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, id, invalid_fields, items};
 
 /// Adds a shared security (as sync or an operator would) and returns its id.
 async fn shared(app: &TestApp, symbol: &str, name: &str) -> String {
     let id = uuid::Uuid::now_v7();
-    let b = app.db.backend();
-    let sql = "INSERT INTO investments (id, symbol, name, type, created_at, updated_at) \
-               VALUES (?1, ?2, ?3, 'stock', ?4, ?4)";
-    let sql = if b == DbBackend::Postgres {
-        sql.replace('?', "$")
-    } else {
-        sql.to_owned()
-    };
-    app.db
-        .db
-        .conn()
-        .execute_raw(Statement::from_sql_and_values(
-            b,
-            &sql,
-            [
-                id.into(),
-                symbol.into(),
-                name.into(),
-                chrono::Utc::now().into(),
-            ],
-        ))
-        .await
-        .unwrap();
+    app.execute(
+        "INSERT INTO investments (id, symbol, name, type, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'stock', $4, $4)",
+        vec![
+            id.into(),
+            symbol.into(),
+            name.into(),
+            chrono::Utc::now().into(),
+        ],
+    )
+    .await;
     id.to_string()
 }
 
@@ -42,31 +29,22 @@ app_test!(
         let (ada, _) = app.signed_in("ada").await;
         let (bob, _) = app.signed_in("bob").await;
         let body = json!({"symbol": "fund-x", "name": "Family fund", "type": "mutual_fund", "expense_ratio": "0.35", "country": "US"});
-        let response = app.post("/api/v1/investments", &body, Some(&ada)).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let created: Value = response.json().await.unwrap();
+        let created = app.create("/api/v1/investments", &ada, body).await;
         assert_eq!(
             (created["symbol"].as_str(), created["owner"].as_str()),
             (Some("FUND-X"), Some("me"))
         );
         assert_eq!(created["current_price"], Value::Null);
-        let id = created["id"].as_str().unwrap();
-        let path = format!("/api/v1/investments/{id}");
+        let path = format!("/api/v1/investments/{}", id(&created));
 
         for (price, date) in [
             ("10.5", "2026-11-20"),
             ("11", "2026-11-22"),
             ("10.75", "2026-11-21"),
         ] {
-            let response = app
-                .send(
-                    Method::PUT,
-                    &format!("{path}/price"),
-                    Some(&json!({"price": price, "date": date})),
-                    Some(&ada),
-                )
-                .await;
-            assert_eq!(response.status(), StatusCode::OK, "{price}");
+            let body = json!({"price": price, "date": date});
+            let (status, _) = app.put_json(&format!("{path}/price"), &body, &ada).await;
+            assert_eq!(status, StatusCode::OK, "{price}");
         }
         let seen = app.read(&path, &ada).await;
         assert_eq!(
@@ -74,22 +52,15 @@ app_test!(
             (Some("11"), Some("2026-11-22"))
         );
         let history = app.read(&format!("{path}/prices"), &ada).await;
-        let prices: Vec<&str> = history["items"]
-            .as_array()
-            .unwrap()
+        let prices: Vec<&str> = items(&history)
             .iter()
             .map(|p| p["price"].as_str().unwrap())
             .collect();
         assert_eq!(prices, ["10.5", "10.75", "11"]);
-        let some = app
-            .read(
-                &format!("{path}/prices?from=2026-11-21&to=2026-11-21"),
-                &ada,
-            )
-            .await;
-        assert_eq!(some["items"].as_array().unwrap().len(), 1);
+        let some = format!("{path}/prices?from=2026-11-21&to=2026-11-21");
+        assert_eq!(app.count(&some, &ada).await, 1);
 
-        for (method, p, body) in [
+        let attempts = vec![
             (Method::GET, path.clone(), None),
             (Method::GET, format!("{path}/prices"), None),
             (
@@ -97,13 +68,11 @@ app_test!(
                 format!("{path}/price"),
                 Some(json!({"price": "1", "date": "2026-11-23"})),
             ),
-        ] {
-            let response = app.send(method, &p, body.as_ref(), Some(&bob)).await;
-            error_code(response, StatusCode::NOT_FOUND).await;
-        }
+        ];
+        app.assert_each_refused(attempts, &bob, StatusCode::NOT_FOUND, "not_found")
+            .await;
         assert_eq!(app.read(&path, &ada).await["current_price"], "11");
-        let bobs = app.read("/api/v1/investments", &bob).await;
-        assert!(bobs["items"].as_array().unwrap().is_empty());
+        assert_eq!(app.count("/api/v1/investments", &bob).await, 0);
     }
 );
 
@@ -115,42 +84,30 @@ app_test!(
         let seen = app.read(&format!("/api/v1/investments/{aapl}"), &ada).await;
         assert_eq!(seen["owner"], Value::Null);
         let response = app
-            .send(
-                Method::PUT,
+            .put(
                 &format!("/api/v1/investments/{aapl}/price"),
-                Some(&json!({"price": "180"})),
-                Some(&ada),
+                &json!({"price": "180"}),
+                &ada,
             )
             .await;
         error_code(response, StatusCode::NOT_FOUND).await;
         let mine = app
-            .post(
+            .create(
                 "/api/v1/investments",
-                &json!({"symbol": "MINE", "name": "Mine", "type": "other"}),
-                Some(&ada),
+                &ada,
+                json!({"symbol": "MINE", "name": "Mine", "type": "other"}),
             )
             .await;
-        let mine: Value = mine.json().await.unwrap();
-        let path = format!("/api/v1/investments/{}/price", mine["id"].as_str().unwrap());
+        let path = format!("/api/v1/investments/{}/price", id(&mine));
         for price in [json!(0), json!("-1"), json!("0.000000001")] {
-            let response = app
-                .send(
-                    Method::PUT,
-                    &path,
-                    Some(&json!({"price": price})),
-                    Some(&ada),
-                )
-                .await;
-            let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-            assert!(body["error"]["fields"]["price"].is_string(), "{price}");
+            let response = app.put(&path, &json!({"price": price}), &ada).await;
+            assert_eq!(invalid_fields(response).await, ["price"], "{price}");
         }
         let bad =
             json!({"symbol": "NO SPACES", "name": "", "type": "bitcoin", "dividend_yield": "101"});
         let response = app.post("/api/v1/investments", &bad, Some(&ada)).await;
-        let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let fields = body["error"]["fields"].as_object().unwrap();
         assert_eq!(
-            fields.keys().collect::<Vec<_>>(),
+            invalid_fields(response).await,
             ["dividend_yield", "name", "symbol", "type"]
         );
     }
@@ -170,31 +127,12 @@ app_test!(
         }
         let by_symbol = app.read("/api/v1/investments?symbol=msft", &ada).await;
         assert_eq!(by_symbol["items"][0]["name"], "Microsoft");
-        assert_eq!(by_symbol["items"].as_array().unwrap().len(), 1);
+        assert_eq!(items(&by_symbol).len(), 1);
         let by_name = app.read("/api/v1/investments?q=vanguard", &ada).await;
         assert_eq!(by_name["items"][0]["symbol"], "VTI");
-        let literal = app.read("/api/v1/investments?q=100%25", &ada).await;
-        assert_eq!(literal["items"].as_array().unwrap().len(), 1);
-        let mut symbols = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/api/v1/investments?limit=3&cursor={c}"),
-                None => "/api/v1/investments?limit=3".to_owned(),
-            };
-            let page = app.read(&path, &ada).await;
-            symbols.extend(
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|i| i["symbol"].as_str().unwrap().to_owned()),
-            );
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
-        }
+        assert_eq!(app.count("/api/v1/investments?q=100%25", &ada).await, 1);
+        let (all, _) = app.all_pages("/api/v1/investments?limit=3", &ada).await;
+        let symbols: Vec<&str> = all.iter().map(|i| i["symbol"].as_str().unwrap()).collect();
         assert_eq!(symbols, ["AAPL", "BRK.B", "MSFT", "VTI"]);
     }
 );

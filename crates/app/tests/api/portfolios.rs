@@ -4,35 +4,51 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, assert_error, error_code, id, items};
 
-async fn security(app: &TestApp, token: &str, symbol: &str, t: &str, price: &str) -> String {
-    let created = app
-        .post(
-            "/api/v1/investments",
-            &json!({"symbol": symbol, "name": symbol, "type": t}),
-            Some(token),
-        )
-        .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let created: Value = created.json().await.unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let response = app
-        .send(
-            Method::PUT,
-            &format!("/api/v1/investments/{id}/price"),
-            Some(&json!({"price": price, "date": "2026-11-20"})),
-            Some(token),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
+/// Creates a private security of `kind` priced at `price`; returns its id.
+async fn security(app: &TestApp, token: &str, symbol: &str, kind: &str, price: &str) -> String {
+    let body = json!({"symbol": symbol, "name": symbol, "type": kind});
+    let id = id(&app.create("/api/v1/investments", token, body).await);
+    set_price(app, token, &id, price, "2026-11-20").await;
     id
 }
 
-async fn portfolio(app: &TestApp, token: &str, body: Value) -> Value {
-    let response = app.post("/api/v1/portfolios", &body, Some(token)).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{body}");
-    response.json().await.unwrap()
+/// Prices a security on `date`; asserts 200.
+async fn set_price(app: &TestApp, token: &str, id: &str, price: &str, date: &str) {
+    let body = json!({"price": price, "date": date});
+    let path = format!("/api/v1/investments/{id}/price");
+    let (status, json) = app.put_json(&path, &body, token).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+}
+
+/// Creates a portfolio; asserts 201 and returns its path.
+async fn portfolio(app: &TestApp, token: &str, body: Value) -> String {
+    let created = app.create("/api/v1/portfolios", token, body).await;
+    format!("/api/v1/portfolios/{}", id(&created))
+}
+
+fn item(investment: &str, quantity: &str, average_cost: &str) -> Value {
+    json!({"investment_id": investment, "quantity": quantity, "average_cost": average_cost})
+}
+
+fn trade(investment: &str, side: &str, quantity: &str, price: &str, fee: &str) -> Value {
+    json!({"investment_id": investment, "side": side, "quantity": quantity, "price": price, "fee": fee, "date": "2026-11-20"})
+}
+
+/// Adds an item to the portfolio at `base`; asserts 201 and returns it.
+async fn add_item(app: &TestApp, token: &str, base: &str, body: Value) -> Value {
+    app.create(&format!("{base}/items"), token, body).await
+}
+
+/// The sides of a rebalance's trades, in order.
+fn sides(rebalance: &Value) -> Vec<&str> {
+    rebalance["trades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["side"].as_str().unwrap())
+        .collect()
 }
 
 app_test!(
@@ -40,17 +56,13 @@ app_test!(
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
         let aapl = security(&app, &token, "AAPL", "stock", "180").await;
-        let p = portfolio(&app, &token, json!({"name": "Main"})).await;
-        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
-        let trade = |side: &str, qty: &str, price: &str, fee: &str| json!({"investment_id": aapl, "side": side, "quantity": qty, "price": price, "fee": fee, "date": "2026-11-20"});
+        let base = portfolio(&app, &token, json!({"name": "Main"})).await;
+        let trades = format!("{base}/trades");
         for body in [
-            trade("buy", "10", "150", "0"),
-            trade("buy", "5", "170", "1.00"),
+            trade(&aapl, "buy", "10", "150", "0"),
+            trade(&aapl, "buy", "5", "170", "1.00"),
         ] {
-            let response = app
-                .post(&format!("{base}/trades"), &body, Some(&token))
-                .await;
-            assert_eq!(response.status(), StatusCode::CREATED);
+            app.create(&trades, &token, body).await;
         }
         let s = app.read(&format!("{base}/summary"), &token).await;
         assert_eq!(s["total_value"], "2700");
@@ -59,48 +71,27 @@ app_test!(
         assert_eq!(s["items"][0]["weight_percent"], "100");
         assert_eq!(app.read(&base, &token).await["total_value"], "2700");
 
-        let response = app
-            .post(
-                &format!("{base}/trades"),
-                &trade("sell", "5", "190", "0"),
-                Some(&token),
-            )
+        let sold = app
+            .create(&trades, &token, trade(&aapl, "sell", "5", "190", "0"))
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let sold: Value = response.json().await.unwrap();
         assert_eq!(sold["realized_gain"], "166.3333");
         assert_eq!(sold["item"]["quantity"], "10");
         let s = app.read(&format!("{base}/summary"), &token).await;
         assert_eq!(s["realized_gain_loss"], "166.3333");
 
-        let response = app
-            .post(
-                &format!("{base}/trades"),
-                &trade("sell", "10.5", "190", "0"),
-                Some(&token),
-            )
+        let oversell = trade(&aapl, "sell", "10.5", "190", "0");
+        let response = app.post(&trades, &oversell, Some(&token)).await;
+        assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient_quantity",
+        )
+        .await;
+        let emptied = app
+            .create(&trades, &token, trade(&aapl, "sell", "10", "200", "0"))
             .await;
-        assert_eq!(
-            error_code(response, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-                .0,
-            "insufficient_quantity"
-        );
-        let response = app
-            .post(
-                &format!("{base}/trades"),
-                &trade("sell", "10", "200", "0"),
-                Some(&token),
-            )
-            .await;
-        let emptied: Value = response.json().await.unwrap();
         assert_eq!(emptied["item"], Value::Null);
-        assert!(
-            app.read(&format!("{base}/items"), &token).await["items"]
-                .as_array()
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(app.count(&format!("{base}/items"), &token).await, 0);
         assert_eq!(app.read(&base, &token).await["total_value"], "0");
     }
 );
@@ -109,50 +100,37 @@ app_test!(
     exactly_one_portfolio_is_the_default_while_any_exist,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
-        let first = portfolio(&app, &token, json!({"name": "First"})).await;
+        let first = app
+            .create("/api/v1/portfolios", &token, json!({"name": "First"}))
+            .await;
         assert_eq!(first["is_default"], true);
-        let second = portfolio(&app, &token, json!({"name": "Second", "is_default": true})).await;
+        let second = app
+            .create(
+                "/api/v1/portfolios",
+                &token,
+                json!({"name": "Second", "is_default": true}),
+            )
+            .await;
         assert_eq!(second["is_default"], true);
-        let defaults = |list: &Value| -> Vec<String> {
-            list["items"]
-                .as_array()
-                .unwrap()
+        let defaults = async || {
+            let list = app.read("/api/v1/portfolios", &token).await;
+            items(&list)
                 .iter()
                 .filter(|p| p["is_default"] == true)
                 .map(|p| p["name"].as_str().unwrap().to_owned())
-                .collect()
+                .collect::<Vec<String>>()
         };
-        assert_eq!(
-            defaults(&app.read("/api/v1/portfolios", &token).await),
-            ["Second"]
-        );
-        let first_path = format!("/api/v1/portfolios/{}", first["id"].as_str().unwrap());
-        app.send(
-            Method::PATCH,
-            &first_path,
-            Some(&json!({"is_default": true})),
-            Some(&token),
-        )
-        .await;
-        assert_eq!(
-            defaults(&app.read("/api/v1/portfolios", &token).await),
-            ["First"]
-        );
+        assert_eq!(defaults().await, ["Second"]);
+        let first_path = format!("/api/v1/portfolios/{}", id(&first));
+        app.patch(&first_path, &json!({"is_default": true}), &token)
+            .await;
+        assert_eq!(defaults().await, ["First"]);
         let response = app
-            .send(
-                Method::PATCH,
-                &first_path,
-                Some(&json!({"is_default": false})),
-                Some(&token),
-            )
+            .patch(&first_path, &json!({"is_default": false}), &token)
             .await;
         error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        app.send(Method::DELETE, &first_path, None, Some(&token))
-            .await;
-        assert_eq!(
-            defaults(&app.read("/api/v1/portfolios", &token).await),
-            ["Second"]
-        );
+        app.delete(&first_path, &token).await;
+        assert_eq!(defaults().await, ["Second"]);
     }
 );
 
@@ -160,21 +138,23 @@ app_test!(
     target_allocations_are_validated,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
-        for bad in [
-            json!({"name": "x", "target_allocation": {"stock": 60, "bond": "40.5"}}),
-            json!({"name": "x", "target_allocation": {"stock": 101}}),
-            json!({"name": "x", "target_allocation": {"stonks": 10}}),
-            json!({"name": "x", "target_allocation": {"stock": -1}}),
+        for targets in [
+            json!({"stock": 60, "bond": "40.5"}),
+            json!({"stock": 101}),
+            json!({"stonks": 10}),
+            json!({"stock": -1}),
         ] {
+            let bad = json!({"name": "x", "target_allocation": targets});
             let response = app.post("/api/v1/portfolios", &bad, Some(&token)).await;
             error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
-        let ok = portfolio(
-            &app,
-            &token,
-            json!({"name": "x", "target_allocation": {"stock": 60, "bond": "40"}}),
-        )
-        .await;
+        let ok = app
+            .create(
+                "/api/v1/portfolios",
+                &token,
+                json!({"name": "x", "target_allocation": {"stock": 60, "bond": "40"}}),
+            )
+            .await;
         assert_eq!(
             ok["target_allocation"],
             json!({"bond": "40", "stock": "60"})
@@ -182,48 +162,53 @@ app_test!(
     }
 );
 
+/// Ada with two securities priced and a portfolio "Main" of half each by type, holding
+/// `holdings` (symbol, type, price, quantity, average cost): (token, portfolio path,
+/// security ids).
+async fn half_and_half(
+    app: &TestApp,
+    holdings: [(&str, &str, &str, &str, &str); 2],
+) -> (String, String, Vec<String>) {
+    let (token, _) = app.signed_in("ada").await;
+    let mut ids = Vec::new();
+    for (symbol, kind, price, _, _) in holdings {
+        ids.push(security(app, &token, symbol, kind, price).await);
+    }
+    let targets: serde_json::Map<String, Value> = holdings
+        .iter()
+        .map(|(_, kind, ..)| ((*kind).to_owned(), json!(50)))
+        .collect();
+    let base = portfolio(
+        app,
+        &token,
+        json!({"name": "Main", "target_allocation": targets}),
+    )
+    .await;
+    for (id, (_, _, _, qty, cost)) in ids.iter().zip(holdings) {
+        add_item(app, &token, &base, item(id, qty, cost)).await;
+    }
+    (token, base, ids)
+}
+
 app_test!(
     items_are_unique_per_security_and_rebalancing_respects_the_cash,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let stock = security(&app, &token, "VTI", "etf", "100").await;
-        let btc = security(&app, &token, "BTC", "crypto", "30000").await;
-        let p = portfolio(
+        let (token, base, ids) = half_and_half(
             &app,
-            &token,
-            json!({"name": "Main", "target_allocation": {"etf": 50, "crypto": 50}}),
+            [
+                ("VTI", "etf", "100", "10", "90"),
+                ("BTC", "crypto", "30000", "0.01", "90"),
+            ],
         )
         .await;
-        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
-        for (id, qty) in [(&stock, "10"), (&btc, "0.01")] {
-            let response = app
-                .post(
-                    &format!("{base}/items"),
-                    &json!({"investment_id": id, "quantity": qty, "average_cost": "90"}),
-                    Some(&token),
-                )
-                .await;
-            assert_eq!(response.status(), StatusCode::CREATED);
-        }
-        let again = app
-            .post(
-                &format!("{base}/items"),
-                &json!({"investment_id": stock, "quantity": 1, "average_cost": 1}),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(
-            error_code(again, StatusCode::CONFLICT).await.0,
-            "duplicate_item"
-        );
-        let bad = app
-            .post(
-                &format!("{base}/items"),
-                &json!({"investment_id": stock, "quantity": 0, "average_cost": -1}),
-                Some(&token),
-            )
-            .await;
-        error_code(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let stock = &ids[0];
+        let items_path = format!("{base}/items");
+        let again = json!({"investment_id": stock, "quantity": 1, "average_cost": 1});
+        let response = app.post(&items_path, &again, Some(&token)).await;
+        assert_error(response, StatusCode::CONFLICT, "duplicate_item").await;
+        let bad = json!({"investment_id": stock, "quantity": 0, "average_cost": -1});
+        let response = app.post(&items_path, &bad, Some(&token)).await;
+        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
 
         let r = app
             .read(
@@ -258,21 +243,12 @@ app_test!(
         let (ada, _) = app.signed_in("ada").await;
         let (bob, _) = app.signed_in("bob").await;
         let vti = security(&app, &ada, "VTI", "etf", "100").await;
-        let p = portfolio(&app, &ada, json!({"name": "Ada's"})).await;
-        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
-        let item: Value = app
-            .post(
-                &format!("{base}/items"),
-                &json!({"investment_id": vti, "quantity": 1, "average_cost": 1}),
-                Some(&ada),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        let item_path = format!("{base}/items/{}", item["id"].as_str().unwrap());
-        let bobs = portfolio(&app, &bob, json!({"name": "Bob's"})).await;
-        let bob_base = format!("/api/v1/portfolios/{}", bobs["id"].as_str().unwrap());
+        let base = portfolio(&app, &ada, json!({"name": "Ada's"})).await;
+        let one = json!({"investment_id": vti, "quantity": 1, "average_cost": 1});
+        let item = add_item(&app, &ada, &base, one.clone()).await;
+        let item_path = format!("{base}/items/{}", id(&item));
+        let bob_base = portfolio(&app, &bob, json!({"name": "Bob's"})).await;
+        let buy = json!({"investment_id": vti, "side": "buy", "quantity": 1, "price": 1, "date": "2026-11-20"});
         let attempts: Vec<(Method, String, Option<Value>)> = vec![
             (Method::GET, base.clone(), None),
             (
@@ -282,47 +258,23 @@ app_test!(
             ),
             (Method::DELETE, base.clone(), None),
             (Method::GET, format!("{base}/items"), None),
-            (
-                Method::POST,
-                format!("{base}/items"),
-                Some(json!({"investment_id": vti, "quantity": 1, "average_cost": 1})),
-            ),
+            (Method::POST, format!("{base}/items"), Some(one.clone())),
             (
                 Method::PATCH,
                 item_path.clone(),
                 Some(json!({"quantity": 5})),
             ),
             (Method::DELETE, item_path.clone(), None),
-            (
-                Method::POST,
-                format!("{base}/trades"),
-                Some(
-                    json!({"investment_id": vti, "side": "buy", "quantity": 1, "price": 1, "date": "2026-11-20"}),
-                ),
-            ),
+            (Method::POST, format!("{base}/trades"), Some(buy.clone())),
             (Method::GET, format!("{base}/summary"), None),
             (Method::GET, format!("{base}/rebalance"), None),
             (Method::GET, format!("{base}/trades"), None),
             // Ada's private security cannot go into Bob's portfolio either.
-            (
-                Method::POST,
-                format!("{bob_base}/items"),
-                Some(json!({"investment_id": vti, "quantity": 1, "average_cost": 1})),
-            ),
-            (
-                Method::POST,
-                format!("{bob_base}/trades"),
-                Some(
-                    json!({"investment_id": vti, "side": "buy", "quantity": 1, "price": 1, "date": "2026-11-20"}),
-                ),
-            ),
+            (Method::POST, format!("{bob_base}/items"), Some(one)),
+            (Method::POST, format!("{bob_base}/trades"), Some(buy)),
         ];
-        for (method, path, body) in attempts {
-            let response = app
-                .send(method.clone(), &path, body.as_ref(), Some(&bob))
-                .await;
-            error_code(response, StatusCode::NOT_FOUND).await;
-        }
+        app.assert_each_refused(attempts, &bob, StatusCode::NOT_FOUND, "not_found")
+            .await;
         let after = app.read(&base, &ada).await;
         assert_eq!(
             (after["name"].as_str(), after["total_value"].as_str()),
@@ -336,18 +288,8 @@ app_test!(
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
         let vti = security(&app, &token, "VTI", "etf", "100").await;
-        let p = portfolio(&app, &token, json!({"name": "Main"})).await;
-        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
-        let item: Value = app
-            .post(
-                &format!("{base}/items"),
-                &json!({"investment_id": vti, "quantity": "3", "average_cost": "90"}),
-                Some(&token),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let base = portfolio(&app, &token, json!({"name": "Main"})).await;
+        let item = add_item(&app, &token, &base, item(&vti, "3", "90")).await;
         assert_eq!(
             (
                 item["current_value"].as_str(),
@@ -355,15 +297,7 @@ app_test!(
             ),
             (Some("300"), Some("30"))
         );
-        let response = app
-            .send(
-                Method::PUT,
-                &format!("/api/v1/investments/{vti}/price"),
-                Some(&json!({"price": "120.5", "date": "2026-11-21"})),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
+        set_price(&app, &token, &vti, "120.5", "2026-11-21").await;
         let items = app.read(&format!("{base}/items"), &token).await;
         let item = &items["items"][0];
         assert_eq!(item["current_value"], "361.5");
@@ -371,13 +305,7 @@ app_test!(
         assert_eq!(item["unrealized_gain_loss_percent"], "33.8889");
         assert_eq!(app.read(&base, &token).await["total_value"], "361.5");
         // An older price only joins the history.
-        app.send(
-            Method::PUT,
-            &format!("/api/v1/investments/{vti}/price"),
-            Some(&json!({"price": "1", "date": "2026-01-01"})),
-            Some(&token),
-        )
-        .await;
+        set_price(&app, &token, &vti, "1", "2026-01-01").await;
         assert_eq!(app.read(&base, &token).await["total_value"], "361.5");
     }
 );
@@ -385,49 +313,27 @@ app_test!(
 app_test!(
     without_sells_an_overweight_portfolio_only_buys,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let vti = security(&app, &token, "VTI", "etf", "100").await;
-        let bnd = security(&app, &token, "BND", "bond", "50").await;
-        let p = portfolio(
+        let (token, base, _) = half_and_half(
             &app,
-            &token,
-            json!({"name": "Main", "target_allocation": {"etf": 50, "bond": 50}}),
+            [
+                ("VTI", "etf", "100", "20", "1"),
+                ("BND", "bond", "50", "2", "1"),
+            ],
         )
         .await;
-        let base = format!("/api/v1/portfolios/{}", p["id"].as_str().unwrap());
-        for (id, qty) in [(&vti, "20"), (&bnd, "2")] {
-            app.post(
-                &format!("{base}/items"),
-                &json!({"investment_id": id, "quantity": qty, "average_cost": "1"}),
-                Some(&token),
-            )
-            .await;
-        }
         let r = app
             .read(
                 &format!("{base}/rebalance?cash=100&allow_sells=false"),
                 &token,
             )
             .await;
-        let sides: Vec<&str> = r["trades"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["side"].as_str().unwrap())
-            .collect();
-        assert_eq!(sides, ["buy"]);
+        assert_eq!(sides(&r), ["buy"]);
         assert_eq!(r["trades"][0]["symbol"], "BND");
         assert_eq!(r["trades"][0]["amount"], "100");
         let with_sells = app
             .read(&format!("{base}/rebalance?cash=100"), &token)
             .await;
-        let sides: Vec<&str> = with_sells["trades"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["side"].as_str().unwrap())
-            .collect();
-        assert_eq!(sides, ["sell", "buy"]);
+        assert_eq!(sides(&with_sells), ["sell", "buy"]);
         // 2,000 in VTI and 100 in BND plus 100 cash: each wants 1,100, so 9 VTI (whole units) go.
         assert_eq!(
             (
@@ -446,39 +352,16 @@ app_test!(
         let (bob, _) = app.signed_in("bob").await;
         let vti = security(&app, &ada, "VTI", "etf", "100").await;
         let adas = portfolio(&app, &ada, json!({"name": "Ada's"})).await;
-        let item: Value = app
-            .post(
-                &format!("/api/v1/portfolios/{}/items", adas["id"].as_str().unwrap()),
-                &json!({"investment_id": vti, "quantity": 1, "average_cost": 1}),
-                Some(&ada),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let item = add_item(&app, &ada, &adas, item(&vti, "1", "1")).await;
         let bobs = portfolio(&app, &bob, json!({"name": "Bob's"})).await;
-        let path = format!(
-            "/api/v1/portfolios/{}/items/{}",
-            bobs["id"].as_str().unwrap(),
-            item["id"].as_str().unwrap()
-        );
-        let response = app
-            .send(
-                Method::PATCH,
-                &path,
-                Some(&json!({"quantity": 9})),
-                Some(&bob),
-            )
+        let path = format!("{bobs}/items/{}", id(&item));
+        let attempts = vec![
+            (Method::PATCH, path.clone(), Some(json!({"quantity": 9}))),
+            (Method::DELETE, path, None),
+        ];
+        app.assert_each_refused(attempts, &bob, StatusCode::NOT_FOUND, "not_found")
             .await;
-        error_code(response, StatusCode::NOT_FOUND).await;
-        let response = app.send(Method::DELETE, &path, None, Some(&bob)).await;
-        error_code(response, StatusCode::NOT_FOUND).await;
-        let items = app
-            .read(
-                &format!("/api/v1/portfolios/{}/items", adas["id"].as_str().unwrap()),
-                &ada,
-            )
-            .await;
+        let items = app.read(&format!("{adas}/items"), &ada).await;
         assert_eq!(items["items"][0]["quantity"], "1");
     }
 );

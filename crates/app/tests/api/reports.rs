@@ -1,22 +1,15 @@
 //! Overview, history, cash flow, exchange rates and their cache.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, account_body, error_code, id, items, txn_body, with};
 
 app_test!(
     cash_flow_leaves_out_transfers_and_pending_and_groups_three_ways,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let acct = app
-            .account(
-                &token,
-                json!({"name": "Checking", "type": "checking", "current_balance": "5000"}),
-            )
-            .await;
-        let id = acct["id"].as_str().unwrap();
+        let (token, account) = app.with_checking("ada", "5000").await;
         let rows = [
             ("3000", "2026-10-01", "income", Some("Acme"), false),
             (
@@ -38,12 +31,12 @@ app_test!(
             ("-10", "2026-09-30", "shopping", Some("Shop"), false),
         ];
         for (amount, date, category, merchant, pending) in rows {
-            app.transaction(&token, json!({"account_id": id, "amount": amount, "date": date, "description": "t", "category": category, "merchant_name": merchant, "is_pending": pending}))
-            .await;
+            let more = json!({"description": "t", "category": category, "merchant_name": merchant, "is_pending": pending});
+            app.transaction(&token, with(txn_body(&account, amount, date), more))
+                .await;
         }
-        let c = app
-            .read("/api/v1/cashflow?from=2026-10-01&to=2026-11-30", &token)
-            .await;
+        let cashflow = "/api/v1/cashflow?from=2026-10-01&to=2026-11-30";
+        let c = app.read(cashflow, &token).await;
         assert_eq!(
             (
                 c["income"].as_str(),
@@ -61,10 +54,7 @@ app_test!(
         assert_eq!(keys, ["food_and_drink", "income"]);
         assert_eq!(c["groups"][0]["count"], 2);
         let by_month = app
-            .read(
-                "/api/v1/cashflow?from=2026-10-01&to=2026-11-30&group_by=month",
-                &token,
-            )
+            .read(&format!("{cashflow}&group_by=month"), &token)
             .await;
         let months: Vec<(&str, &str)> = by_month["groups"]
             .as_array()
@@ -74,51 +64,42 @@ app_test!(
             .collect();
         assert_eq!(months, [("2026-10", "2954.5"), ("2026-11", "-4.5")]);
         let by_merchant = app
-            .read(
-                "/api/v1/cashflow?from=2026-10-01&to=2026-11-30&group_by=merchant",
-                &token,
-            )
+            .read(&format!("{cashflow}&group_by=merchant"), &token)
             .await;
         assert_eq!(by_merchant["groups"][1]["key"], "Luigi's");
         assert_eq!(by_merchant["groups"][1]["expenses"], "50");
-        let response = app
-            .get("/api/v1/cashflow?group_by=week", Some(&token))
-            .await;
-        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let response = app
-            .get(
+        app.assert_gets_refused(
+            &[
+                "/api/v1/cashflow?group_by=week",
                 "/api/v1/cashflow?from=2026-11-01&to=2026-10-01",
-                Some(&token),
-            )
-            .await;
-        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+            ],
+            &token,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
 );
 
 app_test!(
     foreign_accounts_count_only_once_a_rate_is_set,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        app.account(
-            &token,
-            json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-        )
-        .await;
+        let (token, _) = app.with_checking("ada", "100").await;
         let eur = app
-        .account(&token, json!({"name": "Girokonto", "type": "checking", "current_balance": "1000", "currency": "EUR"}))
-        .await;
+            .account(
+                &token,
+                with(
+                    account_body("Girokonto", "checking", "1000"),
+                    json!({"currency": "EUR"}),
+                ),
+            )
+            .await;
         let o = app.read("/api/v1/overview", &token).await;
         assert_eq!(o["net_worth"], "100");
         assert_eq!(o["unconverted"], json!([eur["id"]]));
-        let response = app
-            .send(
-                Method::PUT,
-                "/api/v1/fx-rates/EUR",
-                Some(&json!({"rate": "1.0845"})),
-                Some(&token),
-            )
+        let (status, _) = app
+            .put_json("/api/v1/fx-rates/EUR", &json!({"rate": "1.0845"}), &token)
             .await;
-        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(status, StatusCode::OK);
         let o = app.read("/api/v1/overview", &token).await;
         assert_eq!(o["net_worth"], "1184.5");
         assert_eq!(o["unconverted"], json!([]));
@@ -140,98 +121,61 @@ app_test!(
             ("USD", json!({"rate": 1})),
         ] {
             let response = app
-                .send(
-                    Method::PUT,
-                    &format!("/api/v1/fx-rates/{currency}"),
-                    Some(&body),
-                    Some(&token),
-                )
+                .put(&format!("/api/v1/fx-rates/{currency}"), &body, &token)
                 .await;
             error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     }
 );
 
-async fn worth(app: &TestApp, token: &str) -> String {
-    let o = app.read("/api/v1/overview", token).await;
-    o["net_worth"].as_str().unwrap().to_owned()
-}
-
-async fn flow(app: &TestApp, token: &str) -> String {
+async fn flow(app: &TestApp, token: &str) -> Value {
     let c = app
         .read("/api/v1/cashflow?from=2026-01-01&to=2026-12-31", token)
         .await;
-    c["expenses"].as_str().unwrap().to_owned()
+    c["expenses"].clone()
 }
 
 app_test!(
     a_read_after_any_write_is_never_stale,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let acct = app
-            .account(
-                &token,
-                json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-            )
-            .await;
-        let id = acct["id"].as_str().unwrap().to_owned();
-        assert_eq!(worth(&app, &token).await, "100");
-        assert_eq!(worth(&app, &token).await, "100"); // now cached
+        let (token, account) = app.with_checking("ada", "100").await;
+        assert_eq!(app.net_worth(&token).await, "100");
+        assert_eq!(app.net_worth(&token).await, "100"); // now cached
         assert_eq!(flow(&app, &token).await, "0");
         let t = app
-        .transaction(&token, json!({"account_id": id, "amount": "-30", "date": "2026-06-01", "description": "x"}))
-        .await;
-        assert_eq!(worth(&app, &token).await, "70");
+            .transaction(&token, txn_body(&account, "-30", "2026-06-01"))
+            .await;
+        assert_eq!(app.net_worth(&token).await, "70");
         assert_eq!(flow(&app, &token).await, "30");
-        let path = format!("/api/v1/transactions/{}", t["id"].as_str().unwrap());
-        app.send(
-            Method::PATCH,
-            &path,
-            Some(&json!({"amount": "-40"})),
-            Some(&token),
-        )
-        .await;
-        assert_eq!(worth(&app, &token).await, "60");
+        let path = format!("/api/v1/transactions/{}", id(&t));
+        app.patch(&path, &json!({"amount": "-40"}), &token).await;
+        assert_eq!(app.net_worth(&token).await, "60");
         assert_eq!(flow(&app, &token).await, "40");
-        app.send(Method::DELETE, &path, None, Some(&token)).await;
-        assert_eq!(worth(&app, &token).await, "100");
-        let acct_path = format!("/api/v1/accounts/{id}");
-        app.send(
-            Method::PATCH,
-            &acct_path,
-            Some(&json!({"current_balance": "5"})),
-            Some(&token),
-        )
-        .await;
-        assert_eq!(worth(&app, &token).await, "5");
-        app.send(
-            Method::PATCH,
+        app.delete(&path, &token).await;
+        assert_eq!(app.net_worth(&token).await, "100");
+        let acct_path = format!("/api/v1/accounts/{account}");
+        app.patch(&acct_path, &json!({"current_balance": "5"}), &token)
+            .await;
+        assert_eq!(app.net_worth(&token).await, "5");
+        app.patch(
             "/api/v1/me",
-            Some(&json!({"preferences": {"base_currency": "EUR"}})),
-            Some(&token),
+            &json!({"preferences": {"base_currency": "EUR"}}),
+            &token,
         )
         .await;
         let o = app.read("/api/v1/overview", &token).await;
         assert_eq!(o["base_currency"], "EUR");
         assert_eq!(o["net_worth"], "0");
-        assert_eq!(o["unconverted"], json!([id]));
+        assert_eq!(o["unconverted"], json!([account]));
     }
 );
 
 app_test!(
     history_carries_balances_forward_to_each_date,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        app.account(
-            &token,
-            json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-        )
-        .await;
-        app.account(
-            &token,
-            json!({"name": "Card", "type": "credit_card", "current_balance": "40"}),
-        )
-        .await;
+        let (token, _) = app.with_checking("ada", "100").await;
+        app.account(&token, account_body("Card", "credit_card", "40"))
+            .await;
         let today = chrono::Utc::now().date_naive();
         let from = today - chrono::Days::new(14);
         let h = app
@@ -240,7 +184,7 @@ app_test!(
                 &token,
             )
             .await;
-        let items = h["items"].as_array().unwrap();
+        let items = items(&h);
         assert_eq!(items.len(), 3);
         assert_eq!(items[0]["net_worth"], "0");
         let last: &Value = &items[2];
@@ -253,16 +197,14 @@ app_test!(
             ),
             (Some("100"), Some("40"), Some("60"))
         );
-        let response = app
-            .get("/api/v1/overview/history?interval=hour", Some(&token))
-            .await;
-        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let response = app
-            .get(
+        app.assert_gets_refused(
+            &[
+                "/api/v1/overview/history?interval=hour",
                 "/api/v1/overview/history?from=1900-01-01&interval=day",
-                Some(&token),
-            )
-            .await;
-        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+            ],
+            &token,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
 );

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, error_code};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, described, error_code, id};
 
 /// Every route that needs a bearer token, with a body that would otherwise be valid.
 fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
@@ -64,13 +64,7 @@ app_test!(
     every_protected_route_refuses_a_missing_forged_or_expired_token,
     |app: TestApp| async move {
         let (access, _) = app.signed_in("ada").await;
-        let me: Value = app
-            .get("/api/v1/me", Some(&access))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let user: uuid::Uuid = me["id"].as_str().unwrap().parse().unwrap();
+        let user = app.user_id(&access).await;
         let forged = JwtAccessTokens::new(&[3u8; 32], 900)
             .unwrap()
             .issue(user, Utc::now())
@@ -88,14 +82,8 @@ app_test!(
             }
         }
         // Nothing changed: the user is still there with the same name and password.
-        let after: Value = app
-            .get("/api/v1/me", Some(&access))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(after["username"], "ada");
-        assert_eq!(app.login("ada", PASSWORD).await.status(), StatusCode::OK);
+        assert_eq!(app.me(&access).await["username"], "ada");
+        assert_eq!(app.login_status("ada", PASSWORD).await, StatusCode::OK);
     }
 );
 
@@ -127,29 +115,19 @@ app_test!(
             let (code, _) = error_code(response, StatusCode::PAYLOAD_TOO_LARGE).await;
             assert_eq!(code, "payload_too_large", "{method} {path}");
         }
-        assert_eq!(
-            app.get("/api/v1/me", Some(&access)).await.status(),
-            StatusCode::OK
-        );
+        app.me(&access).await;
     }
 );
 
 app_test!(
     every_route_with_an_id_answers_404_for_another_users_and_changes_nothing,
     |app: TestApp| async move {
-        let (ada, _) = app.signed_in("ada").await;
+        let (ada, a) = app.with_checking("ada", "100").await;
         let (bob, _) = app.signed_in("bob").await;
-        let account = app
-            .account(
-                &ada,
-                json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-            )
-            .await;
-        let a = account["id"].as_str().unwrap().to_owned();
         let t = app
-        .transaction(&ada, json!({"account_id": a, "amount": "-10", "date": "2026-11-01", "description": "Mine"}))
-        .await;
-        let t = t["id"].as_str().unwrap().to_owned();
+            .transaction(&ada, described(&a, "-10", "2026-11-01", "Mine"))
+            .await;
+        let t = id(&t);
         let attempts: Vec<(Method, String, Option<Value>)> = vec![
             (Method::GET, format!("/api/v1/accounts/{a}"), None),
             (
@@ -167,9 +145,7 @@ app_test!(
             (
                 Method::POST,
                 "/api/v1/transactions".to_owned(),
-                Some(
-                    json!({"account_id": a, "amount": "5", "date": "2026-11-01", "description": "Sneaky"}),
-                ),
+                Some(described(&a, "5", "2026-11-01", "Sneaky")),
             ),
             (Method::GET, format!("/api/v1/transactions/{t}"), None),
             (
@@ -184,16 +160,8 @@ app_test!(
                 None,
             ),
         ];
-        for (method, path, body) in attempts {
-            let response = app
-                .send(method.clone(), &path, body.as_ref(), Some(&bob))
-                .await;
-            assert_eq!(
-                error_code(response, StatusCode::NOT_FOUND).await.0,
-                "not_found",
-                "{method} {path}"
-            );
-        }
+        app.assert_each_refused(attempts, &bob, StatusCode::NOT_FOUND, "not_found")
+            .await;
         let after = app.read(&format!("/api/v1/accounts/{a}"), &ada).await;
         assert_eq!(
             (after["name"].as_str(), after["current_balance"].as_str()),
@@ -201,32 +169,24 @@ app_test!(
         );
         let mine = app.read(&format!("/api/v1/transactions/{t}"), &ada).await;
         assert_eq!(mine["amount"], "-10");
-        let history = app
-            .read(&format!("/api/v1/transactions/{t}/history"), &ada)
-            .await;
-        assert_eq!(history["items"].as_array().unwrap().len(), 1);
-        assert!(
-            app.read("/api/v1/transactions", &bob).await["items"]
-                .as_array()
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(app.read("/api/v1/overview", &bob).await["net_worth"], "0");
+        let history = format!("/api/v1/transactions/{t}/history");
+        assert_eq!(app.count(&history, &ada).await, 1);
+        assert_eq!(app.count("/api/v1/transactions", &bob).await, 0);
+        assert_eq!(app.net_worth(&bob).await, "0");
     }
 );
 
 app_test!(malformed_ids_in_paths_are_400s, |app: TestApp| async move {
     let (token, _) = app.signed_in("ada").await;
-    for path in [
+    let paths = [
         "/api/v1/accounts/not-a-uuid",
         "/api/v1/transactions/123",
         "/api/v1/transactions/x/history",
-    ] {
-        let response = app.get(path, Some(&token)).await;
-        assert_eq!(
-            error_code(response, StatusCode::BAD_REQUEST).await.0,
-            "invalid_path",
-            "{path}"
-        );
-    }
+    ];
+    let attempts = paths
+        .iter()
+        .map(|path| (Method::GET, (*path).to_owned(), None))
+        .collect();
+    app.assert_each_refused(attempts, &token, StatusCode::BAD_REQUEST, "invalid_path")
+        .await;
 });

@@ -2,57 +2,33 @@
 
 use std::collections::HashSet;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code};
-
-async fn checking(app: &TestApp, token: &str, balance: &str) -> String {
-    let account = app
-        .account(
-            token,
-            json!({"name": "Checking", "type": "checking", "current_balance": balance}),
-        )
-        .await;
-    account["id"].as_str().unwrap().to_owned()
-}
-
-async fn balance(app: &TestApp, token: &str, account: &str) -> Value {
-    app.read(&format!("/api/v1/accounts/{account}"), token)
-        .await["current_balance"]
-        .clone()
-}
+use crate::helpers::{
+    TestApp, account_body, assert_error, described, error_code, id, invalid_fields, items,
+    txn_body, with,
+};
 
 app_test!(
     a_card_purchase_raises_what_is_owed_and_lowers_net_worth,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        app.account(
-            &token,
-            json!({"name": "Checking", "type": "checking", "current_balance": "1000.10"}),
-        )
-        .await;
-        app.account(
-            &token,
-            json!({"name": "Savings", "type": "savings", "current_balance": "2500"}),
-        )
-        .await;
-        let card = app
-            .account(
-                &token,
-                json!({"name": "Card", "type": "credit_card", "current_balance": "300.25"}),
-            )
+        let (token, _) = app.with_checking("ada", "1000.10").await;
+        app.account(&token, account_body("Savings", "savings", "2500"))
             .await;
-        let card = card["id"].as_str().unwrap();
-        assert_eq!(
-            app.read("/api/v1/overview", &token).await["net_worth"],
-            "3199.85"
-        );
+        let card = app
+            .account(&token, account_body("Card", "credit_card", "300.25"))
+            .await;
+        let card = id(&card);
+        assert_eq!(app.net_worth(&token).await, "3199.85");
 
-        app.transaction(&token, json!({"account_id": card, "amount": -45.50, "date": "2026-11-20", "description": "Dinner"}))
+        app.transaction(
+            &token,
+            json!({"account_id": card, "amount": -45.50, "date": "2026-11-20", "description": "Dinner"}),
+        )
         .await;
-        assert_eq!(balance(&app, &token, card).await, "345.75");
+        assert_eq!(app.balance(&token, &card).await, "345.75");
         let overview = app.read("/api/v1/overview", &token).await;
         assert_eq!(overview["total_liabilities"], "345.75");
         assert_eq!(overview["net_worth"], "3154.35");
@@ -62,102 +38,100 @@ app_test!(
 app_test!(
     balances_follow_creates_edits_deletes_and_ignore_pending,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "100").await;
+        let (token, account) = app.with_checking("ada", "100").await;
         let pending = app
-        .transaction(&token, json!({"account_id": account, "amount": "-30", "date": "2026-11-01", "description": "Hold", "is_pending": true}))
-        .await;
-        assert_eq!(balance(&app, &token, &account).await, "100");
-        let t = app
-        .transaction(&token, json!({"account_id": account, "amount": "-30", "date": "2026-11-01", "description": "Groceries", "category": "food_and_drink"}))
-        .await;
-        assert_eq!(balance(&app, &token, &account).await, "70");
-        let path = format!("/api/v1/transactions/{}", t["id"].as_str().unwrap());
-        let response = app
-            .send(
-                Method::PATCH,
-                &path,
-                Some(&json!({"amount": "-12.5"})),
-                Some(&token),
+            .transaction(
+                &token,
+                with(
+                    txn_body(&account, "-30", "2026-11-01"),
+                    json!({"description": "Hold", "is_pending": true}),
+                ),
             )
             .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(balance(&app, &token, &account).await, "87.5");
-        let response = app.send(Method::DELETE, &path, None, Some(&token)).await;
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        assert_eq!(balance(&app, &token, &account).await, "100");
-        let pending_path = format!("/api/v1/transactions/{}", pending["id"].as_str().unwrap());
-        app.send(Method::DELETE, &pending_path, None, Some(&token))
+        assert_eq!(app.balance(&token, &account).await, "100");
+        let t = app
+            .transaction(
+                &token,
+                with(
+                    txn_body(&account, "-30", "2026-11-01"),
+                    json!({"description": "Groceries", "category": "food_and_drink"}),
+                ),
+            )
             .await;
-        assert_eq!(balance(&app, &token, &account).await, "100");
+        assert_eq!(app.balance(&token, &account).await, "70");
+        let path = format!("/api/v1/transactions/{}", id(&t));
+        let response = app.patch(&path, &json!({"amount": "-12.5"}), &token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(app.balance(&token, &account).await, "87.5");
+        let response = app.delete(&path, &token).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.balance(&token, &account).await, "100");
+        let pending_path = format!("/api/v1/transactions/{}", id(&pending));
+        app.delete(&pending_path, &token).await;
+        assert_eq!(app.balance(&token, &account).await, "100");
     }
 );
 
 app_test!(
     a_write_that_would_overdraw_an_asset_is_refused_and_changes_nothing,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "10").await;
-        let body = json!({"account_id": account, "amount": "-10.01", "date": "2026-11-01", "description": "Too much"});
+        let (token, account) = app.with_checking("ada", "10").await;
+        let body = described(&account, "-10.01", "2026-11-01", "Too much");
         let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
-        let (code, _) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert_eq!(code, "negative_balance_not_allowed");
-        assert_eq!(balance(&app, &token, &account).await, "10");
-        let page = app.read("/api/v1/transactions", &token).await;
-        assert!(page["items"].as_array().unwrap().is_empty());
+        assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "negative_balance_not_allowed",
+        )
+        .await;
+        assert_eq!(app.balance(&token, &account).await, "10");
+        assert_eq!(app.count("/api/v1/transactions", &token).await, 0);
     }
 );
 
 app_test!(transaction_rules_are_checked, |app: TestApp| async move {
-    let (token, _) = app.signed_in("ada").await;
-    let account = checking(&app, &token, "10").await;
-    let zero =
-        json!({"account_id": account, "amount": 0, "date": "2026-11-01", "description": "Nothing"});
-    let response = app.post("/api/v1/transactions", &zero, Some(&token)).await;
-    let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert!(body["error"]["fields"]["amount"].is_string());
-    let bad = json!({"account_id": account, "amount": "1", "date": "2026-11-01", "description": " ", "category": "groceries"});
-    let response = app.post("/api/v1/transactions", &bad, Some(&token)).await;
-    let (_, body) = error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert!(body["error"]["fields"]["description"].is_string());
-    assert!(body["error"]["fields"]["category"].is_string());
-    let bad_date =
-        json!({"account_id": account, "amount": "1", "date": "2026-13-01", "description": "x"});
+    let (token, account) = app.with_checking("ada", "10").await;
+    for (more, fields) in [
+        (
+            json!({"amount": 0, "description": "Nothing"}),
+            vec!["amount"],
+        ),
+        (
+            json!({"description": " ", "category": "groceries"}),
+            vec!["category", "description"],
+        ),
+    ] {
+        let body = with(txn_body(&account, "1", "2026-11-01"), more);
+        let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
+        assert_eq!(invalid_fields(response).await, fields, "{body}");
+    }
+    let bad_date = txn_body(&account, "1", "2026-13-01");
     let response = app
         .post("/api/v1/transactions", &bad_date, Some(&token))
         .await;
     error_code(response, StatusCode::BAD_REQUEST).await;
     let t = app
-        .transaction(
-            &token,
-            json!({"account_id": account, "amount": "1", "date": "2026-11-01", "description": "x"}),
-        )
+        .transaction(&token, txn_body(&account, "1", "2026-11-01"))
         .await;
     assert_eq!(t["category"], "other");
     assert_eq!(t["is_pending"], false);
-    let path = format!("/api/v1/transactions/{}", t["id"].as_str().unwrap());
-    let other = checking(&app, &token, "0").await;
+    let path = format!("/api/v1/transactions/{}", id(&t));
+    let other = app.checking(&token, "0").await;
     let response = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&json!({"account_id": other})),
-            Some(&token),
-        )
+        .patch(&path, &json!({"account_id": other}), &token)
         .await;
-    assert_eq!(
-        error_code(response, StatusCode::UNPROCESSABLE_ENTITY)
-            .await
-            .0,
-        "read_only_field"
-    );
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "read_only_field",
+    )
+    .await;
 });
 
 app_test!(
     search_text_is_plain_text_never_a_pattern_or_sql,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "1000").await;
+        let (token, account) = app.with_checking("ada", "1000").await;
         for (description, merchant) in [
             ("50% off sale", "Shop_One"),
             ("Half price", "ShopXOne"),
@@ -165,46 +139,42 @@ app_test!(
             ("Back\\slash", "Odd"),
             ("CAFÉ Crème", "Bistro"),
         ] {
-            app.transaction(&token, json!({"account_id": account, "amount": "-1", "date": "2026-11-01", "description": description, "merchant_name": merchant}))
-            .await;
+            let more = json!({"description": description, "merchant_name": merchant});
+            app.transaction(&token, with(txn_body(&account, "-1", "2026-11-01"), more))
+                .await;
         }
-        let count = |q: &str| {
-            let app = &app;
-            let token = &token;
-            let q = q.to_owned();
-            async move {
-                let response = app
-                    .client
-                    .get(app.url("/api/v1/transactions"))
-                    .query(&[("q", q.as_str())])
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), StatusCode::OK, "{q}");
-                let page: Value = response.json().await.unwrap();
-                page["items"].as_array().unwrap().len()
-            }
-        };
-        assert_eq!(count("%").await, 1);
-        assert_eq!(count("shop_one").await, 1);
-        assert_eq!(count("_").await, 1);
-        assert_eq!(count("o'brien").await, 1);
-        assert_eq!(count("\\").await, 1);
-        assert_eq!(count("' OR '1'='1").await, 0);
-        assert_eq!(count("'; DROP TABLE transactions; --").await, 0);
-        assert_eq!(count("PUB").await, 1);
-        assert_eq!(count("CAFÉ").await, 1);
-        assert_eq!(count("").await, 5);
+        for (q, expected) in [
+            ("%", 1),
+            ("shop_one", 1),
+            ("_", 1),
+            ("o'brien", 1),
+            ("\\", 1),
+            ("' OR '1'='1", 0),
+            ("'; DROP TABLE transactions; --", 0),
+            ("PUB", 1),
+            ("CAFÉ", 1),
+            ("", 5),
+        ] {
+            let response = app
+                .client
+                .get(app.url("/api/v1/transactions"))
+                .query(&[("q", q)])
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{q}");
+            let page: Value = response.json().await.unwrap();
+            assert_eq!(items(&page).len(), expected, "{q}");
+        }
         let response = app.get("/api/v1/transactions?q=%00", Some(&token)).await;
         error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
 );
 
 app_test!(filters_narrow_the_list, |app: TestApp| async move {
-    let (token, _) = app.signed_in("ada").await;
-    let a = checking(&app, &token, "1000").await;
-    let b = checking(&app, &token, "1000").await;
+    let (token, a) = app.with_checking("ada", "1000").await;
+    let b = app.checking(&token, "1000").await;
     let rows = [
         (&a, "-5", "2026-10-01", "food_and_drink", false),
         (&a, "-50", "2026-10-15", "shopping", false),
@@ -212,112 +182,98 @@ app_test!(filters_narrow_the_list, |app: TestApp| async move {
         (&b, "-7.25", "2026-11-02", "food_and_drink", true),
     ];
     for (account, amount, date, category, pending) in rows {
-        app.transaction(&token, json!({"account_id": account, "amount": amount, "date": date, "description": "t", "category": category, "is_pending": pending}))
+        let more = json!({"description": "t", "category": category, "is_pending": pending});
+        app.transaction(&token, with(txn_body(account, amount, date), more))
             .await;
     }
-    let n = |query: String| {
-        let app = &app;
-        let token = &token;
-        async move {
-            let page = app
-                .read(&format!("/api/v1/transactions?{query}"), token)
-                .await;
-            page["items"].as_array().unwrap().len()
-        }
-    };
-    assert_eq!(n(format!("account_id={a}")).await, 3);
-    assert_eq!(n("from=2026-10-10&to=2026-11-01".into()).await, 2);
-    assert_eq!(n("category=food_and_drink".into()).await, 2);
-    assert_eq!(n("min_amount=-10&max_amount=0".into()).await, 2);
-    assert_eq!(n("min_amount=-7.25&max_amount=-7.25".into()).await, 1);
-    assert_eq!(n("is_pending=true".into()).await, 1);
-    let response = app
-        .get("/api/v1/transactions?category=groceries", Some(&token))
-        .await;
-    error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let response = app
-        .get("/api/v1/transactions?limit=501", Some(&token))
-        .await;
-    error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let response = app
-        .get("/api/v1/transactions?min_amount=abc", Some(&token))
-        .await;
-    error_code(response, StatusCode::BAD_REQUEST).await;
-    let response = app
-        .get("/api/v1/transactions?sort=amount", Some(&token))
-        .await;
-    assert_eq!(
-        error_code(response, StatusCode::BAD_REQUEST).await.0,
-        "invalid_query"
-    );
+    for (query, expected) in [
+        (format!("account_id={a}"), 3),
+        ("from=2026-10-10&to=2026-11-01".into(), 2),
+        ("category=food_and_drink".into(), 2),
+        ("min_amount=-10&max_amount=0".into(), 2),
+        ("min_amount=-7.25&max_amount=-7.25".into(), 1),
+        ("is_pending=true".into(), 1),
+    ] {
+        let path = format!("/api/v1/transactions?{query}");
+        assert_eq!(app.count(&path, &token).await, expected, "{query}");
+    }
+    app.assert_gets_refused(
+        &[
+            "/api/v1/transactions?category=groceries",
+            "/api/v1/transactions?limit=501",
+        ],
+        &token,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    app.assert_gets_refused(
+        &["/api/v1/transactions?min_amount=abc"],
+        &token,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    app.assert_get_error(
+        "/api/v1/transactions?sort=amount",
+        &token,
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+    )
+    .await;
 });
 
 app_test!(
     pages_walk_every_transaction_once_newest_first,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "1000").await;
+        let (token, account) = app.with_checking("ada", "1000").await;
         for i in 0..23 {
             let date = format!("2026-11-{:02}", 1 + i % 5);
-            app.transaction(&token, json!({"account_id": account, "amount": "1", "date": date, "description": format!("t{i}")}))
-            .await;
+            let more = json!({"description": format!("t{i}")});
+            app.transaction(&token, with(txn_body(&account, "1", &date), more))
+                .await;
         }
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut pages = 0;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/api/v1/transactions?limit=5&cursor={c}"),
-                None => "/api/v1/transactions?limit=5".to_owned(),
-            };
-            let page = app.read(&path, &token).await;
-            pages += 1;
-            for item in page["items"].as_array().unwrap() {
-                seen.push((
+        let (all, pages) = app.all_pages("/api/v1/transactions?limit=5", &token).await;
+        let seen: Vec<(String, String)> = all
+            .iter()
+            .map(|item| {
+                (
                     item["date"].as_str().unwrap().to_owned(),
                     item["id"].as_str().unwrap().to_owned(),
-                ));
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
-                None => break,
-            }
-        }
+                )
+            })
+            .collect();
         assert_eq!(pages, 5);
         assert_eq!(seen.len(), 23);
         assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23);
         let mut sorted = seen.clone();
         sorted.sort_by(|x, y| y.cmp(x));
         assert_eq!(seen, sorted, "newest first: date desc, then id desc");
-        let response = app
-            .get("/api/v1/transactions?cursor=not-a-cursor", Some(&token))
-            .await;
-        assert_eq!(
-            error_code(response, StatusCode::BAD_REQUEST).await.0,
-            "invalid_cursor"
-        );
+        app.assert_get_error(
+            "/api/v1/transactions?cursor=not-a-cursor",
+            &token,
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+        )
+        .await;
     }
 );
 
 app_test!(
     every_change_is_kept_in_the_history_even_after_deletion,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "100").await;
+        let (token, account) = app.with_checking("ada", "100").await;
         let t = app
-        .transaction(&token, json!({"account_id": account, "amount": "-20", "date": "2026-11-01", "description": "Lunch"}))
-        .await;
-        let path = format!("/api/v1/transactions/{}", t["id"].as_str().unwrap());
-        app.send(
-            Method::PATCH,
+            .transaction(&token, described(&account, "-20", "2026-11-01", "Lunch"))
+            .await;
+        let path = format!("/api/v1/transactions/{}", id(&t));
+        app.patch(
             &path,
-            Some(&json!({"amount": "-25", "category": "food_and_drink"})),
-            Some(&token),
+            &json!({"amount": "-25", "category": "food_and_drink"}),
+            &token,
         )
         .await;
-        app.send(Method::DELETE, &path, None, Some(&token)).await;
+        app.delete(&path, &token).await;
         let history = app.read(&format!("{path}/history"), &token).await;
-        let items = history["items"].as_array().unwrap();
+        let items = items(&history);
         let actions: Vec<&str> = items
             .iter()
             .map(|i| i["action"].as_str().unwrap())
@@ -331,62 +287,39 @@ app_test!(
         );
         assert!(items[1]["changes"].get("description").is_none());
         assert_eq!(items[2]["changes"]["description"], json!(["Lunch", null]));
-        assert_eq!(
-            app.get(&path, Some(&token)).await.status(),
-            StatusCode::NOT_FOUND
-        );
+        app.assert_gone(&path, &token).await;
     }
 );
 
 app_test!(
     a_plaid_transaction_keeps_its_amount_date_and_existence,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "100").await;
+        let (token, account) = app.with_checking("ada", "100").await;
         let t = app
-        .transaction(&token, json!({"account_id": account, "amount": "-20", "date": "2026-11-01", "description": "Synced"}))
-        .await;
-        let id = t["id"].as_str().unwrap();
+            .transaction(&token, described(&account, "-20", "2026-11-01", "Synced"))
+            .await;
+        let id = id(&t);
         // Mark it as coming from Plaid, as a sync would have stored it.
-        let b = app.db.backend();
-        let sql = if b == sea_orm::DbBackend::Sqlite {
-            "UPDATE transactions SET plaid_transaction_id = 'plaid-txn-1' WHERE id = ?1"
-        } else {
-            "UPDATE transactions SET plaid_transaction_id = 'plaid-txn-1' WHERE id = $1"
-        };
         let uuid: uuid::Uuid = id.parse().unwrap();
-        use sea_orm::ConnectionTrait;
-        app.db
-            .db
-            .conn()
-            .execute_raw(sea_orm::Statement::from_sql_and_values(
-                b,
-                sql,
-                [uuid.into()],
-            ))
-            .await
-            .unwrap();
+        app.execute(
+            "UPDATE transactions SET plaid_transaction_id = 'plaid-txn-1' WHERE id = $1",
+            vec![uuid.into()],
+        )
+        .await;
         let path = format!("/api/v1/transactions/{id}");
         for patch in [json!({"amount": "-25"}), json!({"date": "2026-11-02"})] {
-            let response = app
-                .send(Method::PATCH, &path, Some(&patch), Some(&token))
-                .await;
-            assert_eq!(
-                error_code(response, StatusCode::UNPROCESSABLE_ENTITY)
-                    .await
-                    .0,
-                "read_only_field"
-            );
-        }
-        let response = app.send(Method::DELETE, &path, None, Some(&token)).await;
-        assert_eq!(
-            error_code(response, StatusCode::CONFLICT).await.0,
-            "plaid_transaction"
-        );
-        let ok = json!({"description": "Synced, renamed", "category": "shopping", "amount": "-20"});
-        let response = app
-            .send(Method::PATCH, &path, Some(&ok), Some(&token))
+            let response = app.patch(&path, &patch, &token).await;
+            assert_error(
+                response,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "read_only_field",
+            )
             .await;
+        }
+        let response = app.delete(&path, &token).await;
+        assert_error(response, StatusCode::CONFLICT, "plaid_transaction").await;
+        let ok = json!({"description": "Synced, renamed", "category": "shopping", "amount": "-20"});
+        let response = app.patch(&path, &ok, &token).await;
         assert_eq!(response.status(), StatusCode::OK);
         let after = app.read(&path, &token).await;
         assert_eq!(
@@ -396,18 +329,16 @@ app_test!(
             ),
             (Some("-20"), Some("plaid-txn-1"))
         );
-        assert_eq!(balance(&app, &token, &account).await, "80");
+        assert_eq!(app.balance(&token, &account).await, "80");
     }
 );
 
 app_test!(
     dates_outside_four_digit_years_are_refused_not_crashed_on,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = checking(&app, &token, "10").await;
+        let (token, account) = app.with_checking("ada", "10").await;
         for date in ["+10000-01-01", "-0005-01-01"] {
-            let body =
-                json!({"account_id": account, "amount": "1", "date": date, "description": "x"});
+            let body = txn_body(&account, "1", date);
             let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
             assert!(
                 response.status().is_client_error(),
