@@ -8,6 +8,7 @@ mod demo;
 mod errors;
 mod helpers;
 mod investments;
+mod ledger;
 mod me;
 mod portfolios;
 mod reports;

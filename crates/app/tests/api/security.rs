@@ -139,6 +139,18 @@ app_test!(
             (Method::GET, format!("/api/v1/accounts/{a}/snapshots"), None),
             (
                 Method::GET,
+                format!("/api/v1/accounts/{a}/adjustments"),
+                None,
+            ),
+            (
+                Method::PATCH,
+                format!("/api/v1/accounts/{a}"),
+                Some(
+                    json!({"current_balance": "1", "as_of": "2026-11-01", "opened_on": "2026-01-01"}),
+                ),
+            ),
+            (
+                Method::GET,
                 format!("/api/v1/transactions?account_id={a}"),
                 None,
             ),
@@ -167,6 +179,9 @@ app_test!(
             (after["name"].as_str(), after["current_balance"].as_str()),
             (Some("Checking"), Some("90"))
         );
+        assert_eq!(after["opened_on"], "2026-11-01");
+        let adjustments = format!("/api/v1/accounts/{a}/adjustments");
+        assert_eq!(app.count(&adjustments, &ada).await, 0);
         let mine = app.read(&format!("/api/v1/transactions/{t}"), &ada).await;
         assert_eq!(mine["amount"], "-10");
         let history = format!("/api/v1/transactions/{t}/history");
