@@ -13,7 +13,8 @@ cd "$(dirname "$0")/../.."
 ROWS="${ROWS:-1000000}"
 BASELINE_REV="${BASELINE_REV:-bc6352a}"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -U postgres -h 127.0.0.1)
-TARGET="${CARGO_TARGET_DIR:-target}"
+# Absolute, so that the baseline's build (in another folder) shares the same target.
+TARGET="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 SCRIPT_DIR="$(pwd)/scripts/bench"
 
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
@@ -23,7 +24,7 @@ BASE_TREE=/tmp/nestegg-bench-baseline
 rm -rf "$BASE_TREE"
 git worktree prune
 git worktree add -q --detach "$BASE_TREE" "$BASELINE_REV"
-(cd "$BASE_TREE" && CARGO_TARGET_DIR="$(realpath -m "$OLDPWD/$TARGET")" cargo build --release -q -p nestegg)
+(cd "$BASE_TREE" && CARGO_TARGET_DIR="$TARGET" cargo build --release -q -p nestegg)
 cp "$TARGET/release/nestegg" /tmp/nestegg-bench-baseline-bin
 git worktree remove --force "$BASE_TREE"
 

@@ -93,6 +93,15 @@ pub struct Items<T> {
     pub items: Vec<T>,
 }
 
+/// Records as the list of their response shapes: `Items::<AccountDto>::from(accounts)`.
+impl<S, T: From<S>> From<Vec<S>> for Items<T> {
+    fn from(rows: Vec<S>) -> Self {
+        Self {
+            items: rows.into_iter().map(T::from).collect(),
+        }
+    }
+}
+
 /// Encodes a keyset position (a sort key and an id) as an opaque cursor.
 #[must_use]
 pub fn encode_key_cursor(key: &str, id: Uuid) -> String {

@@ -4,7 +4,7 @@ use actix_web::{delete, get, patch, post, web};
 use chrono::NaiveDate;
 use nestegg_application::accounts::{AccountInput, AccountPatch};
 use nestegg_domain::{AccountType, CurrencyCode, Money};
-use nestegg_ports::{Account, Snapshot};
+use nestegg_ports::{Account, Adjustment, Snapshot};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -94,12 +94,7 @@ struct PatchBody {
 #[get("/accounts")]
 async fn list(me: Caller) -> Reply {
     let accounts = me.app.accounts.list(me.id).await?;
-    ok(Items {
-        items: accounts
-            .into_iter()
-            .map(AccountDto::from)
-            .collect::<Vec<_>>(),
-    })
+    ok(Items::<AccountDto>::from(accounts))
 }
 
 #[post("/accounts")]
@@ -126,8 +121,9 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
 
 #[get("/accounts/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
-    let account = me.app.accounts.get(me.id, id.into_inner()).await?;
-    ok(AccountDto::from(account))
+    ok(AccountDto::from(
+        me.app.accounts.get(me.id, id.into_inner()).await?,
+    ))
 }
 
 #[patch("/accounts/{id}")]
@@ -196,9 +192,7 @@ async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery
         .accounts
         .snapshots(me.id, id.into_inner(), range.from, range.to)
         .await?;
-    ok(Items {
-        items: items.into_iter().map(SnapshotDto::from).collect::<Vec<_>>(),
-    })
+    ok(Items::<SnapshotDto>::from(items))
 }
 
 #[derive(Debug, Serialize)]
@@ -210,20 +204,21 @@ struct AdjustmentDto {
     created_at: String,
 }
 
+impl From<Adjustment> for AdjustmentDto {
+    fn from(a: Adjustment) -> Self {
+        Self {
+            id: a.id,
+            date: a.date,
+            amount: a.amount,
+            balance: a.balance,
+            created_at: timestamp(a.created_at),
+        }
+    }
+}
+
 /// The account's reconciliations, oldest first (an addition to the contract).
 #[get("/accounts/{id}/adjustments")]
 async fn adjustments(me: Caller, id: web::Path<Uuid>) -> Reply {
     let all = me.app.accounts.adjustments(me.id, id.into_inner()).await?;
-    ok(Items {
-        items: all
-            .into_iter()
-            .map(|a| AdjustmentDto {
-                id: a.id,
-                date: a.date,
-                amount: a.amount,
-                balance: a.balance,
-                created_at: timestamp(a.created_at),
-            })
-            .collect::<Vec<_>>(),
-    })
+    ok(Items::<AdjustmentDto>::from(all))
 }

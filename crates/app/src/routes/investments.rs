@@ -134,8 +134,9 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
 
 #[get("/investments/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
-    let i = me.app.investments.get(me.id, id.into_inner()).await?;
-    ok(InvestmentDto::from(i))
+    ok(InvestmentDto::from(
+        me.app.investments.get(me.id, id.into_inner()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,20 +169,21 @@ struct PriceDto {
     price: Price,
 }
 
+impl From<PricePoint> for PriceDto {
+    fn from(p: PricePoint) -> Self {
+        Self {
+            date: p.date,
+            price: p.price,
+        }
+    }
+}
+
 #[get("/investments/{id}/prices")]
 async fn prices(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
-    let points: Vec<PricePoint> = me
+    let points = me
         .app
         .investments
         .prices(me.id, id.into_inner(), range.from, range.to)
         .await?;
-    ok(Items {
-        items: points
-            .into_iter()
-            .map(|p| PriceDto {
-                date: p.date,
-                price: p.price,
-            })
-            .collect::<Vec<_>>(),
-    })
+    ok(Items::<PriceDto>::from(points))
 }

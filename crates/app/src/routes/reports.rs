@@ -166,12 +166,7 @@ async fn history(me: Caller, query: web::Query<HistoryQuery>) -> Reply {
             query.from,
             query.to,
             query.interval.as_deref(),
-            |points| Items {
-                items: points
-                    .into_iter()
-                    .map(HistoryPointDto::from)
-                    .collect::<Vec<_>>(),
-            },
+            Items::<HistoryPointDto>::from,
         )
         .await?;
     Ok(json_text(json))

@@ -141,8 +141,9 @@ async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
 
 #[get("/transactions/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
-    let t = me.app.transactions.get(me.id, id.into_inner()).await?;
-    ok(TransactionDto::from(t))
+    ok(TransactionDto::from(
+        me.app.transactions.get(me.id, id.into_inner()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,10 +216,5 @@ async fn history(me: Caller, id: web::Path<Uuid>) -> Reply {
             AppError::NotFound(_) => AppError::NotFound("transaction"),
             other => other,
         })?;
-    ok(Items {
-        items: entries
-            .into_iter()
-            .map(HistoryDto::from)
-            .collect::<Vec<_>>(),
-    })
+    ok(Items::<HistoryDto>::from(entries))
 }

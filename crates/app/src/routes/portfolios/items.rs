@@ -49,9 +49,7 @@ impl From<PortfolioItem> for ItemDto {
 #[get("/portfolios/{id}/items")]
 pub(super) async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
     let all = me.app.portfolios.items(me.id, id.into_inner()).await?;
-    ok(Items {
-        items: all.into_iter().map(ItemDto::from).collect::<Vec<_>>(),
-    })
+    ok(Items::<ItemDto>::from(all))
 }
 
 #[derive(Debug, Deserialize)]

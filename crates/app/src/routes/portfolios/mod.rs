@@ -86,9 +86,7 @@ struct CreateBody {
 #[get("/portfolios")]
 async fn list(me: Caller) -> Reply {
     let all = me.app.portfolios.list(me.id).await?;
-    ok(Items {
-        items: all.into_iter().map(PortfolioDto::from).collect::<Vec<_>>(),
-    })
+    ok(Items::<PortfolioDto>::from(all))
 }
 
 #[post("/portfolios")]
@@ -113,8 +111,9 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
 
 #[get("/portfolios/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
-    let p = me.app.portfolios.get(me.id, id.into_inner()).await?;
-    ok(PortfolioDto::from(p))
+    ok(PortfolioDto::from(
+        me.app.portfolios.get(me.id, id.into_inner()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
