@@ -11,6 +11,9 @@ mod m20261125_000001_initial;
 mod m20261125_000002_fx_rates;
 mod m20261125_000003_investments;
 mod m20261126_000004_ledger;
+mod steps;
+
+use steps::Run;
 
 /// The source text of every migration, so that tests can tell when a cached, migrated
 /// template database is stale even though no migration name changed.
@@ -20,6 +23,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000002_fx_rates.rs"),
     include_str!("m20261125_000003_investments.rs"),
     include_str!("m20261126_000004_ledger.rs"),
+    include_str!("steps.rs"),
 ];
 
 /// All migrations, in order.
@@ -30,10 +34,10 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
-            Box::new(m20261125_000001_initial::Migration),
-            Box::new(m20261125_000002_fx_rates::Migration),
-            Box::new(m20261125_000003_investments::Migration),
-            Box::new(m20261126_000004_ledger::Migration),
+            Box::new(Run(m20261125_000001_initial::Migration)),
+            Box::new(Run(m20261125_000002_fx_rates::Migration)),
+            Box::new(Run(m20261125_000003_investments::Migration)),
+            Box::new(Run(m20261126_000004_ledger::Migration)),
         ]
     }
 }

@@ -8,9 +8,9 @@
 //! transaction (see the persistence crate's `SqlUserRepository::delete`).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::dialect::{Dialect, Scale};
+use crate::steps::{Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -18,10 +18,10 @@ pub struct Migration;
 const ACCOUNT_TYPES: &str =
     "'checking','savings','credit_card','investment','retirement','loan','mortgage','other'";
 const CATEGORIES: &str = "'food_and_drink','shopping','transportation','travel','entertainment',\
-'health_and_fitness','home_improvement','personal_care','education','business_services',\
-'government_services','transfer','payment','income','investment','other'";
+    'health_and_fitness','home_improvement','personal_care','education','business_services',\
+    'government_services','transfer','payment','income','investment','other'";
 const INVESTMENT_TYPES: &str = "'stock','bond','etf','mutual_fund','option','future','crypto',\
-'commodity','real_estate','other'";
+    'commodity','real_estate','other'";
 
 /// Tables in creation order; `down` drops them in reverse.
 const TABLES: &[&str] = &[
@@ -37,22 +37,23 @@ const TABLES: &[&str] = &[
     "portfolio_items",
 ];
 
-fn up_sql(d: Dialect) -> Vec<String> {
-    let id = d.uuid();
-    let ts = d.timestamp();
-    let json = d.json();
-    let b = d.boolean();
-    let t = d.bool_lit(true);
-    let f = d.bool_lit(false);
-    let money = d.decimal(Scale::Money);
-    let fine = d.decimal(Scale::Fine);
-    let pct = d.decimal(Scale::Percent);
-    let zero_m = d.decimal_lit(Scale::Money, 0);
-    let zero_f = d.decimal_lit(Scale::Fine, 0);
-    let zero_p = d.decimal_lit(Scale::Percent, 0);
-    let hundred_p = d.decimal_lit(Scale::Percent, 100);
-    let audit = format!("created_at {ts} NOT NULL,\n    updated_at {ts} NOT NULL");
-    vec![
+impl Steps for Migration {
+    fn up(d: Dialect) -> Vec<String> {
+        let id = d.uuid();
+        let ts = d.timestamp();
+        let json = d.json();
+        let b = d.boolean();
+        let t = d.bool_lit(true);
+        let f = d.bool_lit(false);
+        let money = d.decimal(Scale::Money);
+        let fine = d.decimal(Scale::Fine);
+        let pct = d.decimal(Scale::Percent);
+        let zero_m = d.decimal_lit(Scale::Money, 0);
+        let zero_f = d.decimal_lit(Scale::Fine, 0);
+        let zero_p = d.decimal_lit(Scale::Percent, 0);
+        let hundred_p = d.decimal_lit(Scale::Percent, 100);
+        let audit = format!("created_at {ts} NOT NULL,\n    updated_at {ts} NOT NULL");
+        vec![
         format!(
             "CREATE TABLE users (
     id {id} NOT NULL PRIMARY KEY,
@@ -169,7 +170,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
 )"
         ),
         "CREATE INDEX idx_transaction_history_transaction_id \
-         ON transaction_history (transaction_id, created_at)"
+             ON transaction_history (transaction_id, created_at)"
             .into(),
         "CREATE INDEX idx_transaction_history_user_id ON transaction_history (user_id)".into(),
         format!(
@@ -231,7 +232,7 @@ fn up_sql(d: Dialect) -> Vec<String> {
         // At most one default portfolio per user, enforced by the database.
         format!(
             "CREATE UNIQUE INDEX uq_portfolios_one_default_per_user \
-             ON portfolios (user_id) WHERE is_default = {t}"
+                 ON portfolios (user_id) WHERE is_default = {t}"
         ),
         format!(
             "CREATE TABLE portfolio_items (
@@ -255,25 +256,9 @@ fn up_sql(d: Dialect) -> Vec<String> {
         "CREATE INDEX idx_portfolio_items_portfolio_id ON portfolio_items (portfolio_id)".into(),
         "CREATE INDEX idx_portfolio_items_investment_id ON portfolio_items (investment_id)".into(),
     ]
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        let dialect = Dialect(manager.get_database_backend());
-        for statement in up_sql(dialect) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for table in TABLES.iter().rev() {
-            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}"))
-                .await?;
-        }
-        Ok(())
+    fn down(_: Dialect) -> Vec<String> {
+        drop_tables(TABLES.iter().rev().copied())
     }
 }

@@ -5,20 +5,21 @@
 //! that were meant for another base.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::dialect::{Dialect, Scale};
+use crate::steps::{Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn up_sql(d: Dialect) -> Vec<String> {
-    let id = d.uuid();
-    let ts = d.timestamp();
-    let fine = d.decimal(Scale::Fine);
-    let zero = d.decimal_lit(Scale::Fine, 0);
-    vec![format!(
-        "CREATE TABLE fx_rates (
+impl Steps for Migration {
+    fn up(d: Dialect) -> Vec<String> {
+        let id = d.uuid();
+        let ts = d.timestamp();
+        let fine = d.decimal(Scale::Fine);
+        let zero = d.decimal_lit(Scale::Fine, 0);
+        vec![format!(
+            "CREATE TABLE fx_rates (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     currency VARCHAR(3) NOT NULL,
@@ -30,24 +31,10 @@ fn up_sql(d: Dialect) -> Vec<String> {
     CONSTRAINT uq_fx_rates_user_currency_base_date UNIQUE (user_id, currency, base_currency, date),
     CONSTRAINT ck_fx_rates_rate_positive CHECK (rate > {zero})
 )"
-    )]
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in up_sql(Dialect(manager.get_database_backend())) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        )]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP TABLE IF EXISTS fx_rates")
-            .await?;
-        Ok(())
+    fn down(_: Dialect) -> Vec<String> {
+        drop_tables(["fx_rates"])
     }
 }

@@ -5,21 +5,22 @@
 //! (restrict); trades go with their portfolio.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::dialect::{Dialect, Scale};
+use crate::steps::{Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn up_sql(d: Dialect) -> Vec<String> {
-    let id = d.uuid();
-    let ts = d.timestamp();
-    let money = d.decimal(Scale::Money);
-    let fine = d.decimal(Scale::Fine);
-    let zero_f = d.decimal_lit(Scale::Fine, 0);
-    let zero_m = d.decimal_lit(Scale::Money, 0);
-    vec![
+impl Steps for Migration {
+    fn up(d: Dialect) -> Vec<String> {
+        let id = d.uuid();
+        let ts = d.timestamp();
+        let money = d.decimal(Scale::Money);
+        let fine = d.decimal(Scale::Fine);
+        let zero_f = d.decimal_lit(Scale::Fine, 0);
+        let zero_m = d.decimal_lit(Scale::Money, 0);
+        vec![
         format!(
             "CREATE TABLE investment_prices (
     id {id} NOT NULL PRIMARY KEY,
@@ -56,24 +57,9 @@ fn up_sql(d: Dialect) -> Vec<String> {
         "CREATE INDEX idx_portfolio_trades_investment_id ON portfolio_trades (investment_id)"
             .into(),
     ]
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in up_sql(Dialect(manager.get_database_backend())) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for table in ["portfolio_trades", "investment_prices"] {
-            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}"))
-                .await?;
-        }
-        Ok(())
+    fn down(_: Dialect) -> Vec<String> {
+        drop_tables(["portfolio_trades", "investment_prices"])
     }
 }

@@ -10,9 +10,9 @@
 //! day on which a write happened) are replaced by the ledger's points.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use crate::dialect::{Dialect, Scale};
+use crate::steps::Steps;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -21,34 +21,37 @@ pub struct Migration;
 const EFFECT: &str =
     "CASE WHEN a.type IN ('credit_card', 'loan', 'mortgage') THEN -t.amount ELSE t.amount END";
 
-fn up_sql(d: Dialect) -> Vec<String> {
-    let id = d.uuid();
-    let ts = d.timestamp();
-    let money = d.decimal(Scale::Money);
-    let zero = d.decimal_lit(Scale::Money, 0);
-    let f = d.bool_lit(false);
-    let created_day = d.day_of("accounts.created_at");
-    let opened = d.least(
-        &created_day,
-        &format!(
-            "COALESCE((SELECT MIN(t.date) FROM transactions t WHERE t.account_id = accounts.id), \
-             {created_day})"
-        ),
-    );
-    let new_id = d.new_uuid();
-    let now = d.now();
-    let mut sql = vec![
-        format!("ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero}"),
-        // SQLite cannot add a NOT NULL column without a default nor tighten it later; every
-        // row gets its real date below, and the repositories always write it.
-        if d.0 == sea_orm_migration::sea_orm::DbBackend::Postgres {
-            "ALTER TABLE accounts ADD COLUMN opened_on DATE".to_owned()
-        } else {
-            "ALTER TABLE accounts ADD COLUMN opened_on DATE NOT NULL DEFAULT '1970-01-01'"
-                .to_owned()
-        },
-        format!(
-            "CREATE TABLE balance_adjustments (
+impl Steps for Migration {
+    fn up(d: Dialect) -> Vec<String> {
+        let id = d.uuid();
+        let ts = d.timestamp();
+        let money = d.decimal(Scale::Money);
+        let zero = d.decimal_lit(Scale::Money, 0);
+        let f = d.bool_lit(false);
+        let created_day = d.day_of("accounts.created_at");
+        let opened = d.least(
+            &created_day,
+            &format!(
+                "COALESCE((SELECT MIN(t.date) FROM transactions t \
+                 WHERE t.account_id = accounts.id), {created_day})"
+            ),
+        );
+        let new_id = d.new_uuid();
+        let now = d.now();
+        let mut sql = vec![
+            format!(
+                "ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero}"
+            ),
+            // SQLite cannot add a NOT NULL column without a default nor tighten it later; every
+            // row gets its real date below, and the repositories always write it.
+            if d.0 == sea_orm_migration::sea_orm::DbBackend::Postgres {
+                "ALTER TABLE accounts ADD COLUMN opened_on DATE".to_owned()
+            } else {
+                "ALTER TABLE accounts ADD COLUMN opened_on DATE NOT NULL DEFAULT '1970-01-01'"
+                    .to_owned()
+            },
+            format!(
+                "CREATE TABLE balance_adjustments (
     id {id} NOT NULL PRIMARY KEY,
     account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     date DATE NOT NULL,
@@ -58,81 +61,71 @@ fn up_sql(d: Dialect) -> Vec<String> {
     updated_at {ts} NOT NULL,
     CONSTRAINT ck_balance_adjustments_amount_not_zero CHECK (amount <> {zero})
 )"
-        ),
-        "CREATE INDEX idx_balance_adjustments_account_date ON balance_adjustments \
-         (account_id, date)"
-            .to_owned(),
-        format!(
-            "UPDATE accounts SET opening_balance = current_balance - COALESCE((SELECT SUM({EFFECT}) \
-             FROM transactions t JOIN accounts a ON a.id = t.account_id \
-             WHERE t.account_id = accounts.id AND t.is_pending = {f}), 0), opened_on = {opened}"
-        ),
-    ];
-    if d.0 == sea_orm_migration::sea_orm::DbBackend::Postgres {
+            ),
+            "CREATE INDEX idx_balance_adjustments_account_date ON balance_adjustments \
+             (account_id, date)"
+                .to_owned(),
+            format!(
+                "UPDATE accounts SET opening_balance = current_balance - \
+                 COALESCE((SELECT SUM({EFFECT}) \
+                 FROM transactions t JOIN accounts a ON a.id = t.account_id \
+                 WHERE t.account_id = accounts.id AND t.is_pending = {f}), 0), opened_on = {opened}"
+            ),
+        ];
+        if d.0 == sea_orm_migration::sea_orm::DbBackend::Postgres {
+            sql.push(
+                "ALTER TABLE accounts ALTER COLUMN opened_on SET NOT NULL, \
+                 ALTER COLUMN opened_on SET DEFAULT CURRENT_DATE"
+                    .to_owned(),
+            );
+            // A back-dated write rewrites every later point's balance, a column no index
+            // holds: room left on each page lets PostgreSQL update the rows in place (HOT)
+            // instead of adding an entry to each of the table's four indexes per row (measured:
+            // 32 ms -> 3 ms for three years of daily points).
+            sql.push("ALTER TABLE balance_snapshots SET (fillfactor = 70)".to_owned());
+        }
+        sql.push("DELETE FROM balance_snapshots".to_owned());
+        // One point per account and date with an entry: the running sum of the opening balance and
+        // the posted transactions' effects.
+        sql.push(format!(
+            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+             currency, created_at, updated_at) \
+             SELECT {new_id}, e.account_id, e.date, \
+             SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date), NULL, acc.currency, \
+             {now}, {now} \
+             FROM (SELECT x.account_id, x.date, SUM(x.delta) AS delta FROM ( \
+                 SELECT id AS account_id, opened_on AS date, opening_balance AS delta \
+                 FROM accounts \
+                 UNION ALL \
+                 SELECT t.account_id, t.date, {EFFECT} AS delta FROM transactions t \
+                 JOIN accounts a ON a.id = t.account_id WHERE t.is_pending = {f} \
+             ) x GROUP BY x.account_id, x.date) e \
+             JOIN accounts acc ON acc.id = e.account_id"
+        ));
+        // The latest point keeps the account's available balance, as the old snapshots did.
         sql.push(
-            "ALTER TABLE accounts ALTER COLUMN opened_on SET NOT NULL, \
-             ALTER COLUMN opened_on SET DEFAULT CURRENT_DATE"
+            "UPDATE balance_snapshots SET available_balance = (SELECT a.available_balance \
+             FROM accounts a WHERE a.id = balance_snapshots.account_id) \
+             WHERE date = (SELECT MAX(s.date) FROM balance_snapshots s \
+             WHERE s.account_id = balance_snapshots.account_id)"
                 .to_owned(),
         );
-        // A back-dated write rewrites every later point's balance, a column no index holds:
-        // room left on each page lets PostgreSQL update them in place (HOT) instead of adding
-        // an entry to each of the table's four indexes per row (measured: 32 ms -> 3 ms for
-        // three years of daily points).
-        sql.push("ALTER TABLE balance_snapshots SET (fillfactor = 70)".to_owned());
-    }
-    sql.push("DELETE FROM balance_snapshots".to_owned());
-    // One point per account and date with an entry: the running sum of the opening balance and
-    // the posted transactions' effects.
-    sql.push(format!(
-        "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
-         currency, created_at, updated_at) \
-         SELECT {new_id}, e.account_id, e.date, \
-         SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date), NULL, acc.currency, \
-         {now}, {now} \
-         FROM (SELECT x.account_id, x.date, SUM(x.delta) AS delta FROM ( \
-             SELECT id AS account_id, opened_on AS date, opening_balance AS delta FROM accounts \
-             UNION ALL \
-             SELECT t.account_id, t.date, {EFFECT} AS delta FROM transactions t \
-             JOIN accounts a ON a.id = t.account_id WHERE t.is_pending = {f} \
-         ) x GROUP BY x.account_id, x.date) e \
-         JOIN accounts acc ON acc.id = e.account_id"
-    ));
-    // The latest point keeps the account's available balance, as the old snapshots did.
-    sql.push(
-        "UPDATE balance_snapshots SET available_balance = (SELECT a.available_balance \
-         FROM accounts a WHERE a.id = balance_snapshots.account_id) \
-         WHERE date = (SELECT MAX(s.date) FROM balance_snapshots s \
-         WHERE s.account_id = balance_snapshots.account_id)"
-            .to_owned(),
-    );
-    sql
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in up_sql(Dialect(manager.get_database_backend())) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        sql
     }
 
     /// Drops the adjustments and the opening columns; current balances and the ledger's
     /// snapshot points stay as they are.
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for statement in [
+    fn down(d: Dialect) -> Vec<String> {
+        let mut sql: Vec<String> = [
             "DROP TABLE IF EXISTS balance_adjustments",
             "ALTER TABLE accounts DROP COLUMN opened_on",
             "ALTER TABLE accounts DROP COLUMN opening_balance",
-        ] {
-            db.execute_unprepared(statement).await?;
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if d.0 == sea_orm_migration::sea_orm::DbBackend::Postgres {
+            sql.push("ALTER TABLE balance_snapshots RESET (fillfactor)".to_owned());
         }
-        if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
-            db.execute_unprepared("ALTER TABLE balance_snapshots RESET (fillfactor)")
-                .await?;
-        }
-        Ok(())
+        sql
     }
 }

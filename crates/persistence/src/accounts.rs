@@ -8,13 +8,11 @@ use nestegg_ports::{
     Account, AccountRepository, AccountUpdate, Adjustment, Conflict, NewAccount, RepoError,
     Snapshot, WriteTime,
 };
-use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
-use crate::rows::{self, ACCOUNT_COLUMNS};
-use crate::sql::{Lock, Sql};
+use crate::rows::ACCOUNTS;
 
 /// Accounts and their snapshots in the SQL database.
 #[derive(Debug, Clone)]
@@ -28,22 +26,6 @@ impl SqlAccountRepository {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
-}
-
-/// Reads one of the user's accounts, locking it for the rest of the transaction.
-pub(crate) async fn lock_account(
-    sql: &Sql<'_, impl ConnectionTrait>,
-    user_id: Uuid,
-    id: Uuid,
-) -> Result<Account, RepoError> {
-    let row = sql
-        .one_locked(
-            Lock::Update,
-            &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND user_id = $2"),
-            [id.into(), user_id.into()],
-        )
-        .await?;
-    rows::account(&row)
 }
 
 #[async_trait]
@@ -111,29 +93,13 @@ impl AccountRepository for SqlAccountRepository {
     async fn list(&self, user_id: Uuid) -> Result<Vec<Account>, RepoError> {
         self.db
             .sql()
-            .all(
-                &format!(
-                    "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = $1 ORDER BY name, id"
-                ),
-                [user_id.into()],
-            )
-            .await?
-            .iter()
-            .map(rows::account)
-            .collect()
+            .all_owned(&ACCOUNTS, user_id, "name, id")
+            .await
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, RepoError> {
-        let row = self
-            .db
-            .sql()
-            .one(
-                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 AND user_id = $2"),
-                [id.into(), user_id.into()],
-            )
-            .await?;
-        rows::account(&row)
+        self.db.sql().owned(&ACCOUNTS, user_id, id).await
     }
 
     #[tracing::instrument(skip(self, update), err)]
@@ -146,7 +112,7 @@ impl AccountRepository for SqlAccountRepository {
     ) -> Result<Account, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        let mut account = lock_account(&sql, user_id, id).await?;
+        let mut account = sql.locked(&ACCOUNTS, user_id, id).await?;
         if let Some(name) = update.name {
             account.name = name.as_str().to_owned();
         }
@@ -230,7 +196,7 @@ impl AccountRepository for SqlAccountRepository {
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        lock_account(&sql, user_id, id).await?;
+        sql.locked(&ACCOUNTS, user_id, id).await?;
         let used = sql
             .opt(
                 "SELECT 1 AS used FROM transactions WHERE account_id = $1 LIMIT 1",
@@ -279,23 +245,15 @@ impl AccountRepository for SqlAccountRepository {
         to: Option<NaiveDate>,
     ) -> Result<Vec<Snapshot>, RepoError> {
         self.get(user_id, id).await?;
-        let mut sql = String::from(
-            "SELECT date, balance, available_balance, currency FROM balance_snapshots \
-             WHERE account_id = $1",
-        );
-        let mut values: Vec<Value> = vec![id.into()];
-        if let Some(from) = from {
-            values.push(from.into());
-            sql.push_str(&format!(" AND date >= ${}", values.len()));
-        }
-        if let Some(to) = to {
-            values.push(to.into());
-            sql.push_str(&format!(" AND date <= ${}", values.len()));
-        }
-        sql.push_str(" ORDER BY date");
         self.db
             .sql()
-            .all(&sql, values)
+            .all_dated(
+                "SELECT date, balance, available_balance, currency FROM balance_snapshots \
+                 WHERE account_id = $1",
+                id,
+                from,
+                to,
+            )
             .await?
             .iter()
             .map(|row| {

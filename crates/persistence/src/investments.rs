@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::codec::Scale;
 use crate::db::Db;
 use crate::rows::Row;
-use crate::sql::{Lock, Sql};
+use crate::sql::{Lock, Sql, page};
 
 /// Securities in the SQL database.
 #[derive(Debug, Clone)]
@@ -216,18 +216,9 @@ impl InvestmentRepository for SqlInvestmentRepository {
         }
         let limit = filter.limit.max(1);
         sql.push_str(&format!(" ORDER BY {order}, id LIMIT {}", limit + 1));
-        let mut items = conn
-            .all(&sql, values)
-            .await?
-            .iter()
-            .map(investment)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|i| (i.symbol.clone(), i.id))
-        } else {
-            None
-        };
+        let found = conn.all(&sql, values).await?;
+        let read = found.iter().map(investment).collect::<Result<_, _>>()?;
+        let (items, next) = page(read, limit, |i| (i.symbol.clone(), i.id));
         Ok(InvestmentPage { items, next })
     }
 
@@ -251,7 +242,11 @@ impl InvestmentRepository for SqlInvestmentRepository {
         )
         .await?;
         let row = sql
-            .one_locked(Lock::Update, &visible_sql(), [id.into(), user_id.into()])
+            .one_locked(
+                Some(Lock::Update),
+                &visible_sql(),
+                [id.into(), user_id.into()],
+            )
             .await?;
         let mut security = investment(&row)?;
         if security.owner != Some(user_id) {
@@ -298,21 +293,14 @@ impl InvestmentRepository for SqlInvestmentRepository {
         to: Option<NaiveDate>,
     ) -> Result<Vec<PricePoint>, RepoError> {
         self.get(user_id, id).await?;
-        let mut values: Vec<Value> = vec![id.into()];
-        let mut sql =
-            String::from("SELECT date, price FROM investment_prices WHERE investment_id = $1");
-        if let Some(from) = from {
-            values.push(from.into());
-            sql.push_str(&format!(" AND date >= ${}", values.len()));
-        }
-        if let Some(to) = to {
-            values.push(to.into());
-            sql.push_str(&format!(" AND date <= ${}", values.len()));
-        }
-        sql.push_str(" ORDER BY date");
         self.db
             .sql()
-            .all(&sql, values)
+            .all_dated(
+                "SELECT date, price FROM investment_prices WHERE investment_id = $1",
+                id,
+                from,
+                to,
+            )
             .await?
             .iter()
             .map(|row| {

@@ -8,7 +8,7 @@ use sea_orm::{DbBackend, FromQueryResult, QueryResult, TryGetable};
 use crate::codec::{self, Scale};
 
 /// Columns of `accounts`, in the order [`account`] reads them.
-pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, name, type, institution_name, \
+const ACCOUNT_COLUMNS: &str = "id, user_id, name, type, institution_name, \
     current_balance, opening_balance, opened_on, available_balance, currency, plaid_account_id, \
     connection_id, created_at, updated_at";
 
@@ -16,6 +16,27 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, name, type, institution_n
 pub(crate) const TRANSACTION_COLUMNS: &str = "id, account_id, amount, date, description, \
     merchant_name, category, is_pending, is_recurring, plaid_transaction_id, created_at, \
     updated_at";
+
+/// A table whose rows belong to a user (it has `id` and `user_id`): its name, the columns
+/// read and their reader, so that a get, a locked read and a list select alike.
+#[derive(Debug)]
+pub(crate) struct Owned<T> {
+    pub(crate) name: &'static str,
+    pub(crate) columns: &'static str,
+    pub(crate) read: fn(&Row) -> Result<T, RepoError>,
+}
+
+pub(crate) const ACCOUNTS: Owned<Account> = Owned {
+    name: "accounts",
+    columns: ACCOUNT_COLUMNS,
+    read: account,
+};
+
+pub(crate) const TRANSACTIONS: Owned<Transaction> = Owned {
+    name: "transactions",
+    columns: TRANSACTION_COLUMNS,
+    read: transaction,
+};
 
 pub(crate) fn corrupt(what: &str) -> RepoError {
     RepoError::Unexpected(anyhow::anyhow!("stored {what} is invalid"))

@@ -1,14 +1,16 @@
 //! Hand-written SQL that runs on both backends, and the one helper every repository queries
 //! through.
 
+use chrono::NaiveDate;
 use nestegg_domain::Money;
 use nestegg_ports::RepoError;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StatementBuilder, Value};
+use uuid::Uuid;
 
 use crate::codec::{self, Scale};
 use crate::error::db_err;
-use crate::rows::Row;
+use crate::rows::{Owned, Row};
 
 /// A statement written with PostgreSQL's `$1, $2, ...` placeholders, rewritten to SQLite's
 /// equivalent `?1, ?2, ...` when needed. SQL text must not contain a literal `$`.
@@ -24,6 +26,22 @@ pub fn statement<I: IntoIterator<Item = Value>>(
         sql.to_owned()
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// A keyset page from rows read with `LIMIT limit + 1`: the first `limit`, and the cursor of
+/// the last of them when a row beyond them shows that another page follows.
+pub(crate) fn page<T, K>(
+    mut items: Vec<T>,
+    limit: u32,
+    cursor: impl Fn(&T) -> K,
+) -> (Vec<T>, Option<K>) {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        let next = items.last().map(cursor);
+        (items, next)
+    } else {
+        (items, None)
+    }
 }
 
 /// A row lock for the rest of the transaction. PostgreSQL takes it; SQLite has no row locks
@@ -102,10 +120,10 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
         self.fetch_all(statement(self.backend, sql, values)).await
     }
 
-    /// [`Self::one`], locking the row it reads.
+    /// [`Self::one`], locking the row it reads with `lock` when given.
     pub(crate) async fn one_locked<I>(
         &self,
-        lock: Lock,
+        lock: Option<Lock>,
         sql: &str,
         values: I,
     ) -> Result<Row, RepoError>
@@ -117,18 +135,104 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
             .ok_or(RepoError::NotFound)
     }
 
-    /// [`Self::opt`], locking the row it reads.
+    /// [`Self::opt`], locking the row it reads with `lock` when given.
     pub(crate) async fn opt_locked<I>(
         &self,
-        lock: Lock,
+        lock: Option<Lock>,
         sql: &str,
         values: I,
     ) -> Result<Option<Row>, RepoError>
     where
         I: IntoIterator<Item = Value>,
     {
-        let sql = format!("{sql}{}", lock.clause(self.backend));
-        self.opt(&sql, values).await
+        let clause = lock.map_or("", |lock| lock.clause(self.backend));
+        self.opt(&format!("{sql}{clause}"), values).await
+    }
+
+    /// The user's row `id` of `table`; [`RepoError::NotFound`] when there is none or it is
+    /// another user's.
+    pub(crate) async fn owned<T>(
+        &self,
+        table: &Owned<T>,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<T, RepoError> {
+        self.owned_row(table, user_id, id, None).await
+    }
+
+    /// [`Self::owned`], locking the row for update for the rest of the transaction.
+    pub(crate) async fn locked<T>(
+        &self,
+        table: &Owned<T>,
+        user_id: Uuid,
+        id: Uuid,
+    ) -> Result<T, RepoError> {
+        self.owned_row(table, user_id, id, Some(Lock::Update)).await
+    }
+
+    async fn owned_row<T>(
+        &self,
+        table: &Owned<T>,
+        user_id: Uuid,
+        id: Uuid,
+        lock: Option<Lock>,
+    ) -> Result<T, RepoError> {
+        let Owned {
+            name,
+            columns,
+            read,
+        } = table;
+        let row = self
+            .one_locked(
+                lock,
+                &format!("SELECT {columns} FROM {name} WHERE id = $1 AND user_id = $2"),
+                [id.into(), user_id.into()],
+            )
+            .await?;
+        read(&row)
+    }
+
+    /// Every row of the user's in `table`, ordered by `order` (an `ORDER BY` list).
+    pub(crate) async fn all_owned<T>(
+        &self,
+        table: &Owned<T>,
+        user_id: Uuid,
+        order: &str,
+    ) -> Result<Vec<T>, RepoError> {
+        let Owned {
+            name,
+            columns,
+            read,
+        } = table;
+        self.all(
+            &format!("SELECT {columns} FROM {name} WHERE user_id = $1 ORDER BY {order}"),
+            [user_id.into()],
+        )
+        .await?
+        .iter()
+        .map(read)
+        .collect()
+    }
+
+    /// The rows of `select` (whose `$1` is `key`) with a `date` from `from` to `to`, each
+    /// bound inclusive and optional, in date order.
+    pub(crate) async fn all_dated(
+        &self,
+        select: &str,
+        key: Uuid,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<Row>, RepoError> {
+        let mut sql = select.to_owned();
+        let mut values: Vec<Value> = vec![key.into()];
+        for (op, bound) in [(">=", from), ("<=", to)] {
+            if let Some(date) = bound {
+                values.push(date.into());
+                sql.push_str(&format!(" AND date {op} ${}", values.len()));
+            }
+        }
+        sql.push_str(" ORDER BY date");
+        self.all(&sql, values).await
     }
 
     /// Takes `lock` on the rows a query selects, reading nothing: on SQLite, where the write

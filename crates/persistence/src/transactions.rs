@@ -12,11 +12,10 @@ use sea_orm::{ConnectionTrait, DbBackend, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::accounts::lock_account;
 use crate::db::Db;
 use crate::ledger as points;
-use crate::rows::{self, TRANSACTION_COLUMNS};
-use crate::sql::{Lock, Sql};
+use crate::rows::{self, ACCOUNTS, TRANSACTION_COLUMNS, TRANSACTIONS};
+use crate::sql::{Sql, page};
 
 /// Transactions in the SQL database.
 #[derive(Debug, Clone)]
@@ -91,23 +90,6 @@ async fn record(
     Ok(())
 }
 
-async fn lock_transaction(
-    sql: &Sql<'_, impl ConnectionTrait>,
-    user_id: Uuid,
-    id: Uuid,
-) -> Result<Transaction, RepoError> {
-    let row = sql
-        .one_locked(
-            Lock::Update,
-            &format!(
-                "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2"
-            ),
-            [id.into(), user_id.into()],
-        )
-        .await?;
-    rows::transaction(&row)
-}
-
 /// `q` as a `LIKE` pattern that matches it literally: `%`, `_` and `\` lose their meaning.
 /// Lower-cased as the backend's `lower()` does: fully on PostgreSQL, ASCII only on SQLite.
 pub(crate) fn contains_pattern(q: &str, b: DbBackend) -> String {
@@ -134,7 +116,7 @@ impl TransactionRepository for SqlTransactionRepository {
     async fn create(&self, new: NewTransaction, at: WriteTime) -> Result<Transaction, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        let mut account = lock_account(&sql, new.user_id, new.account_id).await?;
+        let mut account = sql.locked(&ACCOUNTS, new.user_id, new.account_id).await?;
         let created = Transaction {
             id: new.id,
             account_id: new.account_id,
@@ -184,17 +166,7 @@ impl TransactionRepository for SqlTransactionRepository {
 
     #[tracing::instrument(skip(self), err)]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Transaction, RepoError> {
-        let row = self
-            .db
-            .sql()
-            .one(
-                &format!(
-                    "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND user_id = $2"
-                ),
-                [id.into(), user_id.into()],
-            )
-            .await?;
-        rows::transaction(&row)
+        self.db.sql().owned(&TRANSACTIONS, user_id, id).await
     }
 
     #[tracing::instrument(skip(self), err)]
@@ -258,18 +230,12 @@ impl TransactionRepository for SqlTransactionRepository {
         }
         let limit = filter.limit.max(1);
         sql.push_str(&format!(" ORDER BY date DESC, id DESC LIMIT {}", limit + 1));
-        let mut items = conn
-            .all(&sql, values)
-            .await?
+        let found = conn.all(&sql, values).await?;
+        let read = found
             .iter()
             .map(rows::transaction)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|t| (t.date, t.id))
-        } else {
-            None
-        };
+            .collect::<Result<_, _>>()?;
+        let (items, next) = page(read, limit, |t| (t.date, t.id));
         Ok(TransactionPage { items, next })
     }
 
@@ -283,8 +249,8 @@ impl TransactionRepository for SqlTransactionRepository {
     ) -> Result<Transaction, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        let before = lock_transaction(&sql, user_id, id).await?;
-        let mut account = lock_account(&sql, user_id, before.account_id).await?;
+        let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
+        let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
         let mut after = before.clone();
         if let Some(d) = update.description {
             after.description = d;
@@ -346,8 +312,8 @@ impl TransactionRepository for SqlTransactionRepository {
     async fn delete(&self, user_id: Uuid, id: Uuid, at: WriteTime) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        let before = lock_transaction(&sql, user_id, id).await?;
-        let mut account = lock_account(&sql, user_id, before.account_id).await?;
+        let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
+        let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
         move_balance(&sql, &mut account, Some(&before), None, at).await?;
         sql.exec("DELETE FROM transactions WHERE id = $1", [id.into()])
             .await?;

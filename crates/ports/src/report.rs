@@ -59,7 +59,7 @@ pub trait ReportRepository: Send + Sync {
         base: CurrencyCode,
     ) -> Result<Vec<FxRate>, RepoError>;
 
-    /// Every snapshot of the user's accounts dated on or before `to`.
+    /// Every snapshot of the user's accounts dated on or before `to`, in no particular order.
     ///
     /// # Errors
     /// Store failures.

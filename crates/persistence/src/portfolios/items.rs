@@ -4,30 +4,13 @@
 use chrono::{DateTime, Utc};
 use nestegg_domain::portfolio::Position;
 use nestegg_domain::{Money, Percentage, Price};
-use nestegg_ports::{NewItem, Portfolio, PortfolioItem, RepoError};
+use nestegg_ports::{NewItem, PortfolioItem, RepoError};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::rows::{self, ITEM_COLUMNS, PORTFOLIO_COLUMNS};
+use super::rows::{self, ITEM_COLUMNS};
 use crate::codec::Scale;
 use crate::sql::{Lock, Sql};
-
-/// Reads one of the user's portfolios, locking it: every write to a portfolio's items or
-/// trades takes this first, so they are serialized per portfolio.
-pub(super) async fn lock_portfolio(
-    sql: &Sql<'_, impl ConnectionTrait>,
-    user_id: Uuid,
-    id: Uuid,
-) -> Result<Portfolio, RepoError> {
-    let row = sql
-        .one_locked(
-            Lock::Update,
-            &format!("SELECT {PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1 AND user_id = $2"),
-            [id.into(), user_id.into()],
-        )
-        .await?;
-    rows::portfolio(&row)
-}
 
 /// The current price of a security the user can see.
 pub(super) async fn visible_price(
@@ -38,7 +21,7 @@ pub(super) async fn visible_price(
     // FOR SHARE: a price change waits for this write, or this write sees the new price.
     let row = sql
         .one_locked(
-            Lock::Share,
+            Some(Lock::Share),
             "SELECT current_price FROM investments WHERE id = $1 \
              AND (owner_user_id IS NULL OR owner_user_id = $2)",
             [investment_id.into(), user_id.into()],
@@ -56,11 +39,9 @@ pub(super) async fn read_item(
 ) -> Result<PortfolioItem, RepoError> {
     let query =
         format!("SELECT {ITEM_COLUMNS} FROM portfolio_items WHERE id = $1 AND portfolio_id = $2");
-    let values = [item_id.into(), portfolio_id.into()];
-    let row = match lock {
-        Some(lock) => sql.one_locked(lock, &query, values).await?,
-        None => sql.one(&query, values).await?,
-    };
+    let row = sql
+        .one_locked(lock, &query, [item_id.into(), portfolio_id.into()])
+        .await?;
     rows::item(&row)
 }
 
@@ -71,7 +52,7 @@ pub(super) async fn lock_item_of(
     investment_id: Uuid,
 ) -> Result<Option<PortfolioItem>, RepoError> {
     sql.opt_locked(
-        Lock::Update,
+        Some(Lock::Update),
         &format!(
             "SELECT {ITEM_COLUMNS} FROM portfolio_items WHERE portfolio_id = $1 \
              AND investment_id = $2"

@@ -16,8 +16,8 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 pub(crate) use items::refresh_total;
-use items::{delete_item, insert_item, lock_portfolio, read_item, store_item, visible_price};
-use rows::{ITEM_COLUMNS, PORTFOLIO_COLUMNS, targets_json};
+use items::{delete_item, insert_item, read_item, store_item, visible_price};
+use rows::{ITEM_COLUMNS, PORTFOLIOS, targets_json};
 
 use crate::db::Db;
 use crate::sql::{Lock, Sql};
@@ -123,32 +123,13 @@ impl PortfolioRepository for SqlPortfolioRepository {
     async fn list(&self, user_id: Uuid) -> Result<Vec<Portfolio>, RepoError> {
         self.db
             .sql()
-            .all(
-                &format!(
-                    "SELECT {PORTFOLIO_COLUMNS} FROM portfolios WHERE user_id = $1 \
-                     ORDER BY is_default DESC, name, id"
-                ),
-                [user_id.into()],
-            )
-            .await?
-            .iter()
-            .map(rows::portfolio)
-            .collect()
+            .all_owned(&PORTFOLIOS, user_id, "is_default DESC, name, id")
+            .await
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Portfolio, RepoError> {
-        let row = self
-            .db
-            .sql()
-            .one(
-                &format!(
-                    "SELECT {PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1 AND user_id = $2"
-                ),
-                [id.into(), user_id.into()],
-            )
-            .await?;
-        rows::portfolio(&row)
+        self.db.sql().owned(&PORTFOLIOS, user_id, id).await
     }
 
     #[tracing::instrument(skip(self, update), err)]
@@ -162,7 +143,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
         lock_user(&sql, user_id).await?;
-        let mut p = lock_portfolio(&sql, user_id, id).await?;
+        let mut p = sql.locked(&PORTFOLIOS, user_id, id).await?;
         if let Some(name) = update.name {
             p.name = name;
         }
@@ -199,7 +180,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
         lock_user(&sql, user_id).await?;
-        let p = lock_portfolio(&sql, user_id, id).await?;
+        let p = sql.locked(&PORTFOLIOS, user_id, id).await?;
         for statement in [
             "DELETE FROM portfolio_trades WHERE portfolio_id = $1",
             "DELETE FROM portfolio_items WHERE portfolio_id = $1",
@@ -247,7 +228,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     ) -> Result<PortfolioItem, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        lock_portfolio(&sql, user_id, id).await?;
+        sql.locked(&PORTFOLIOS, user_id, id).await?;
         let price = visible_price(&sql, user_id, new.investment_id).await?;
         insert_item(&sql, id, &new, price, now)
             .await
@@ -269,7 +250,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     ) -> Result<PortfolioItem, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        lock_portfolio(&sql, user_id, id).await?;
+        sql.locked(&PORTFOLIOS, user_id, id).await?;
         let current = read_item(&sql, id, item_id, Some(Lock::Update)).await?;
         let position = Position {
             quantity: update.quantity.unwrap_or(current.quantity),
@@ -296,7 +277,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     ) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        lock_portfolio(&sql, user_id, id).await?;
+        sql.locked(&PORTFOLIOS, user_id, id).await?;
         read_item(&sql, id, item_id, Some(Lock::Update)).await?;
         delete_item(&sql, item_id).await?;
         refresh_total(&sql, id, now).await?;

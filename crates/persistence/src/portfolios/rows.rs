@@ -6,11 +6,19 @@ use nestegg_ports::{Portfolio, PortfolioItem, RepoError, Trade, TypeTargets};
 use serde_json::{Map, Value as Json};
 
 use crate::codec::Scale;
-use crate::rows::{Row, corrupt};
+use crate::rows::{Owned, Row, corrupt};
 
 /// Columns of `portfolios`, as [`portfolio`] reads them.
-pub(super) const PORTFOLIO_COLUMNS: &str = "id, user_id, name, description, total_value, \
+const PORTFOLIO_COLUMNS: &str = "id, user_id, name, description, total_value, \
     currency, is_default, target_allocation, created_at, updated_at";
+
+/// Portfolios, read whole. Every write to a portfolio's items or trades first reads it with
+/// `Lock::Update`, so that they are serialized per portfolio.
+pub(super) const PORTFOLIOS: Owned<Portfolio> = Owned {
+    name: "portfolios",
+    columns: PORTFOLIO_COLUMNS,
+    read: portfolio,
+};
 
 /// Columns of `portfolio_items`, as [`item`] reads them.
 pub(super) const ITEM_COLUMNS: &str = "id, portfolio_id, investment_id, quantity, average_cost, \
@@ -52,7 +60,7 @@ fn targets_from(json: &Json) -> Result<TypeTargets, RepoError> {
         .collect()
 }
 
-pub(super) fn portfolio(row: &Row) -> Result<Portfolio, RepoError> {
+fn portfolio(row: &Row) -> Result<Portfolio, RepoError> {
     Ok(Portfolio {
         id: row.get("id")?,
         user_id: row.get("user_id")?,

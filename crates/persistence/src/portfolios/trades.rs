@@ -9,10 +9,9 @@ use sea_orm::Value;
 use uuid::Uuid;
 
 use super::items::{
-    delete_item, insert_item, lock_item_of, lock_portfolio, read_item, refresh_total, store_item,
-    visible_price,
+    delete_item, insert_item, lock_item_of, read_item, refresh_total, store_item, visible_price,
 };
-use super::rows::{self, HOLDING_COLUMNS, PORTFOLIO_COLUMNS, TRADE_COLUMNS};
+use super::rows::{self, HOLDING_COLUMNS, PORTFOLIOS, TRADE_COLUMNS};
 use crate::codec::Scale;
 use crate::db::Db;
 
@@ -27,7 +26,7 @@ pub(super) async fn trade(
 ) -> Result<Trade, RepoError> {
     let txn = db.begin_write().await?;
     let sql = txn.sql();
-    lock_portfolio(&sql, user_id, id).await?;
+    sql.locked(&PORTFOLIOS, user_id, id).await?;
     let price = visible_price(&sql, user_id, trade.investment_id).await?;
     let existing = lock_item_of(&sql, id, trade.investment_id).await?;
     let held = existing.as_ref().map(|i| Position {
@@ -130,13 +129,7 @@ pub(super) async fn holdings(
 ) -> Result<PortfolioHoldings, RepoError> {
     let txn = db.begin_read().await?;
     let sql = txn.sql();
-    let found = sql
-        .one(
-            &format!("SELECT {PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1 AND user_id = $2"),
-            [id.into(), user_id.into()],
-        )
-        .await?;
-    let portfolio = rows::portfolio(&found)?;
+    let portfolio = sql.owned(&PORTFOLIOS, user_id, id).await?;
     let holdings = sql
         .all(
             &format!(
