@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::cache::ReportCache;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, valid};
 
 /// A new account, unvalidated.
 #[derive(Debug, Clone)]
@@ -149,27 +149,7 @@ impl AccountService {
         if let Some(d) = input.opened_on {
             errors.check("opened_on", past_day(d, "the opening date", today));
         }
-        errors.finish()?;
-        let (
-            Some(name),
-            Some(account_type),
-            Some(institution_name),
-            Some(balance),
-            Some(available),
-            Some(currency),
-        ) = (
-            name,
-            account_type,
-            institution,
-            balance,
-            available,
-            currency,
-        )
-        else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(errors; name, account_type, institution, balance, available, currency);
         let account = self
             .accounts
             .create(
@@ -178,7 +158,7 @@ impl AccountService {
                     user_id,
                     name,
                     account_type,
-                    institution_name,
+                    institution_name: institution,
                     current_balance: balance,
                     available_balance: available,
                     currency,

@@ -11,7 +11,7 @@ use nestegg_ports::{
 use uuid::Uuid;
 
 use crate::cache::ReportCache;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, valid};
 
 /// How long tokens live and how hard logins are throttled.
 #[derive(Debug, Clone)]
@@ -127,12 +127,7 @@ impl AuthService {
         let email = errors.check("email", Email::parse(&input.email));
         let username = errors.check("username", Username::parse(&input.username));
         let password = errors.check("password", Password::parse(&input.password));
-        errors.finish()?;
-        let (Some(email), Some(username), Some(password)) = (email, username, password) else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(errors; email, username, password);
         let password_hash = self.ports.hasher.hash(&password).await?;
         let user = NewUser {
             id: Uuid::now_v7(),

@@ -98,6 +98,12 @@ impl From<SecurityError> for AppError {
 #[derive(Debug, Default)]
 pub struct FieldErrors(BTreeMap<String, String>);
 
+impl From<BTreeMap<String, String>> for FieldErrors {
+    fn from(fields: BTreeMap<String, String>) -> Self {
+        Self(fields)
+    }
+}
+
 impl FieldErrors {
     /// Keeps the value if valid, else records why under `field`.
     pub fn check<T>(&mut self, field: &str, result: Result<T, DomainError>) -> Option<T> {
@@ -128,3 +134,18 @@ impl FieldErrors {
         }
     }
 }
+
+/// Ends validation: answers the collected field errors, if any, and otherwise rebinds each
+/// checked `Option` to its value (`valid!(errors; name, amount)`). Every field was checked, so
+/// a missing value after a clean finish is a bug, reported as unexpected.
+macro_rules! valid {
+    ($errors:ident; $($field:ident),+ $(,)?) => {
+        $errors.finish()?;
+        let ($(Some($field),)+) = ($($field,)+) else {
+            return Err($crate::error::AppError::Unexpected(anyhow::anyhow!(
+                "validated fields missing"
+            )));
+        };
+    };
+}
+pub(crate) use valid;

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::accounts::not_found;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, valid};
 use crate::transactions::page_limit;
 
 /// A private security to add, unvalidated.
@@ -101,37 +101,7 @@ impl InvestmentService {
             "country",
             text::optional(input.country.as_deref(), "a country", 64),
         );
-        e.finish()?;
-        let (
-            Some(symbol),
-            Some(name),
-            Some(investment_type),
-            Some(exchange),
-            Some(market_cap),
-            Some(pe_ratio),
-            Some(dividend_yield),
-            Some(expense_ratio),
-            Some(sector),
-            Some(industry),
-            Some(country),
-        ) = (
-            symbol,
-            name,
-            investment_type,
-            exchange,
-            market_cap,
-            pe_ratio,
-            dividend_yield,
-            expense_ratio,
-            sector,
-            industry,
-            country,
-        )
-        else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(e; symbol, name, investment_type, exchange, market_cap, pe_ratio, dividend_yield, expense_ratio, sector, industry, country);
         Ok(self
             .investments
             .create(
@@ -220,12 +190,7 @@ impl InvestmentService {
             "date",
             report::check_date(date.unwrap_or_else(|| self.clock.today())),
         );
-        e.finish()?;
-        let (Some(price), Some(date)) = (price, date) else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(e; price, date);
         self.investments
             .put_price(user_id, id, PricePoint { date, price }, self.clock.now())
             .await

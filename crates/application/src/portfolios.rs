@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::accounts::not_found;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, valid};
 use crate::transactions::page_limit;
 
 /// A new portfolio, unvalidated.
@@ -282,22 +282,15 @@ impl PortfolioService {
             "target_allocation",
             input.target_allocation.map(Percentage::new).transpose(),
         );
-        e.finish()?;
-        let (Some(quantity), Some(average_cost), Some(target_allocation)) =
-            (quantity, cost, target)
-        else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(e; quantity, cost, target);
         let item = NewItem {
             id: Uuid::now_v7(),
             investment_id: input.investment_id,
             position: Position {
                 quantity,
-                average_cost,
+                average_cost: cost,
             },
-            target_allocation,
+            target_allocation: target,
         };
         self.portfolios
             .add_item(user_id, id, item, self.clock.now())
@@ -381,14 +374,7 @@ impl PortfolioService {
             Money::non_negative(input.fee.unwrap_or_default(), "a fee"),
         );
         let date = e.check("date", report::check_date(input.date));
-        e.finish()?;
-        let (Some(side), Some(quantity), Some(price), Some(fee), Some(date)) =
-            (side, quantity, price, fee, date)
-        else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(e; side, quantity, price, fee, date);
         let trade = NewTrade {
             id: Uuid::now_v7(),
             investment_id: input.investment_id,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cache::ReportCache;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, valid};
 
 /// An overview with the date it describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,14 +293,8 @@ impl ReportService {
                 ),
             );
         }
-        if !fields.is_empty() {
-            return Err(AppError::Validation(fields));
-        }
-        let (Some(currency), Some(rate)) = (currency, rate) else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        let errors = FieldErrors::from(fields);
+        valid!(errors; currency, rate);
         let now = self.clock.now();
         let stored = self
             .reports

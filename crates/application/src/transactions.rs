@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::accounts::{not_found, write_time};
 use crate::cache::ReportCache;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors, valid};
 
 /// A new transaction, unvalidated.
 #[derive(Debug, Clone)]
@@ -169,14 +169,7 @@ impl TransactionService {
                 .as_deref()
                 .map_or(Ok(TransactionCategory::Other), TransactionCategory::parse),
         );
-        errors.finish()?;
-        let (Some(amount), Some(description), Some(merchant_name), Some(category)) =
-            (amount, description, merchant, category)
-        else {
-            return Err(AppError::Unexpected(anyhow::anyhow!(
-                "validated fields missing"
-            )));
-        };
+        valid!(errors; amount, description, merchant, category);
         let created = self
             .transactions
             .create(
@@ -187,7 +180,7 @@ impl TransactionService {
                     amount,
                     date: input.date,
                     description,
-                    merchant_name,
+                    merchant_name: merchant,
                     category,
                     is_pending: input.is_pending.unwrap_or(false),
                     is_recurring: input.is_recurring.unwrap_or(false),
