@@ -103,7 +103,7 @@ SQL
 posts() { # label, date, connections
   local out
   out=$(ACCOUNTS=$ACCOUNTS DATE=$2 TOKEN=$TOKEN wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d10s --latency -s "$SCRIPT_DIR/post.lua" "$BASE")
-  printf '  %-46s %8s posts/s   p50 %-9s p99 %s\n' "$1" \
+  printf '  %-56s %8s posts/s   p50 %-9s p99 %s\n' "$1" \
     "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
     "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
   if grep -q "Non-2xx" <<<"$out"; then echo "  !! $(grep Non-2xx <<<"$out")"; fi
@@ -117,6 +117,7 @@ echo
 echo "baseline build:"
 setup /tmp/nestegg-bench-baseline-bin nestegg_bench_base 18081
 posts "POST /transactions dated today (baseline)" "$TODAY" 8
+posts "POST /transactions dated today, 1 at a time (baseline)" "$TODAY" 1
 kill $SERVER; wait $SERVER 2>/dev/null || true
 
 echo
@@ -124,6 +125,7 @@ echo "current build:"
 setup /tmp/nestegg-bench-current nestegg_bench_ledger 18082
 ledger_rebuild nestegg_bench_ledger
 posts "POST /transactions dated today" "$TODAY" 8
+posts "POST /transactions dated today, 1 at a time" "$TODAY" 1
 posts "POST /transactions dated 3 years back" "$THREE_YEARS" 8
 posts "POST /transactions dated 3 years back, 1 at a time" "$THREE_YEARS" 1
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::Money;
 use nestegg_domain::ledger::{self, Step};
 use nestegg_ports::{Account, RepoError};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DbBackend};
 use uuid::Uuid;
 
 use crate::sql::Sql;
@@ -44,6 +44,21 @@ pub(crate) async fn ensure_point(
     Ok(())
 }
 
+/// Moves every point after a step's date by its delta.
+const SHIFT_LATER: &str = "UPDATE balance_snapshots SET balance = balance + $1, updated_at = $2 \
+    WHERE account_id = $3 AND date > $4";
+
+/// The point on a step's date: added with the balance of the point before it plus the delta,
+/// or moved by the delta when it exists.
+const STEP_POINT: &str = "INSERT INTO balance_snapshots (id, account_id, date, balance, \
+    available_balance, currency, created_at, updated_at) \
+    SELECT $5, $3, $4, COALESCE((SELECT p.balance FROM balance_snapshots p \
+    WHERE p.account_id = $3 AND p.date < $4 ORDER BY p.date DESC LIMIT 1), $6) + $1, \
+    (SELECT p.available_balance FROM balance_snapshots p WHERE p.account_id = $3 \
+    AND p.date < $4 ORDER BY p.date DESC LIMIT 1), $7, $2, $2 WHERE TRUE \
+    ON CONFLICT (account_id, date) DO UPDATE SET balance = balance_snapshots.balance + $1, \
+    updated_at = excluded.updated_at";
+
 /// Applies one step to the points: its date's point and every later one move by its delta.
 async fn shift(
     sql: &Sql<'_, impl ConnectionTrait>,
@@ -51,18 +66,31 @@ async fn shift(
     step: Step,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    ensure_point(sql, account, step.date, now).await?;
-    sql.exec(
-        "UPDATE balance_snapshots SET balance = balance + $1, updated_at = $2 \
-         WHERE account_id = $3 AND date >= $4",
-        [
-            sql.money(step.delta)?,
-            now.into(),
-            account.id.into(),
-            step.date.into(),
-        ],
-    )
-    .await?;
+    let later = [
+        sql.money(step.delta)?,
+        now.into(),
+        account.id.into(),
+        step.date.into(),
+    ];
+    let mut point = later.to_vec();
+    point.extend([
+        Uuid::now_v7().into(),
+        sql.money(Money::ZERO)?,
+        account.currency.as_str().into(),
+    ]);
+    if sql.backend() == DbBackend::Postgres {
+        // One round trip for the common write: the later points and the step's own point in
+        // one statement (the CTE touches only dates after the step's; the point's lookups
+        // only dates before it).
+        sql.exec(
+            &format!("WITH later AS ({SHIFT_LATER}) {STEP_POINT}"),
+            point,
+        )
+        .await?;
+    } else {
+        sql.exec(SHIFT_LATER, later).await?;
+        sql.exec(STEP_POINT, point).await?;
+    }
     Ok(())
 }
 
