@@ -14,6 +14,72 @@ use uuid::Uuid;
 
 use crate::sql::Sql;
 
+// Dates are written into these statements as literals ('YYYY-MM-DD', from a `NaiveDate`, so
+// nothing can be injected), not bound: with a bound date, PostgreSQL's generic plan for a
+// cached prepared statement scans all of an account's points through the `account_id` index
+// and filters them (1.2 ms on ten years of daily points), where the literal lets it range-scan
+// `(account_id, date)` (0.09 ms). The values bound are: $1 delta, $2 account, $3 new point id,
+// $4 zero, $5 currency, $6 now.
+
+/// The point on `date`: added with the balance of the point before it plus the delta, or
+/// moved by the delta when it exists.
+fn point_sql(date: NaiveDate) -> String {
+    let before = format!(
+        "FROM balance_snapshots p WHERE p.account_id = $2 AND p.date < '{date}' \
+         ORDER BY p.date DESC LIMIT 1"
+    );
+    format!(
+        "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+         currency, created_at, updated_at) \
+         SELECT $3, $2, '{date}', COALESCE((SELECT p.balance {before}), $4) + $1, \
+         (SELECT p.available_balance {before}), $5, $6, $6 WHERE TRUE \
+         ON CONFLICT (account_id, date) DO UPDATE SET \
+         balance = balance_snapshots.balance + $1, updated_at = excluded.updated_at"
+    )
+}
+
+/// Every point after `date` moves by the delta.
+fn later_sql(date: NaiveDate) -> String {
+    format!(
+        "UPDATE balance_snapshots SET balance = balance + $1, updated_at = $6 \
+         WHERE account_id = $2 AND date > '{date}'"
+    )
+}
+
+async fn write_points(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &Account,
+    step: Step,
+    now: DateTime<Utc>,
+    shift_later: bool,
+) -> Result<(), RepoError> {
+    let values = || -> Result<Vec<sea_orm::Value>, RepoError> {
+        Ok(vec![
+            sql.money(step.delta)?,
+            account.id.into(),
+            Uuid::now_v7().into(),
+            sql.money(Money::ZERO)?,
+            account.currency.as_str().into(),
+            now.into(),
+        ])
+    };
+    let point = point_sql(step.date);
+    if !shift_later {
+        sql.exec(&point, values()?).await?;
+    } else if sql.backend() == DbBackend::Postgres {
+        // One round trip for the common write: the later points and the step's own point in
+        // one statement (the CTE touches only dates after the step's; the point's lookups
+        // only dates before it).
+        let later = later_sql(step.date);
+        sql.exec(&format!("WITH later AS ({later}) {point}"), values()?)
+            .await?;
+    } else {
+        sql.exec(&later_sql(step.date), values()?).await?;
+        sql.exec(&point, values()?).await?;
+    }
+    Ok(())
+}
+
 /// Adds a point on `date` unless the account has one, carrying the balance (and available
 /// balance) of the point before it.
 pub(crate) async fn ensure_point(
@@ -22,42 +88,12 @@ pub(crate) async fn ensure_point(
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    sql.exec(
-        "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
-         currency, created_at, updated_at) \
-         SELECT $1, $2, $3, \
-         COALESCE((SELECT p.balance FROM balance_snapshots p WHERE p.account_id = $2 \
-         AND p.date < $3 ORDER BY p.date DESC LIMIT 1), $4), \
-         (SELECT p.available_balance FROM balance_snapshots p WHERE p.account_id = $2 \
-         AND p.date < $3 ORDER BY p.date DESC LIMIT 1), $5, $6, $6 WHERE TRUE \
-         ON CONFLICT (account_id, date) DO NOTHING",
-        [
-            Uuid::now_v7().into(),
-            account.id.into(),
-            date.into(),
-            sql.money(Money::ZERO)?,
-            account.currency.as_str().into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    Ok(())
+    let step = Step {
+        date,
+        delta: Money::ZERO,
+    };
+    write_points(sql, account, step, now, false).await
 }
-
-/// Moves every point after a step's date by its delta.
-const SHIFT_LATER: &str = "UPDATE balance_snapshots SET balance = balance + $1, updated_at = $2 \
-    WHERE account_id = $3 AND date > $4";
-
-/// The point on a step's date: added with the balance of the point before it plus the delta,
-/// or moved by the delta when it exists.
-const STEP_POINT: &str = "INSERT INTO balance_snapshots (id, account_id, date, balance, \
-    available_balance, currency, created_at, updated_at) \
-    SELECT $5, $3, $4, COALESCE((SELECT p.balance FROM balance_snapshots p \
-    WHERE p.account_id = $3 AND p.date < $4 ORDER BY p.date DESC LIMIT 1), $6) + $1, \
-    (SELECT p.available_balance FROM balance_snapshots p WHERE p.account_id = $3 \
-    AND p.date < $4 ORDER BY p.date DESC LIMIT 1), $7, $2, $2 WHERE TRUE \
-    ON CONFLICT (account_id, date) DO UPDATE SET balance = balance_snapshots.balance + $1, \
-    updated_at = excluded.updated_at";
 
 /// Applies one step to the points: its date's point and every later one move by its delta.
 async fn shift(
@@ -66,32 +102,7 @@ async fn shift(
     step: Step,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let later = [
-        sql.money(step.delta)?,
-        now.into(),
-        account.id.into(),
-        step.date.into(),
-    ];
-    let mut point = later.to_vec();
-    point.extend([
-        Uuid::now_v7().into(),
-        sql.money(Money::ZERO)?,
-        account.currency.as_str().into(),
-    ]);
-    if sql.backend() == DbBackend::Postgres {
-        // One round trip for the common write: the later points and the step's own point in
-        // one statement (the CTE touches only dates after the step's; the point's lookups
-        // only dates before it).
-        sql.exec(
-            &format!("WITH later AS ({SHIFT_LATER}) {STEP_POINT}"),
-            point,
-        )
-        .await?;
-    } else {
-        sql.exec(SHIFT_LATER, later).await?;
-        sql.exec(STEP_POINT, point).await?;
-    }
-    Ok(())
+    write_points(sql, account, step, now, true).await
 }
 
 /// Applies `steps` to a locked account: the new current balance (checked against the type's
@@ -165,11 +176,14 @@ pub(crate) async fn balance_on(
     account_id: Uuid,
     date: NaiveDate,
 ) -> Result<Money, RepoError> {
+    // The date as a literal, for the plan (see above).
     match sql
         .opt(
-            "SELECT balance FROM balance_snapshots WHERE account_id = $1 AND date <= $2 \
-             ORDER BY date DESC LIMIT 1",
-            [account_id.into(), date.into()],
+            &format!(
+                "SELECT balance FROM balance_snapshots WHERE account_id = $1 \
+                 AND date <= '{date}' ORDER BY date DESC LIMIT 1"
+            ),
+            [account_id.into()],
         )
         .await?
     {

@@ -115,28 +115,52 @@ impl ReportRepository for SqlReportRepository {
         user_id: Uuid,
         to: NaiveDate,
     ) -> Result<Vec<SnapshotPoint>, RepoError> {
-        // Unordered: the domain orders each account's points itself, and sorting ten years of
-        // daily points here spilled to disk and took half of a daily history's time.
-        self.db
-            .sql()
+        let sql = self.db.sql();
+        // Each account's type and currency once, not on each of its (thousands of) points.
+        let accounts: HashMap<Uuid, (AccountType, CurrencyCode)> = sql
             .all(
-                "SELECT s.account_id, a.type, s.currency, s.date, s.balance \
-                 FROM balance_snapshots s JOIN accounts a ON a.id = s.account_id \
-                 WHERE a.user_id = $1 AND s.date <= $2",
-                [user_id.into(), to.into()],
+                "SELECT id, type, currency FROM accounts WHERE user_id = $1",
+                [user_id.into()],
             )
             .await?
             .iter()
             .map(|row| {
-                Ok(SnapshotPoint {
-                    account_id: row.get("account_id")?,
-                    account_type: row.parsed("type", AccountType::parse)?,
-                    currency: row.currency("currency")?,
+                Ok((
+                    row.get("id")?,
+                    (
+                        row.parsed("type", AccountType::parse)?,
+                        row.currency("currency")?,
+                    ),
+                ))
+            })
+            .collect::<Result<_, RepoError>>()?;
+        // Unordered: the domain orders each account's points itself, and sorting ten years of
+        // daily points here spilled to disk and took half of a daily history's time.
+        sql.all(
+            "SELECT s.account_id, s.date, s.balance FROM balance_snapshots s \
+             JOIN accounts a ON a.id = s.account_id WHERE a.user_id = $1 AND s.date <= $2",
+            [user_id.into(), to.into()],
+        )
+        .await?
+        .iter()
+        .filter_map(|row| {
+            let point = || -> Result<Option<SnapshotPoint>, RepoError> {
+                let account_id: Uuid = row.get("account_id")?;
+                // An account created between the two reads counts from the next report.
+                let Some((account_type, currency)) = accounts.get(&account_id).copied() else {
+                    return Ok(None);
+                };
+                Ok(Some(SnapshotPoint {
+                    account_id,
+                    account_type,
+                    currency,
                     date: row.get("date")?,
                     balance: row.money("balance")?,
-                })
-            })
-            .collect()
+                }))
+            };
+            point().transpose()
+        })
+        .collect()
     }
 
     #[tracing::instrument(skip(self), err)]
