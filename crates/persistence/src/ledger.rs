@@ -21,9 +21,10 @@ use crate::sql::Sql;
 // `(account_id, date)` (0.09 ms). The values bound are: $1 delta, $2 account, $3 new point id,
 // $4 zero, $5 currency, $6 now.
 
-/// The point on `date`: added with the balance of the point before it plus the delta, or
-/// moved by the delta when it exists.
-fn point_sql(date: NaiveDate) -> String {
+/// The point on `date` unless the account has one (`missing` says how to tell: a table
+/// lookup, or the rows a shift just moved), with the balance of the point before it plus the
+/// delta, and its available balance.
+fn point_sql(date: NaiveDate, missing: &str) -> String {
     let before = format!(
         "FROM balance_snapshots p WHERE p.account_id = $2 AND p.date < '{date}' \
          ORDER BY p.date DESC LIMIT 1"
@@ -32,17 +33,15 @@ fn point_sql(date: NaiveDate) -> String {
         "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
          currency, created_at, updated_at) \
          SELECT $3, $2, '{date}', COALESCE((SELECT p.balance {before}), $4) + $1, \
-         (SELECT p.available_balance {before}), $5, $6, $6 WHERE TRUE \
-         ON CONFLICT (account_id, date) DO UPDATE SET \
-         balance = balance_snapshots.balance + $1, updated_at = excluded.updated_at"
+         (SELECT p.available_balance {before}), $5, $6, $6 WHERE NOT EXISTS ({missing})"
     )
 }
 
-/// Every point after `date` moves by the delta.
-fn later_sql(date: NaiveDate) -> String {
+/// The point on `date` and every later one move by the delta.
+fn shift_sql(date: NaiveDate) -> String {
     format!(
         "UPDATE balance_snapshots SET balance = balance + $1, updated_at = $6 \
-         WHERE account_id = $2 AND date > '{date}'"
+         WHERE account_id = $2 AND date >= '{date}'"
     )
 }
 
@@ -51,7 +50,7 @@ async fn write_points(
     account: &Account,
     step: Step,
     now: DateTime<Utc>,
-    shift_later: bool,
+    shift: bool,
 ) -> Result<(), RepoError> {
     let values = || -> Result<Vec<sea_orm::Value>, RepoError> {
         Ok(vec![
@@ -63,19 +62,25 @@ async fn write_points(
             now.into(),
         ])
     };
-    let point = point_sql(step.date);
-    if !shift_later {
-        sql.exec(&point, values()?).await?;
+    let date = step.date;
+    let stored =
+        format!("SELECT 1 FROM balance_snapshots s WHERE s.account_id = $2 AND s.date = '{date}'");
+    if !shift {
+        sql.exec(&point_sql(date, &stored), values()?).await?;
     } else if sql.backend() == DbBackend::Postgres {
-        // One round trip for the common write: the later points and the step's own point in
-        // one statement (the CTE touches only dates after the step's; the point's lookups
-        // only dates before it).
-        let later = later_sql(step.date);
-        sql.exec(&format!("WITH later AS ({later}) {point}"), values()?)
-            .await?;
+        // One round trip for the common write: move the points from the step's date on, and
+        // add its own point only if the shift did not find one. The point's lookups read only
+        // dates before the step's, which the shift does not touch.
+        let moved = format!("SELECT 1 FROM moved WHERE moved.date = '{date}'");
+        let statement = format!(
+            "WITH moved AS ({} RETURNING date) {}",
+            shift_sql(date),
+            point_sql(date, &moved)
+        );
+        sql.exec(&statement, values()?).await?;
     } else {
-        sql.exec(&later_sql(step.date), values()?).await?;
-        sql.exec(&point, values()?).await?;
+        sql.exec(&shift_sql(date), values()?).await?;
+        sql.exec(&point_sql(date, &stored), values()?).await?;
     }
     Ok(())
 }
