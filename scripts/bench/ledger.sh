@@ -137,6 +137,29 @@ for i in $(seq 1 10); do
 done | sort -n | awk '{a[NR]=$1} END {printf "  min %.3f s  median %.3f s  max %.3f s (n=%d)\n", a[1], a[int((NR+1)/2)], a[NR], NR}'
 echo "  points: $(curl -sf -H "$AUTH" "$BASE/api/v1/overview/history?from=$TEN_YEARS&to=$TODAY&interval=day" | json "['items'].__len__()")"
 
+kill $SERVER; wait $SERVER 2>/dev/null || true
+
+# The everyday write, one connection, baseline and current alternating on their own seeded
+# databases: on two shared cores a single run of each drifts by ±20 %, alternating does not.
+echo
+echo "POST /transactions dated today, 1 at a time, alternating builds (wrk -t1 -c1 -d8s):"
+for round in 1 2 3; do
+  for build in baseline current; do
+    if [ $build = baseline ]; then bin=/tmp/nestegg-bench-baseline-bin db=nestegg_bench_base; else bin=/tmp/nestegg-bench-current db=nestegg_bench_ledger; fi
+    BASE="http://127.0.0.1:18083"
+    DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" NESTEGG_ADDR="127.0.0.1:18083" "$bin" serve & SERVER=$!
+    for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.2; done
+    TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+      -d '{"login":"bench","password":"benchmark password"}' | json "['access_token']")
+    ACCOUNTS=$("${PSQL[@]}" -d "$db" -Atc "SELECT string_agg(id::text, ',') FROM accounts")
+    out=$(ACCOUNTS=$ACCOUNTS DATE=$TODAY TOKEN=$TOKEN wrk -t1 -c1 -d8s --latency -s "$SCRIPT_DIR/post.lua" "$BASE")
+    printf '  round %s %-9s %8s posts/s   p50 %-9s p99 %s\n' "$round" "$build" \
+      "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+      "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+    kill $SERVER; wait $SERVER 2>/dev/null || true
+  done
+done
+
 echo
 echo "query plans:"
 ACCOUNT_ID=${ACCOUNTS%%,*}
