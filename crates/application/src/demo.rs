@@ -23,8 +23,7 @@ use crate::error::AppError;
 mod data;
 
 use data::{
-    BROKERAGE, CARD, CASH, CHECKING, HOME, LOAN, MORTGAGE, RETIREMENT, Rng, SAVINGS, SECURITIES,
-    SPECS,
+    BROKERAGE, CARD, CHECKING, HOME, Planned, RETIREMENT, Rng, SECURITIES, SPECS, schedule,
 };
 
 /// How to log in as the demo user.
@@ -232,8 +231,14 @@ impl DemoService {
         let mut home = Decimal::from(SPECS[HOME].opening);
         let mut day = start;
         while day <= today {
-            for (account, amount, description, merchant, category, recurring) in
-                self.day_of(&mut rng, day, &ids, user.id).await?
+            for Planned {
+                account,
+                amount,
+                description,
+                merchant,
+                category,
+                recurring,
+            } in self.day_of(&mut rng, day, &ids, user.id).await?
             {
                 // The last days' card purchases have not posted yet.
                 let pending = today.signed_duration_since(day).num_days() < 3
@@ -307,243 +312,35 @@ impl DemoService {
         })
     }
 
-    /// The transactions of one day.
-    #[allow(clippy::type_complexity)]
+    /// The transactions of one day: the fixed schedule, and on the 25th the card paid in full.
     async fn day_of(
         &self,
         rng: &mut Rng,
         day: NaiveDate,
         ids: &[Uuid],
         user_id: Uuid,
-    ) -> Result<
-        Vec<(
-            Uuid,
-            Decimal,
-            &'static str,
-            Option<&'static str>,
-            TransactionCategory,
-            bool,
-        )>,
-        AppError,
-    > {
-        use TransactionCategory as C;
-        let mut out = Vec::new();
-        let d = day.day();
-        if d == 1 || d == 15 {
-            out.push((
-                ids[CHECKING],
-                Decimal::new(340_000, 2),
-                "Payroll",
-                Some("Acme Corp"),
-                C::Income,
-                true,
-            ));
-        }
-        if d == 2 {
-            out.push((
-                ids[CHECKING],
-                Decimal::from(-2_150),
-                "Mortgage payment",
-                Some("Wells Fargo"),
-                C::Transfer,
-                true,
-            ));
-            out.push((
-                ids[MORTGAGE],
-                Decimal::from(2_150),
-                "Payment received",
-                None,
-                C::Transfer,
-                true,
-            ));
-            out.push((
-                ids[CHECKING],
-                Decimal::from(-420),
-                "Auto loan payment",
-                Some("Toyota Financial"),
-                C::Transfer,
-                true,
-            ));
-            out.push((
-                ids[LOAN],
-                Decimal::from(420),
-                "Payment received",
-                None,
-                C::Transfer,
-                true,
-            ));
-        }
-        if d == 3 {
-            out.push((
-                ids[CHECKING],
-                Decimal::from(-1_500),
-                "Transfer to savings",
-                None,
-                C::Transfer,
-                true,
-            ));
-            out.push((
-                ids[SAVINGS],
-                Decimal::from(1_500),
-                "Transfer from checking",
-                None,
-                C::Transfer,
-                true,
-            ));
-        }
-        if d == 5 {
-            out.push((
-                ids[CHECKING],
-                -rng.dollars(80, 160),
-                "Electric bill",
-                Some("PG&E"),
-                C::Payment,
-                true,
-            ));
-            out.push((
-                ids[CHECKING],
-                Decimal::new(-7_000, 2),
-                "Internet",
-                Some("Comcast"),
-                C::Payment,
-                true,
-            ));
-            out.push((
-                ids[CARD],
-                Decimal::new(-1_549, 2),
-                "Netflix",
-                Some("Netflix"),
-                C::Entertainment,
-                true,
-            ));
-            out.push((
-                ids[CARD],
-                Decimal::new(-1_099, 2),
-                "Spotify",
-                Some("Spotify"),
-                C::Entertainment,
-                true,
-            ));
-            out.push((
-                ids[CARD],
-                Decimal::from(-45),
-                "Gym membership",
-                Some("Equinox"),
-                C::HealthAndFitness,
-                true,
-            ));
-        }
-        if d == 28 {
-            out.push((
-                ids[SAVINGS],
-                rng.dollars(20, 45),
-                "Interest",
-                Some("Ally"),
-                C::Income,
-                false,
-            ));
-        }
-        if d == 10 {
-            out.push((
-                ids[CHECKING],
-                Decimal::from(-100),
-                "ATM withdrawal",
-                None,
-                C::Transfer,
-                false,
-            ));
-            out.push((
-                ids[CASH],
-                Decimal::from(100),
-                "ATM withdrawal",
-                None,
-                C::Transfer,
-                false,
-            ));
-        }
-        if rng.chance(40) {
-            out.push((
-                ids[CASH],
-                -rng.dollars(3, 12),
-                "Coffee and snacks",
-                Some("Corner Cafe"),
-                C::FoodAndDrink,
-                false,
-            ));
-        }
-        if day.weekday().num_days_from_monday() == 5 {
-            let store = rng.pick(&["Whole Foods", "Trader Joe's", "Safeway"]);
-            out.push((
-                ids[CARD],
-                -rng.dollars(65, 190),
-                "Groceries",
-                Some(store),
-                C::FoodAndDrink,
-                false,
-            ));
-        }
-        if rng.chance(35) {
-            let place = rng.pick(&[
-                "Chipotle",
-                "Luigi's Trattoria",
-                "Blue Bottle",
-                "Sushi Ko",
-                "Taco Bell",
-            ]);
-            out.push((
-                ids[CARD],
-                -rng.dollars(12, 85),
-                "Dining out",
-                Some(place),
-                C::FoodAndDrink,
-                false,
-            ));
-        }
-        if day.weekday().num_days_from_monday() == 2 {
-            let station = rng.pick(&["Shell", "Chevron"]);
-            out.push((
-                ids[CARD],
-                -rng.dollars(35, 70),
-                "Fuel",
-                Some(station),
-                C::Transportation,
-                false,
-            ));
-        }
-        if rng.chance(10) {
-            let shop = rng.pick(&["Amazon", "Target", "REI", "IKEA"]);
-            out.push((
-                ids[CARD],
-                -rng.dollars(20, 250),
-                "Shopping",
-                Some(shop),
-                C::Shopping,
-                false,
-            ));
-        }
-        if rng.chance(1) {
-            out.push((
-                ids[CARD],
-                -rng.dollars(300, 1_200),
-                "Flights",
-                Some("United Airlines"),
-                C::Travel,
-                false,
-            ));
-        }
-        if d == 25 {
+    ) -> Result<Vec<Planned>, AppError> {
+        let mut out = schedule(rng, day, ids);
+        if day.day() == 25 {
             // Pay the card in full from checking.
             let owed = self.transactions_owed(user_id, ids[CARD]).await?;
             if owed > Decimal::ZERO {
-                out.push((
+                out.push(Planned::new(
                     ids[CHECKING],
                     -owed,
                     "Credit card payment",
                     Some("Chase"),
-                    C::Transfer,
+                    TransactionCategory::Transfer,
                     true,
                 ));
-                out.push((ids[CARD], owed, "Payment received", None, C::Transfer, true));
+                out.push(Planned::new(
+                    ids[CARD],
+                    owed,
+                    "Payment received",
+                    None,
+                    TransactionCategory::Transfer,
+                    true,
+                ));
             }
         }
         Ok(out)

@@ -1,7 +1,9 @@
 //! The demo's fixed data: its accounts, securities and a deterministic random generator.
 
-use nestegg_domain::{AccountType, InvestmentType};
+use chrono::{Datelike, NaiveDate};
+use nestegg_domain::{AccountType, InvestmentType, TransactionCategory};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 /// The demo portfolio's securities: symbol, name, type, sector, price a year ago, yearly drift
 /// in percent.
@@ -157,3 +159,245 @@ pub(super) const LOAN: usize = 5;
 pub(super) const MORTGAGE: usize = 6;
 pub(super) const CASH: usize = 7;
 pub(super) const HOME: usize = 8;
+
+/// One transaction the demo will write.
+#[derive(Debug, Clone)]
+pub(super) struct Planned {
+    pub(super) account: Uuid,
+    pub(super) amount: Decimal,
+    pub(super) description: &'static str,
+    pub(super) merchant: Option<&'static str>,
+    pub(super) category: TransactionCategory,
+    pub(super) recurring: bool,
+}
+
+impl Planned {
+    pub(super) fn new(
+        account: Uuid,
+        amount: Decimal,
+        description: &'static str,
+        merchant: Option<&'static str>,
+        category: TransactionCategory,
+        recurring: bool,
+    ) -> Self {
+        Self {
+            account,
+            amount,
+            description,
+            merchant,
+            category,
+            recurring,
+        }
+    }
+}
+
+/// The demo person's fixed schedule for one day: pay, bills, transfers, shopping and fuel
+/// (the card payment, which depends on what is owed, is the demo logic's).
+pub(super) fn schedule(rng: &mut Rng, day: NaiveDate, ids: &[Uuid]) -> Vec<Planned> {
+    use TransactionCategory as C;
+    let mut out = Vec::new();
+    let d = day.day();
+    if d == 1 || d == 15 {
+        out.push(Planned::new(
+            ids[CHECKING],
+            Decimal::new(340_000, 2),
+            "Payroll",
+            Some("Acme Corp"),
+            C::Income,
+            true,
+        ));
+    }
+    if d == 2 {
+        out.push(Planned::new(
+            ids[CHECKING],
+            Decimal::from(-2_150),
+            "Mortgage payment",
+            Some("Wells Fargo"),
+            C::Transfer,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[MORTGAGE],
+            Decimal::from(2_150),
+            "Payment received",
+            None,
+            C::Transfer,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[CHECKING],
+            Decimal::from(-420),
+            "Auto loan payment",
+            Some("Toyota Financial"),
+            C::Transfer,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[LOAN],
+            Decimal::from(420),
+            "Payment received",
+            None,
+            C::Transfer,
+            true,
+        ));
+    }
+    if d == 3 {
+        out.push(Planned::new(
+            ids[CHECKING],
+            Decimal::from(-1_500),
+            "Transfer to savings",
+            None,
+            C::Transfer,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[SAVINGS],
+            Decimal::from(1_500),
+            "Transfer from checking",
+            None,
+            C::Transfer,
+            true,
+        ));
+    }
+    if d == 5 {
+        out.push(Planned::new(
+            ids[CHECKING],
+            -rng.dollars(80, 160),
+            "Electric bill",
+            Some("PG&E"),
+            C::Payment,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[CHECKING],
+            Decimal::new(-7_000, 2),
+            "Internet",
+            Some("Comcast"),
+            C::Payment,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[CARD],
+            Decimal::new(-1_549, 2),
+            "Netflix",
+            Some("Netflix"),
+            C::Entertainment,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[CARD],
+            Decimal::new(-1_099, 2),
+            "Spotify",
+            Some("Spotify"),
+            C::Entertainment,
+            true,
+        ));
+        out.push(Planned::new(
+            ids[CARD],
+            Decimal::from(-45),
+            "Gym membership",
+            Some("Equinox"),
+            C::HealthAndFitness,
+            true,
+        ));
+    }
+    if d == 28 {
+        out.push(Planned::new(
+            ids[SAVINGS],
+            rng.dollars(20, 45),
+            "Interest",
+            Some("Ally"),
+            C::Income,
+            false,
+        ));
+    }
+    if d == 10 {
+        out.push(Planned::new(
+            ids[CHECKING],
+            Decimal::from(-100),
+            "ATM withdrawal",
+            None,
+            C::Transfer,
+            false,
+        ));
+        out.push(Planned::new(
+            ids[CASH],
+            Decimal::from(100),
+            "ATM withdrawal",
+            None,
+            C::Transfer,
+            false,
+        ));
+    }
+    if rng.chance(40) {
+        out.push(Planned::new(
+            ids[CASH],
+            -rng.dollars(3, 12),
+            "Coffee and snacks",
+            Some("Corner Cafe"),
+            C::FoodAndDrink,
+            false,
+        ));
+    }
+    if day.weekday().num_days_from_monday() == 5 {
+        let store = rng.pick(&["Whole Foods", "Trader Joe's", "Safeway"]);
+        out.push(Planned::new(
+            ids[CARD],
+            -rng.dollars(65, 190),
+            "Groceries",
+            Some(store),
+            C::FoodAndDrink,
+            false,
+        ));
+    }
+    if rng.chance(35) {
+        let place = rng.pick(&[
+            "Chipotle",
+            "Luigi's Trattoria",
+            "Blue Bottle",
+            "Sushi Ko",
+            "Taco Bell",
+        ]);
+        out.push(Planned::new(
+            ids[CARD],
+            -rng.dollars(12, 85),
+            "Dining out",
+            Some(place),
+            C::FoodAndDrink,
+            false,
+        ));
+    }
+    if day.weekday().num_days_from_monday() == 2 {
+        let station = rng.pick(&["Shell", "Chevron"]);
+        out.push(Planned::new(
+            ids[CARD],
+            -rng.dollars(35, 70),
+            "Fuel",
+            Some(station),
+            C::Transportation,
+            false,
+        ));
+    }
+    if rng.chance(10) {
+        let shop = rng.pick(&["Amazon", "Target", "REI", "IKEA"]);
+        out.push(Planned::new(
+            ids[CARD],
+            -rng.dollars(20, 250),
+            "Shopping",
+            Some(shop),
+            C::Shopping,
+            false,
+        ));
+    }
+    if rng.chance(1) {
+        out.push(Planned::new(
+            ids[CARD],
+            -rng.dollars(300, 1_200),
+            "Flights",
+            Some("United Airlines"),
+            C::Travel,
+            false,
+        ));
+    }
+    out
+}
