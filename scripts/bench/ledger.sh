@@ -77,26 +77,10 @@ SQL
   echo "  seeded $ROWS transactions in $(( $(date +%s) - start )) s"
 }
 
-# What the application would have written for the seeded transactions: balances and, with the
-# ledger, the opening date ten years back and one balance point per account and date.
+# What the application would have written for the seeded transactions (scripts/bench/ledger-rebuild.sql).
 ledger_rebuild() { # db
   local start; start=$(date +%s)
-  "${PSQL[@]}" -d "$1" <<'SQL'
-UPDATE accounts SET opened_on = CURRENT_DATE - 3650;
-UPDATE accounts SET current_balance = opening_balance + COALESCE((SELECT SUM(CASE WHEN accounts.type IN ('credit_card','loan','mortgage') THEN -t.amount ELSE t.amount END)
-  FROM transactions t WHERE t.account_id = accounts.id AND NOT t.is_pending), 0);
-DELETE FROM balance_snapshots;
-INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, currency, created_at, updated_at)
-SELECT gen_random_uuid(), e.account_id, e.date, SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date),
-       NULL, 'USD', now(), now()
-FROM (SELECT x.account_id, x.date, SUM(x.delta) AS delta FROM (
-        SELECT id AS account_id, opened_on AS date, opening_balance AS delta FROM accounts
-        UNION ALL
-        SELECT t.account_id, t.date, CASE WHEN a.type IN ('credit_card','loan','mortgage') THEN -t.amount ELSE t.amount END
-        FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE NOT t.is_pending) x
-      GROUP BY x.account_id, x.date) e;
-ANALYZE balance_snapshots;
-SQL
+  "${PSQL[@]}" -d "$1" -f "$SCRIPT_DIR/ledger-rebuild.sql"
   echo "  rebuilt the ledger's balance points ($("${PSQL[@]}" -d "$1" -Atc 'SELECT count(*) FROM balance_snapshots') rows) in $(( $(date +%s) - start )) s"
 }
 
