@@ -267,7 +267,7 @@ mod tests {
     }
 
     #[test]
-    fn the_issues_example_reads_day_by_day_from_the_opening_and_three_dated_transactions() {
+    fn three_back_dated_transactions_read_day_by_day_from_the_moved_opening() {
         // Checking opened with 1000 today; -100, +500 and -50 dated 40, 20 and 5 days ago. The
         // opening moves back to the earliest transaction's date.
         let t = AccountType::Checking;

@@ -190,7 +190,7 @@ impl Repos {
 }
 
 both_backends!(
-    the_issues_example_reads_right_on_every_day,
+    three_back_dated_transactions_read_right_on_every_day,
     |db: TestDb| async move {
         let r = Repos::new(db).await;
         // A checking account opened today with 1000; then -100, +500 and -50 dated 40, 20

@@ -122,8 +122,8 @@ both_backends!(
     |db: TestDb| async move {
         db.db.migrate_down(Some(1)).await.unwrap();
         let user = common::make_user(&db, "ada").await.id;
-        // The example: opened with 1000, then -100, +500 and -50 on three dates; a
-        // pending -20 counts nowhere.
+        // Opened with 1000, then -100, +500 and -50 on three dates; a pending -20 counts
+        // nowhere.
         let checking = old_account(&db, user, "checking", "1350", day(11, 25)).await;
         for (amount, date, pending) in [
             ("-100", day(10, 16), false),

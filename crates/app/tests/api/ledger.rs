@@ -33,7 +33,7 @@ fn worth(history: &Value) -> Vec<(String, String)> {
 app_test!(
     a_new_users_back_dated_transactions_shape_the_trend_on_their_dates,
     |app: TestApp| async move {
-        // The report, step by step: checking opened with 1000, then -100, +500 and -50
+        // A new user's first steps: checking opened with 1000, then -100, +500 and -50
         // dated 40, 20 and 5 days ago.
         let (token, account) = app.with_checking("ada", "1000").await;
         for (amount, days) in [("-100", 40), ("500", 20), ("-50", 5)] {
