@@ -16,4 +16,4 @@ FROM (SELECT x.account_id, x.date, SUM(x.delta) AS delta FROM (
         SELECT t.account_id, t.date, CASE WHEN a.type IN ('credit_card','loan','mortgage') THEN -t.amount ELSE t.amount END
         FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE NOT t.is_pending) x
       GROUP BY x.account_id, x.date) e;
-ANALYZE balance_snapshots;
+VACUUM ANALYZE balance_snapshots;

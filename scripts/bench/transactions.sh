@@ -55,7 +55,7 @@ SELECT gen_random_uuid(), a.user_id, a.id,
        g % 50 = 0, false, now(), now()
 FROM generate_series(1, $ROWS) g
 JOIN LATERAL (SELECT id, user_id FROM accounts ORDER BY id OFFSET (g % 5) LIMIT 1) a ON true;
-ANALYZE transactions;
+VACUUM ANALYZE transactions;
 SQL
 # The balances and balance points the application would have written for them.
 "${PSQL[@]}" -d "$DB" -f scripts/bench/ledger-rebuild.sql
