@@ -74,7 +74,7 @@ FROM generate_series(1, $ROWS) g
 JOIN LATERAL (SELECT id, user_id FROM accounts ORDER BY id OFFSET (g % 20) LIMIT 1) a ON true;
 VACUUM ANALYZE transactions;
 SQL
-# Vacuumed now, so that autovacuum does not start on the fresh rows in the middle of a run.
+  # Vacuumed above, so that autovacuum does not start on the fresh rows in the middle of a run.
   echo "  seeded $ROWS transactions in $(( $(date +%s) - start )) s"
 }
 
