@@ -1,6 +1,6 @@
 //! The ports of Nestegg's core: every trait through which the use cases reach the world.
 //!
-//! Repositories, the login throttle, password hashing, tokens, the cipher and the clock are
+//! Repositories, Plaid, the login throttle, password hashing, tokens, the cipher and the clock are
 //! object-safe `async_trait`s held as `Arc<dyn Port>`; with the `mocks` feature each also gets a
 //! mockall mock for the use cases' unit tests. Errors are in the ports' own terms
 //! ([`RepoError`], [`SecurityError`], ...): no database, HTTP or crypto library type ever crosses
@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod health;
 pub mod investment;
+pub mod plaid;
 pub mod portfolio;
 pub mod report;
 pub mod security;
@@ -29,6 +30,10 @@ pub use error::{Conflict, RepoError, SecurityError, TokenError};
 pub use health::HealthProbe;
 pub use investment::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
+};
+pub use plaid::{
+    AccessToken, ExchangedItem, Holdings, LinkToken, Plaid, PlaidAccount, PlaidError, PlaidHolding,
+    PlaidItem, PlaidSecurity, PlaidTransaction, RemovedTransaction, SyncPage, WebhookKey,
 };
 pub use portfolio::{
     ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings, PortfolioItem,
