@@ -11,6 +11,7 @@ mod m20261125_000001_initial;
 mod m20261125_000002_fx_rates;
 mod m20261125_000003_investments;
 mod m20261126_000004_ledger;
+mod m20261127_000005_plaid_sync;
 mod steps;
 
 use steps::Run;
@@ -23,6 +24,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000002_fx_rates.rs"),
     include_str!("m20261125_000003_investments.rs"),
     include_str!("m20261126_000004_ledger.rs"),
+    include_str!("m20261127_000005_plaid_sync.rs"),
     include_str!("steps.rs"),
 ];
 
@@ -38,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(Run(m20261125_000002_fx_rates::Migration)),
             Box::new(Run(m20261125_000003_investments::Migration)),
             Box::new(Run(m20261126_000004_ledger::Migration)),
+            Box::new(Run(m20261127_000005_plaid_sync::Migration)),
         ]
     }
 }

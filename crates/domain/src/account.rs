@@ -60,16 +60,19 @@ impl AccountType {
         }
     }
 
-    /// Only a credit card may show a negative balance (a credit owed to the holder).
+    /// A credit card may show a negative balance (a credit owed to the holder), and so may a
+    /// checking account (an overdraft). This relaxes the seed schema's rule on purpose: a bank
+    /// reports overdrawn checking accounts, and a ledger must be able to follow them.
     #[must_use]
     pub fn allows_negative_balance(self) -> bool {
-        self == AccountType::CreditCard
+        matches!(self, AccountType::CreditCard | AccountType::Checking)
     }
 
     /// Checks a balance against this type's rule.
     ///
     /// # Errors
-    /// [`DomainError::NegativeBalanceNotAllowed`] for a negative balance on any type but a card.
+    /// [`DomainError::NegativeBalanceNotAllowed`] for a negative balance on any type but a card
+    /// or a checking account.
     pub fn check_balance(self, balance: Money) -> Result<Money, DomainError> {
         if balance.is_negative() && !self.allows_negative_balance() {
             return Err(DomainError::NegativeBalanceNotAllowed { account_type: self });
@@ -131,10 +134,11 @@ mod tests {
     }
 
     #[test]
-    fn only_a_credit_card_may_have_a_negative_balance() {
+    fn only_credit_cards_and_checking_accounts_may_have_a_negative_balance() {
         for t in AccountType::ALL {
             let result = t.check_balance(money("-0.01"));
-            assert_eq!(result.is_ok(), *t == AccountType::CreditCard, "{t}");
+            let may = matches!(t, AccountType::CreditCard | AccountType::Checking);
+            assert_eq!(result.is_ok(), may, "{t}");
             assert!(t.check_balance(money("0")).is_ok());
         }
     }

@@ -244,19 +244,21 @@ mod tests {
     }
 
     #[test]
-    fn an_asset_may_not_be_overdrawn_but_a_card_may_go_into_credit() {
-        let err = rebalance(
+    fn savings_may_not_be_overdrawn_but_checking_may_and_a_card_may_go_into_credit() {
+        let err = rebalance(AccountType::Savings, m("10"), None, Some(posting("-10.01")));
+        assert_eq!(
+            err,
+            Err(DomainError::NegativeBalanceNotAllowed {
+                account_type: AccountType::Savings
+            })
+        );
+        let overdraft = rebalance(
             AccountType::Checking,
             m("10"),
             None,
             Some(posting("-10.01")),
         );
-        assert_eq!(
-            err,
-            Err(DomainError::NegativeBalanceNotAllowed {
-                account_type: AccountType::Checking
-            })
-        );
+        assert_eq!(overdraft.unwrap(), m("-0.01"));
         let credit = rebalance(AccountType::CreditCard, m("10"), None, Some(posting("20")));
         assert_eq!(credit.unwrap(), m("-10"));
     }

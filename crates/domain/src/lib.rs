@@ -18,6 +18,7 @@ pub mod investment;
 pub mod ledger;
 pub mod portfolio;
 pub mod report;
+pub mod sync;
 pub mod text;
 pub mod transaction;
 pub mod user;
@@ -27,6 +28,7 @@ pub use currency::CurrencyCode;
 pub use decimal::{Money, Percentage, Price, Quantity, Rate, UnitCost};
 pub use error::DomainError;
 pub use investment::{InvestmentType, Symbol};
+pub use sync::SyncStatus;
 pub use transaction::{TransactionAmount, TransactionCategory};
 pub use user::{Email, Password, Preferences, Username};
 

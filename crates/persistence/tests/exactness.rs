@@ -98,14 +98,16 @@ both_backends!(
 );
 
 both_backends!(
-    the_database_itself_refuses_a_zero_amount_and_a_negative_checking_balance,
+    the_database_itself_refuses_a_zero_amount_and_a_negative_savings_balance_but_not_an_overdraft,
     |db: TestDb| async move {
         let user = common::make_user(&db, "ada").await;
         let account = account(&db, user.id).await;
         let zero =
             common::insert_transaction(&db, Uuid::now_v7(), user.id, account, Decimal::ZERO).await;
         common::assert_refused(zero, "ck_transactions_amount_not_zero");
-        let negative = common::insert_account(&db, user.id, "checking", Decimal::new(-1, 4)).await;
+        let negative = common::insert_account(&db, user.id, "savings", Decimal::new(-1, 4)).await;
         common::assert_refused(negative, "ck_accounts_balance_not_negative");
+        let overdraft = common::insert_account(&db, user.id, "checking", Decimal::new(-1, 4)).await;
+        assert!(overdraft.is_ok(), "{overdraft:?}");
     }
 );

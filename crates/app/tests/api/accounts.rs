@@ -54,7 +54,7 @@ app_test!(
             ["currency", "current_balance", "name", "type"]
         );
 
-        let negative = account_body("Checking", "checking", "-0.01");
+        let negative = account_body("Savings", "savings", "-0.01");
         let response = app.post("/api/v1/accounts", &negative, Some(&token)).await;
         assert!(
             invalid_fields(response)
@@ -62,9 +62,11 @@ app_test!(
                 .contains(&"current_balance".to_owned())
         );
 
-        // A card may owe (a negative balance); savings may not go below zero.
+        // A card may owe (a negative balance), a checking account may be overdrawn; savings may
+        // not go below zero.
         for (name, kind, opening, change, allowed) in [
             ("Card", "credit_card", "-20", "-25.5", true),
+            ("Checking", "checking", "-20", "-25.5", true),
             ("Savings", "savings", "5", "-1", false),
         ] {
             let created = app.account(&token, account_body(name, kind, opening)).await;
