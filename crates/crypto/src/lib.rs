@@ -10,7 +10,7 @@ mod jwt;
 mod password;
 mod secret;
 
-pub use cipher::AesGcmCipher;
+pub use cipher::{AesGcmCipher, key_id};
 pub use jwt::JwtAccessTokens;
 pub use password::BcryptHasher;
 pub use secret::RandomSecretTokens;

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod cache;
 pub mod clock;
+pub mod connection;
 pub mod error;
 pub mod health;
 pub mod investment;
@@ -26,6 +27,10 @@ pub use account::{
 };
 pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
+pub use connection::{
+    Connection, ConnectionRepository, ConnectionSecret, NewConnection, SyncBatch, SyncCounts,
+    SyncedAccount, SyncedTransaction,
+};
 pub use error::{Conflict, RepoError, SecurityError, TokenError};
 pub use health::HealthProbe;
 pub use investment::{
@@ -40,7 +45,7 @@ pub use portfolio::{
     PortfolioRepository, PortfolioUpdate, Trade, TypeTargets,
 };
 pub use report::{CashflowGrouping, FxRate, ReportRepository};
-pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, SecretTokens};
+pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, Sealed, SecretTokens};
 pub use throttle::{LoginThrottle, ThrottleKey};
 pub use token::{NewRefreshToken, RefreshToken, RefreshTokenRepository};
 pub use transaction::{

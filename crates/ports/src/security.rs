@@ -66,18 +66,40 @@ pub trait SecretTokens: Send + Sync {
     fn hash(&self, token: &str) -> String;
 }
 
-/// Authenticated symmetric encryption (for Plaid access tokens at rest).
+/// A secret sealed at rest: the id of the key it was sealed with, and the sealed text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// Which key sealed it (not secret: it only names the key).
+    pub key_id: String,
+    /// Nonce, ciphertext and tag, as text safe to store.
+    pub ciphertext: String,
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealed({}, ***)", self.key_id)
+    }
+}
+
+/// Authenticated symmetric encryption under a key ring (for Plaid access tokens at rest): new
+/// secrets are sealed with the current key, and older keys still open what they sealed until
+/// everything is sealed again.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait Cipher: Send + Sync {
-    /// Encrypts with a fresh nonce; the result is text, safe to store.
+    /// The id of the key new secrets are sealed with.
+    fn current_key_id(&self) -> String;
+
+    /// Seals `plaintext` with the current key and a fresh nonce, bound to `context` (e.g. the
+    /// row's id): it opens only with the same context.
     ///
     /// # Errors
     /// [`SecurityError::Unexpected`] when encryption fails.
-    fn encrypt(&self, plaintext: &[u8]) -> Result<String, SecurityError>;
+    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, SecurityError>;
 
-    /// Decrypts what [`Cipher::encrypt`] produced.
+    /// Opens what [`Cipher::seal`] produced, with the key it names.
     ///
     /// # Errors
-    /// [`SecurityError::Invalid`] when the text is malformed or was altered.
-    fn decrypt(&self, ciphertext: &str) -> Result<Vec<u8>, SecurityError>;
+    /// [`SecurityError::Invalid`] when the key is unknown, the text is malformed or altered, or
+    /// the context differs.
+    fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, SecurityError>;
 }
