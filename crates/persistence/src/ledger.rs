@@ -212,3 +212,78 @@ pub(crate) async fn first_entry(
         .await?;
     row.get("first")
 }
+
+/// Rewrites a locked account's balance points from scratch, in two statements: the running sum
+/// of its opening balance, posted transactions and adjustments, one point per date. For writes
+/// that touch many dates at once (a bank's years of history), where shifting the later points
+/// once per date would cost a pass over the history each.
+pub(crate) async fn rebuild(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &mut Account,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let effect = match account.account_type.class() {
+        nestegg_domain::AccountClass::Asset => "amount",
+        nestegg_domain::AccountClass::Liability => "-amount",
+    };
+    let new_id = if sql.backend() == DbBackend::Postgres {
+        "gen_random_uuid()"
+    } else {
+        "randomblob(16)"
+    };
+    sql.exec(
+        "DELETE FROM balance_snapshots WHERE account_id = $1",
+        [account.id.into()],
+    )
+    .await?;
+    sql.exec(
+        &format!(
+            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+             currency, created_at, updated_at) \
+             SELECT {new_id}, $1, e.date, SUM(e.delta) OVER (ORDER BY e.date), NULL, $2, $3, $3 \
+             FROM (SELECT x.date, SUM(x.delta) AS delta FROM ( \
+                 SELECT opened_on AS date, opening_balance AS delta FROM accounts WHERE id = $1 \
+                 UNION ALL SELECT date, {effect} AS delta FROM transactions \
+                 WHERE account_id = $1 AND is_pending = $4 \
+                 UNION ALL SELECT date, amount AS delta FROM balance_adjustments \
+                 WHERE account_id = $1 \
+             ) x GROUP BY x.date) e"
+        ),
+        [
+            account.id.into(),
+            account.currency.as_str().into(),
+            now.into(),
+            false.into(),
+        ],
+    )
+    .await?;
+    let latest = sql
+        .one(
+            "SELECT balance, date FROM balance_snapshots WHERE account_id = $1 \
+             ORDER BY date DESC LIMIT 1",
+            [account.id.into()],
+        )
+        .await?;
+    account.current_balance = latest.money("balance")?;
+    let last: NaiveDate = latest.get("date")?;
+    sql.exec(
+        "UPDATE balance_snapshots SET available_balance = $1 WHERE account_id = $2 AND date = $3",
+        [
+            sql.money_opt(account.available_balance)?,
+            account.id.into(),
+            last.into(),
+        ],
+    )
+    .await?;
+    sql.exec(
+        "UPDATE accounts SET current_balance = $1, updated_at = $2 WHERE id = $3",
+        [
+            sql.money(account.current_balance)?,
+            now.into(),
+            account.id.into(),
+        ],
+    )
+    .await?;
+    account.updated_at = now;
+    Ok(())
+}

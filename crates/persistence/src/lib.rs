@@ -7,6 +7,7 @@
 
 mod accounts;
 pub mod codec;
+mod connections;
 mod db;
 mod entity;
 mod error;
@@ -23,6 +24,7 @@ mod transactions;
 mod users;
 
 pub use accounts::SqlAccountRepository;
+pub use connections::SqlConnectionRepository;
 pub use db::{Db, MigrationStatus};
 pub use investments::SqlInvestmentRepository;
 pub use portfolios::SqlPortfolioRepository;

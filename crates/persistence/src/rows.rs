@@ -8,7 +8,7 @@ use sea_orm::{DbBackend, FromQueryResult, QueryResult, TryGetable};
 use crate::codec::{self, Scale};
 
 /// Columns of `accounts`, in the order [`account`] reads them.
-const ACCOUNT_COLUMNS: &str = "id, user_id, name, type, institution_name, \
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, user_id, name, type, institution_name, \
     current_balance, opening_balance, opened_on, available_balance, currency, plaid_account_id, \
     connection_id, created_at, updated_at";
 

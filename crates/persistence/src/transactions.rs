@@ -61,7 +61,7 @@ async fn move_balance(
     points::apply(sql, account, &steps, at.now).await
 }
 
-async fn record(
+pub(crate) async fn record(
     sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
     action: HistoryAction,
@@ -279,9 +279,10 @@ impl TransactionRepository for SqlTransactionRepository {
         after.updated_at = at.now;
         move_balance(&sql, &mut account, Some(&before), Some(&after), at).await?;
         sql.exec(
+            // A category the user chose is kept when a bank sync changes the transaction.
             "UPDATE transactions SET amount = $1, date = $2, description = $3, \
              merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
-             updated_at = $8 WHERE id = $9",
+             updated_at = $8, category_edited = (category_edited OR $10) WHERE id = $9",
             [
                 sql.money(after.amount)?,
                 after.date.into(),
@@ -292,6 +293,7 @@ impl TransactionRepository for SqlTransactionRepository {
                 after.is_pending.into(),
                 at.now.into(),
                 id.into(),
+                (after.category != before.category).into(),
             ],
         )
         .await?;
