@@ -340,9 +340,7 @@ impl ConnectionRepository for SqlConnectionRepository {
 
 fn sealed(row: &Row) -> Result<Sealed, RepoError> {
     Ok(Sealed {
-        key_id: row
-            .get::<Option<String>>("key_id")?
-            .unwrap_or_default(),
+        key_id: row.get::<Option<String>>("key_id")?.unwrap_or_default(),
         ciphertext: row.get("access_token")?,
     })
 }
@@ -420,10 +418,7 @@ impl BatchWriter {
                 placeholders(chunk.len(), 2)
             );
             let rows = sql
-                .all(
-                    &select,
-                    std::iter::once(batch.user_id.into()).chain(values),
-                )
+                .all(&select, std::iter::once(batch.user_id.into()).chain(values))
                 .await?;
             for row in rows {
                 let transaction = rows::transaction(&row)?;
@@ -816,7 +811,10 @@ impl BatchWriter {
                     .range(..=today)
                     .try_fold(Money::ZERO, |sum, (_, delta)| sum.checked_add(*delta))?;
                 account.opening_balance = bank.balance.checked_sub(moved)?;
-                account.opened_on = owed.keys().next().map_or(today, |first| (*first).min(today));
+                account.opened_on = owed
+                    .keys()
+                    .next()
+                    .map_or(today, |first| (*first).min(today));
                 sql.exec(
                     "UPDATE accounts SET opening_balance = $1, opened_on = $2 WHERE id = $3",
                     [

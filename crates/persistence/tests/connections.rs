@@ -1,0 +1,491 @@
+//! Linked connections through the real repository on both backends: a sync's batch lands in
+//! one transaction, derives opening balances, replays without duplicates, keeps the user's
+//! edits when a pending transaction posts, and the sync lease admits one holder at a time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::{NaiveDate, TimeDelta};
+use nestegg_domain::{AccountType, CurrencyCode, Money, SyncStatus, TransactionCategory};
+use nestegg_persistence::testing::TestDb;
+use nestegg_persistence::{
+    SqlAccountRepository, SqlConnectionRepository, SqlTransactionRepository, both_backends,
+};
+use nestegg_ports::{
+    AccountRepository, Conflict, ConnectionRepository, NewConnection, RepoError, Sealed, SyncBatch,
+    SyncedAccount, SyncedTransaction, TransactionFilter, TransactionRepository, TransactionUpdate,
+    WriteTime,
+};
+use uuid::Uuid;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+}
+
+fn day(n: i64) -> NaiveDate {
+    today() + TimeDelta::days(n)
+}
+
+fn at() -> WriteTime {
+    WriteTime {
+        now: common::now(),
+        today: today(),
+    }
+}
+
+fn m(s: &str) -> Money {
+    Money::new(s.parse().unwrap()).unwrap()
+}
+
+struct Fixture {
+    _db: TestDb,
+    user: Uuid,
+    connection: Uuid,
+    repo: SqlConnectionRepository,
+    accounts: SqlAccountRepository,
+    transactions: SqlTransactionRepository,
+}
+
+impl Fixture {
+    async fn new(db: TestDb) -> Self {
+        let user = common::make_user(&db, "ada").await.id;
+        let repo = SqlConnectionRepository::new(db.db.clone());
+        let connection = repo
+            .create(
+                NewConnection {
+                    id: Uuid::now_v7(),
+                    user_id: user,
+                    plaid_item_id: format!("item-{}", Uuid::now_v7()),
+                    access_token: Sealed {
+                        key_id: "k1".into(),
+                        ciphertext: "v1:sealed".into(),
+                    },
+                    institution_id: Some("ins_109508".into()),
+                    institution_name: Some("First Platypus Bank".into()),
+                },
+                common::now(),
+            )
+            .await
+            .unwrap()
+            .id;
+        Self {
+            accounts: SqlAccountRepository::new(db.db.clone()),
+            transactions: SqlTransactionRepository::new(db.db.clone()),
+            repo,
+            user,
+            connection,
+            _db: db,
+        }
+    }
+
+    fn batch(
+        &self,
+        cursor: &str,
+        accounts: Vec<SyncedAccount>,
+        added: Vec<SyncedTransaction>,
+    ) -> SyncBatch {
+        SyncBatch {
+            connection_id: self.connection,
+            user_id: self.user,
+            institution_name: Some("First Platypus Bank".into()),
+            cursor: cursor.into(),
+            accounts,
+            added,
+            modified: Vec::new(),
+            removed: Vec::new(),
+        }
+    }
+
+    async fn account(&self, plaid_id: &str) -> nestegg_ports::Account {
+        self.accounts
+            .list(self.user)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.plaid_account_id.as_deref() == Some(plaid_id))
+            .expect("the synced account exists")
+    }
+
+    async fn stored(&self) -> Vec<nestegg_ports::Transaction> {
+        self.transactions
+            .list(
+                self.user,
+                TransactionFilter {
+                    limit: 1000,
+                    ..TransactionFilter::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+    }
+}
+
+fn checking(balance: &str) -> SyncedAccount {
+    SyncedAccount {
+        plaid_account_id: "acc-checking".into(),
+        name: "Plaid Checking".into(),
+        account_type: AccountType::Checking,
+        balance: m(balance),
+        available_balance: None,
+        currency: CurrencyCode::USD,
+    }
+}
+
+fn card(owed: &str) -> SyncedAccount {
+    SyncedAccount {
+        plaid_account_id: "acc-card".into(),
+        name: "Plaid Card".into(),
+        account_type: AccountType::CreditCard,
+        balance: m(owed),
+        available_balance: None,
+        currency: CurrencyCode::USD,
+    }
+}
+
+fn txn(id: &str, account: &str, amount: &str, date: NaiveDate) -> SyncedTransaction {
+    SyncedTransaction {
+        plaid_transaction_id: id.into(),
+        plaid_account_id: account.into(),
+        amount: m(amount),
+        date,
+        description: format!("txn {id}"),
+        merchant_name: None,
+        category: TransactionCategory::Shopping,
+        is_pending: false,
+        pending_transaction_id: None,
+    }
+}
+
+both_backends!(
+    a_first_sync_derives_the_opening_balance_so_the_history_ends_at_the_banks_balance,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let batch = f.batch(
+            "c1",
+            vec![checking("1000"), card("250")],
+            vec![
+                txn("t1", "acc-checking", "-100", day(-400)),
+                txn("t2", "acc-checking", "2500", day(-30)),
+                txn("t3", "acc-card", "-250", day(-3)),
+                SyncedTransaction {
+                    is_pending: true,
+                    ..txn("t4", "acc-checking", "-40", day(0))
+                },
+            ],
+        );
+        let counts = f.repo.apply(batch, at()).await.unwrap();
+        assert_eq!((counts.accounts, counts.added), (2, 4));
+
+        let checking = f.account("acc-checking").await;
+        assert_eq!(checking.current_balance, m("1000"));
+        // 1000 = opening + (-100 + 2500): the pending one does not count yet.
+        assert_eq!(checking.opening_balance, m("-1400"));
+        assert_eq!(checking.opened_on, day(-400));
+        assert_eq!(checking.connection_id, Some(f.connection));
+        let points = f
+            .accounts
+            .snapshots(f.user, checking.id, None, None)
+            .await
+            .unwrap();
+        let balances: Vec<_> = points.iter().map(|p| (p.date, p.balance)).collect();
+        assert_eq!(
+            balances,
+            [(day(-400), m("-1500")), (day(-30), m("1000"))],
+            "the history leads to the bank's balance"
+        );
+
+        // Spending on the card raised what is owed to the reported 250, from an opening of 0.
+        let card = f.account("acc-card").await;
+        assert_eq!(card.current_balance, m("250"));
+        assert_eq!(card.opening_balance, m("0"));
+
+        let secret = f.repo.secret(f.connection).await.unwrap();
+        assert_eq!(secret.cursor.as_deref(), Some("c1"));
+    }
+);
+
+both_backends!(
+    replaying_a_batch_changes_nothing_and_a_later_difference_is_an_adjustment_today,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let batch = f.batch(
+            "c1",
+            vec![checking("500")],
+            vec![
+                txn("t1", "acc-checking", "-20", day(-10)),
+                txn("t2", "acc-checking", "-30", day(-5)),
+            ],
+        );
+        f.repo.apply(batch.clone(), at()).await.unwrap();
+        let first = f.account("acc-checking").await;
+        let again = f.repo.apply(batch, at()).await.unwrap();
+        assert_eq!((again.added, again.modified), (0, 0));
+        assert_eq!(f.stored().await.len(), 2, "no duplicate");
+        let second = f.account("acc-checking").await;
+        assert_eq!(second.current_balance, first.current_balance);
+        assert!(
+            f.accounts
+                .adjustments(f.user, second.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // The bank now says 480 with no new transaction: a -20 adjustment dated today.
+        f.repo
+            .apply(f.batch("c2", vec![checking("480")], vec![]), at())
+            .await
+            .unwrap();
+        let adjusted = f.account("acc-checking").await;
+        assert_eq!(adjusted.current_balance, m("480"));
+        let adjustments = f.accounts.adjustments(f.user, adjusted.id).await.unwrap();
+        assert_eq!(adjustments.len(), 1);
+        assert_eq!(
+            (adjustments[0].date, adjustments[0].amount),
+            (today(), m("-20"))
+        );
+    }
+);
+
+both_backends!(
+    a_posted_transaction_replaces_its_pending_one_keeping_the_users_edits_and_history,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let pending = SyncedTransaction {
+            is_pending: true,
+            ..txn("p1", "acc-checking", "-12.50", day(-2))
+        };
+        f.repo
+            .apply(f.batch("c1", vec![checking("100")], vec![pending]), at())
+            .await
+            .unwrap();
+        let stored = f.stored().await;
+        let id = stored[0].id;
+        f.transactions
+            .update(
+                f.user,
+                id,
+                TransactionUpdate {
+                    category: Some(TransactionCategory::FoodAndDrink),
+                    is_recurring: Some(true),
+                    ..TransactionUpdate::default()
+                },
+                at(),
+            )
+            .await
+            .unwrap();
+
+        let posted = SyncedTransaction {
+            pending_transaction_id: Some("p1".into()),
+            ..txn("t1", "acc-checking", "-13.75", day(-1))
+        };
+        let mut batch = f.batch("c2", vec![checking("86.25")], vec![posted]);
+        batch.removed = vec!["p1".into()];
+        let counts = f.repo.apply(batch, at()).await.unwrap();
+        assert_eq!((counts.added, counts.removed), (1, 0));
+
+        let stored = f.stored().await;
+        assert_eq!(
+            stored.len(),
+            1,
+            "the posted one took the pending one's place"
+        );
+        let t = &stored[0];
+        assert_eq!(t.id, id);
+        assert_eq!(t.plaid_transaction_id.as_deref(), Some("t1"));
+        assert_eq!(
+            (t.amount, t.date, t.is_pending),
+            (m("-13.75"), day(-1), false)
+        );
+        assert_eq!(t.category, TransactionCategory::FoodAndDrink);
+        assert!(t.is_recurring);
+        let history = f.transactions.history(f.user, id).await.unwrap();
+        assert_eq!(history.len(), 3, "created, edited, posted");
+        let account = f.account("acc-checking").await;
+        assert_eq!(account.current_balance, m("86.25"));
+        assert!(
+            f.accounts
+                .adjustments(f.user, account.id)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the posting alone explains the new balance"
+        );
+    }
+);
+
+both_backends!(
+    modified_and_removed_transactions_move_the_history_and_unknown_ones_are_passed_over,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        f.repo
+            .apply(
+                f.batch(
+                    "c1",
+                    vec![checking("100")],
+                    vec![
+                        txn("t1", "acc-checking", "-10", day(-3)),
+                        txn("t2", "acc-checking", "-20", day(-2)),
+                        txn("x1", "acc-unknown", "-5", day(-2)),
+                    ],
+                ),
+                at(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(f.stored().await.len(), 2);
+        let mut batch = f.batch("c2", vec![checking("95")], vec![]);
+        batch.modified = vec![txn("t1", "acc-checking", "-15", day(-3))];
+        batch.removed = vec!["t2".into(), "never-seen".into()];
+        let counts = f.repo.apply(batch, at()).await.unwrap();
+        assert_eq!((counts.modified, counts.removed), (1, 1));
+        let stored = f.stored().await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].amount, m("-15"));
+        let account = f.account("acc-checking").await;
+        // Opening 130 (100 + 10 + 20); -15 leaves 115; the bank's 95 is a -20 adjustment.
+        assert_eq!(account.opening_balance, m("130"));
+        assert_eq!(account.current_balance, m("95"));
+        let adjustments = f.accounts.adjustments(f.user, account.id).await.unwrap();
+        assert_eq!(adjustments.len(), 1);
+        assert_eq!(adjustments[0].amount, m("-20"));
+    }
+);
+
+both_backends!(
+    an_overdrawn_checking_account_is_stored_as_the_bank_reports_it,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        f.repo
+            .apply(
+                f.batch(
+                    "c1",
+                    vec![checking("-42.10")],
+                    vec![txn("t1", "acc-checking", "-100", day(-1))],
+                ),
+                at(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(f.account("acc-checking").await.current_balance, m("-42.10"));
+    }
+);
+
+both_backends!(
+    the_sync_lease_admits_one_holder_until_it_expires_or_is_released,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let now = common::now();
+        let until = now + TimeDelta::minutes(5);
+        assert!(f.repo.acquire(f.connection, a, now, until).await.unwrap());
+        assert!(!f.repo.acquire(f.connection, b, now, until).await.unwrap());
+        // A crashed holder's lease runs out.
+        let later = until + TimeDelta::seconds(1);
+        assert!(
+            f.repo
+                .acquire(f.connection, b, later, later + TimeDelta::minutes(5))
+                .await
+                .unwrap()
+        );
+        f.repo.release(f.connection, a).await.unwrap();
+        assert!(
+            !f.repo.acquire(f.connection, a, later, later).await.unwrap(),
+            "a stale holder's release does not free another's lease"
+        );
+        f.repo.release(f.connection, b).await.unwrap();
+        assert!(f.repo.acquire(f.connection, a, later, later).await.unwrap());
+    }
+);
+
+both_backends!(
+    statuses_are_recorded_and_a_linked_item_cannot_be_linked_twice,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let now = common::now();
+        f.repo
+            .set_status(
+                f.connection,
+                SyncStatus::LoginRequired,
+                Some("sign in again".into()),
+                None,
+                now,
+            )
+            .await
+            .unwrap();
+        let c = f.repo.get(f.user, f.connection).await.unwrap();
+        assert_eq!(c.sync_status, SyncStatus::LoginRequired);
+        assert!(c.last_sync_at.is_none());
+        assert!(
+            f.repo
+                .due(now + TimeDelta::days(1), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a connection waiting for the user is not due"
+        );
+        f.repo
+            .set_status(f.connection, SyncStatus::Ok, None, Some(now), now)
+            .await
+            .unwrap();
+        let c = f.repo.get(f.user, f.connection).await.unwrap();
+        assert_eq!(
+            (c.sync_status, c.error_message, c.last_sync_at),
+            (SyncStatus::Ok, None, Some(now))
+        );
+
+        let again = f
+            .repo
+            .create(
+                NewConnection {
+                    id: Uuid::now_v7(),
+                    user_id: f.user,
+                    plaid_item_id: c.plaid_item_id.clone(),
+                    access_token: Sealed {
+                        key_id: "k1".into(),
+                        ciphertext: "v1:x".into(),
+                    },
+                    institution_id: None,
+                    institution_name: None,
+                },
+                now,
+            )
+            .await;
+        assert!(matches!(
+            again,
+            Err(RepoError::Conflict(Conflict::PlaidItem))
+        ));
+        let other = common::make_user(&f._db, "bob").await.id;
+        assert!(matches!(
+            f.repo.get(other, f.connection).await,
+            Err(RepoError::NotFound)
+        ));
+    }
+);
+
+both_backends!(
+    deleting_a_connection_keeps_its_accounts_and_history_as_manual_data,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        f.repo
+            .apply(
+                f.batch(
+                    "c1",
+                    vec![checking("100")],
+                    vec![txn("t1", "acc-checking", "-10", day(-3))],
+                ),
+                at(),
+            )
+            .await
+            .unwrap();
+        f.repo.delete(f.user, f.connection).await.unwrap();
+        assert!(f.repo.list(f.user).await.unwrap().is_empty());
+        let account = f.account("acc-checking").await;
+        assert_eq!(account.connection_id, None);
+        assert_eq!(account.current_balance, m("100"));
+        let stored = f.stored().await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].plaid_transaction_id, None, "now editable");
+    }
+);
