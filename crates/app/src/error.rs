@@ -84,7 +84,9 @@ impl ResponseError for ApiError {
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Unavailable(_) | AppError::NotConfigured(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
                 AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
@@ -145,6 +147,12 @@ impl ResponseError for ApiError {
                     None,
                 )
             }
+            AppError::NotConfigured(what) => envelope(
+                status,
+                &format!("{what}_not_configured"),
+                &e.to_string(),
+                None,
+            ),
             AppError::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "unexpected error");
                 envelope(

@@ -50,6 +50,9 @@ pub enum AppError {
     /// A dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// An optional integration (`plaid`) has no settings on this server.
+    #[error("{0} is not configured on this server")]
+    NotConfigured(&'static str),
     /// A bug or an unexpected failure; the cause is logged, never shown.
     #[error(transparent)]
     Unexpected(anyhow::Error),

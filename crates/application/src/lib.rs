@@ -11,6 +11,7 @@ pub mod cache;
 pub mod demo;
 pub mod error;
 pub mod investments;
+pub mod plaid;
 pub mod portfolios;
 pub mod reports;
 #[cfg(test)]

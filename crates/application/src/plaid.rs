@@ -1,0 +1,638 @@
+//! Bank sync through Plaid: linking an item, syncing it (by hand, on a webhook's word, or on a
+//! schedule), unlinking it, and re-sealing access tokens under a new key.
+//!
+//! A sync pulls every `/transactions/sync` page from the saved cursor, then writes accounts,
+//! balances, transactions and the new cursor in one database transaction, so replaying a sync
+//! or killing the server mid-way never duplicates or loses anything. One sync per item runs at
+//! a time, across server instances, under a lease kept in the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nestegg_domain::sync::{account_type_for, category_for, transaction_amount};
+use nestegg_domain::{CurrencyCode, Money, SyncStatus};
+use nestegg_ports::{
+    AccessToken, Cipher, Clock, Conflict, Connection, ConnectionRepository, LinkToken,
+    NewConnection, Plaid, PlaidAccount, PlaidError, PlaidTransaction, RepoError, SyncBatch,
+    SyncCounts, SyncedAccount, SyncedTransaction,
+};
+use uuid::Uuid;
+
+use crate::accounts::{not_found, write_time};
+use crate::cache::ReportCache;
+use crate::error::AppError;
+
+/// How syncs run.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncSettings {
+    /// How long a sync's lease lasts: a crashed holder blocks its item at most this long.
+    pub lease: Duration,
+    /// How often a sync starts over after `TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION`.
+    pub max_restarts: u32,
+    /// Updates asked for per `/transactions/sync` page (1 to 500).
+    pub page_size: u32,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(300),
+            max_restarts: 3,
+            page_size: 500,
+        }
+    }
+}
+
+/// What one sync did (the counts are zero when it failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Accounts created or updated.
+    pub accounts: usize,
+    /// Transactions added.
+    pub transactions_added: usize,
+    /// Transactions changed.
+    pub transactions_modified: usize,
+    /// Transactions removed.
+    pub transactions_removed: usize,
+    /// Holdings stored.
+    pub holdings: usize,
+    /// Where the connection stands now.
+    pub sync_status: SyncStatus,
+    /// Why it failed, or what it skipped.
+    pub error_message: Option<String>,
+}
+
+/// A webhook Plaid sent, already verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// `webhook_type` (`TRANSACTIONS`, `ITEM`, ...).
+    pub webhook_type: String,
+    /// `webhook_code` (`SYNC_UPDATES_AVAILABLE`, `ERROR`, `PENDING_EXPIRATION`, ...).
+    pub webhook_code: String,
+    /// The item.
+    pub item_id: String,
+    /// For `ITEM`/`ERROR`: the error's code.
+    pub error_code: Option<String>,
+    /// For `PENDING_EXPIRATION`: when access ends.
+    pub consent_expiration_time: Option<String>,
+}
+
+/// What a key rotation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rotation {
+    /// Tokens sealed again under the current key.
+    pub rotated: usize,
+    /// Tokens already under it.
+    pub current: usize,
+    /// Tokens no configured key opens (left as they are).
+    pub unreadable: usize,
+}
+
+/// Why a sync stopped, before it is recorded on the connection.
+enum Failure {
+    Plaid(PlaidError),
+    Store(AppError),
+}
+
+/// Bank-sync use cases.
+#[allow(missing_debug_implementations)]
+pub struct BankSync {
+    plaid: Option<Arc<dyn Plaid>>,
+    connections: Arc<dyn ConnectionRepository>,
+    cipher: Arc<dyn Cipher>,
+    cache: ReportCache,
+    clock: Arc<dyn Clock>,
+    holder: Uuid,
+    settings: SyncSettings,
+}
+
+/// Longest description and merchant name stored.
+const MAX_DESCRIPTION: usize = 500;
+const MAX_NAME: usize = 255;
+
+fn clip(text: &str, max: usize) -> String {
+    text.trim().chars().take(max).collect()
+}
+
+impl BankSync {
+    /// The use cases; without `plaid` every operation but listing and unlinking answers
+    /// [`AppError::Unavailable`] (`plaid_not_configured` at the edge).
+    #[must_use]
+    pub fn new(
+        plaid: Option<Arc<dyn Plaid>>,
+        connections: Arc<dyn ConnectionRepository>,
+        cipher: Arc<dyn Cipher>,
+        cache: ReportCache,
+        clock: Arc<dyn Clock>,
+        settings: SyncSettings,
+    ) -> Self {
+        Self {
+            plaid,
+            connections,
+            cipher,
+            cache,
+            clock,
+            // One id per process: its leases are told apart from other instances'.
+            holder: Uuid::new_v4(),
+            settings,
+        }
+    }
+
+    /// Whether Plaid is configured.
+    #[must_use]
+    pub fn is_configured(&self) -> bool {
+        self.plaid.is_some()
+    }
+
+    fn plaid(&self) -> Result<&Arc<dyn Plaid>, AppError> {
+        self.plaid.as_ref().ok_or(AppError::NotConfigured("plaid"))
+    }
+
+    /// A link token for Plaid Link, for this user.
+    ///
+    /// # Errors
+    /// [`AppError::NotConfigured`]; Plaid's failures as [`AppError::Upstream`].
+    pub async fn link_token(&self, user_id: Uuid) -> Result<LinkToken, AppError> {
+        self.plaid()?
+            .create_link_token(&user_id.to_string())
+            .await
+            .map_err(upstream)
+    }
+
+    /// Links an item: exchanges the public token, stores the access token sealed, and asks
+    /// for a first sync.
+    ///
+    /// # Errors
+    /// [`AppError::Validation`] for an empty token; [`AppError::Conflict`]
+    /// (`already_linked`) when the item is linked already; Plaid's failures.
+    pub async fn connect(&self, user_id: Uuid, public_token: &str) -> Result<Connection, AppError> {
+        let public_token = public_token.trim();
+        if public_token.is_empty() {
+            return Err(AppError::Validation(
+                [("public_token".to_owned(), "must not be empty".to_owned())].into(),
+            ));
+        }
+        let plaid = self.plaid()?;
+        let exchanged = plaid
+            .exchange_public_token(public_token)
+            .await
+            .map_err(upstream)?;
+        let item = plaid
+            .item(&exchanged.access_token)
+            .await
+            .map_err(upstream)?;
+        let id = Uuid::now_v7();
+        let sealed = self
+            .cipher
+            .seal(exchanged.access_token.expose().as_bytes(), id.as_bytes())?;
+        let now = self.clock.now();
+        let created = self
+            .connections
+            .create(
+                NewConnection {
+                    id,
+                    user_id,
+                    plaid_item_id: exchanged.item_id,
+                    access_token: sealed,
+                    institution_id: item.institution_id,
+                    institution_name: item.institution_name,
+                },
+                now,
+            )
+            .await;
+        let connection = match created {
+            Ok(c) => c,
+            Err(RepoError::Conflict(Conflict::PlaidItem)) => {
+                return Err(AppError::Conflict {
+                    code: "already_linked",
+                    message: "this item is linked already".into(),
+                    field: Some("public_token"),
+                });
+            }
+            Err(other) => return Err(other.into()),
+        };
+        self.connections.request_sync(connection.id, now).await?;
+        Ok(connection)
+    }
+
+    /// The user's connections.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn list(&self, user_id: Uuid) -> Result<Vec<Connection>, AppError> {
+        Ok(self.connections.list(user_id).await?)
+    }
+
+    /// One of the user's connections.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Connection, AppError> {
+        self.connections
+            .get(user_id, id)
+            .await
+            .map_err(not_found("connection"))
+    }
+
+    /// Unlinks: removes the item at Plaid, then the connection; its accounts and their
+    /// history stay as manual data. An item Plaid no longer knows is unlinked all the same.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; Plaid's failures (then nothing changes).
+    pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), AppError> {
+        self.get(user_id, id).await?;
+        let token = self.token(id).await?;
+        match self.plaid()?.remove_item(&token).await {
+            Ok(()) | Err(PlaidError::InvalidToken | PlaidError::LoginRequired) => {}
+            Err(other) => return Err(upstream(other)),
+        }
+        self.connections
+            .delete(user_id, id)
+            .await
+            .map_err(not_found("connection"))?;
+        self.cache.invalidate(user_id).await;
+        Ok(())
+    }
+
+    /// Syncs one of the user's connections now.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`]; [`AppError::Conflict`] (`sync_in_progress`) while another sync
+    /// of the item runs. A Plaid failure is not an error here: it is recorded on the
+    /// connection and reported in the answer.
+    pub async fn sync(&self, user_id: Uuid, id: Uuid) -> Result<SyncReport, AppError> {
+        let connection = self.get(user_id, id).await?;
+        self.plaid()?;
+        self.run(&connection).await
+    }
+
+    /// Syncs the connections that are due (asked for by a webhook, or not synced for
+    /// `interval`), each on its own: one failing does not stop the others. How many ran.
+    ///
+    /// # Errors
+    /// Store failures while looking for due connections.
+    pub async fn sync_due(&self, interval: Duration, limit: u32) -> Result<usize, AppError> {
+        if self.plaid.is_none() {
+            return Ok(0);
+        }
+        let since = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+        let before = self
+            .clock
+            .now()
+            .checked_sub_signed(since)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let due = self.connections.due(before, limit).await?;
+        let mut ran = 0;
+        for connection in &due {
+            match self.run(connection).await {
+                Ok(_) => ran += 1,
+                Err(AppError::Conflict { .. }) => {}
+                Err(e) => tracing::warn!(connection = %connection.id, error = %e, "scheduled sync failed"),
+            }
+        }
+        Ok(ran)
+    }
+
+    /// Acts on a verified webhook. An unknown item is ignored (Plaid retries on anything but
+    /// success, and there is nothing to retry).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn webhook(&self, hook: &Webhook) -> Result<(), AppError> {
+        let Some(connection) = self.connections.by_item(&hook.item_id).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        match (hook.webhook_type.as_str(), hook.webhook_code.as_str()) {
+            ("TRANSACTIONS", "SYNC_UPDATES_AVAILABLE") => {
+                self.connections.request_sync(connection.id, now).await?;
+            }
+            ("ITEM", "ERROR") => {
+                let code = hook.error_code.as_deref().unwrap_or("ERROR");
+                let (status, message) = if code == "ITEM_LOGIN_REQUIRED" {
+                    (SyncStatus::LoginRequired, PlaidError::LoginRequired.to_string())
+                } else {
+                    (SyncStatus::Error, format!("Plaid reported {code}"))
+                };
+                self.connections
+                    .set_status(connection.id, status, Some(message), None, now)
+                    .await?;
+            }
+            ("ITEM", "PENDING_EXPIRATION") => {
+                let when = hook
+                    .consent_expiration_time
+                    .as_deref()
+                    .unwrap_or("soon");
+                self.connections
+                    .set_status(
+                        connection.id,
+                        SyncStatus::LoginRequired,
+                        Some(format!(
+                            "access to the institution expires {when}: sign in again"
+                        )),
+                        None,
+                        now,
+                    )
+                    .await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Seals every access token again under the current key (tokens sealed under an older key
+    /// of the ring are opened with it first).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn rotate_keys(&self) -> Result<Rotation, AppError> {
+        let current = self.cipher.current_key_id();
+        let mut done = Rotation::default();
+        for (id, sealed) in self.connections.tokens().await? {
+            if sealed.key_id == current {
+                done.current += 1;
+                continue;
+            }
+            let Ok(plain) = self.cipher.open(&sealed, id.as_bytes()) else {
+                done.unreadable += 1;
+                continue;
+            };
+            let fresh = self.cipher.seal(&plain, id.as_bytes())?;
+            if self.connections.replace_token(id, sealed, fresh).await? {
+                done.rotated += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn token(&self, id: Uuid) -> Result<AccessToken, AppError> {
+        let secret = self
+            .connections
+            .secret(id)
+            .await
+            .map_err(not_found("connection"))?;
+        let plain = self.cipher.open(&secret.access_token, id.as_bytes())?;
+        let text = String::from_utf8(plain)
+            .map_err(|_| AppError::Unexpected(anyhow::anyhow!("access token is not text")))?;
+        Ok(AccessToken::new(text))
+    }
+
+    /// Runs one sync under the item's lease and records how it ended on the connection.
+    async fn run(&self, connection: &Connection) -> Result<SyncReport, AppError> {
+        let now = self.clock.now();
+        let until = now
+            + chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or_else(|_| chrono::Duration::minutes(5));
+        if !self
+            .connections
+            .acquire(connection.id, self.holder, now, until)
+            .await?
+        {
+            return Err(AppError::Conflict {
+                code: "sync_in_progress",
+                message: "a sync of this connection is running; try again when it ends".into(),
+                field: None,
+            });
+        }
+        let outcome = self.pull_and_apply(connection).await;
+        let recorded = self.record(connection, outcome).await;
+        let released = self.connections.release(connection.id, self.holder).await;
+        let report = recorded?;
+        released?;
+        Ok(report)
+    }
+
+    async fn record(
+        &self,
+        connection: &Connection,
+        outcome: Result<(SyncCounts, Vec<String>), Failure>,
+    ) -> Result<SyncReport, AppError> {
+        let now = self.clock.now();
+        let mut report = SyncReport {
+            accounts: 0,
+            transactions_added: 0,
+            transactions_modified: 0,
+            transactions_removed: 0,
+            holdings: 0,
+            sync_status: SyncStatus::Ok,
+            error_message: None,
+        };
+        match outcome {
+            Ok((counts, skipped)) => {
+                report.accounts = counts.accounts;
+                report.transactions_added = counts.added;
+                report.transactions_modified = counts.modified;
+                report.transactions_removed = counts.removed;
+                report.error_message = (!skipped.is_empty()).then(|| skipped.join("; "));
+                self.cache.invalidate(connection.user_id).await;
+            }
+            Err(Failure::Plaid(e)) => {
+                report.sync_status = if e == PlaidError::LoginRequired {
+                    SyncStatus::LoginRequired
+                } else {
+                    SyncStatus::Error
+                };
+                report.error_message = Some(e.to_string());
+            }
+            Err(Failure::Store(e)) => {
+                tracing::error!(connection = %connection.id, error = %e, "sync could not be stored");
+                report.sync_status = SyncStatus::Error;
+                report.error_message = Some("the sync could not be stored; it will be retried".into());
+            }
+        }
+        let synced_at = (report.sync_status == SyncStatus::Ok).then_some(now);
+        self.connections
+            .set_status(
+                connection.id,
+                report.sync_status,
+                report.error_message.clone(),
+                synced_at,
+                now,
+            )
+            .await?;
+        Ok(report)
+    }
+
+    /// Pulls accounts and every transaction update since the saved cursor, then applies them
+    /// with the new cursor in one write. What it skipped, in words.
+    async fn pull_and_apply(
+        &self,
+        connection: &Connection,
+    ) -> Result<(SyncCounts, Vec<String>), Failure> {
+        let plaid = self.plaid().map_err(Failure::Store)?;
+        let secret = self
+            .connections
+            .secret(connection.id)
+            .await
+            .map_err(|e| Failure::Store(e.into()))?;
+        let token = self
+            .cipher
+            .open(&secret.access_token, connection.id.as_bytes())
+            .map_err(|e| Failure::Store(e.into()))
+            .and_then(|plain| {
+                String::from_utf8(plain).map_err(|_| {
+                    Failure::Store(AppError::Unexpected(anyhow::anyhow!(
+                        "access token is not text"
+                    )))
+                })
+            })
+            .map(AccessToken::new)?;
+        let mut skipped = Vec::new();
+        let reported = plaid.accounts(&token).await.map_err(Failure::Plaid)?;
+        let accounts: Vec<SyncedAccount> = reported
+            .iter()
+            .filter_map(|a| match synced_account(a) {
+                Ok(account) => Some(account),
+                Err(why) => {
+                    skipped.push(format!("account {} skipped: {why}", a.name));
+                    None
+                }
+            })
+            .collect();
+
+        let mut restarts = 0;
+        let (added, modified, removed, cursor) = loop {
+            match self.pull_pages(plaid.as_ref(), &token, secret.cursor.clone()).await {
+                Err(PlaidError::MutationDuringPagination) if restarts < self.settings.max_restarts => {
+                    restarts += 1;
+                }
+                other => break other.map_err(Failure::Plaid)?,
+            }
+        };
+        let mut bad = 0usize;
+        let mut convert = |list: Vec<PlaidTransaction>| -> Vec<SyncedTransaction> {
+            list.into_iter()
+                .filter_map(|t| {
+                    let converted = synced_transaction(t);
+                    bad += usize::from(converted.is_none());
+                    converted
+                })
+                .collect()
+        };
+        let added = convert(added);
+        let modified = convert(modified);
+        if bad > 0 {
+            skipped.push(format!("{bad} transactions without a valid amount skipped"));
+        }
+        let batch = SyncBatch {
+            connection_id: connection.id,
+            user_id: connection.user_id,
+            institution_name: connection.institution_name.clone(),
+            cursor,
+            accounts,
+            added,
+            modified,
+            removed,
+        };
+        let counts = self
+            .connections
+            .apply(batch, write_time(self.clock.as_ref()))
+            .await
+            .map_err(|e| Failure::Store(e.into()))?;
+        Ok((counts, skipped))
+    }
+
+    /// Every page from `cursor` until Plaid says there is no more.
+    async fn pull_pages(
+        &self,
+        plaid: &dyn Plaid,
+        token: &AccessToken,
+        mut cursor: Option<String>,
+    ) -> Result<
+        (
+            Vec<PlaidTransaction>,
+            Vec<PlaidTransaction>,
+            Vec<String>,
+            String,
+        ),
+        PlaidError,
+    > {
+        let (mut added, mut modified, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            let page = plaid
+                .transactions_sync(token, cursor.clone(), self.settings.page_size)
+                .await?;
+            added.extend(page.added);
+            modified.extend(page.modified);
+            removed.extend(page.removed.into_iter().map(|r| r.transaction_id));
+            if !page.has_more {
+                return Ok((added, modified, removed, page.next_cursor));
+            }
+            cursor = Some(page.next_cursor);
+        }
+    }
+}
+
+/// A Plaid failure as the client should hear it.
+fn upstream(e: PlaidError) -> AppError {
+    match e {
+        PlaidError::RateLimited { retry_after } => AppError::RateLimited {
+            retry_after: retry_after.unwrap_or(Duration::from_secs(30)),
+        },
+        PlaidError::Unavailable(why) => AppError::Unavailable(format!("Plaid: {why}")),
+        PlaidError::InvalidToken => AppError::Rule {
+            code: "plaid_invalid_token",
+            message: e.to_string(),
+        },
+        PlaidError::LoginRequired => AppError::Rule {
+            code: "login_required",
+            message: e.to_string(),
+        },
+        other => AppError::Rule {
+            code: "plaid_error",
+            message: other.to_string(),
+        },
+    }
+}
+
+/// An institution's account in our terms; why not, when it cannot be stored.
+fn synced_account(a: &PlaidAccount) -> Result<SyncedAccount, String> {
+    let currency = match a.currency.as_deref() {
+        Some(code) => CurrencyCode::parse(code).map_err(|e| e.to_string())?,
+        None => return Err("no ISO 4217 currency".into()),
+    };
+    let balance = a
+        .current
+        .or(a.available)
+        .ok_or_else(|| "no balance reported".to_owned())?;
+    let balance = Money::new(balance).map_err(|e| e.to_string())?;
+    let available = a.available.and_then(|v| Money::new(v).ok());
+    let name = clip(&a.name, MAX_NAME);
+    Ok(SyncedAccount {
+        plaid_account_id: a.account_id.clone(),
+        name: if name.is_empty() {
+            "Account".into()
+        } else {
+            name
+        },
+        account_type: account_type_for(&a.account_type, a.subtype.as_deref()),
+        balance,
+        available_balance: available,
+        currency,
+    })
+}
+
+/// An institution's transaction in our terms (sign flipped); `None` when its amount is not a
+/// storable, non-zero amount.
+fn synced_transaction(t: PlaidTransaction) -> Option<SyncedTransaction> {
+    let amount = transaction_amount(t.amount).ok()?;
+    let description = t
+        .name
+        .as_deref()
+        .or(t.merchant_name.as_deref())
+        .map(|d| clip(d, MAX_DESCRIPTION))
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "Transaction".into());
+    Some(SyncedTransaction {
+        plaid_transaction_id: t.transaction_id,
+        plaid_account_id: t.account_id,
+        amount,
+        date: t.date,
+        description,
+        merchant_name: t.merchant_name.map(|m| clip(&m, MAX_NAME)),
+        category: category_for(t.category.as_deref()),
+        is_pending: t.pending,
+        pending_transaction_id: t.pending_transaction_id,
+    })
+}
