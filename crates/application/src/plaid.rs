@@ -288,7 +288,9 @@ impl BankSync {
             match self.run(connection).await {
                 Ok(_) => ran += 1,
                 Err(AppError::Conflict { .. }) => {}
-                Err(e) => tracing::warn!(connection = %connection.id, error = %e, "scheduled sync failed"),
+                Err(e) => {
+                    tracing::warn!(connection = %connection.id, error = %e, "scheduled sync failed")
+                }
             }
         }
         Ok(ran)
@@ -311,7 +313,10 @@ impl BankSync {
             ("ITEM", "ERROR") => {
                 let code = hook.error_code.as_deref().unwrap_or("ERROR");
                 let (status, message) = if code == "ITEM_LOGIN_REQUIRED" {
-                    (SyncStatus::LoginRequired, PlaidError::LoginRequired.to_string())
+                    (
+                        SyncStatus::LoginRequired,
+                        PlaidError::LoginRequired.to_string(),
+                    )
                 } else {
                     (SyncStatus::Error, format!("Plaid reported {code}"))
                 };
@@ -320,10 +325,7 @@ impl BankSync {
                     .await?;
             }
             ("ITEM", "PENDING_EXPIRATION") => {
-                let when = hook
-                    .consent_expiration_time
-                    .as_deref()
-                    .unwrap_or("soon");
+                let when = hook.consent_expiration_time.as_deref().unwrap_or("soon");
                 self.connections
                     .set_status(
                         connection.id,
@@ -438,7 +440,8 @@ impl BankSync {
             Err(Failure::Store(e)) => {
                 tracing::error!(connection = %connection.id, error = %e, "sync could not be stored");
                 report.sync_status = SyncStatus::Error;
-                report.error_message = Some("the sync could not be stored; it will be retried".into());
+                report.error_message =
+                    Some("the sync could not be stored; it will be retried".into());
             }
         }
         let synced_at = (report.sync_status == SyncStatus::Ok).then_some(now);
@@ -493,8 +496,13 @@ impl BankSync {
 
         let mut restarts = 0;
         let (added, modified, removed, cursor) = loop {
-            match self.pull_pages(plaid.as_ref(), &token, secret.cursor.clone()).await {
-                Err(PlaidError::MutationDuringPagination) if restarts < self.settings.max_restarts => {
+            match self
+                .pull_pages(plaid.as_ref(), &token, secret.cursor.clone())
+                .await
+            {
+                Err(PlaidError::MutationDuringPagination)
+                    if restarts < self.settings.max_restarts =>
+                {
                     restarts += 1;
                 }
                 other => break other.map_err(Failure::Plaid)?,
@@ -636,3 +644,6 @@ fn synced_transaction(t: PlaidTransaction) -> Option<SyncedTransaction> {
         pending_transaction_id: t.pending_transaction_id,
     })
 }
+
+#[cfg(test)]
+mod tests;

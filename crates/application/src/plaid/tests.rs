@@ -1,0 +1,607 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mockall::Sequence;
+use nestegg_domain::{AccountType, SyncStatus, TransactionCategory};
+use nestegg_ports::cache::MockCache;
+use nestegg_ports::connection::MockConnectionRepository;
+use nestegg_ports::plaid::MockPlaid;
+use nestegg_ports::{
+    AccessToken, Cipher, Connection, ConnectionSecret, ExchangedItem, PlaidAccount, PlaidError,
+    PlaidItem, PlaidTransaction, RemovedTransaction, Sealed, SecurityError, SyncCounts, SyncPage,
+};
+use uuid::Uuid;
+
+use super::*;
+use crate::test_support::{Seen, clock, date, dec, expect_invalidations, money, now, report_cache};
+
+/// A cipher that "seals" by prefixing the key id and the context, so tests can see both.
+struct PlainCipher {
+    current: &'static str,
+}
+
+impl Cipher for PlainCipher {
+    fn current_key_id(&self) -> String {
+        self.current.into()
+    }
+
+    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, SecurityError> {
+        Ok(Sealed {
+            key_id: self.current.into(),
+            ciphertext: format!(
+                "{}|{}",
+                hex(context),
+                String::from_utf8(plaintext.to_vec()).unwrap()
+            ),
+        })
+    }
+
+    fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, SecurityError> {
+        let (ctx, plain) = sealed
+            .ciphertext
+            .split_once('|')
+            .ok_or(SecurityError::Invalid)?;
+        if ctx != hex(context) || !["k1", "k2"].contains(&sealed.key_id.as_str()) {
+            return Err(SecurityError::Invalid);
+        }
+        Ok(plain.as_bytes().to_vec())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn connection(user_id: Uuid) -> Connection {
+    Connection {
+        id: Uuid::now_v7(),
+        user_id,
+        plaid_item_id: "item-1".into(),
+        institution_id: Some("ins_1".into()),
+        institution_name: Some("First Platypus Bank".into()),
+        is_active: true,
+        sync_status: SyncStatus::Pending,
+        last_sync_at: None,
+        error_message: None,
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+fn secret_for(c: &Connection, cursor: Option<&str>) -> ConnectionSecret {
+    ConnectionSecret {
+        access_token: PlainCipher { current: "k1" }
+            .seal(b"access-sandbox-1", c.id.as_bytes())
+            .unwrap(),
+        cursor: cursor.map(str::to_owned),
+    }
+}
+
+fn plaid_account(id: &str, kind: &str, subtype: &str, current: &str) -> PlaidAccount {
+    PlaidAccount {
+        account_id: id.into(),
+        name: format!("{subtype} account"),
+        official_name: None,
+        mask: Some("0000".into()),
+        account_type: kind.into(),
+        subtype: Some(subtype.into()),
+        current: Some(dec(current)),
+        available: None,
+        currency: Some("USD".into()),
+    }
+}
+
+fn plaid_txn(id: &str, amount: &str) -> PlaidTransaction {
+    PlaidTransaction {
+        transaction_id: id.into(),
+        account_id: "acc-1".into(),
+        amount: dec(amount),
+        currency: Some("USD".into()),
+        date: date(2026, 11, 20),
+        name: Some("Coffee".into()),
+        merchant_name: Some("Bean".into()),
+        pending: false,
+        pending_transaction_id: None,
+        category: Some("FOOD_AND_DRINK".into()),
+    }
+}
+
+fn page(added: Vec<PlaidTransaction>, next: &str, has_more: bool) -> SyncPage {
+    SyncPage {
+        added,
+        modified: Vec::new(),
+        removed: Vec::new(),
+        next_cursor: next.into(),
+        has_more,
+    }
+}
+
+struct Setup {
+    plaid: MockPlaid,
+    repo: MockConnectionRepository,
+    cache: MockCache,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Self {
+            plaid: MockPlaid::new(),
+            repo: MockConnectionRepository::new(),
+            cache: MockCache::new(),
+        }
+    }
+
+    /// The lease is granted and released, and the final status is recorded once.
+    fn leased(&mut self, c: &Connection, status: SyncStatus) -> Seen<Option<String>> {
+        let id = c.id;
+        self.repo
+            .expect_acquire()
+            .withf(move |conn, _, _, _| *conn == id)
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        self.repo.expect_release().times(1).returning(|_, _| Ok(()));
+        let seen = Seen::new();
+        let keep = seen.handle();
+        self.repo
+            .expect_set_status()
+            .withf(move |conn, s, _, _, _| *conn == id && *s == status)
+            .times(1)
+            .returning(move |_, _, message, _, _| {
+                keep.keep(message);
+                Ok(())
+            });
+        seen
+    }
+
+    fn service(self) -> BankSync {
+        BankSync::new(
+            Some(Arc::new(self.plaid)),
+            Arc::new(self.repo),
+            Arc::new(PlainCipher { current: "k1" }),
+            report_cache(self.cache),
+            Arc::new(clock()),
+            SyncSettings::default(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_sync_pulls_every_page_then_applies_them_with_the_last_cursor_in_one_write() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, Some("c0"));
+    let found = c.clone();
+    s.repo
+        .expect_get()
+        .withf(move |u, _| *u == user)
+        .returning(move |_, _| Ok(found.clone()));
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    s.leased(&c, SyncStatus::Ok);
+    s.plaid
+        .expect_accounts()
+        .withf(|token| token.expose() == "access-sandbox-1")
+        .returning(|_| {
+            Ok(vec![plaid_account(
+                "acc-1",
+                "depository",
+                "checking",
+                "-5.25",
+            )])
+        });
+    let mut seq = Sequence::new();
+    s.plaid
+        .expect_transactions_sync()
+        .withf(|_, cursor, count| cursor.as_deref() == Some("c0") && *count == 500)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(page(vec![plaid_txn("t1", "4.50")], "c1", true)));
+    s.plaid
+        .expect_transactions_sync()
+        .withf(|_, cursor, _| cursor.as_deref() == Some("c1"))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| {
+            let mut last = page(vec![plaid_txn("t2", "-1200")], "c2", false);
+            last.removed = vec![RemovedTransaction {
+                transaction_id: "t0".into(),
+                account_id: "acc-1".into(),
+            }];
+            Ok(last)
+        });
+    let applied = Seen::new();
+    let keep = applied.handle();
+    s.repo.expect_apply().times(1).returning(move |batch, _| {
+        keep.keep(batch);
+        Ok(SyncCounts {
+            accounts: 1,
+            added: 2,
+            modified: 0,
+            removed: 1,
+        })
+    });
+    expect_invalidations(&mut s.cache, user, 1);
+    let report = s.service().sync(user, c.id).await.unwrap();
+    assert_eq!(report.sync_status, SyncStatus::Ok);
+    assert_eq!(
+        (report.transactions_added, report.transactions_removed),
+        (2, 1)
+    );
+
+    let batch: SyncBatch = applied.take();
+    assert_eq!(batch.cursor, "c2");
+    assert_eq!(batch.accounts.len(), 1);
+    assert_eq!(batch.accounts[0].account_type, AccountType::Checking);
+    assert_eq!(
+        batch.accounts[0].balance,
+        money("-5.25"),
+        "overdrawn, as reported"
+    );
+    let amounts: Vec<_> = batch.added.iter().map(|t| t.amount).collect();
+    assert_eq!(
+        amounts,
+        [money("-4.50"), money("1200")],
+        "Plaid's sign flipped"
+    );
+    assert_eq!(batch.added[0].category, TransactionCategory::FoodAndDrink);
+    assert_eq!(batch.removed, ["t0"]);
+}
+
+#[tokio::test]
+async fn a_mutation_during_pagination_restarts_from_the_saved_cursor_and_drops_the_partial_pages() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, Some("saved"));
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    s.leased(&c, SyncStatus::Ok);
+    s.plaid.expect_accounts().returning(|_| Ok(vec![]));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    s.plaid
+        .expect_transactions_sync()
+        .returning(move |_, cursor, _| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            match (n, cursor.as_deref()) {
+                (0, Some("saved")) => Ok(page(vec![plaid_txn("stale", "1")], "p1", true)),
+                (1, Some("p1")) => Err(PlaidError::MutationDuringPagination),
+                (2, Some("saved")) => Ok(page(vec![plaid_txn("fresh", "2")], "p2", true)),
+                (3, Some("p2")) => Ok(page(vec![plaid_txn("fresh2", "3")], "done", false)),
+                other => panic!("unexpected call {other:?}"),
+            }
+        });
+    let applied = Seen::new();
+    let keep = applied.handle();
+    s.repo.expect_apply().times(1).returning(move |batch, _| {
+        keep.keep(batch);
+        Ok(SyncCounts::default())
+    });
+    expect_invalidations(&mut s.cache, user, 1);
+    s.service().run(&c).await.unwrap();
+    let batch: SyncBatch = applied.take();
+    let ids: Vec<_> = batch
+        .added
+        .iter()
+        .map(|t| t.plaid_transaction_id.as_str())
+        .collect();
+    assert_eq!(ids, ["fresh", "fresh2"], "the stale page is not applied");
+    assert_eq!(batch.cursor, "done");
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn login_required_leaves_the_data_untouched_and_is_recorded_on_the_connection() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, None);
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    let message = s.leased(&c, SyncStatus::LoginRequired);
+    s.plaid
+        .expect_accounts()
+        .returning(|_| Err(PlaidError::LoginRequired));
+    s.repo.expect_apply().never();
+    let report = s.service().run(&c).await.unwrap();
+    assert_eq!(report.sync_status, SyncStatus::LoginRequired);
+    assert!(message.take().unwrap().contains("sign in again"));
+}
+
+#[tokio::test]
+async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progress() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    s.repo.expect_acquire().returning(|_, _, _, _| Ok(false));
+    s.plaid.expect_accounts().never();
+    s.repo.expect_set_status().never();
+    let err = s.service().run(&c).await.unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Conflict {
+            code: "sync_in_progress",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn one_failing_connection_does_not_stop_the_scheduled_syncs_of_the_others() {
+    let user = Uuid::now_v7();
+    let (bad, good) = (connection(user), connection(user));
+    let (bad_id, good_id) = (bad.id, good.id);
+    let mut s = Setup::new();
+    let due = vec![bad.clone(), good.clone()];
+    s.repo.expect_due().returning(move |_, _| Ok(due.clone()));
+    let (bad_secret, good_secret) = (secret_for(&bad, None), secret_for(&good, None));
+    s.repo.expect_secret().returning(move |id| {
+        Ok(if id == bad_id {
+            bad_secret.clone()
+        } else {
+            good_secret.clone()
+        })
+    });
+    s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
+    s.repo.expect_release().returning(|_, _| Ok(()));
+    let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&statuses);
+    s.repo
+        .expect_set_status()
+        .returning(move |id, status, _, _, _| {
+            seen.lock().unwrap().push((id, status));
+            Ok(())
+        });
+    // The first item's bank is down; the second syncs.
+    let mut calls = 0;
+    s.plaid.expect_accounts().returning(move |_| {
+        calls += 1;
+        if calls == 1 {
+            Err(PlaidError::Unavailable("institution down".into()))
+        } else {
+            Ok(vec![])
+        }
+    });
+    s.plaid
+        .expect_transactions_sync()
+        .returning(|_, _, _| Ok(page(vec![], "c1", false)));
+    s.repo
+        .expect_apply()
+        .times(1)
+        .returning(|_, _| Ok(SyncCounts::default()));
+    expect_invalidations(&mut s.cache, user, 1);
+    let ran = s
+        .service()
+        .sync_due(Duration::from_secs(3600), 10)
+        .await
+        .unwrap();
+    assert_eq!(ran, 2);
+    assert_eq!(
+        *statuses.lock().unwrap(),
+        [(bad_id, SyncStatus::Error), (good_id, SyncStatus::Ok)]
+    );
+}
+
+#[tokio::test]
+async fn an_account_that_cannot_be_stored_is_skipped_and_named_while_the_rest_sync() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, None);
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    let message = s.leased(&c, SyncStatus::Ok);
+    s.plaid.expect_accounts().returning(|_| {
+        let mut crypto = plaid_account("acc-2", "investment", "crypto exchange", "1");
+        crypto.currency = None;
+        Ok(vec![
+            plaid_account("acc-1", "credit", "credit card", "300"),
+            crypto,
+        ])
+    });
+    s.plaid.expect_transactions_sync().returning(|_, _, _| {
+        let mut zero = plaid_txn("z", "0");
+        zero.account_id = "acc-1".into();
+        Ok(page(vec![zero, plaid_txn("t1", "9.99")], "c1", false))
+    });
+    let applied = Seen::new();
+    let keep = applied.handle();
+    s.repo.expect_apply().returning(move |batch, _| {
+        keep.keep(batch);
+        Ok(SyncCounts::default())
+    });
+    expect_invalidations(&mut s.cache, user, 1);
+    s.service().run(&c).await.unwrap();
+    let batch: SyncBatch = applied.take();
+    assert_eq!(batch.accounts.len(), 1);
+    assert_eq!(batch.accounts[0].account_type, AccountType::CreditCard);
+    assert_eq!(batch.added.len(), 1, "the zero-amount one is left out");
+    let message = message.take().unwrap();
+    assert!(
+        message.contains("crypto exchange account skipped"),
+        "{message}"
+    );
+    assert!(
+        message.contains("1 transactions without a valid amount"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn linking_seals_the_token_for_its_row_and_asks_for_a_first_sync() {
+    let user = Uuid::now_v7();
+    let mut s = Setup::new();
+    s.plaid
+        .expect_exchange_public_token()
+        .withf(|t| t == "public-sandbox-1")
+        .returning(|_| {
+            Ok(ExchangedItem {
+                access_token: AccessToken::new("access-sandbox-9"),
+                item_id: "item-9".into(),
+            })
+        });
+    s.plaid.expect_item().returning(|_| {
+        Ok(PlaidItem {
+            item_id: "item-9".into(),
+            institution_id: Some("ins_1".into()),
+            institution_name: Some("Platypus".into()),
+        })
+    });
+    let stored = Seen::new();
+    let keep = stored.handle();
+    s.repo.expect_create().returning(move |new, _| {
+        keep.keep(new.clone());
+        let mut c = connection(new.user_id);
+        c.id = new.id;
+        c.plaid_item_id = new.plaid_item_id;
+        Ok(c)
+    });
+    s.repo
+        .expect_request_sync()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let connected = s
+        .service()
+        .connect(user, " public-sandbox-1 ")
+        .await
+        .unwrap();
+    let new: NewConnection = stored.take();
+    assert_eq!(new.id, connected.id);
+    assert_eq!(new.institution_name.as_deref(), Some("Platypus"));
+    assert!(
+        new.access_token
+            .ciphertext
+            .starts_with(&hex(connected.id.as_bytes())),
+        "sealed for its own row"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_public_token_or_a_missing_configuration_is_refused_before_calling_plaid() {
+    let s = Setup::new();
+    let err = s.service().connect(Uuid::now_v7(), "  ").await.unwrap_err();
+    assert!(matches!(err, AppError::Validation(f) if f.contains_key("public_token")));
+    let unconfigured = BankSync::new(
+        None,
+        Arc::new(MockConnectionRepository::new()),
+        Arc::new(PlainCipher { current: "k1" }),
+        report_cache(MockCache::new()),
+        Arc::new(clock()),
+        SyncSettings::default(),
+    );
+    assert!(matches!(
+        unconfigured.link_token(Uuid::now_v7()).await,
+        Err(AppError::NotConfigured("plaid"))
+    ));
+}
+
+#[tokio::test]
+async fn webhooks_for_unknown_items_are_ignored_and_known_ones_set_the_status() {
+    let mut s = Setup::new();
+    let user = Uuid::now_v7();
+    let known = connection(user);
+    let id = known.id;
+    s.repo
+        .expect_by_item()
+        .returning(move |item| Ok((item == "item-1").then(|| known.clone())));
+    s.repo
+        .expect_request_sync()
+        .withf(move |c, _| *c == id)
+        .times(1)
+        .returning(|_, _| Ok(()));
+    s.repo
+        .expect_set_status()
+        .withf(move |c, status, _, _, _| *c == id && *status == SyncStatus::LoginRequired)
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(()));
+    let service = s.service();
+    let hook = |kind: &str, code: &str, item: &str| Webhook {
+        webhook_type: kind.into(),
+        webhook_code: code.into(),
+        item_id: item.into(),
+        error_code: Some("ITEM_LOGIN_REQUIRED".into()),
+        consent_expiration_time: None,
+    };
+    service
+        .webhook(&hook("TRANSACTIONS", "SYNC_UPDATES_AVAILABLE", "unknown"))
+        .await
+        .unwrap();
+    service
+        .webhook(&hook("TRANSACTIONS", "SYNC_UPDATES_AVAILABLE", "item-1"))
+        .await
+        .unwrap();
+    service
+        .webhook(&hook("ITEM", "ERROR", "item-1"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn rotating_keys_reseals_old_tokens_and_leaves_current_and_unreadable_ones() {
+    let mut s = Setup::new();
+    let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let old = PlainCipher { current: "k2" };
+    let now_key = PlainCipher { current: "k1" };
+    let tokens = vec![
+        (a, old.seal(b"tok-a", a.as_bytes()).unwrap()),
+        (b, now_key.seal(b"tok-b", b.as_bytes()).unwrap()),
+        // Copied from another row: its context does not match, so it does not open.
+        (c, old.seal(b"tok-a", a.as_bytes()).unwrap()),
+    ];
+    s.repo.expect_tokens().returning(move || Ok(tokens.clone()));
+    let replaced = Seen::new();
+    let keep = replaced.handle();
+    s.repo
+        .expect_replace_token()
+        .times(1)
+        .returning(move |id, _, new| {
+            keep.keep((id, new));
+            Ok(true)
+        });
+    let done = s.service().rotate_keys().await.unwrap();
+    assert_eq!(
+        done,
+        Rotation {
+            rotated: 1,
+            current: 1,
+            unreadable: 1
+        }
+    );
+    let (id, new): (Uuid, Sealed) = replaced.take();
+    assert_eq!((id, new.key_id.as_str()), (a, "k1"));
+    assert_eq!(
+        PlainCipher { current: "k1" }
+            .open(&new, a.as_bytes())
+            .unwrap(),
+        b"tok-a"
+    );
+}
+
+#[test]
+fn plaid_failures_reach_the_client_as_their_kind() {
+    assert!(matches!(
+        upstream(PlaidError::RateLimited {
+            retry_after: Some(Duration::from_secs(7))
+        }),
+        AppError::RateLimited { retry_after } if retry_after == Duration::from_secs(7)
+    ));
+    assert!(matches!(
+        upstream(PlaidError::Unavailable("x".into())),
+        AppError::Unavailable(_)
+    ));
+    assert!(matches!(
+        upstream(PlaidError::Other {
+            code: "INVALID_PUBLIC_TOKEN".into(),
+            request_id: None
+        }),
+        AppError::Rule {
+            code: "plaid_error",
+            ..
+        }
+    ));
+}
