@@ -39,6 +39,7 @@ pub use investment::{
 pub use plaid::{
     AccessToken, ExchangedItem, Holdings, LinkToken, Plaid, PlaidAccount, PlaidError, PlaidHolding,
     PlaidItem, PlaidSecurity, PlaidTransaction, RemovedTransaction, SyncPage, WebhookKey,
+    WebhookVerifier,
 };
 pub use portfolio::{
     ItemUpdate, NewItem, NewPortfolio, NewTrade, Portfolio, PortfolioHoldings, PortfolioItem,

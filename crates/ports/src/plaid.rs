@@ -306,3 +306,21 @@ pub trait Plaid: Send + Sync {
         products: Vec<String>,
     ) -> Result<String, PlaidError>;
 }
+
+/// Checks that a webhook came from Plaid: the `Plaid-Verification` JWT is signed by one of
+/// Plaid's published keys, recent, and names the exact body received.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WebhookVerifier: Send + Sync {
+    /// Whether `body` arrived with a genuine `jwt` at `now`.
+    ///
+    /// # Errors
+    /// [`crate::SecurityError::Invalid`] for anything but a genuine, fresh signature over this
+    /// body; [`crate::SecurityError::Unexpected`] when Plaid's keys cannot be fetched.
+    async fn verify(
+        &self,
+        jwt: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::SecurityError>;
+}
