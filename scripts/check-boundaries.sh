@@ -16,4 +16,16 @@ for crate in nestegg-domain nestegg-ports nestegg-application; do
         echo "$crate: no framework, database, cache or runtime dependency"
     fi
 done
+# Adapters implement ports; they never reach into the use cases or the app.
+for crate in nestegg-plaid; do
+    tree=$(cargo tree -p "$crate" -e normal --prefix none --no-dedupe)
+    found=$(printf '%s\n' "$tree" | sort -u | grep -E '^(nestegg-application|nestegg) ' || true)
+    if [ -n "$found" ]; then
+        echo "$crate must not depend on:"
+        echo "$found" | sed 's/^/  /'
+        status=1
+    else
+        echo "$crate: depends on the ports and the domain only, not on the use cases or the app"
+    fi
+done
 exit "$status"
