@@ -45,8 +45,16 @@ pub struct Settings {
     pub redis_prefix: String,
     /// HMAC key for access tokens.
     pub jwt_secret: Secret,
-    /// AES-256-GCM key for Plaid access tokens.
+    /// AES-256-GCM key for Plaid access tokens: new tokens are sealed with it.
     pub encryption_key: Secret,
+    /// Earlier keys (`NESTEGG_ENCRYPTION_KEYS_PREVIOUS`, or the key file's), still opening
+    /// tokens sealed before a rotation until `nestegg keys rotate` has sealed them again.
+    pub previous_encryption_keys: Vec<Secret>,
+    /// Plaid, when `PLAID_CLIENT_ID` and `PLAID_SECRET` are set.
+    pub plaid: Option<PlaidSettings>,
+    /// How often a linked connection is synced by the scheduler (`NESTEGG_SYNC_INTERVAL_SECONDS`,
+    /// default 6 hours; 0 turns the scheduler off).
+    pub sync_interval: std::time::Duration,
     /// bcrypt cost, 4-31.
     pub bcrypt_cost: u32,
     /// Access-token lifetime in seconds.
@@ -55,6 +63,33 @@ pub struct Settings {
     pub body_limit: usize,
     /// How long a cached report may be kept (`NESTEGG_CACHE_TTL_SECONDS`).
     pub cache_ttl: std::time::Duration,
+}
+
+/// Plaid's settings.
+#[derive(Clone)]
+pub struct PlaidSettings {
+    /// `PLAID_CLIENT_ID`.
+    pub client_id: String,
+    /// `PLAID_SECRET`.
+    pub secret: Secret,
+    /// `PLAID_ENV`: `sandbox` (default) or `production`.
+    pub env: String,
+    /// `PLAID_BASE_URL`: overrides the environment's URL (a local fake Plaid, in tests).
+    pub base_url: Option<String>,
+    /// `PLAID_WEBHOOK_URL`: where Plaid sends webhooks for items linked from here.
+    pub webhook_url: Option<String>,
+}
+
+impl fmt::Debug for PlaidSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlaidSettings")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret)
+            .field("env", &self.env)
+            .field("base_url", &self.base_url)
+            .field("webhook_url", &self.webhook_url)
+            .finish()
+    }
 }
 
 /// Why the settings are unusable; each message is one line naming the variable.
@@ -90,6 +125,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://nestegg.db?mode=rwc";
 struct KeyFile {
     jwt_secret: String,
     encryption_key: String,
+    /// Keys a rotation replaced, kept until every token is sealed under the new one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    previous_encryption_keys: Vec<String>,
 }
 
 impl Settings {
@@ -119,14 +157,57 @@ impl Settings {
         let enc = get("NESTEGG_ENCRYPTION_KEY")
             .map(|s| decode_key(&s))
             .transpose()?;
+        let mut previous_encryption_keys = match get("NESTEGG_ENCRYPTION_KEYS_PREVIOUS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| decode_key(k).map_err(|_| invalid_previous()))
+                .collect::<Result<_, _>>()?,
+        };
         let (jwt_secret, encryption_key) = match (jwt, enc) {
             (Some(j), Some(e)) => (j, e),
             (j, e) if is_sqlite => {
                 let stored = load_or_create_keys(&database_url)?;
+                if e.is_none() {
+                    previous_encryption_keys.extend(stored.2);
+                }
                 (j.unwrap_or(stored.0), e.unwrap_or(stored.1))
             }
             (None, _) => return Err(ConfigError::Missing("NESTEGG_JWT_SECRET")),
             (_, None) => return Err(ConfigError::Missing("NESTEGG_ENCRYPTION_KEY")),
+        };
+        let plaid = match (get("PLAID_CLIENT_ID"), get("PLAID_SECRET")) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::Missing("PLAID_SECRET")),
+            (None, Some(_)) => return Err(ConfigError::Missing("PLAID_CLIENT_ID")),
+            (Some(client_id), Some(secret)) => {
+                let env = get("PLAID_ENV").unwrap_or_else(|| "sandbox".to_owned());
+                if !matches!(env.as_str(), "sandbox" | "production") {
+                    return Err(ConfigError::Invalid {
+                        name: "PLAID_ENV",
+                        why: "expected sandbox or production".into(),
+                    });
+                }
+                let url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+                    match get(name) {
+                        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                            Err(ConfigError::Invalid {
+                                name,
+                                why: "expected an http:// or https:// URL".into(),
+                            })
+                        }
+                        other => Ok(other),
+                    }
+                };
+                Some(PlaidSettings {
+                    client_id,
+                    secret: Secret(secret.into_bytes()),
+                    env,
+                    base_url: url("PLAID_BASE_URL")?,
+                    webhook_url: url("PLAID_WEBHOOK_URL")?,
+                })
+            }
         };
         if jwt_secret.0.len() < 32 {
             return Err(ConfigError::Invalid {
@@ -153,6 +234,19 @@ impl Settings {
             jwt_secret,
             encryption_key,
             bcrypt_cost,
+            previous_encryption_keys,
+            plaid,
+            sync_interval: std::time::Duration::from_secs(
+                match get("NESTEGG_SYNC_INTERVAL_SECONDS") {
+                    None => 6 * 3600,
+                    Some(v) => v.parse::<u64>().ok().filter(|s| *s <= 7 * 86_400).ok_or(
+                        ConfigError::Invalid {
+                            name: "NESTEGG_SYNC_INTERVAL_SECONDS",
+                            why: "expected a whole number of seconds from 0 to 604800".into(),
+                        },
+                    )?,
+                },
+            ),
             access_token_ttl: 900,
             body_limit: 256 * 1024,
             cache_ttl: std::time::Duration::from_secs(match get("NESTEGG_CACHE_TTL_SECONDS") {
@@ -193,6 +287,13 @@ fn decode_key(text: &str) -> Result<Secret, ConfigError> {
     Ok(Secret(bytes))
 }
 
+fn invalid_previous() -> ConfigError {
+    ConfigError::Invalid {
+        name: "NESTEGG_ENCRYPTION_KEYS_PREVIOUS",
+        why: "expected comma-separated base64 keys of exactly 32 bytes".into(),
+    }
+}
+
 /// The SQLite file a URL names, or `None` for an in-memory database.
 #[must_use]
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
@@ -226,10 +327,12 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
-fn load_or_create_keys(database_url: &str) -> Result<(Secret, Secret), ConfigError> {
+type StoredKeys = (Secret, Secret, Vec<Secret>);
+
+fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
     let Some(db_path) = sqlite_path(database_url) else {
         tracing::warn!("in-memory database: using throwaway secrets for this run");
-        return Ok((Secret(random_bytes(48)?), Secret(random_bytes(32)?)));
+        return Ok((Secret(random_bytes(48)?), Secret(random_bytes(32)?), Vec::new()));
     };
     let path = key_file_path(&db_path);
     let shown = path.display().to_string();
@@ -244,12 +347,18 @@ fn load_or_create_keys(database_url: &str) -> Result<(Secret, Secret), ConfigErr
             .decode(&keys.jwt_secret)
             .map_err(|e| key_err(e.to_string()))?;
         let enc = decode_key(&keys.encryption_key).map_err(|e| key_err(e.to_string()))?;
-        return Ok((Secret(jwt), enc));
+        let previous = keys
+            .previous_encryption_keys
+            .iter()
+            .map(|k| decode_key(k).map_err(|e| key_err(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        return Ok((Secret(jwt), enc, previous));
     }
     let (jwt, enc) = (random_bytes(48)?, random_bytes(32)?);
     let text = serde_json::to_string_pretty(&KeyFile {
         jwt_secret: STANDARD.encode(&jwt),
         encryption_key: STANDARD.encode(&enc),
+        previous_encryption_keys: Vec::new(),
     })
     .map_err(|e| key_err(e.to_string()))?;
     write_private(&path, &text).map_err(|e| key_err(e.to_string()))?;
@@ -258,7 +367,63 @@ fn load_or_create_keys(database_url: &str) -> Result<(Secret, Secret), ConfigErr
         "generated NESTEGG_JWT_SECRET and NESTEGG_ENCRYPTION_KEY and saved them in a key file; \
          back it up with the database, or set both variables"
     );
-    Ok((Secret(jwt), Secret(enc)))
+    Ok((Secret(jwt), Secret(enc), Vec::new()))
+}
+
+/// Rotation of the key file's encryption key: a new random key becomes current and the old
+/// ones are kept as previous, so both open tokens until they are sealed again. `None` when the
+/// key does not come from a key file (set `NESTEGG_ENCRYPTION_KEY` and
+/// `NESTEGG_ENCRYPTION_KEYS_PREVIOUS` yourself then).
+///
+/// # Errors
+/// When the key file cannot be read or written.
+pub fn rotate_key_file(database_url: &str) -> Result<Option<PathBuf>, ConfigError> {
+    edit_key_file(database_url, |keys| {
+        let fresh = random_bytes(32)?;
+        let old = std::mem::replace(&mut keys.encryption_key, STANDARD.encode(fresh));
+        keys.previous_encryption_keys.insert(0, old);
+        Ok(())
+    })
+}
+
+/// Forgets the key file's previous keys, once every token is sealed under the current one.
+///
+/// # Errors
+/// When the key file cannot be read or written.
+pub fn drop_previous_keys(database_url: &str) -> Result<Option<PathBuf>, ConfigError> {
+    edit_key_file(database_url, |keys| {
+        keys.previous_encryption_keys.clear();
+        Ok(())
+    })
+}
+
+fn edit_key_file(
+    database_url: &str,
+    edit: impl FnOnce(&mut KeyFile) -> Result<(), ConfigError>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    let Some(path) = sqlite_path(database_url).map(|db| key_file_path(&db)) else {
+        return Ok(None);
+    };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let shown = path.display().to_string();
+    let key_err = |why: String| ConfigError::KeyFile {
+        path: shown.clone(),
+        why,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
+    let mut keys: KeyFile = serde_json::from_str(&text).map_err(|e| key_err(e.to_string()))?;
+    edit(&mut keys)?;
+    let text = serde_json::to_string_pretty(&keys).map_err(|e| key_err(e.to_string()))?;
+    // Written beside, then renamed over: a crash leaves the old file or the new, never half.
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    std::fs::remove_file(&tmp).ok();
+    write_private(&tmp, &text).map_err(|e| key_err(e.to_string()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| key_err(e.to_string()))?;
+    Ok(Some(path))
 }
 
 /// Writes a file readable only by its owner, failing if it already exists.

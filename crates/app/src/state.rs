@@ -10,16 +10,22 @@ use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
 use nestegg_application::cache::ReportCache;
 use nestegg_application::demo::DemoService;
 use nestegg_application::investments::InvestmentService;
+use nestegg_application::plaid::{BankSync, SyncSettings};
 use nestegg_application::portfolios::PortfolioService;
 use nestegg_application::reports::ReportService;
 use nestegg_application::transactions::TransactionService;
 use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
-use nestegg_crypto::{BcryptHasher, JwtAccessTokens, RandomSecretTokens};
+use nestegg_crypto::{
+    AesGcmCipher, BcryptHasher, JwtAccessTokens, PlaidWebhookVerifier, RandomSecretTokens,
+};
 use nestegg_persistence::{
-    Db, SqlAccountRepository, SqlInvestmentRepository, SqlPortfolioRepository,
+    Db, SqlAccountRepository, SqlConnectionRepository, SqlInvestmentRepository, SqlPortfolioRepository,
     SqlRefreshTokenRepository, SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
 };
-use nestegg_ports::{AccessTokens, Cache, Clock, HealthProbe, LoginThrottle};
+use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
+use nestegg_ports::{
+    AccessTokens, Cache, Cipher, Clock, HealthProbe, LoginThrottle, Plaid, WebhookVerifier,
+};
 
 use crate::config::Settings;
 
@@ -51,6 +57,10 @@ pub struct AppState {
     pub investments: InvestmentService,
     /// Portfolio use cases.
     pub portfolios: PortfolioService,
+    /// Bank sync through Plaid.
+    pub sync: BankSync,
+    /// Plaid webhook signatures, when Plaid is configured.
+    pub webhooks: Option<Arc<dyn WebhookVerifier>>,
     /// Access-token checks for the extractor.
     pub access: Arc<dyn AccessTokens>,
     /// Time.
@@ -99,6 +109,39 @@ impl AppState {
                 .context("NESTEGG_JWT_SECRET is unusable")?,
         );
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let previous: Vec<&[u8]> = settings
+            .previous_encryption_keys
+            .iter()
+            .map(crate::config::Secret::expose)
+            .collect();
+        let cipher: Arc<dyn Cipher> = Arc::new(
+            AesGcmCipher::with_previous(settings.encryption_key.expose(), &previous)
+                .map_err(|_| anyhow::anyhow!("NESTEGG_ENCRYPTION_KEY is unusable"))?,
+        );
+        let plaid: Option<Arc<dyn Plaid>> = match &settings.plaid {
+            None => None,
+            Some(p) => {
+                let env: PlaidEnv = p.env.parse().map_err(|e| anyhow::anyhow!("PLAID_ENV: {e}"))?;
+                let secret = String::from_utf8(p.secret.expose().to_vec())
+                    .context("PLAID_SECRET is not text")?;
+                let mut config = PlaidConfig::new(&p.client_id, secret, env, p.base_url.clone());
+                config.webhook_url.clone_from(&p.webhook_url);
+                Some(Arc::new(
+                    PlaidClient::new(config).map_err(|e| anyhow::anyhow!("Plaid client: {e}"))?,
+                ))
+            }
+        };
+        let webhooks = plaid.clone().map(|plaid| {
+            Arc::new(PlaidWebhookVerifier::new(plaid)) as Arc<dyn WebhookVerifier>
+        });
+        let sync = BankSync::new(
+            plaid,
+            Arc::new(SqlConnectionRepository::new(db.clone())),
+            cipher,
+            reports_cache.clone(),
+            clock.clone(),
+            SyncSettings::default(),
+        );
         let ports = AuthPorts {
             users: users.clone(),
             tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
@@ -127,6 +170,8 @@ impl AppState {
                 clock.clone(),
             ),
             portfolios: PortfolioService::new(portfolios, clock.clone()),
+            sync,
+            webhooks,
             investments: InvestmentService::new(investments, clock.clone()),
             reports: ReportService::new(
                 users.clone(),
