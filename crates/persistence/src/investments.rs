@@ -209,7 +209,7 @@ impl InvestmentRepository for SqlInvestmentRepository {
             ));
         }
         let after = filter.after.map(|(symbol, id)| (symbol.into(), id));
-        let limit = keyset(&mut sql, &mut values, &order, false, after, filter.limit);
+        let limit = keyset(&mut sql, &mut values, order, false, after, filter.limit);
         let found = conn.all(&sql, values).await?;
         let read = found.iter().map(investment).collect::<Result<_, _>>()?;
         let (items, next) = page(read, limit, |i| (i.symbol.clone(), i.id));
