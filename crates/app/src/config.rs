@@ -215,17 +215,20 @@ impl Settings {
                 why: "use at least 32 bytes".into(),
             });
         }
-        let bcrypt_cost = match get("NESTEGG_BCRYPT_COST") {
-            None => 12,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|c| (4..=31).contains(c))
-                .ok_or(ConfigError::Invalid {
-                    name: "NESTEGG_BCRYPT_COST",
-                    why: "expected a whole number from 4 to 31".into(),
-                })?,
-        };
+        let bcrypt_cost = whole_number(
+            "NESTEGG_BCRYPT_COST",
+            get("NESTEGG_BCRYPT_COST"),
+            12,
+            4..=31,
+            "expected a whole number from 4 to 31",
+        )?;
+        let cache_ttl_secs = whole_number(
+            "NESTEGG_CACHE_TTL_SECONDS",
+            get("NESTEGG_CACHE_TTL_SECONDS"),
+            300,
+            1..=86_400,
+            "expected a whole number of seconds from 1 to 86400",
+        )?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url,
@@ -249,18 +252,30 @@ impl Settings {
             ),
             access_token_ttl: 900,
             body_limit: 256 * 1024,
-            cache_ttl: std::time::Duration::from_secs(match get("NESTEGG_CACHE_TTL_SECONDS") {
-                None => 300,
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| (1..=86_400).contains(s))
-                    .ok_or(ConfigError::Invalid {
-                        name: "NESTEGG_CACHE_TTL_SECONDS",
-                        why: "expected a whole number of seconds from 1 to 86400".into(),
-                    })?,
-            }),
+            cache_ttl: std::time::Duration::from_secs(cache_ttl_secs),
         })
+    }
+}
+
+/// The whole number `value` of variable `name`, or `default` when it is unset; one that does
+/// not parse or falls outside `range` is refused with `why`.
+fn whole_number<T: std::str::FromStr + PartialOrd>(
+    name: &'static str,
+    value: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    why: &str,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                name,
+                why: why.into(),
+            }),
     }
 }
 

@@ -102,6 +102,16 @@ impl<S, T: From<S>> From<Vec<S>> for Items<T> {
     }
 }
 
+/// A date range in a query string, either end optional: `?from=2026-01-01&to=2026-06-30`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// On or after.
+    pub from: Option<NaiveDate>,
+    /// On or before.
+    pub to: Option<NaiveDate>,
+}
+
 /// Encodes a keyset position (a sort key and an id) as an opaque cursor.
 #[must_use]
 pub fn encode_key_cursor(key: &str, id: Uuid) -> String {

@@ -105,7 +105,6 @@ impl ReportCache {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use mockall::predicate::eq;
@@ -113,12 +112,8 @@ mod tests {
     use nestegg_ports::{CacheError, Cached};
     use uuid::Uuid;
 
-    use super::ReportCache;
     use crate::error::AppError;
-
-    fn cache(mock: MockCache) -> ReportCache {
-        ReportCache::new(Arc::new(mock), Duration::from_secs(60))
-    }
+    use crate::test_support::report_cache as cache;
 
     #[tokio::test]
     async fn a_hit_is_served_without_computing() {

@@ -231,33 +231,25 @@ impl DemoService {
         let mut home = Decimal::from(SPECS[HOME].opening);
         let mut day = start;
         while day <= today {
-            for Planned {
-                account,
-                amount,
-                description,
-                merchant,
-                category,
-                recurring,
-            } in self.day_of(&mut rng, day, &ids, user.id).await?
-            {
+            for planned in self.day_of(&mut rng, day, &ids, user.id).await? {
                 // The last days' card purchases have not posted yet.
                 let pending = today.signed_duration_since(day).num_days() < 3
-                    && account == ids[CARD]
-                    && amount < Decimal::ZERO;
+                    && planned.account == ids[CARD]
+                    && planned.amount < Decimal::ZERO;
                 let created = self
                     .transactions
                     .create(
                         NewTransaction {
                             id: Uuid::now_v7(),
                             user_id: user.id,
-                            account_id: account,
-                            amount: TransactionAmount::new(money(amount)?)?,
+                            account_id: planned.account,
+                            amount: TransactionAmount::new(money(planned.amount)?)?,
                             date: day,
-                            description: description.to_owned(),
-                            merchant_name: merchant.map(str::to_owned),
-                            category,
+                            description: planned.description.to_owned(),
+                            merchant_name: planned.merchant.map(str::to_owned),
+                            category: planned.category,
                             is_pending: pending,
-                            is_recurring: recurring,
+                            is_recurring: planned.recurring,
                         },
                         at,
                     )

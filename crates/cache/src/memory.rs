@@ -180,114 +180,24 @@ impl Cache for InMemoryCache {
 
 #[cfg(test)]
 mod tests {
+    //! What only this cache does; the contract every cache keeps is in `tests/contract`.
+
     use super::*;
 
     const MINUTE: Duration = Duration::from_secs(60);
 
-    #[tokio::test]
-    async fn a_miss_returns_the_scope_version_and_no_value() {
-        let cache = InMemoryCache::default();
-
-        let first = cache.get("user:1", "summary").await.unwrap();
-        cache.invalidate("user:1").await.unwrap();
-        let second = cache.get("user:1", "summary").await.unwrap();
-
-        assert_eq!(first.value, None);
-        assert_eq!(first.version, 0);
-        assert_eq!(second.value, None);
-        assert!(second.version > first.version, "{second:?}");
-    }
-
-    #[tokio::test]
-    async fn a_value_put_at_the_current_version_is_read_back() {
-        let cache = InMemoryCache::default();
-        let miss = cache.get("user:1", "summary").await.unwrap();
-
-        let stored = cache
-            .put_if_current("user:1", "summary", "{\"n\":1}", miss.version, MINUTE)
-            .await
-            .unwrap();
-        let hit = cache.get("user:1", "summary").await.unwrap();
-
-        assert!(stored);
-        assert_eq!(
-            hit,
-            Cached {
-                version: miss.version,
-                value: Some("{\"n\":1}".into())
-            }
-        );
-    }
-
-    #[tokio::test]
-    async fn a_put_with_a_version_read_before_an_invalidation_is_refused_and_not_stored() {
-        let cache = InMemoryCache::default();
-        let before = cache.get("user:1", "summary").await.unwrap();
-        cache.invalidate("user:1").await.unwrap();
-
-        let stored = cache
-            .put_if_current("user:1", "summary", "stale", before.version, MINUTE)
-            .await
-            .unwrap();
-        let after = cache.get("user:1", "summary").await.unwrap();
-
-        assert!(!stored);
-        assert_eq!(after.value, None);
-        assert_ne!(after.version, before.version);
-    }
-
-    #[tokio::test]
-    async fn invalidating_a_scope_drops_all_its_fields_and_no_other_scope_fields() {
-        let cache = InMemoryCache::default();
-        for (scope, field) in [("user:1", "a"), ("user:1", "b"), ("user:2", "a")] {
-            let v = cache.get(scope, field).await.unwrap().version;
-            assert!(
-                cache
-                    .put_if_current(scope, field, "x", v, MINUTE)
-                    .await
-                    .unwrap()
-            );
+    /// A cache with room for these scopes only, each holding a value (field `f`) for `ttl`.
+    async fn full_cache(scopes: &[&str], ttl: Duration) -> InMemoryCache {
+        let cache = InMemoryCache::new(scopes.len());
+        for scope in scopes {
+            assert!(cache.put_if_current(scope, "f", "x", 0, ttl).await.unwrap());
         }
-
-        cache.invalidate("user:1").await.unwrap();
-
-        assert_eq!(cache.get("user:1", "a").await.unwrap().value, None);
-        assert_eq!(cache.get("user:1", "b").await.unwrap().value, None);
-        assert_eq!(
-            cache.get("user:2", "a").await.unwrap().value.as_deref(),
-            Some("x")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_value_reads_as_missing_once_its_ttl_has_passed() {
-        let cache = InMemoryCache::default();
-        let v = cache.get("user:1", "summary").await.unwrap().version;
         cache
-            .put_if_current("user:1", "summary", "x", v, Duration::from_millis(50))
-            .await
-            .unwrap();
-        let fresh = cache.get("user:1", "summary").await.unwrap();
-
-        tokio::time::sleep(Duration::from_millis(80)).await;
-        let expired = cache.get("user:1", "summary").await.unwrap();
-
-        assert_eq!(fresh.value.as_deref(), Some("x"));
-        assert_eq!(expired.value, None);
-        assert_eq!(expired.version, v);
     }
 
     #[tokio::test]
     async fn a_full_cache_never_holds_more_scopes_than_its_bound() {
-        let cache = InMemoryCache::new(2);
-        for scope in ["a", "b"] {
-            assert!(
-                cache
-                    .put_if_current(scope, "f", "x", 0, MINUTE)
-                    .await
-                    .unwrap()
-            );
-        }
+        let cache = full_cache(&["a", "b"], MINUTE).await;
 
         let third = cache
             .put_if_current("c", "f", "x", 0, MINUTE)
@@ -306,16 +216,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_cache_makes_room_by_dropping_expired_values_and_their_scopes() {
-        let cache = InMemoryCache::new(2);
-        let short = Duration::from_millis(20);
-        for scope in ["a", "b"] {
-            assert!(
-                cache
-                    .put_if_current(scope, "f", "x", 0, short)
-                    .await
-                    .unwrap()
-            );
-        }
+        let cache = full_cache(&["a", "b"], Duration::from_millis(20)).await;
         tokio::time::sleep(Duration::from_millis(40)).await;
 
         let v = cache.get("c", "f").await.unwrap().version;
@@ -359,13 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn invalidating_a_new_scope_in_a_full_cache_still_refuses_older_versions() {
-        let cache = InMemoryCache::new(1);
-        assert!(
-            cache
-                .put_if_current("a", "f", "x", 0, MINUTE)
-                .await
-                .unwrap()
-        );
+        let cache = full_cache(&["a"], MINUTE).await;
         let before = cache.get("b", "f").await.unwrap().version;
 
         cache.invalidate("b").await.unwrap();

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::codec::Scale;
 use crate::db::Db;
 use crate::rows::Row;
-use crate::sql::{Lock, Sql, page};
+use crate::sql::{Lock, Sql, keyset, page};
 
 /// Securities in the SQL database.
 #[derive(Debug, Clone)]
@@ -208,14 +208,8 @@ impl InvestmentRepository for SqlInvestmentRepository {
                 " AND (lower(symbol) LIKE ${n} ESCAPE '\\' OR lower(name) LIKE ${n} ESCAPE '\\')"
             ));
         }
-        if let Some((symbol, id)) = filter.after {
-            values.push(symbol.into());
-            values.push(id.into());
-            let n = values.len();
-            sql.push_str(&format!(" AND ({order}, id) > (${}, ${n})", n - 1));
-        }
-        let limit = filter.limit.max(1);
-        sql.push_str(&format!(" ORDER BY {order}, id LIMIT {}", limit + 1));
+        let after = filter.after.map(|(symbol, id)| (symbol.into(), id));
+        let limit = keyset(&mut sql, &mut values, order, false, after, filter.limit);
         let found = conn.all(&sql, values).await?;
         let read = found.iter().map(investment).collect::<Result<_, _>>()?;
         let (items, next) = page(read, limit, |i| (i.symbol.clone(), i.id));

@@ -28,6 +28,36 @@ pub fn statement<I: IntoIterator<Item = Value>>(
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// Ends a keyset-paged query: only rows after the cursor `after` (its key's value and id) in
+/// the order of `key` then `id` (`descending` or not), and `LIMIT limit + 1` so that [`page`]
+/// can tell whether another page follows. Returns the limit applied (at least 1).
+pub(crate) fn keyset(
+    sql: &mut String,
+    values: &mut Vec<Value>,
+    key: &str,
+    descending: bool,
+    after: Option<(Value, Uuid)>,
+    limit: u32,
+) -> u32 {
+    let (past, dir) = if descending {
+        ("<", " DESC")
+    } else {
+        (">", "")
+    };
+    if let Some((value, id)) = after {
+        values.push(value);
+        values.push(id.into());
+        let n = values.len();
+        sql.push_str(&format!(" AND ({key}, id) {past} (${}, ${n})", n - 1));
+    }
+    let limit = limit.max(1);
+    sql.push_str(&format!(
+        " ORDER BY {key}{dir}, id{dir} LIMIT {}",
+        limit + 1
+    ));
+    limit
+}
+
 /// A keyset page from rows read with `LIMIT limit + 1`: the first `limit`, and the cursor of
 /// the last of them when a row beyond them shows that another page follows.
 pub(crate) fn page<T, K>(

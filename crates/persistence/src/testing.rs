@@ -225,15 +225,19 @@ impl Drop for TestDb {
 
 /// Runs an async test body once on SQLite and once on PostgreSQL (when configured):
 /// `both_backends!(name, |db: TestDb| async move { ... });` makes `name::sqlite` and
-/// `name::postgres`.
+/// `name::postgres`, on two worker threads; `both_backends!(name, workers = 4, ...)` gives a
+/// test of concurrency more.
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
+        $crate::both_backends!($name, workers = 2, $body);
+    };
+    ($name:ident, workers = $workers:tt, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
             async fn sqlite() {
                 let db = $crate::testing::TestDb::new($crate::testing::Backend::Sqlite)
                     .await
@@ -241,7 +245,7 @@ macro_rules! both_backends {
                 ($body)(db).await;
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
             async fn postgres() {
                 if let Some(db) =
                     $crate::testing::TestDb::new($crate::testing::Backend::Postgres).await

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::db::Db;
 use crate::ledger as points;
 use crate::rows::{self, ACCOUNTS, TRANSACTION_COLUMNS, TRANSACTIONS};
-use crate::sql::{Sql, page};
+use crate::sql::{Sql, keyset, page};
 
 /// Transactions in the SQL database.
 #[derive(Debug, Clone)]
@@ -222,14 +222,8 @@ impl TransactionRepository for SqlTransactionRepository {
                 &mut sql,
             );
         }
-        if let Some((date, id)) = filter.after {
-            values.push(date.into());
-            values.push(id.into());
-            let n = values.len();
-            sql.push_str(&format!(" AND (date, id) < (${}, ${n})", n - 1));
-        }
-        let limit = filter.limit.max(1);
-        sql.push_str(&format!(" ORDER BY date DESC, id DESC LIMIT {}", limit + 1));
+        let after = filter.after.map(|(date, id)| (date.into(), id));
+        let limit = keyset(&mut sql, &mut values, "date", true, after, filter.limit);
         let found = conn.all(&sql, values).await?;
         let read = found
             .iter()

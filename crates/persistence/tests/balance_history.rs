@@ -602,10 +602,7 @@ proptest! {
     }
 }
 
-async fn concurrent_back_dated(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn concurrent_back_dated(db: TestDb) {
     let r = Arc::new(Repos::new(db).await);
     let a = r
         .open(AccountType::Checking, m("100"), Some(day(-60)))
@@ -635,12 +632,8 @@ async fn concurrent_back_dated(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_back_dated_writes_to_one_account_leave_every_point_right_sqlite() {
-    concurrent_back_dated(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_back_dated_writes_to_one_account_leave_every_point_right_postgres() {
-    concurrent_back_dated(Backend::Postgres).await;
-}
+both_backends!(
+    concurrent_back_dated_writes_to_one_account_leave_every_point_right,
+    workers = 4,
+    concurrent_back_dated
+);

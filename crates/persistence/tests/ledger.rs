@@ -12,7 +12,7 @@ use nestegg_domain::{
 };
 use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::testing::{Backend, TestDb};
-use nestegg_persistence::{SqlAccountRepository, SqlTransactionRepository};
+use nestegg_persistence::{SqlAccountRepository, SqlTransactionRepository, both_backends};
 use nestegg_ports::{
     AccountRepository, NewAccount, NewTransaction, TransactionRepository, TransactionUpdate,
     WriteTime,
@@ -178,10 +178,7 @@ proptest! {
     }
 }
 
-async fn concurrent_writers(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn concurrent_writers(db: TestDb) {
     let user = common::make_user(&db, "ada").await.id;
     let account = open_account(&db, user, AccountType::Savings, 0).await;
     let repo = Arc::new(SqlTransactionRepository::new(db.db.clone()));
@@ -205,12 +202,8 @@ async fn concurrent_writers(backend: Backend) {
     assert_eq!(stored.current_balance, money(4_780));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_deposits_to_one_account_all_count_sqlite() {
-    concurrent_writers(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_deposits_to_one_account_all_count_postgres() {
-    concurrent_writers(Backend::Postgres).await;
-}
+both_backends!(
+    concurrent_deposits_to_one_account_all_count,
+    workers = 4,
+    concurrent_writers
+);

@@ -8,7 +8,7 @@ use nestegg_ports::{Account, Adjustment, Snapshot};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Nulls, present};
+use crate::dto::{Dec, Items, Nulls, RangeQuery, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -157,13 +157,6 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> 
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     me.app.accounts.delete(me.id, id.into_inner()).await?;
     no_content()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RangeQuery {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize)]

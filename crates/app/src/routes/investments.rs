@@ -8,7 +8,9 @@ use nestegg_ports::{Investment, PricePoint};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Page, decode_key_cursor, encode_key_cursor, parse_cursor};
+use crate::dto::{
+    Dec, Items, Page, RangeQuery, decode_key_cursor, encode_key_cursor, parse_cursor,
+};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
@@ -154,13 +156,6 @@ async fn put_price(me: Caller, id: web::Path<Uuid>, body: web::Json<PriceBody>) 
         .put_price(me.id, id.into_inner(), body.price.0, body.date)
         .await?;
     ok(InvestmentDto::from(i))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RangeQuery {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize)]

@@ -77,6 +77,32 @@ fn units(amount: Decimal, price: Price, whole: bool, cap: Option<Decimal>) -> De
     q.max(Decimal::ZERO)
 }
 
+/// The trade of `quantity` units of `holding` at `price`, or `None` for no units. Its amount is
+/// rounded in the portfolio's favour: a sell's proceeds down, so the cash they add is never
+/// overstated, and a buy's cost up (the caller's headroom keeps it within the cash).
+fn proposed(
+    holding: &Holding,
+    side: Side,
+    quantity: Decimal,
+    price: Price,
+) -> Result<Option<ProposedTrade>, DomainError> {
+    if quantity.is_zero() {
+        return Ok(None);
+    }
+    let amount = quantity * price.value();
+    let amount = match side {
+        Side::Sell => round_down(amount),
+        Side::Buy => round_up(amount),
+    };
+    Ok(Some(ProposedTrade {
+        investment_id: holding.investment_id,
+        symbol: holding.symbol.clone(),
+        side,
+        quantity: Quantity::new(quantity)?,
+        amount: Money::new(amount)?,
+    }))
+}
+
 /// The trades that bring each investment type with a target to it, spending at most `cash`
 /// plus the proceeds of sells (made only when `allow_sells`). Targets are shares of the whole
 /// portfolio: priced holdings plus `cash`. A type is bought through its largest holding and
@@ -126,22 +152,14 @@ pub fn rebalance(
                     t.trades_in_whole_units(),
                     Some(h.position.quantity.value()),
                 );
-                if q.is_zero() {
+                let Some(trade) = proposed(h, Side::Sell, q, *p)? else {
                     continue;
-                }
+                };
                 let amount = q * p.value();
-                // Proceeds are counted rounded down, so the cash they add is never overstated.
-                let proceeds = round_down(amount);
-                trades.push(ProposedTrade {
-                    investment_id: h.investment_id,
-                    symbol: h.symbol.clone(),
-                    side: Side::Sell,
-                    quantity: Quantity::new(q)?,
-                    amount: Money::new(proceeds)?,
-                });
                 excess -= amount;
-                available += proceeds;
+                available += trade.amount.value();
                 *type_value.entry(*t).or_default() -= amount;
+                trades.push(trade);
             }
         }
     }
@@ -166,21 +184,12 @@ pub fn rebalance(
             // Rounding the cost up would overspend by a fraction of a cent: buy a little less.
             q = units(gap.min(available - CENT_OF_CENT), *p, whole, None);
         }
-        if q.is_zero() {
+        let Some(trade) = proposed(h, Side::Buy, q, *p)? else {
             continue;
-        }
-        let amount = q * p.value();
-        // Costs are counted rounded up; the headroom above keeps them within the cash.
-        let cost = round_up(amount);
-        trades.push(ProposedTrade {
-            investment_id: h.investment_id,
-            symbol: h.symbol.clone(),
-            side: Side::Buy,
-            quantity: Quantity::new(q)?,
-            amount: Money::new(cost)?,
-        });
-        available -= cost;
-        *type_value.entry(t).or_default() += amount;
+        };
+        available -= trade.amount.value();
+        *type_value.entry(t).or_default() += q * p.value();
+        trades.push(trade);
     }
 
     let mut keys: Vec<InvestmentType> = type_value
