@@ -229,6 +229,13 @@ impl Settings {
             1..=86_400,
             "expected a whole number of seconds from 1 to 86400",
         )?;
+        let sync_secs = whole_number(
+            "NESTEGG_SYNC_INTERVAL_SECONDS",
+            get("NESTEGG_SYNC_INTERVAL_SECONDS"),
+            6 * 3600,
+            0..=7 * 86_400,
+            "expected a whole number of seconds from 0 to 604800",
+        )?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url,
@@ -239,17 +246,7 @@ impl Settings {
             bcrypt_cost,
             previous_encryption_keys,
             plaid,
-            sync_interval: std::time::Duration::from_secs(
-                match get("NESTEGG_SYNC_INTERVAL_SECONDS") {
-                    None => 6 * 3600,
-                    Some(v) => v.parse::<u64>().ok().filter(|s| *s <= 7 * 86_400).ok_or(
-                        ConfigError::Invalid {
-                            name: "NESTEGG_SYNC_INTERVAL_SECONDS",
-                            why: "expected a whole number of seconds from 0 to 604800".into(),
-                        },
-                    )?,
-                },
-            ),
+            sync_interval: std::time::Duration::from_secs(sync_secs),
             access_token_ttl: 900,
             body_limit: 256 * 1024,
             cache_ttl: std::time::Duration::from_secs(cache_ttl_secs),
