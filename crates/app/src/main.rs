@@ -1,10 +1,10 @@
-//! The `nestegg` binary: `serve` (the default), `migrate up|down|status`.
+//! The `nestegg` binary: `serve` (the default), `migrate up|down|status`, `demo`, `keys rotate`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use nestegg::config::database_url_from_env;
+use nestegg::config::{database_url_from_env, drop_previous_keys, rotate_key_file};
 use nestegg::startup::open_database;
 use nestegg::state::AppState;
 use nestegg::{Settings, build, telemetry};
@@ -28,6 +28,19 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Manage the key that seals Plaid access tokens at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Seal every stored access token again under the current key. With a key file (the
+    /// SQLite default) a new key is generated first; with NESTEGG_ENCRYPTION_KEY set, put the
+    /// new key there and the old one in NESTEGG_ENCRYPTION_KEYS_PREVIOUS, then run this.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,7 +70,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        Command::Migrate { .. } => None,
+        Command::Migrate { .. } | Command::Keys { .. } => None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,6 +87,7 @@ fn main() -> ExitCode {
             (Command::Migrate { action }, _) => migrate(&database_url_from_env(), action).await,
             (Command::Serve, Some(settings)) => serve(settings).await,
             (Command::Demo, Some(settings)) => demo(settings).await,
+            (Command::Keys { action: KeysAction::Rotate }, _) => rotate_keys().await,
             (_, None) => Err(anyhow::anyhow!("settings missing")),
         }
     });
@@ -111,6 +125,42 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
     );
     println!("  login:    {}  (or {})", login.username, login.email);
     println!("  password: {}", login.password);
+    Ok(())
+}
+
+async fn rotate_keys() -> anyhow::Result<()> {
+    let database_url = database_url_from_env();
+    let from_env = std::env::var("NESTEGG_ENCRYPTION_KEY").is_ok_and(|k| !k.trim().is_empty());
+    if !from_env {
+        match rotate_key_file(&database_url)? {
+            Some(path) => println!("generated a new encryption key in {}", path.display()),
+            None => anyhow::bail!(
+                "no key file to rotate: set NESTEGG_ENCRYPTION_KEY to the new key and \
+                 NESTEGG_ENCRYPTION_KEYS_PREVIOUS to the old one, then run this again"
+            ),
+        }
+    }
+    let settings = Settings::from_env()?;
+    let db = open_database(&settings).await?;
+    let state = AppState::new(&db, &settings)?;
+    let done = state
+        .sync
+        .rotate_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("re-sealing the access tokens: {e}"))?;
+    println!(
+        "access tokens: {} sealed again under the current key, {} already under it, {} unreadable",
+        done.rotated, done.current, done.unreadable
+    );
+    if done.unreadable > 0 {
+        anyhow::bail!("some tokens open with no configured key; the previous keys are kept");
+    }
+    if from_env {
+        println!("NESTEGG_ENCRYPTION_KEYS_PREVIOUS can now be removed");
+    } else {
+        drop_previous_keys(&database_url)?;
+        println!("the previous key is forgotten");
+    }
     Ok(())
 }
 

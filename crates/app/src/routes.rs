@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod investments;
 pub mod me;
+pub mod plaid;
 pub mod portfolios;
 pub mod reports;
 pub mod transactions;
@@ -42,7 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(transactions::configure)
             .configure(reports::configure)
             .configure(investments::configure)
-            .configure(portfolios::configure),
+            .configure(portfolios::configure)
+            .configure(plaid::configure),
     );
 }
 

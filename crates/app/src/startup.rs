@@ -62,7 +62,30 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let listener = TcpListener::bind(&settings.addr)
         .with_context(|| format!("cannot listen on {} (NESTEGG_ADDR)", settings.addr))?;
     let state = web::Data::new(AppState::new(&db, settings)?);
+    if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
+        spawn_scheduler(state.clone(), settings.sync_interval);
+    }
     serve(listener, state, settings.body_limit)
+}
+
+/// How often the scheduler looks for due connections: a webhook's request waits at most this.
+const SCHEDULER_TICK: Duration = Duration::from_secs(15);
+
+/// Syncs due connections in the background: those a webhook asked for, and those not synced
+/// for `interval`. Several instances may run it at once: each item's lease admits one sync.
+pub fn spawn_scheduler(state: web::Data<AppState>, interval: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SCHEDULER_TICK.min(interval));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.sync.sync_due(interval, 20).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(synced = n, "scheduled syncs ran"),
+                Err(e) => tracing::warn!(error = %e, "looking for due syncs failed"),
+            }
+        }
+    });
 }
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
