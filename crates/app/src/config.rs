@@ -344,7 +344,11 @@ type StoredKeys = (Secret, Secret, Vec<Secret>);
 fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
     let Some(db_path) = sqlite_path(database_url) else {
         tracing::warn!("in-memory database: using throwaway secrets for this run");
-        return Ok((Secret(random_bytes(48)?), Secret(random_bytes(32)?), Vec::new()));
+        return Ok((
+            Secret(random_bytes(48)?),
+            Secret(random_bytes(32)?),
+            Vec::new(),
+        ));
     };
     let path = key_file_path(&db_path);
     let shown = path.display().to_string();

@@ -87,7 +87,12 @@ fn main() -> ExitCode {
             (Command::Migrate { action }, _) => migrate(&database_url_from_env(), action).await,
             (Command::Serve, Some(settings)) => serve(settings).await,
             (Command::Demo, Some(settings)) => demo(settings).await,
-            (Command::Keys { action: KeysAction::Rotate }, _) => rotate_keys().await,
+            (
+                Command::Keys {
+                    action: KeysAction::Rotate,
+                },
+                _,
+            ) => rotate_keys().await,
             (_, None) => Err(anyhow::anyhow!("settings missing")),
         }
     });

@@ -19,8 +19,9 @@ use nestegg_crypto::{
     AesGcmCipher, BcryptHasher, JwtAccessTokens, PlaidWebhookVerifier, RandomSecretTokens,
 };
 use nestegg_persistence::{
-    Db, SqlAccountRepository, SqlConnectionRepository, SqlInvestmentRepository, SqlPortfolioRepository,
-    SqlRefreshTokenRepository, SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
+    Db, SqlAccountRepository, SqlConnectionRepository, SqlInvestmentRepository,
+    SqlPortfolioRepository, SqlRefreshTokenRepository, SqlReportRepository,
+    SqlTransactionRepository, SqlUserRepository,
 };
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_ports::{
@@ -121,7 +122,10 @@ impl AppState {
         let plaid: Option<Arc<dyn Plaid>> = match &settings.plaid {
             None => None,
             Some(p) => {
-                let env: PlaidEnv = p.env.parse().map_err(|e| anyhow::anyhow!("PLAID_ENV: {e}"))?;
+                let env: PlaidEnv = p
+                    .env
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("PLAID_ENV: {e}"))?;
                 let secret = String::from_utf8(p.secret.expose().to_vec())
                     .context("PLAID_SECRET is not text")?;
                 let mut config = PlaidConfig::new(&p.client_id, secret, env, p.base_url.clone());
@@ -131,9 +135,9 @@ impl AppState {
                 ))
             }
         };
-        let webhooks = plaid.clone().map(|plaid| {
-            Arc::new(PlaidWebhookVerifier::new(plaid)) as Arc<dyn WebhookVerifier>
-        });
+        let webhooks = plaid
+            .clone()
+            .map(|plaid| Arc::new(PlaidWebhookVerifier::new(plaid)) as Arc<dyn WebhookVerifier>);
         let sync = BankSync::new(
             plaid,
             Arc::new(SqlConnectionRepository::new(db.clone())),

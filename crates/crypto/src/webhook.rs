@@ -90,7 +90,12 @@ fn hex(bytes: &[u8]) -> String {
 
 #[async_trait]
 impl WebhookVerifier for PlaidWebhookVerifier {
-    async fn verify(&self, jwt: &str, body: &[u8], now: DateTime<Utc>) -> Result<(), SecurityError> {
+    async fn verify(
+        &self,
+        jwt: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), SecurityError> {
         let header = decode_header(jwt).map_err(|_| SecurityError::Invalid)?;
         // Pinned: a token naming another algorithm (`none`, HS256 with the public key) is
         // refused before any key is looked at.

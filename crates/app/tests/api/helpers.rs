@@ -63,7 +63,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 /// Serves the app on `db` with `settings` on a random port.
-fn start(db: TestDb, settings: &Settings, client: Client) -> TestApp {
+pub fn start(db: TestDb, settings: &Settings, client: Client) -> TestApp {
     init_logs();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let state = web::Data::new(AppState::new(&db.db, settings).unwrap());

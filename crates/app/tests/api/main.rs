@@ -10,6 +10,7 @@ mod helpers;
 mod investments;
 mod ledger;
 mod me;
+mod plaid;
 mod portfolios;
 mod reports;
 mod security;
