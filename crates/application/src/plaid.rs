@@ -9,14 +9,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use nestegg_domain::sync::{account_type_for, category_for, transaction_amount};
-use nestegg_domain::{CurrencyCode, Money, SyncStatus};
-use nestegg_ports::{
-    AccessToken, Cipher, Clock, Conflict, Connection, ConnectionRepository, LinkToken,
-    NewConnection, Plaid, PlaidAccount, PlaidError, PlaidTransaction, RepoError, SyncBatch,
-    SyncCounts, SyncedAccount, SyncedTransaction,
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+use nestegg_domain::sync::{
+    account_type_for, category_for, investment_type_for, merge_holdings, symbol_for,
+    transaction_amount,
 };
+use nestegg_domain::{AccountType, CurrencyCode, Money, Price, SyncStatus};
+use nestegg_ports::{
+    AccessToken, Cipher, Clock, Conflict, Connection, ConnectionRepository, Holdings,
+    HoldingsBatch, LinkToken, NewConnection, Plaid, PlaidAccount, PlaidError, PlaidTransaction,
+    RepoError, SyncBatch, SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity,
+    SyncedTransaction,
+};
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::accounts::{not_found, write_time};
@@ -87,6 +94,13 @@ pub struct Rotation {
     pub current: usize,
     /// Tokens no configured key opens (left as they are).
     pub unreadable: usize,
+}
+
+/// What a sync wrote, and what it passed over, in words.
+struct Pulled {
+    counts: SyncCounts,
+    holdings: usize,
+    skipped: Vec<String>,
 }
 
 /// Why a sync stopped, before it is recorded on the connection.
@@ -408,7 +422,7 @@ impl BankSync {
     async fn record(
         &self,
         connection: &Connection,
-        outcome: Result<(SyncCounts, Vec<String>), Failure>,
+        outcome: Result<Pulled, Failure>,
     ) -> Result<SyncReport, AppError> {
         let now = self.clock.now();
         let mut report = SyncReport {
@@ -421,7 +435,12 @@ impl BankSync {
             error_message: None,
         };
         match outcome {
-            Ok((counts, skipped)) => {
+            Ok(Pulled {
+                counts,
+                holdings,
+                skipped,
+            }) => {
+                report.holdings = holdings;
                 report.accounts = counts.accounts;
                 report.transactions_added = counts.added;
                 report.transactions_modified = counts.modified;
@@ -459,10 +478,7 @@ impl BankSync {
 
     /// Pulls accounts and every transaction update since the saved cursor, then applies them
     /// with the new cursor in one write. What it skipped, in words.
-    async fn pull_and_apply(
-        &self,
-        connection: &Connection,
-    ) -> Result<(SyncCounts, Vec<String>), Failure> {
+    async fn pull_and_apply(&self, connection: &Connection) -> Result<Pulled, Failure> {
         let plaid = self.plaid().map_err(Failure::Store)?;
         let secret = self
             .connections
@@ -533,12 +549,39 @@ impl BankSync {
             modified,
             removed,
         };
+        let invests = batch.accounts.iter().any(|a| {
+            matches!(
+                a.account_type,
+                AccountType::Investment | AccountType::Retirement
+            )
+        });
+        let at = write_time(self.clock.as_ref());
         let counts = self
             .connections
-            .apply(batch, write_time(self.clock.as_ref()))
+            .apply(batch, at)
             .await
             .map_err(|e| Failure::Store(e.into()))?;
-        Ok((counts, skipped))
+        let mut holdings = 0;
+        if invests {
+            // The transactions are stored whatever happens here: holdings are a snapshot the
+            // next sync takes again.
+            match plaid.holdings(&token).await {
+                Ok(reported) => {
+                    let batch = holdings_batch(connection.user_id, reported, at.today);
+                    holdings = self
+                        .connections
+                        .apply_holdings(batch, at)
+                        .await
+                        .map_err(|e| Failure::Store(e.into()))?;
+                }
+                Err(e) => skipped.push(format!("holdings not synced: {e}")),
+            }
+        }
+        Ok(Pulled {
+            counts,
+            holdings,
+            skipped,
+        })
     }
 
     /// Every page from `cursor` until Plaid says there is no more.
@@ -619,6 +662,69 @@ fn synced_account(a: &PlaidAccount) -> Result<SyncedAccount, String> {
         available_balance: available,
         currency,
     })
+}
+
+/// A security's holdings across accounts: (units, cost basis) each, the institution's price and
+/// its day.
+type Lots = (Vec<(Decimal, Option<Decimal>)>, Decimal, NaiveDate);
+
+/// An institution's holdings in our terms: one position per security, merged across accounts
+/// at the institution's price; securities without a usable price are left out.
+fn holdings_batch(user_id: Uuid, reported: Holdings, today: NaiveDate) -> HoldingsBatch {
+    let mut lots: BTreeMap<String, Lots> = BTreeMap::new();
+    for h in reported.holdings {
+        let entry = lots.entry(h.security_id).or_insert_with(|| {
+            (
+                Vec::new(),
+                h.institution_price,
+                h.institution_price_as_of.unwrap_or(today),
+            )
+        });
+        entry.0.push((h.quantity, h.cost_basis));
+    }
+    let mut holdings = Vec::new();
+    for (security_id, (lots, price, price_date)) in lots {
+        let (Ok(price_value), Ok(Some(position))) =
+            (Price::new(price), merge_holdings(&lots, price))
+        else {
+            continue;
+        };
+        holdings.push(SyncedHolding {
+            plaid_security_id: security_id,
+            position,
+            price: price_value,
+            price_date: price_date.min(today),
+        });
+    }
+    let securities = reported
+        .securities
+        .into_iter()
+        .filter(|s| {
+            holdings
+                .iter()
+                .any(|h| h.plaid_security_id == s.security_id)
+        })
+        .filter_map(|s| {
+            let name = clip(
+                s.name
+                    .as_deref()
+                    .or(s.ticker_symbol.as_deref())
+                    .unwrap_or("Security"),
+                MAX_NAME,
+            );
+            Some(SyncedSecurity {
+                symbol: symbol_for(s.ticker_symbol.as_deref(), &name).ok()?,
+                investment_type: investment_type_for(s.security_type.as_deref()),
+                plaid_security_id: s.security_id,
+                name,
+            })
+        })
+        .collect();
+    HoldingsBatch {
+        user_id,
+        securities,
+        holdings,
+    }
 }
 
 /// An institution's transaction in our terms (sign flipped); `None` when its amount is not a

@@ -5,10 +5,14 @@
 //! `personal_finance_category.primary` of a transaction), but nothing here talks to Plaid: these
 //! are plain mappings, kept where the rest of the rules live and tested as such.
 
+use rust_decimal::Decimal;
+
 use crate::account::AccountType;
-use crate::decimal::Money;
+use crate::decimal::{Money, Quantity, UnitCost, round};
 use crate::enumeration::string_enum;
 use crate::error::DomainError;
+use crate::investment::{InvestmentType, Symbol};
+use crate::portfolio::Position;
 use crate::transaction::TransactionCategory;
 
 string_enum!(
@@ -152,6 +156,81 @@ pub fn transaction_amount(institution_amount: rust_decimal::Decimal) -> Result<M
     Ok(money)
 }
 
+/// Our security type for an institution's security `type`.
+///
+/// | type | ours |
+/// | --- | --- |
+/// | `equity` | `stock` |
+/// | `etf` | `etf` |
+/// | `mutual fund` | `mutual_fund` |
+/// | `fixed income` | `bond` |
+/// | `cryptocurrency` | `crypto` |
+/// | `derivative` | `option` |
+/// | `cash`, `loan`, `other`, none | `other` |
+#[must_use]
+pub fn investment_type_for(kind: Option<&str>) -> InvestmentType {
+    match kind.unwrap_or_default().to_ascii_lowercase().as_str() {
+        "equity" => InvestmentType::Stock,
+        "etf" => InvestmentType::Etf,
+        "mutual fund" => InvestmentType::MutualFund,
+        "fixed income" => InvestmentType::Bond,
+        "cryptocurrency" => InvestmentType::Crypto,
+        "derivative" => InvestmentType::Option,
+        _ => InvestmentType::Other,
+    }
+}
+
+/// The symbol a synced security is stored under: its ticker when it is a valid symbol, else
+/// one made of the letters and digits of its name (matching later goes by the institution's
+/// security id, so this only has to be readable).
+///
+/// # Errors
+/// None in practice: the last resort, `SECURITY`, is a valid symbol.
+pub fn symbol_for(ticker: Option<&str>, name: &str) -> Result<Symbol, DomainError> {
+    if let Some(symbol) = ticker.and_then(|t| Symbol::parse(t).ok()) {
+        return Ok(symbol);
+    }
+    let made: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    Symbol::parse(&made).or_else(|_| Symbol::parse("SECURITY"))
+}
+
+/// One position out of an institution's holdings of a security across accounts: the units
+/// added up, and the average cost of their summed cost basis (a holding whose cost basis is
+/// unknown counts at `price`). `None` when nothing is held.
+///
+/// # Errors
+/// [`DomainError`] when a quantity or cost is out of range.
+pub fn merge_holdings(
+    lots: &[(Decimal, Option<Decimal>)],
+    price: Decimal,
+) -> Result<Option<Position>, DomainError> {
+    let mut quantity = Decimal::ZERO;
+    let mut basis = Decimal::ZERO;
+    for (units, cost) in lots {
+        quantity = quantity.checked_add(*units).ok_or(DomainError::Overflow)?;
+        let cost = match cost {
+            Some(c) => *c,
+            None => units.checked_mul(price).ok_or(DomainError::Overflow)?,
+        };
+        basis = basis.checked_add(cost).ok_or(DomainError::Overflow)?;
+    }
+    if quantity <= Decimal::ZERO {
+        return Ok(None);
+    }
+    let average = round(
+        basis.checked_div(quantity).ok_or(DomainError::Overflow)?,
+        UnitCost::SCALE,
+    );
+    Ok(Some(Position {
+        quantity: Quantity::new(round(quantity, Quantity::SCALE))?,
+        average_cost: UnitCost::new(average.max(Decimal::ZERO))?,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -253,6 +332,42 @@ mod tests {
     #[test]
     fn a_zero_amount_is_refused() {
         assert!(transaction_amount(Decimal::ZERO).is_err());
+    }
+
+    #[test]
+    fn securities_get_our_types_and_a_readable_symbol() {
+        assert_eq!(investment_type_for(Some("equity")), InvestmentType::Stock);
+        assert_eq!(
+            investment_type_for(Some("mutual fund")),
+            InvestmentType::MutualFund
+        );
+        assert_eq!(
+            investment_type_for(Some("fixed income")),
+            InvestmentType::Bond
+        );
+        assert_eq!(investment_type_for(None), InvestmentType::Other);
+        assert_eq!(symbol_for(Some("vti"), "Vanguard").unwrap().as_str(), "VTI");
+        assert_eq!(
+            symbol_for(None, "US Treasury 4.5% 2030").unwrap().as_str(),
+            "USTREASURY452030"
+        );
+        assert_eq!(
+            symbol_for(Some("bad ticker!"), "").unwrap().as_str(),
+            "SECURITY"
+        );
+    }
+
+    #[test]
+    fn holdings_of_one_security_merge_into_one_position_at_their_average_cost() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap();
+        let position = merge_holdings(&[(d("10"), Some(d("1000"))), (d("5"), None)], d("120"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(position.quantity.value(), d("15"));
+        // (1000 + 5 × 120) / 15
+        assert_eq!(position.average_cost.value(), d("106.66666667"));
+        assert_eq!(merge_holdings(&[], d("1")).unwrap(), None);
+        assert_eq!(merge_holdings(&[(d("0"), None)], d("1")).unwrap(), None);
     }
 
     proptest! {

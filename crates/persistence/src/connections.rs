@@ -8,9 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::ledger::{self, Posting, Step};
 use nestegg_domain::{Money, SyncStatus};
 use nestegg_ports::{
-    Account, Connection, ConnectionRepository, ConnectionSecret, HistoryAction, NewConnection,
-    RepoError, Sealed, SyncBatch, SyncCounts, SyncedAccount, SyncedTransaction, Transaction,
-    WriteTime,
+    Account, Connection, ConnectionRepository, ConnectionSecret, HistoryAction, HoldingsBatch,
+    NewConnection, RepoError, Sealed, SyncBatch, SyncCounts, SyncedAccount, SyncedTransaction,
+    Transaction, WriteTime,
 };
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
@@ -278,6 +278,18 @@ impl ConnectionRepository for SqlConnectionRepository {
         .await?;
         txn.commit().await?;
         Ok(counts)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn apply_holdings(
+        &self,
+        batch: HoldingsBatch,
+        at: WriteTime,
+    ) -> Result<usize, RepoError> {
+        let txn = self.db.begin_write().await?;
+        let held = crate::holdings::apply(&txn.sql(), &batch, at).await?;
+        txn.commit().await?;
+        Ok(held)
     }
 
     #[tracing::instrument(skip(self), err)]

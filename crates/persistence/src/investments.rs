@@ -77,6 +77,45 @@ fn visible_sql() -> String {
     )
 }
 
+/// Adds a price to a security's history; when it is the latest (`latest` is the date of the
+/// current price), it becomes the current price and every portfolio holding the security is
+/// revalued. Whether it became the current price.
+pub(crate) async fn record_price(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    id: Uuid,
+    price: Price,
+    date: NaiveDate,
+    latest: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let value = sql.decimal(price.value(), Scale::Fine)?;
+    sql.exec(
+        "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+         ON CONFLICT (investment_id, date) DO UPDATE SET price = excluded.price, \
+         updated_at = excluded.updated_at",
+        [
+            Uuid::now_v7().into(),
+            id.into(),
+            date.into(),
+            value.clone(),
+            now.into(),
+        ],
+    )
+    .await?;
+    if latest.is_some_and(|d| date < d) {
+        return Ok(false);
+    }
+    sql.exec(
+        "UPDATE investments SET current_price = $1, price_date = $2, updated_at = $3 \
+         WHERE id = $4",
+        [value, date.into(), now.into(), id.into()],
+    )
+    .await?;
+    revalue(sql, id, price, now).await?;
+    Ok(true)
+}
+
 /// Revalues every portfolio item holding `investment_id` at `price`, then the totals of the
 /// portfolios concerned. Figures are computed by the domain (half-even), not by SQL rounding.
 pub(crate) async fn revalue(
@@ -247,32 +286,10 @@ impl InvestmentRepository for SqlInvestmentRepository {
             // Shared reference data is written by sync and operators only.
             return Err(RepoError::NotFound);
         }
-        let price = sql.decimal(point.price.value(), Scale::Fine)?;
-        sql.exec(
-            "INSERT INTO investment_prices (id, investment_id, date, price, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (investment_id, date) DO UPDATE SET price = excluded.price, \
-             updated_at = excluded.updated_at",
-            [
-                Uuid::now_v7().into(),
-                id.into(),
-                point.date.into(),
-                price.clone(),
-                now.into(),
-            ],
-        )
-        .await?;
-        if security.price_date.is_none_or(|d| point.date >= d) {
-            sql.exec(
-                "UPDATE investments SET current_price = $1, price_date = $2, updated_at = $3 \
-                 WHERE id = $4",
-                [price, point.date.into(), now.into(), id.into()],
-            )
-            .await?;
+        if record_price(&sql, id, point.price, point.date, security.price_date, now).await? {
             security.current_price = Some(point.price);
             security.price_date = Some(point.date);
             security.updated_at = now;
-            revalue(&sql, id, point.price, now).await?;
         }
         txn.commit().await?;
         Ok(security)

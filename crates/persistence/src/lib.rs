@@ -11,6 +11,7 @@ mod connections;
 mod db;
 mod entity;
 mod error;
+mod holdings;
 mod investments;
 mod ledger;
 mod portfolios;

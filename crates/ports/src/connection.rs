@@ -2,7 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use nestegg_domain::{AccountType, CurrencyCode, Money, SyncStatus, TransactionCategory};
+use nestegg_domain::portfolio::Position;
+use nestegg_domain::{
+    AccountType, CurrencyCode, InvestmentType, Money, Price, Symbol, SyncStatus,
+    TransactionCategory,
+};
 use uuid::Uuid;
 
 use crate::account::WriteTime;
@@ -138,6 +142,43 @@ pub struct SyncCounts {
     pub removed: usize,
 }
 
+/// A security an institution reports, in Nestegg's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedSecurity {
+    /// Plaid's security id: how it is found again.
+    pub plaid_security_id: String,
+    /// Ticker (or a symbol made from its name).
+    pub symbol: Symbol,
+    /// Name.
+    pub name: String,
+    /// Type (mapped).
+    pub investment_type: InvestmentType,
+}
+
+/// One security held through the connection, merged across its accounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncedHolding {
+    /// Plaid's security id.
+    pub plaid_security_id: String,
+    /// Units and average cost.
+    pub position: Position,
+    /// The institution's price.
+    pub price: Price,
+    /// The day of that price.
+    pub price_date: NaiveDate,
+}
+
+/// An institution's holdings, written in one transaction into the user's "Plaid" portfolio.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldingsBatch {
+    /// The owner.
+    pub user_id: Uuid,
+    /// The securities the holdings refer to.
+    pub securities: Vec<SyncedSecurity>,
+    /// The holdings, one per security.
+    pub holdings: Vec<SyncedHolding>,
+}
+
 /// Where connections are kept. Methods taking `user_id` are scoped to it: another user's
 /// connection is [`RepoError::NotFound`].
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -229,6 +270,17 @@ pub trait ConnectionRepository: Send + Sync {
     /// # Errors
     /// Store failures; nothing is written then.
     async fn apply(&self, batch: SyncBatch, at: WriteTime) -> Result<SyncCounts, RepoError>;
+
+    /// Writes holdings in one transaction: securities matched by Plaid security id, else by
+    /// ticker among shared securities, else created as shared ones; each holding's price added
+    /// to its security's price history (revaluing every portfolio that holds it when it is the
+    /// latest); one item per security in the user's "Plaid" portfolio (created when missing),
+    /// and items of securities no longer held removed. How many items it holds.
+    ///
+    /// # Errors
+    /// Store failures; nothing is written then.
+    async fn apply_holdings(&self, batch: HoldingsBatch, at: WriteTime)
+    -> Result<usize, RepoError>;
 
     /// Removes the connection in one transaction; its accounts and their history stay as
     /// manual accounts (their transactions lose their Plaid ids and become editable).

@@ -28,8 +28,8 @@ pub use account::{
 pub use cache::{Cache, CacheError, Cached};
 pub use clock::Clock;
 pub use connection::{
-    Connection, ConnectionRepository, ConnectionSecret, NewConnection, SyncBatch, SyncCounts,
-    SyncedAccount, SyncedTransaction,
+    Connection, ConnectionRepository, ConnectionSecret, HoldingsBatch, NewConnection, SyncBatch,
+    SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction,
 };
 pub use error::{Conflict, RepoError, SecurityError, TokenError};
 pub use health::HealthProbe;

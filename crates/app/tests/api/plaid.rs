@@ -204,6 +204,27 @@ plaid_test!(
             .await;
         assert_eq!(shown["sync_status"], "ok");
         assert!(shown["last_sync_at"].is_string());
+
+        // The brokerage and retirement holdings land in the "Plaid" portfolio, one item per
+        // security, valued at the institution's price.
+        let held = report["holdings"].as_u64().unwrap();
+        assert!(held > 0, "{report}");
+        let portfolios = app.read("/api/v1/portfolios", &token).await;
+        let plaid = items(&portfolios)
+            .iter()
+            .find(|p| p["name"] == "Plaid")
+            .expect("a Plaid portfolio")
+            .clone();
+        let path = format!("/api/v1/portfolios/{}/items", id(&plaid));
+        let detail = app.read(&path, &token).await;
+        assert_eq!(items(&detail).len() as u64, held);
+        for item in items(&detail) {
+            assert!(!item["current_value"].is_null(), "{item}");
+        }
+        // A second sync keeps one item per security.
+        let again = sync(&app, &token, &connection).await;
+        assert_eq!(again["holdings"], held);
+        assert_eq!(items(&app.read(&path, &token).await).len() as u64, held);
     }
 );
 

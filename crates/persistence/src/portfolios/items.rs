@@ -120,6 +120,40 @@ pub(super) async fn insert_item(
     store_item(sql, new.id, new.position, price, new.target_allocation, now).await
 }
 
+/// Holds `position` of a security in a portfolio, valued at `price`: the item is created, or
+/// its position replaced (its target weight kept).
+pub(crate) async fn write_item(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    portfolio_id: Uuid,
+    investment_id: Uuid,
+    position: Position,
+    price: Price,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    match lock_item_of(sql, portfolio_id, investment_id).await? {
+        Some(item) => {
+            store_item(
+                sql,
+                item.id,
+                position,
+                Some(price),
+                item.target_allocation,
+                now,
+            )
+            .await
+        }
+        None => {
+            let new = NewItem {
+                id: Uuid::now_v7(),
+                investment_id,
+                position,
+                target_allocation: None,
+            };
+            insert_item(sql, portfolio_id, &new, Some(price), now).await
+        }
+    }
+}
+
 /// Deletes an item.
 pub(super) async fn delete_item(
     sql: &Sql<'_, impl ConnectionTrait>,

@@ -15,9 +15,10 @@ use nestegg_ports::{
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-pub(crate) use items::refresh_total;
 use items::{delete_item, insert_item, read_item, store_item, visible_price};
-use rows::{ITEM_COLUMNS, PORTFOLIOS, targets_json};
+pub(crate) use items::{refresh_total, write_item};
+pub(crate) use rows::targets_json;
+use rows::{ITEM_COLUMNS, PORTFOLIOS};
 
 use crate::db::Db;
 use crate::sql::{Lock, Sql};

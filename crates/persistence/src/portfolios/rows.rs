@@ -30,7 +30,7 @@ pub(super) const TRADE_COLUMNS: &str =
     "id, investment_id, side, quantity, price, fee, date, realized_gain";
 
 /// Targets as stored: `{"stock": "60"}`.
-pub(super) fn targets_json(t: &TypeTargets) -> Json {
+pub(crate) fn targets_json(t: &TypeTargets) -> Json {
     let map: Map<String, Json> = t
         .iter()
         .map(|(k, v)| {
