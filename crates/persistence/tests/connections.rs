@@ -1,20 +1,27 @@
 //! Linked connections through the real repository on both backends: a sync's batch lands in
 //! one transaction, derives opening balances, replays without duplicates, keeps the user's
-//! edits when a pending transaction posts, and the sync lease admits one holder at a time.
+//! edits when a pending transaction posts, the sync lease admits one holder at a time, and
+//! holdings follow the institution into the user's Plaid portfolio.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use chrono::{NaiveDate, TimeDelta};
-use nestegg_domain::{AccountType, CurrencyCode, Money, SyncStatus, TransactionCategory};
+use nestegg_domain::portfolio::Position;
+use nestegg_domain::{
+    AccountType, CurrencyCode, InvestmentType, Money, Price, Quantity, Symbol, SyncStatus,
+    TransactionCategory, UnitCost,
+};
 use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{
-    SqlAccountRepository, SqlConnectionRepository, SqlTransactionRepository, both_backends,
+    SqlAccountRepository, SqlConnectionRepository, SqlInvestmentRepository, SqlPortfolioRepository,
+    SqlTransactionRepository, both_backends,
 };
 use nestegg_ports::{
-    AccountRepository, Conflict, ConnectionRepository, NewConnection, RepoError, Sealed, SyncBatch,
-    SyncedAccount, SyncedTransaction, TransactionFilter, TransactionRepository, TransactionUpdate,
-    WriteTime,
+    AccountRepository, Conflict, ConnectionRepository, HoldingsBatch, InvestmentRepository,
+    NewConnection, NewItem, NewPortfolio, PortfolioRepository, RepoError, Sealed, SyncBatch,
+    SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction, TransactionFilter,
+    TransactionRepository, TransactionUpdate, TypeTargets, WriteTime,
 };
 use uuid::Uuid;
 
@@ -487,5 +494,120 @@ both_backends!(
         let stored = f.stored().await;
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].plaid_transaction_id, None, "now editable");
+    }
+);
+
+fn holding(security: &str, quantity: &str, average: &str, price: &str) -> SyncedHolding {
+    SyncedHolding {
+        plaid_security_id: security.into(),
+        position: Position {
+            quantity: Quantity::new(quantity.parse().unwrap()).unwrap(),
+            average_cost: UnitCost::new(average.parse().unwrap()).unwrap(),
+        },
+        price: Price::new(price.parse().unwrap()).unwrap(),
+        price_date: today(),
+    }
+}
+
+fn security(id: &str, symbol: &str) -> SyncedSecurity {
+    SyncedSecurity {
+        plaid_security_id: id.into(),
+        symbol: Symbol::parse(symbol).unwrap(),
+        name: format!("{symbol} fund"),
+        investment_type: InvestmentType::Etf,
+    }
+}
+
+both_backends!(
+    holdings_match_shared_securities_by_ticker_revalue_every_holder_and_follow_what_is_held,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let portfolios = SqlPortfolioRepository::new(f._db.db.clone());
+        let investments = SqlInvestmentRepository::new(f._db.db.clone());
+        // A shared VTI another user already holds, priced at 200 yesterday.
+        let vti = Uuid::now_v7();
+        common::exec(
+            &f._db,
+            "INSERT INTO investments (id, symbol, name, type, created_at, updated_at) \
+             VALUES ($1, 'VTI', 'Vanguard Total Stock Market', 'etf', $2, $2)",
+            vec![vti.into(), common::now().into()],
+        )
+        .await;
+        let bob = common::make_user(&f._db, "bob").await.id;
+        let bobs = portfolios
+            .create(
+                NewPortfolio {
+                    id: Uuid::now_v7(),
+                    user_id: bob,
+                    name: "Bob's".into(),
+                    description: None,
+                    currency: CurrencyCode::USD,
+                    is_default: true,
+                    target_allocation: TypeTargets::default(),
+                },
+                common::now(),
+            )
+            .await
+            .unwrap()
+            .id;
+        portfolios
+            .add_item(
+                bob,
+                bobs,
+                NewItem {
+                    id: Uuid::now_v7(),
+                    investment_id: vti,
+                    position: holding("x", "2", "150", "1").position,
+                    target_allocation: None,
+                },
+                common::now(),
+            )
+            .await
+            .unwrap();
+
+        let batch = HoldingsBatch {
+            user_id: f.user,
+            securities: vec![security("sec-vti", "VTI"), security("sec-new", "NEWF")],
+            holdings: vec![
+                holding("sec-vti", "10", "180", "250"),
+                holding("sec-new", "3", "10", "12.5"),
+            ],
+        };
+        assert_eq!(f.repo.apply_holdings(batch.clone(), at()).await.unwrap(), 2);
+        // Replaying it changes nothing.
+        assert_eq!(f.repo.apply_holdings(batch, at()).await.unwrap(), 2);
+
+        let mine = portfolios.list(f.user).await.unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].name, "Plaid");
+        let items = portfolios.items(f.user, mine[0].id).await.unwrap();
+        assert_eq!(items.len(), 2);
+        let held_vti = items.iter().find(|i| i.investment_id == vti).unwrap();
+        assert_eq!(held_vti.current_value, Some(m("2500")));
+        assert_eq!(held_vti.unrealized_gain_loss, Some(m("700")));
+
+        // The shared security took the institution's price, and Bob's holding moved with it.
+        let prices = investments.prices(bob, vti, None, None).await.unwrap();
+        assert_eq!(prices.len(), 1);
+        assert_eq!(prices[0].price, Price::new("250".parse().unwrap()).unwrap());
+        let bobs_items = portfolios.items(bob, bobs).await.unwrap();
+        assert_eq!(bobs_items[0].current_value, Some(m("500")));
+
+        // Sold at the bank: the item leaves the Plaid portfolio.
+        f.repo
+            .apply_holdings(
+                HoldingsBatch {
+                    user_id: f.user,
+                    securities: vec![security("sec-new", "NEWF")],
+                    holdings: vec![holding("sec-new", "3", "10", "13")],
+                },
+                at(),
+            )
+            .await
+            .unwrap();
+        let items = portfolios.items(f.user, mine[0].id).await.unwrap();
+        assert_eq!(items.len(), 1);
+        assert_ne!(items[0].investment_id, vti);
+        assert_eq!(items[0].current_value, Some(m("39")));
     }
 );

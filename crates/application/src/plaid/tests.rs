@@ -605,3 +605,99 @@ fn plaid_failures_reach_the_client_as_their_kind() {
         }
     ));
 }
+
+#[tokio::test]
+async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failure_is_only_a_note() {
+    use nestegg_ports::{Holdings, PlaidHolding, PlaidSecurity};
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, None);
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
+    s.repo.expect_release().returning(|_, _| Ok(()));
+    let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&messages);
+    s.repo
+        .expect_set_status()
+        .returning(move |_, status, message, _, _| {
+            seen.lock().unwrap().push((status, message));
+            Ok(())
+        });
+    s.plaid.expect_accounts().returning(|_| {
+        Ok(vec![
+            plaid_account("acc-b", "investment", "brokerage", "5000"),
+            plaid_account("acc-r", "investment", "401k", "9000"),
+        ])
+    });
+    s.plaid
+        .expect_transactions_sync()
+        .returning(|_, _, _| Ok(page(vec![], "c1", false)));
+    s.repo
+        .expect_apply()
+        .returning(|_, _| Ok(SyncCounts::default()));
+    let lot = |account: &str, quantity: &str, basis: Option<&str>| PlaidHolding {
+        account_id: account.into(),
+        security_id: "sec-vti".into(),
+        institution_price: dec("250"),
+        institution_price_as_of: Some(date(2026, 11, 23)),
+        quantity: dec(quantity),
+        cost_basis: basis.map(dec),
+        currency: Some("USD".into()),
+    };
+    let mut first = true;
+    s.plaid.expect_holdings().times(2).returning(move |_| {
+        if std::mem::take(&mut first) {
+            Ok(Holdings {
+                accounts: vec![],
+                holdings: vec![lot("acc-b", "10", Some("2000")), lot("acc-r", "2", None)],
+                securities: vec![PlaidSecurity {
+                    security_id: "sec-vti".into(),
+                    name: Some("Vanguard Total Stock Market ETF".into()),
+                    ticker_symbol: Some("VTI".into()),
+                    security_type: Some("etf".into()),
+                    close_price: Some(dec("251")),
+                    close_price_as_of: None,
+                    currency: Some("USD".into()),
+                }],
+            })
+        } else {
+            Err(PlaidError::Other {
+                code: "PRODUCT_NOT_READY".into(),
+                request_id: None,
+            })
+        }
+    });
+    let applied = Seen::new();
+    let keep = applied.handle();
+    s.repo
+        .expect_apply_holdings()
+        .times(1)
+        .returning(move |batch, _| {
+            keep.keep(batch);
+            Ok(1)
+        });
+    expect_invalidations(&mut s.cache, user, 2);
+    let service = s.service();
+    let report = service.run(&c).await.unwrap();
+    assert_eq!(report.holdings, 1);
+    let batch: HoldingsBatch = applied.take();
+    assert_eq!(batch.holdings.len(), 1);
+    let held = &batch.holdings[0];
+    // 12 units: 2000 paid for 10, and 2 of unknown cost counted at 250.
+    assert_eq!(held.position.quantity.value(), dec("12"));
+    assert_eq!(held.position.average_cost.value(), dec("208.33333333"));
+    assert_eq!(held.price_date, date(2026, 11, 23));
+    assert_eq!(batch.securities[0].symbol.as_str(), "VTI");
+
+    let report = service.run(&c).await.unwrap();
+    assert_eq!(report.sync_status, SyncStatus::Ok);
+    assert!(
+        report
+            .error_message
+            .unwrap()
+            .contains("holdings not synced")
+    );
+}
