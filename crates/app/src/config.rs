@@ -98,6 +98,9 @@ pub enum ConfigError {
     /// A variable is missing where it is required.
     #[error("{0} must be set when DATABASE_URL is PostgreSQL")]
     Missing(&'static str),
+    /// One of two variables that go together is set without the other.
+    #[error("{0} must be set together with {1}")]
+    Partner(&'static str, &'static str),
     /// A variable's value is unusable.
     #[error("{name} is invalid: {why}")]
     Invalid {
@@ -179,8 +182,8 @@ impl Settings {
         };
         let plaid = match (get("PLAID_CLIENT_ID"), get("PLAID_SECRET")) {
             (None, None) => None,
-            (Some(_), None) => return Err(ConfigError::Missing("PLAID_SECRET")),
-            (None, Some(_)) => return Err(ConfigError::Missing("PLAID_CLIENT_ID")),
+            (Some(_), None) => return Err(ConfigError::Partner("PLAID_SECRET", "PLAID_CLIENT_ID")),
+            (None, Some(_)) => return Err(ConfigError::Partner("PLAID_CLIENT_ID", "PLAID_SECRET")),
             (Some(client_id), Some(secret)) => {
                 let env = get("PLAID_ENV").unwrap_or_else(|| "sandbox".to_owned());
                 if !matches!(env.as_str(), "sandbox" | "production") {
@@ -561,6 +564,78 @@ mod tests {
         assert_eq!(
             key_file_path(Path::new("a/n.db")),
             PathBuf::from("a/n.db.keys")
+        );
+    }
+
+    #[test]
+    fn rotating_the_key_file_keeps_the_old_key_as_previous_until_it_is_dropped() {
+        let dir = std::env::temp_dir().join(format!("nestegg-rot-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let before = settings(&[("DATABASE_URL", &url)]).unwrap();
+        assert!(before.previous_encryption_keys.is_empty());
+        assert!(rotate_key_file(&url).unwrap().is_some());
+        let rotated = settings(&[("DATABASE_URL", &url)]).unwrap();
+        assert_ne!(rotated.encryption_key, before.encryption_key);
+        assert_eq!(rotated.previous_encryption_keys, [before.encryption_key]);
+        assert_eq!(
+            rotated.jwt_secret, before.jwt_secret,
+            "only the sealing key turns"
+        );
+        drop_previous_keys(&url).unwrap();
+        let after = settings(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(after.encryption_key, rotated.encryption_key);
+        assert!(after.previous_encryption_keys.is_empty());
+        assert_eq!(rotate_key_file("sqlite::memory:").unwrap(), None);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn plaid_needs_both_credentials_and_a_known_environment() {
+        let key = STANDARD.encode([1u8; 32]);
+        let pg = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        assert!(settings(&pg).unwrap().plaid.is_none());
+        let mut only_id = pg.to_vec();
+        only_id.push(("PLAID_CLIENT_ID", "id"));
+        assert_eq!(
+            settings(&only_id).unwrap_err().to_string(),
+            "PLAID_SECRET must be set together with PLAID_CLIENT_ID"
+        );
+        let mut both = only_id.clone();
+        both.push(("PLAID_SECRET", "s3cret"));
+        let plaid = settings(&both).unwrap().plaid.unwrap();
+        assert_eq!(
+            (plaid.env.as_str(), plaid.base_url.as_deref()),
+            ("sandbox", None)
+        );
+        assert!(!format!("{plaid:?}").contains("s3cret"));
+        let mut bad = both.clone();
+        bad.push(("PLAID_ENV", "development"));
+        assert!(
+            settings(&bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("PLAID_ENV")
+        );
+        let mut bad_url = both.clone();
+        bad_url.push(("PLAID_BASE_URL", "ftp://x"));
+        assert!(
+            settings(&bad_url)
+                .unwrap_err()
+                .to_string()
+                .starts_with("PLAID_BASE_URL")
+        );
+        let mut previous = pg.to_vec();
+        previous.push(("NESTEGG_ENCRYPTION_KEYS_PREVIOUS", "not-base64"));
+        assert!(
+            settings(&previous)
+                .unwrap_err()
+                .to_string()
+                .starts_with("NESTEGG_ENCRYPTION_KEYS_PREVIOUS")
         );
     }
 }
