@@ -73,10 +73,13 @@ app_test!(
 );
 
 app_test!(
-    a_write_that_would_overdraw_an_asset_is_refused_and_changes_nothing,
+    a_write_that_would_overdraw_savings_is_refused_and_changes_nothing_while_checking_may_go_overdrawn,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("ada", "10").await;
-        let body = described(&account, "-10.01", "2026-11-01", "Too much");
+        let (token, checking) = app.with_checking("ada", "10").await;
+        let savings = id(&app
+            .account(&token, account_body("Savings", "savings", "10"))
+            .await);
+        let body = described(&savings, "-10.01", "2026-11-01", "Too much");
         let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
         assert_error(
             response,
@@ -84,8 +87,13 @@ app_test!(
             "negative_balance_not_allowed",
         )
         .await;
-        assert_eq!(app.balance(&token, &account).await, "10");
+        assert_eq!(app.balance(&token, &savings).await, "10");
         assert_eq!(app.count("/api/v1/transactions", &token).await, 0);
+
+        // An overdraft on checking is what the bank would show.
+        let body = described(&checking, "-10.01", "2026-11-01", "Overdraft");
+        app.transaction(&token, body).await;
+        assert_eq!(app.balance(&token, &checking).await, "-0.01");
     }
 );
 
