@@ -3,7 +3,7 @@
 //! transactions posting, overdrafts, login required, webhooks, unlinking, tokens at rest, and
 //! isolation between users.
 
-use nestegg::config::{PlaidSettings, Secret};
+use nestegg::config::{PlaidSettings, Secret, Settings};
 use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::{Backend, TestDb};
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
@@ -21,7 +21,14 @@ use crate::helpers::{TestApp, assert_error, id, items, start, test_settings};
 async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
     let db = TestDb::new(backend).await?;
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
-    let mut settings = test_settings(&db.url);
+    let settings = plaid_settings(&db.url, &fake);
+    let app = start(db, &settings, Client::new());
+    Some((app, fake))
+}
+
+/// Test settings for the database at `url` with Plaid settings pointing at `fake`.
+pub(crate) fn plaid_settings(url: &str, fake: &FakePlaid) -> Settings {
+    let mut settings = test_settings(url);
     settings.plaid = Some(PlaidSettings {
         client_id: fake.client_id().to_owned(),
         secret: Secret::from_test(fake.secret().as_bytes()),
@@ -29,8 +36,7 @@ async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
         base_url: Some(fake.base_url().to_owned()),
         webhook_url: None,
     });
-    let app = start(db, &settings, Client::new());
-    Some((app, fake))
+    settings
 }
 
 macro_rules! plaid_test {
@@ -56,7 +62,7 @@ macro_rules! plaid_test {
 }
 
 /// A public token for a new sandbox item, as Plaid Link would hand the front end.
-async fn public_token(fake: &FakePlaid) -> String {
+pub(crate) async fn public_token(fake: &FakePlaid) -> String {
     let config = PlaidConfig::new(
         fake.client_id(),
         fake.secret(),
@@ -71,7 +77,7 @@ async fn public_token(fake: &FakePlaid) -> String {
 }
 
 /// Signs `name` in and links a new item: (token, connection).
-async fn linked(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value) {
+pub(crate) async fn linked(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value) {
     let (token, _) = app.signed_in(name).await;
     let public = public_token(fake).await;
     let connection = app
@@ -126,7 +132,7 @@ async fn all_transactions(app: &TestApp, token: &str) -> Vec<Value> {
 }
 
 /// The item id behind a connection.
-fn item(connection: &Value) -> String {
+pub(crate) fn item(connection: &Value) -> String {
     connection["plaid_item_id"].as_str().unwrap().to_owned()
 }
 
