@@ -18,7 +18,7 @@ use crate::helpers::{TestApp, assert_error, id, items, start, test_settings};
 
 /// The app on `backend` with Plaid settings pointing at a fresh fake; `None` when the
 /// backend is not set up.
-async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
+pub(crate) async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
     let db = TestDb::new(backend).await?;
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
     let settings = plaid_settings(&db.url, &fake);
@@ -39,6 +39,9 @@ pub(crate) fn plaid_settings(url: &str, fake: &FakePlaid) -> Settings {
     settings
 }
 
+/// Runs a test body once on each backend with Plaid configured against a fresh fake:
+/// `plaid_test!(name, |app, fake| async move { ... })`.
+#[macro_export]
 macro_rules! plaid_test {
     ($name:ident, $body:expr) => {
         mod $name {
@@ -47,13 +50,18 @@ macro_rules! plaid_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let (app, fake) = spawn(Backend::Sqlite).await.unwrap();
+                let (app, fake) =
+                    $crate::plaid::spawn(nestegg_persistence::testing::Backend::Sqlite)
+                        .await
+                        .unwrap();
                 ($body)(app, fake).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some((app, fake)) = spawn(Backend::Postgres).await {
+                if let Some((app, fake)) =
+                    $crate::plaid::spawn(nestegg_persistence::testing::Backend::Postgres).await
+                {
                     ($body)(app, fake).await;
                 }
             }
@@ -372,7 +380,7 @@ plaid_test!(
 );
 
 /// Whether the connection has a sync asked for by a webhook.
-async fn sync_requested(app: &TestApp, connection: &Value) -> bool {
+pub(crate) async fn sync_requested(app: &TestApp, connection: &Value) -> bool {
     let db = app.db.db.conn();
     let row = db
         .query_one_raw(statement(
