@@ -55,6 +55,9 @@ pub struct Settings {
     /// How often a linked connection is synced by the scheduler (`NESTEGG_SYNC_INTERVAL_SECONDS`,
     /// default 6 hours; 0 turns the scheduler off).
     pub sync_interval: std::time::Duration,
+    /// How long a sync holds its item's lease (`NESTEGG_SYNC_LEASE_SECONDS`, default 300): a
+    /// server that dies mid-sync blocks the item's syncs at most this long.
+    pub sync_lease: std::time::Duration,
     /// bcrypt cost, 4-31.
     pub bcrypt_cost: u32,
     /// Access-token lifetime in seconds.
@@ -239,6 +242,13 @@ impl Settings {
             0..=7 * 86_400,
             "expected a whole number of seconds from 0 to 604800",
         )?;
+        let lease_secs = whole_number(
+            "NESTEGG_SYNC_LEASE_SECONDS",
+            get("NESTEGG_SYNC_LEASE_SECONDS"),
+            300,
+            5..=3600,
+            "expected a whole number of seconds from 5 to 3600",
+        )?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url,
@@ -250,6 +260,7 @@ impl Settings {
             previous_encryption_keys,
             plaid,
             sync_interval: std::time::Duration::from_secs(sync_secs),
+            sync_lease: std::time::Duration::from_secs(lease_secs),
             access_token_ttl: 900,
             body_limit: 256 * 1024,
             cache_ttl: std::time::Duration::from_secs(cache_ttl_secs),
@@ -548,6 +559,36 @@ mod tests {
                 .starts_with("NESTEGG_BCRYPT_COST")
         );
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn the_sync_lease_defaults_to_five_minutes_and_refuses_values_outside_5_to_3600_seconds() {
+        let key = STANDARD.encode([1u8; 32]);
+        let secret = "x".repeat(32);
+        let base = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        assert_eq!(
+            settings(&base).unwrap().sync_lease,
+            std::time::Duration::from_secs(300)
+        );
+        for secs in [5, 60, 3600] {
+            let value = secs.to_string();
+            let mut vars = base.to_vec();
+            vars.push(("NESTEGG_SYNC_LEASE_SECONDS", value.as_str()));
+            assert_eq!(settings(&vars).unwrap().sync_lease.as_secs(), secs);
+        }
+        for bad in ["4", "3601", "0", "-5", "1.5", "five minutes"] {
+            let mut vars = base.to_vec();
+            vars.push(("NESTEGG_SYNC_LEASE_SECONDS", bad));
+            let err = settings(&vars).unwrap_err().to_string();
+            assert!(
+                err.starts_with("NESTEGG_SYNC_LEASE_SECONDS is invalid"),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -144,7 +144,10 @@ impl AppState {
             cipher,
             reports_cache.clone(),
             clock.clone(),
-            SyncSettings::default(),
+            SyncSettings {
+                lease: settings.sync_lease,
+                ..SyncSettings::default()
+            },
         );
         let ports = AuthPorts {
             users: users.clone(),

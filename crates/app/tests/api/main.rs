@@ -11,6 +11,7 @@ mod investments;
 mod ledger;
 mod me;
 mod plaid;
+mod plaid_instances;
 mod portfolios;
 mod reports;
 mod security;

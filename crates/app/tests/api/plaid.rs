@@ -3,7 +3,7 @@
 //! transactions posting, overdrafts, login required, webhooks, unlinking, tokens at rest, and
 //! isolation between users.
 
-use nestegg::config::{PlaidSettings, Secret};
+use nestegg::config::{PlaidSettings, Secret, Settings};
 use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::{Backend, TestDb};
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
@@ -18,10 +18,17 @@ use crate::helpers::{TestApp, assert_error, id, items, start, test_settings};
 
 /// The app on `backend` with Plaid settings pointing at a fresh fake; `None` when the
 /// backend is not set up.
-async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
+pub(crate) async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
     let db = TestDb::new(backend).await?;
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
-    let mut settings = test_settings(&db.url);
+    let settings = plaid_settings(&db.url, &fake);
+    let app = start(db, &settings, Client::new());
+    Some((app, fake))
+}
+
+/// Test settings for the database at `url` with Plaid settings pointing at `fake`.
+pub(crate) fn plaid_settings(url: &str, fake: &FakePlaid) -> Settings {
+    let mut settings = test_settings(url);
     settings.plaid = Some(PlaidSettings {
         client_id: fake.client_id().to_owned(),
         secret: Secret::from_test(fake.secret().as_bytes()),
@@ -29,10 +36,12 @@ async fn spawn(backend: Backend) -> Option<(TestApp, FakePlaid)> {
         base_url: Some(fake.base_url().to_owned()),
         webhook_url: None,
     });
-    let app = start(db, &settings, Client::new());
-    Some((app, fake))
+    settings
 }
 
+/// Runs a test body once on each backend with Plaid configured against a fresh fake:
+/// `plaid_test!(name, |app, fake| async move { ... })`.
+#[macro_export]
 macro_rules! plaid_test {
     ($name:ident, $body:expr) => {
         mod $name {
@@ -41,13 +50,18 @@ macro_rules! plaid_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let (app, fake) = spawn(Backend::Sqlite).await.unwrap();
+                let (app, fake) =
+                    $crate::plaid::spawn(nestegg_persistence::testing::Backend::Sqlite)
+                        .await
+                        .unwrap();
                 ($body)(app, fake).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some((app, fake)) = spawn(Backend::Postgres).await {
+                if let Some((app, fake)) =
+                    $crate::plaid::spawn(nestegg_persistence::testing::Backend::Postgres).await
+                {
                     ($body)(app, fake).await;
                 }
             }
@@ -56,7 +70,7 @@ macro_rules! plaid_test {
 }
 
 /// A public token for a new sandbox item, as Plaid Link would hand the front end.
-async fn public_token(fake: &FakePlaid) -> String {
+pub(crate) async fn public_token(fake: &FakePlaid) -> String {
     let config = PlaidConfig::new(
         fake.client_id(),
         fake.secret(),
@@ -71,7 +85,7 @@ async fn public_token(fake: &FakePlaid) -> String {
 }
 
 /// Signs `name` in and links a new item: (token, connection).
-async fn linked(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value) {
+pub(crate) async fn linked(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value) {
     let (token, _) = app.signed_in(name).await;
     let public = public_token(fake).await;
     let connection = app
@@ -126,7 +140,7 @@ async fn all_transactions(app: &TestApp, token: &str) -> Vec<Value> {
 }
 
 /// The item id behind a connection.
-fn item(connection: &Value) -> String {
+pub(crate) fn item(connection: &Value) -> String {
     connection["plaid_item_id"].as_str().unwrap().to_owned()
 }
 
@@ -387,7 +401,7 @@ plaid_test!(
 );
 
 /// Whether the connection has a sync asked for by a webhook.
-async fn sync_requested(app: &TestApp, connection: &Value) -> bool {
+pub(crate) async fn sync_requested(app: &TestApp, connection: &Value) -> bool {
     let db = app.db.db.conn();
     let row = db
         .query_one_raw(statement(

@@ -7,8 +7,11 @@ use nestegg_ports::AccessTokens;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::app_test;
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, described, error_code, id};
+use nestegg_plaid_fake::{FakePlaid, Signing, WebhookKind};
+
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_error, described, error_code, id};
+use crate::plaid::{item, linked};
+use crate::{app_test, plaid_test};
 
 /// Every route that needs a bearer token, with a body that would otherwise be valid.
 fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
@@ -57,8 +60,26 @@ fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
             "/api/v1/fx-rates/EUR",
             Some(json!({"rate": 1})),
         ),
+        // The bearer token is checked before whether Plaid is configured: these tests run
+        // without Plaid settings, where a signed-in caller would get a 503.
+        (Method::POST, "/api/v1/plaid/link-token", None),
+        (
+            Method::POST,
+            "/api/v1/plaid/connections",
+            Some(json!({"public_token": "public-sandbox-x"})),
+        ),
+        (Method::GET, "/api/v1/plaid/connections", None),
+        (Method::GET, SOME_CONNECTION, None),
+        (Method::DELETE, SOME_CONNECTION, None),
+        (
+            Method::POST,
+            "/api/v1/plaid/connections/01a212f7-1805-75ec-bc78-4e79eb529b03/sync",
+            None,
+        ),
     ]
 }
+
+const SOME_CONNECTION: &str = "/api/v1/plaid/connections/01a212f7-1805-75ec-bc78-4e79eb529b03";
 
 app_test!(
     every_protected_route_refuses_a_missing_forged_or_expired_token,
@@ -197,6 +218,7 @@ app_test!(malformed_ids_in_paths_are_400s, |app: TestApp| async move {
         "/api/v1/accounts/not-a-uuid",
         "/api/v1/transactions/123",
         "/api/v1/transactions/x/history",
+        "/api/v1/plaid/connections/not-a-uuid",
     ];
     let attempts = paths
         .iter()
@@ -205,3 +227,58 @@ app_test!(malformed_ids_in_paths_are_400s, |app: TestApp| async move {
     app.assert_each_refused(attempts, &token, StatusCode::BAD_REQUEST, "invalid_path")
         .await;
 });
+
+plaid_test!(
+    the_plaid_webhook_refuses_an_oversize_body_with_413_and_an_unsigned_one_with_401,
+    |app: TestApp, fake: FakePlaid| async move {
+        let (token, connection) = linked(&app, &fake, "ada").await;
+        let item = item(&connection);
+        let path = format!("/api/v1/plaid/connections/{}", id(&connection));
+        let genuine = fake
+            .webhook(&item, WebhookKind::Error, Signing::Valid)
+            .unwrap();
+        let send = |body: String, signature: Option<&str>, bearer: Option<&str>| {
+            let mut request = app
+                .client
+                .post(app.url("/api/v1/plaid/webhook"))
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(signature) = signature {
+                request = request.header("Plaid-Verification", signature.to_owned());
+            }
+            if let Some(bearer) = bearer {
+                request = request.bearer_auth(bearer);
+            }
+            request.send()
+        };
+        // No Plaid-Verification JWT: refused, and a user's bearer token does not stand in.
+        for bearer in [None, Some(token.as_str())] {
+            let response = send(genuine.body.clone(), None, bearer).await.unwrap();
+            assert_error(response, StatusCode::UNAUTHORIZED, "invalid_signature").await;
+        }
+        // Too large to read: refused before any signature is looked at.
+        let huge = format!(
+            "{{\"webhook_type\":\"ITEM\",\"webhook_code\":\"ERROR\",\"item_id\":\"{item}\",\"pad\":\"{}\"}}",
+            "x".repeat(300 * 1024)
+        );
+        for signature in [None, Some(genuine.plaid_verification.as_str())] {
+            let response = send(huge.clone(), signature, None).await.unwrap();
+            assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+        }
+        assert_eq!(app.read(&path, &token).await["sync_status"], "pending");
+
+        // The same body, signed: acted on.
+        let response = send(
+            genuine.body.clone(),
+            Some(&genuine.plaid_verification),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            app.read(&path, &token).await["sync_status"],
+            "login_required"
+        );
+    }
+);
