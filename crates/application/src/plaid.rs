@@ -107,6 +107,24 @@ struct Pulled {
 enum Failure {
     Plaid(PlaidError),
     Store(AppError),
+    /// The lease ran out and another sync took over (or applied first): this one steps back
+    /// and records nothing, leaving the connection to the sync that holds it.
+    Superseded,
+}
+
+fn store_failure(e: RepoError) -> Failure {
+    match e {
+        RepoError::Conflict(Conflict::SyncSuperseded) => Failure::Superseded,
+        other => Failure::Store(other.into()),
+    }
+}
+
+fn in_progress() -> AppError {
+    AppError::Conflict {
+        code: "sync_in_progress",
+        message: "a sync of this connection is running; try again when it ends".into(),
+        field: None,
+    }
 }
 
 /// Bank-sync use cases.
@@ -396,20 +414,8 @@ impl BankSync {
 
     /// Runs one sync under the item's lease and records how it ended on the connection.
     async fn run(&self, connection: &Connection) -> Result<SyncReport, AppError> {
-        let now = self.clock.now();
-        let until = now
-            + chrono::Duration::from_std(self.settings.lease)
-                .unwrap_or_else(|_| chrono::Duration::minutes(5));
-        if !self
-            .connections
-            .acquire(connection.id, self.holder, now, until)
-            .await?
-        {
-            return Err(AppError::Conflict {
-                code: "sync_in_progress",
-                message: "a sync of this connection is running; try again when it ends".into(),
-                field: None,
-            });
+        if !self.hold(connection.id).await? {
+            return Err(in_progress());
         }
         let outcome = self.pull_and_apply(connection).await;
         let recorded = self.record(connection, outcome).await;
@@ -417,6 +423,15 @@ impl BankSync {
         let report = recorded?;
         released?;
         Ok(report)
+    }
+
+    /// Takes or renews the connection's lease for this process. Whether it holds it.
+    async fn hold(&self, id: Uuid) -> Result<bool, RepoError> {
+        let now = self.clock.now();
+        let until = now
+            + chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or_else(|_| chrono::Duration::minutes(5));
+        self.connections.acquire(id, self.holder, now, until).await
     }
 
     async fn record(
@@ -456,6 +471,7 @@ impl BankSync {
                 };
                 report.error_message = Some(e.to_string());
             }
+            Err(Failure::Superseded) => return Err(in_progress()),
             Err(Failure::Store(e)) => {
                 tracing::error!(connection = %connection.id, error = %e, "sync could not be stored");
                 report.sync_status = SyncStatus::Error;
@@ -484,7 +500,7 @@ impl BankSync {
             .connections
             .secret(connection.id)
             .await
-            .map_err(|e| Failure::Store(e.into()))?;
+            .map_err(store_failure)?;
         let token = self
             .cipher
             .open(&secret.access_token, connection.id.as_bytes())
@@ -513,15 +529,15 @@ impl BankSync {
         let mut restarts = 0;
         let (added, modified, removed, cursor) = loop {
             match self
-                .pull_pages(plaid.as_ref(), &token, secret.cursor.clone())
+                .pull_pages(plaid.as_ref(), &token, connection.id, secret.cursor.clone())
                 .await
             {
-                Err(PlaidError::MutationDuringPagination)
+                Err(Failure::Plaid(PlaidError::MutationDuringPagination))
                     if restarts < self.settings.max_restarts =>
                 {
                     restarts += 1;
                 }
-                other => break other.map_err(Failure::Plaid)?,
+                other => break other?,
             }
         };
         let mut bad = 0usize;
@@ -543,6 +559,7 @@ impl BankSync {
             connection_id: connection.id,
             user_id: connection.user_id,
             institution_name: connection.institution_name.clone(),
+            from_cursor: secret.cursor,
             cursor,
             accounts,
             added,
@@ -560,7 +577,7 @@ impl BankSync {
             .connections
             .apply(batch, at)
             .await
-            .map_err(|e| Failure::Store(e.into()))?;
+            .map_err(store_failure)?;
         let mut holdings = 0;
         if invests {
             // The transactions are stored whatever happens here: holdings are a snapshot the
@@ -572,7 +589,7 @@ impl BankSync {
                         .connections
                         .apply_holdings(batch, at)
                         .await
-                        .map_err(|e| Failure::Store(e.into()))?;
+                        .map_err(store_failure)?;
                 }
                 Err(e) => skipped.push(format!("holdings not synced: {e}")),
             }
@@ -584,29 +601,27 @@ impl BankSync {
         })
     }
 
-    /// Every page from `cursor` until Plaid says there is no more.
+    /// Every page from `cursor` until Plaid says there is no more, renewing the lease after
+    /// each page so that a long sync keeps it (and stops if it was lost).
     async fn pull_pages(
         &self,
         plaid: &dyn Plaid,
         token: &AccessToken,
+        id: Uuid,
         mut cursor: Option<String>,
-    ) -> Result<
-        (
-            Vec<PlaidTransaction>,
-            Vec<PlaidTransaction>,
-            Vec<String>,
-            String,
-        ),
-        PlaidError,
-    > {
+    ) -> Result<Pages, Failure> {
         let (mut added, mut modified, mut removed) = (Vec::new(), Vec::new(), Vec::new());
         loop {
             let page = plaid
                 .transactions_sync(token, cursor.clone(), self.settings.page_size)
-                .await?;
+                .await
+                .map_err(Failure::Plaid)?;
             added.extend(page.added);
             modified.extend(page.modified);
             removed.extend(page.removed.into_iter().map(|r| r.transaction_id));
+            if !self.hold(id).await.map_err(store_failure)? {
+                return Err(Failure::Superseded);
+            }
             if !page.has_more {
                 return Ok((added, modified, removed, page.next_cursor));
             }
@@ -614,6 +629,14 @@ impl BankSync {
         }
     }
 }
+
+/// Every page's added, modified and removed transactions, and the cursor after the last.
+type Pages = (
+    Vec<PlaidTransaction>,
+    Vec<PlaidTransaction>,
+    Vec<String>,
+    String,
+);
 
 /// A Plaid failure as the client should hear it.
 fn upstream(e: PlaidError) -> AppError {

@@ -8,9 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::ledger::{self, Posting, Step};
 use nestegg_domain::{Money, SyncStatus};
 use nestegg_ports::{
-    Account, Connection, ConnectionRepository, ConnectionSecret, HistoryAction, HoldingsBatch,
-    NewConnection, RepoError, Sealed, SyncBatch, SyncCounts, SyncedAccount, SyncedTransaction,
-    Transaction, WriteTime,
+    Account, Conflict, Connection, ConnectionRepository, ConnectionSecret, HistoryAction,
+    HoldingsBatch, NewConnection, RepoError, Sealed, SyncBatch, SyncCounts, SyncedAccount,
+    SyncedTransaction, Transaction, WriteTime,
 };
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
@@ -251,12 +251,17 @@ impl ConnectionRepository for SqlConnectionRepository {
     async fn apply(&self, batch: SyncBatch, at: WriteTime) -> Result<SyncCounts, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
-        sql.one_locked(
-            Some(Lock::Update),
-            "SELECT id FROM plaid_connections WHERE id = $1 AND user_id = $2",
-            [batch.connection_id.into(), batch.user_id.into()],
-        )
-        .await?;
+        let saved: Option<String> = sql
+            .one_locked(
+                Some(Lock::Update),
+                "SELECT sync_cursor FROM plaid_connections WHERE id = $1 AND user_id = $2",
+                [batch.connection_id.into(), batch.user_id.into()],
+            )
+            .await?
+            .get("sync_cursor")?;
+        if saved != batch.from_cursor {
+            return Err(RepoError::Conflict(Conflict::SyncSuperseded));
+        }
         let mut writer = BatchWriter::load(&sql, &batch, at).await?;
         let mut counts = SyncCounts {
             accounts: batch.accounts.len(),

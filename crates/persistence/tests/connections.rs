@@ -20,7 +20,7 @@ use nestegg_persistence::{
 use nestegg_ports::{
     AccountRepository, Conflict, ConnectionRepository, HoldingsBatch, InvestmentRepository,
     NewConnection, NewItem, NewPortfolio, PortfolioRepository, RepoError, Sealed, SyncBatch,
-    SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction, TransactionFilter,
+    SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction, TransactionFilter,
     TransactionRepository, TransactionUpdate, TypeTargets, WriteTime,
 };
 use uuid::Uuid;
@@ -95,12 +95,19 @@ impl Fixture {
             connection_id: self.connection,
             user_id: self.user,
             institution_name: Some("First Platypus Bank".into()),
+            from_cursor: None,
             cursor: cursor.into(),
             accounts,
             added,
             modified: Vec::new(),
             removed: Vec::new(),
         }
+    }
+
+    /// Applies `batch` as a sync would: read from the cursor saved now.
+    async fn apply(&self, mut batch: SyncBatch) -> Result<SyncCounts, RepoError> {
+        batch.from_cursor = self.repo.secret(self.connection).await.unwrap().cursor;
+        self.repo.apply(batch, at()).await
     }
 
     async fn account(&self, plaid_id: &str) -> nestegg_ports::Account {
@@ -181,7 +188,7 @@ both_backends!(
                 },
             ],
         );
-        let counts = f.repo.apply(batch, at()).await.unwrap();
+        let counts = f.apply(batch).await.unwrap();
         assert_eq!((counts.accounts, counts.added), (2, 4));
 
         let checking = f.account("acc-checking").await;
@@ -224,9 +231,23 @@ both_backends!(
                 txn("t2", "acc-checking", "-30", day(-5)),
             ],
         );
-        f.repo.apply(batch.clone(), at()).await.unwrap();
+        f.apply(batch.clone()).await.unwrap();
         let first = f.account("acc-checking").await;
-        let again = f.repo.apply(batch, at()).await.unwrap();
+        // The same batch again, as if a late sync read it from the old cursor: refused whole.
+        let mut stale = batch.clone();
+        stale.cursor = "c0".into();
+        assert!(matches!(
+            f.repo.apply(stale, at()).await,
+            Err(RepoError::Conflict(Conflict::SyncSuperseded))
+        ));
+        let secret = f.repo.secret(f.connection).await.unwrap();
+        assert_eq!(
+            secret.cursor.as_deref(),
+            Some("c1"),
+            "the cursor did not move back"
+        );
+        // Read from the saved cursor, the same transactions are recognized, not stored twice.
+        let again = f.apply(batch).await.unwrap();
         assert_eq!((again.added, again.modified), (0, 0));
         assert_eq!(f.stored().await.len(), 2, "no duplicate");
         let second = f.account("acc-checking").await;
@@ -240,8 +261,7 @@ both_backends!(
         );
 
         // The bank now says 480 with no new transaction: a -20 adjustment dated today.
-        f.repo
-            .apply(f.batch("c2", vec![checking("480")], vec![]), at())
+        f.apply(f.batch("c2", vec![checking("480")], vec![]))
             .await
             .unwrap();
         let adjusted = f.account("acc-checking").await;
@@ -263,8 +283,7 @@ both_backends!(
             is_pending: true,
             ..txn("p1", "acc-checking", "-12.50", day(-2))
         };
-        f.repo
-            .apply(f.batch("c1", vec![checking("100")], vec![pending]), at())
+        f.apply(f.batch("c1", vec![checking("100")], vec![pending]))
             .await
             .unwrap();
         let stored = f.stored().await;
@@ -289,7 +308,7 @@ both_backends!(
         };
         let mut batch = f.batch("c2", vec![checking("86.25")], vec![posted]);
         batch.removed = vec!["p1".into()];
-        let counts = f.repo.apply(batch, at()).await.unwrap();
+        let counts = f.apply(batch).await.unwrap();
         assert_eq!((counts.added, counts.removed), (1, 0));
 
         let stored = f.stored().await;
@@ -326,26 +345,22 @@ both_backends!(
     modified_and_removed_transactions_move_the_history_and_unknown_ones_are_passed_over,
     |db: TestDb| async move {
         let f = Fixture::new(db).await;
-        f.repo
-            .apply(
-                f.batch(
-                    "c1",
-                    vec![checking("100")],
-                    vec![
-                        txn("t1", "acc-checking", "-10", day(-3)),
-                        txn("t2", "acc-checking", "-20", day(-2)),
-                        txn("x1", "acc-unknown", "-5", day(-2)),
-                    ],
-                ),
-                at(),
-            )
-            .await
-            .unwrap();
+        f.apply(f.batch(
+            "c1",
+            vec![checking("100")],
+            vec![
+                txn("t1", "acc-checking", "-10", day(-3)),
+                txn("t2", "acc-checking", "-20", day(-2)),
+                txn("x1", "acc-unknown", "-5", day(-2)),
+            ],
+        ))
+        .await
+        .unwrap();
         assert_eq!(f.stored().await.len(), 2);
         let mut batch = f.batch("c2", vec![checking("95")], vec![]);
         batch.modified = vec![txn("t1", "acc-checking", "-15", day(-3))];
         batch.removed = vec!["t2".into(), "never-seen".into()];
-        let counts = f.repo.apply(batch, at()).await.unwrap();
+        let counts = f.apply(batch).await.unwrap();
         assert_eq!((counts.modified, counts.removed), (1, 1));
         let stored = f.stored().await;
         assert_eq!(stored.len(), 1);
@@ -364,17 +379,13 @@ both_backends!(
     an_overdrawn_checking_account_is_stored_as_the_bank_reports_it,
     |db: TestDb| async move {
         let f = Fixture::new(db).await;
-        f.repo
-            .apply(
-                f.batch(
-                    "c1",
-                    vec![checking("-42.10")],
-                    vec![txn("t1", "acc-checking", "-100", day(-1))],
-                ),
-                at(),
-            )
-            .await
-            .unwrap();
+        f.apply(f.batch(
+            "c1",
+            vec![checking("-42.10")],
+            vec![txn("t1", "acc-checking", "-100", day(-1))],
+        ))
+        .await
+        .unwrap();
         assert_eq!(f.account("acc-checking").await.current_balance, m("-42.10"));
     }
 );
@@ -475,17 +486,13 @@ both_backends!(
     deleting_a_connection_keeps_its_accounts_and_history_as_manual_data,
     |db: TestDb| async move {
         let f = Fixture::new(db).await;
-        f.repo
-            .apply(
-                f.batch(
-                    "c1",
-                    vec![checking("100")],
-                    vec![txn("t1", "acc-checking", "-10", day(-3))],
-                ),
-                at(),
-            )
-            .await
-            .unwrap();
+        f.apply(f.batch(
+            "c1",
+            vec![checking("100")],
+            vec![txn("t1", "acc-checking", "-10", day(-3))],
+        ))
+        .await
+        .unwrap();
         f.repo.delete(f.user, f.connection).await.unwrap();
         assert!(f.repo.list(f.user).await.unwrap().is_empty());
         let account = f.account("acc-checking").await;

@@ -117,6 +117,9 @@ pub struct SyncBatch {
     pub user_id: Uuid,
     /// The institution's name, for new accounts.
     pub institution_name: Option<String>,
+    /// The saved cursor the pages were read from: the batch applies only while it is still
+    /// the saved one, so a late, superseded sync cannot move the cursor back.
+    pub from_cursor: Option<String>,
     /// The cursor to save: the next sync starts after it.
     pub cursor: String,
     /// Accounts to create or update (matched by Plaid account id).
@@ -265,10 +268,12 @@ pub trait ConnectionRepository: Send + Sync {
     /// Applies a sync in one database transaction: accounts upserted by Plaid id (a new one's
     /// opening balance derived so that its posted transactions lead to the institution's
     /// balance; a later difference recorded as an adjustment dated `at.today`), transactions
-    /// added, changed and removed, and the cursor saved. Replaying a batch changes nothing.
+    /// added, changed and removed, and the cursor saved. A transaction stored already is
+    /// matched by its Plaid id, never stored twice.
     ///
     /// # Errors
-    /// Store failures; nothing is written then.
+    /// [`RepoError::Conflict`] ([`crate::Conflict::SyncSuperseded`]) when the saved cursor is
+    /// no longer `from_cursor`; store failures. Nothing is written then.
     async fn apply(&self, batch: SyncBatch, at: WriteTime) -> Result<SyncCounts, RepoError>;
 
     /// Writes holdings in one transaction: securities matched by Plaid security id, else by

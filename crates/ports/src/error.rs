@@ -54,6 +54,10 @@ pub enum Conflict {
     /// The account still has transactions.
     #[error("account has transactions")]
     AccountHasTransactions,
+    /// A sync's batch was read from a cursor that is no longer the saved one: another sync
+    /// applied first, and this one must not move the cursor back.
+    #[error("another sync applied first")]
+    SyncSuperseded,
     /// A foreign key refused the write: a referenced row is missing or still referenced.
     #[error("restricted by a reference")]
     Restricted,

@@ -134,10 +134,10 @@ impl Setup {
     /// The lease is granted and released, and the final status is recorded once.
     fn leased(&mut self, c: &Connection, status: SyncStatus) -> Seen<Option<String>> {
         let id = c.id;
+        // Taken once, then renewed after every page.
         self.repo
             .expect_acquire()
             .withf(move |conn, _, _, _| *conn == id)
-            .times(1)
             .returning(|_, _, _, _| Ok(true));
         self.repo.expect_release().times(1).returning(|_, _| Ok(()));
         let seen = Seen::new();
@@ -700,4 +700,66 @@ async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failur
             .unwrap()
             .contains("holdings not synced")
     );
+}
+
+#[tokio::test]
+async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, Some("c0"));
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    let mut calls = 0;
+    // Granted, renewed after page 1, then another instance holds it.
+    s.repo.expect_acquire().returning(move |_, _, _, _| {
+        calls += 1;
+        Ok(calls <= 2)
+    });
+    s.repo.expect_release().times(1).returning(|_, _| Ok(()));
+    s.plaid.expect_accounts().returning(|_| Ok(vec![]));
+    s.plaid
+        .expect_transactions_sync()
+        .times(2)
+        .returning(|_, _, _| Ok(page(vec![plaid_txn("t", "1")], "next", true)));
+    s.repo.expect_apply().never();
+    s.repo.expect_set_status().never();
+    let err = s.service().run(&c).await.unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Conflict {
+            code: "sync_in_progress",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, Some("c0"));
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
+    s.repo.expect_release().returning(|_, _| Ok(()));
+    s.plaid.expect_accounts().returning(|_| Ok(vec![]));
+    s.plaid
+        .expect_transactions_sync()
+        .returning(|_, _, _| Ok(page(vec![], "c1", false)));
+    s.repo
+        .expect_apply()
+        .withf(|batch, _| batch.from_cursor.as_deref() == Some("c0"))
+        .returning(|_, _| Err(RepoError::Conflict(Conflict::SyncSuperseded)));
+    s.repo.expect_set_status().never();
+    assert!(matches!(
+        s.service().run(&c).await,
+        Err(AppError::Conflict {
+            code: "sync_in_progress",
+            ..
+        })
+    ));
 }
