@@ -398,11 +398,8 @@ async fn a_balance_the_accounts_type_forbids_is_reported_under_current_balance_n
     };
     for (case, result, says) in [
         (
-            "opening an asset account overdrawn",
-            service
-                .create(user, input("checking", "-5"))
-                .await
-                .map(drop),
+            "opening a savings account overdrawn",
+            service.create(user, input("savings", "-5")).await.map(drop),
             "negative balance",
         ),
         (
