@@ -130,6 +130,15 @@ pub(crate) async fn apply(
     for step in steps {
         shift(sql, account, *step, now).await?;
     }
+    store_balance(sql, account, now).await
+}
+
+/// Writes the account's current balance.
+async fn store_balance(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &mut Account,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
     sql.exec(
         "UPDATE accounts SET current_balance = $1, updated_at = $2 WHERE id = $3",
         [
@@ -275,15 +284,5 @@ pub(crate) async fn rebuild(
         ],
     )
     .await?;
-    sql.exec(
-        "UPDATE accounts SET current_balance = $1, updated_at = $2 WHERE id = $3",
-        [
-            sql.money(account.current_balance)?,
-            now.into(),
-            account.id.into(),
-        ],
-    )
-    .await?;
-    account.updated_at = now;
-    Ok(())
+    store_balance(sql, account, now).await
 }

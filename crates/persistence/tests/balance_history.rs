@@ -6,10 +6,11 @@
 
 mod common;
 
+use common::{at, cents, day, m};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, TimeDelta};
+use chrono::NaiveDate;
 use nestegg_domain::{
     AccountName, AccountType, CurrencyCode, DomainError, Money, TransactionAmount,
     TransactionCategory,
@@ -20,36 +21,10 @@ use nestegg_persistence::{
 };
 use nestegg_ports::{
     AccountRepository, AccountUpdate, NewAccount, NewTransaction, RepoError, ReportRepository,
-    TransactionRepository, TransactionUpdate, WriteTime,
+    TransactionRepository, TransactionUpdate,
 };
 use proptest::prelude::*;
-use rust_decimal::Decimal;
 use uuid::Uuid;
-
-/// 2026-11-25, the tests' today.
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
-}
-
-/// `n` days from today (negative: before).
-fn day(n: i64) -> NaiveDate {
-    today() + TimeDelta::days(n)
-}
-
-fn at() -> WriteTime {
-    WriteTime {
-        now: common::now(),
-        today: today(),
-    }
-}
-
-fn m(s: &str) -> Money {
-    Money::new(s.parse().unwrap()).unwrap()
-}
-
-fn cents(c: i64) -> Money {
-    Money::new(Decimal::new(c, 2)).unwrap()
-}
 
 struct Repos {
     /// Kept so the database lives as long as the repositories.

@@ -1,18 +1,46 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{TimeZone, Utc};
-use nestegg_domain::{Email, Preferences, Username};
+use chrono::{NaiveDate, TimeZone, Utc};
+use nestegg_domain::{Email, Money, Preferences, Username};
 use nestegg_persistence::SqlUserRepository;
 use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::TestDb;
-use nestegg_ports::{NewUser, User, UserRepository};
+use nestegg_ports::{NewUser, User, UserRepository, WriteTime};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DbErr, ExecResult, QueryResult, Value};
 use uuid::Uuid;
 
 pub fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// 2026-11-25, the tests' today.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+}
+
+/// `n` days from today (negative: before).
+pub fn day(n: i64) -> NaiveDate {
+    today() + chrono::TimeDelta::days(n)
+}
+
+/// The write time of every repository call in the tests: [`now`], on [`today`].
+pub fn at() -> WriteTime {
+    WriteTime {
+        now: now(),
+        today: today(),
+    }
+}
+
+/// Money from its text (`"-12.50"`).
+pub fn m(s: &str) -> Money {
+    Money::new(s.parse().unwrap()).unwrap()
+}
+
+/// Money from cents.
+pub fn cents(c: i64) -> Money {
+    Money::new(Decimal::new(c, 2)).unwrap()
 }
 
 pub async fn make_user(db: &TestDb, name: &str) -> User {

@@ -7,9 +7,10 @@
 mod common;
 
 use chrono::{NaiveDate, TimeDelta};
+use common::{at, day, m, today};
 use nestegg_domain::portfolio::Position;
 use nestegg_domain::{
-    AccountType, CurrencyCode, InvestmentType, Money, Price, Quantity, Symbol, SyncStatus,
+    AccountType, CurrencyCode, InvestmentType, Price, Quantity, Symbol, SyncStatus,
     TransactionCategory, UnitCost,
 };
 use nestegg_persistence::testing::TestDb;
@@ -21,28 +22,9 @@ use nestegg_ports::{
     AccountRepository, Conflict, ConnectionRepository, HoldingsBatch, InvestmentRepository,
     NewConnection, NewItem, NewPortfolio, PortfolioRepository, RepoError, Sealed, SyncBatch,
     SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction, TransactionFilter,
-    TransactionRepository, TransactionUpdate, TypeTargets, WriteTime,
+    TransactionRepository, TransactionUpdate, TypeTargets,
 };
 use uuid::Uuid;
-
-fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
-}
-
-fn day(n: i64) -> NaiveDate {
-    today() + TimeDelta::days(n)
-}
-
-fn at() -> WriteTime {
-    WriteTime {
-        now: common::now(),
-        today: today(),
-    }
-}
-
-fn m(s: &str) -> Money {
-    Money::new(s.parse().unwrap()).unwrap()
-}
 
 struct Fixture {
     _db: TestDb,
