@@ -165,6 +165,31 @@ impl Setup {
     }
 }
 
+/// A user's connection and a setup whose repository hands out its sealed token and `cursor`.
+fn with_connection(cursor: Option<&str>) -> (Uuid, Connection, Setup) {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    let secret = secret_for(&c, cursor);
+    s.repo
+        .expect_secret()
+        .returning(move |_| Ok(secret.clone()));
+    (user, c, s)
+}
+
+fn assert_in_progress<T: std::fmt::Debug>(result: Result<T, AppError>) {
+    assert!(
+        matches!(
+            result,
+            Err(AppError::Conflict {
+                code: "sync_in_progress",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_sync_pulls_every_page_then_applies_them_with_the_last_cursor_in_one_write() {
     let user = Uuid::now_v7();
@@ -251,13 +276,7 @@ async fn a_sync_pulls_every_page_then_applies_them_with_the_last_cursor_in_one_w
 
 #[tokio::test]
 async fn a_mutation_during_pagination_restarts_from_the_saved_cursor_and_drops_the_partial_pages() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
-    let mut s = Setup::new();
-    let secret = secret_for(&c, Some("saved"));
-    s.repo
-        .expect_secret()
-        .returning(move |_| Ok(secret.clone()));
+    let (user, c, mut s) = with_connection(Some("saved"));
     s.leased(&c, SyncStatus::Ok);
     s.plaid.expect_accounts().returning(|_| Ok(vec![]));
     let calls = Arc::new(AtomicUsize::new(0));
@@ -295,13 +314,7 @@ async fn a_mutation_during_pagination_restarts_from_the_saved_cursor_and_drops_t
 
 #[tokio::test]
 async fn login_required_leaves_the_data_untouched_and_is_recorded_on_the_connection() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
-    let mut s = Setup::new();
-    let secret = secret_for(&c, None);
-    s.repo
-        .expect_secret()
-        .returning(move |_| Ok(secret.clone()));
+    let (_, c, mut s) = with_connection(None);
     let message = s.leased(&c, SyncStatus::LoginRequired);
     s.plaid
         .expect_accounts()
@@ -320,14 +333,7 @@ async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progres
     s.repo.expect_acquire().returning(|_, _, _, _| Ok(false));
     s.plaid.expect_accounts().never();
     s.repo.expect_set_status().never();
-    let err = s.service().run(&c).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "sync_in_progress",
-            ..
-        }
-    ));
+    assert_in_progress(s.service().run(&c).await);
 }
 
 #[tokio::test]
@@ -388,13 +394,7 @@ async fn one_failing_connection_does_not_stop_the_scheduled_syncs_of_the_others(
 
 #[tokio::test]
 async fn an_account_that_cannot_be_stored_is_skipped_and_named_while_the_rest_sync() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
-    let mut s = Setup::new();
-    let secret = secret_for(&c, None);
-    s.repo
-        .expect_secret()
-        .returning(move |_| Ok(secret.clone()));
+    let (user, c, mut s) = with_connection(None);
     let message = s.leased(&c, SyncStatus::Ok);
     s.plaid.expect_accounts().returning(|_| {
         let mut crypto = plaid_account("acc-2", "investment", "crypto exchange", "1");
@@ -609,13 +609,7 @@ fn plaid_failures_reach_the_client_as_their_kind() {
 #[tokio::test]
 async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failure_is_only_a_note() {
     use nestegg_ports::{Holdings, PlaidHolding, PlaidSecurity};
-    let user = Uuid::now_v7();
-    let c = connection(user);
-    let mut s = Setup::new();
-    let secret = secret_for(&c, None);
-    s.repo
-        .expect_secret()
-        .returning(move |_| Ok(secret.clone()));
+    let (user, c, mut s) = with_connection(None);
     s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
     s.repo.expect_release().returning(|_, _| Ok(()));
     let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -704,13 +698,7 @@ async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failur
 
 #[tokio::test]
 async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
-    let mut s = Setup::new();
-    let secret = secret_for(&c, Some("c0"));
-    s.repo
-        .expect_secret()
-        .returning(move |_| Ok(secret.clone()));
+    let (_, c, mut s) = with_connection(Some("c0"));
     let mut calls = 0;
     // Granted, renewed after page 1, then another instance holds it.
     s.repo.expect_acquire().returning(move |_, _, _, _| {
@@ -725,25 +713,12 @@ async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() 
         .returning(|_, _, _| Ok(page(vec![plaid_txn("t", "1")], "next", true)));
     s.repo.expect_apply().never();
     s.repo.expect_set_status().never();
-    let err = s.service().run(&c).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "sync_in_progress",
-            ..
-        }
-    ));
+    assert_in_progress(s.service().run(&c).await);
 }
 
 #[tokio::test]
 async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
-    let mut s = Setup::new();
-    let secret = secret_for(&c, Some("c0"));
-    s.repo
-        .expect_secret()
-        .returning(move |_| Ok(secret.clone()));
+    let (_, c, mut s) = with_connection(Some("c0"));
     s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
     s.repo.expect_release().returning(|_, _| Ok(()));
     s.plaid.expect_accounts().returning(|_| Ok(vec![]));
@@ -755,11 +730,5 @@ async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
         .withf(|batch, _| batch.from_cursor.as_deref() == Some("c0"))
         .returning(|_, _| Err(RepoError::Conflict(Conflict::SyncSuperseded)));
     s.repo.expect_set_status().never();
-    assert!(matches!(
-        s.service().run(&c).await,
-        Err(AppError::Conflict {
-            code: "sync_in_progress",
-            ..
-        })
-    ));
+    assert_in_progress(s.service().run(&c).await);
 }
