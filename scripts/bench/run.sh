@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m)"
 cargo bench -p nestegg-domain --bench money -- --warm-up-time 1 --measurement-time 3
+# Bank-sync ingest against a bulk insert (local PostgreSQL, the fake Plaid in-process).
+bash scripts/bench/sync.sh
