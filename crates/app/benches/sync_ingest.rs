@@ -30,8 +30,8 @@ use chrono::Utc;
 use nestegg::config::{PlaidSettings, Secret, Settings};
 use nestegg::state::AppState;
 use nestegg_application::auth::Registration;
-use nestegg_domain::sync::{account_type_for, category_for, transaction_amount};
-use nestegg_domain::{CurrencyCode, Money, SyncStatus};
+use nestegg_application::plaid::{synced_account, synced_transaction};
+use nestegg_domain::SyncStatus;
 use nestegg_persistence::SqlConnectionRepository;
 use nestegg_persistence::sql::statement;
 use nestegg_persistence::testing::{Backend, TestDb};
@@ -39,7 +39,7 @@ use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use nestegg_ports::{
     ConnectionRepository, NewConnection, Plaid, PlaidAccount, PlaidTransaction, Sealed, SyncBatch,
-    SyncedAccount, SyncedTransaction, WriteTime,
+    WriteTime,
 };
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Value};
@@ -192,6 +192,7 @@ async fn run(wanted: usize) {
             connection_id: created.id,
             user_id: user,
             institution_name: created.institution_name.clone(),
+            from_cursor: None,
             cursor: "bench".into(),
             accounts: bank_accounts
                 .iter()
@@ -339,62 +340,4 @@ fn plaid_transaction(t: &nestegg_plaid_fake::Transaction) -> PlaidTransaction {
         pending_transaction_id: t.pending_transaction_id.clone(),
         category: Some(t.primary.clone()),
     }
-}
-
-// The use case's mapping (`synced_account`, `synced_transaction` in
-// `crates/application/src/plaid.rs`, private there), copied as it is.
-
-const MAX_DESCRIPTION: usize = 500;
-const MAX_NAME: usize = 255;
-
-fn clip(text: &str, max: usize) -> String {
-    text.trim().chars().take(max).collect()
-}
-
-fn synced_account(a: &PlaidAccount) -> Result<SyncedAccount, String> {
-    let currency = match a.currency.as_deref() {
-        Some(code) => CurrencyCode::parse(code).map_err(|e| e.to_string())?,
-        None => return Err("no ISO 4217 currency".into()),
-    };
-    let balance = a
-        .current
-        .or(a.available)
-        .ok_or_else(|| "no balance reported".to_owned())?;
-    let balance = Money::new(balance).map_err(|e| e.to_string())?;
-    let available = a.available.and_then(|v| Money::new(v).ok());
-    let name = clip(&a.name, MAX_NAME);
-    Ok(SyncedAccount {
-        plaid_account_id: a.account_id.clone(),
-        name: if name.is_empty() {
-            "Account".into()
-        } else {
-            name
-        },
-        account_type: account_type_for(&a.account_type, a.subtype.as_deref()),
-        balance,
-        available_balance: available,
-        currency,
-    })
-}
-
-fn synced_transaction(t: PlaidTransaction) -> Option<SyncedTransaction> {
-    let amount = transaction_amount(t.amount).ok()?;
-    let description = t
-        .name
-        .as_deref()
-        .or(t.merchant_name.as_deref())
-        .map(|d| clip(d, MAX_DESCRIPTION))
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| "Transaction".into());
-    Some(SyncedTransaction {
-        plaid_transaction_id: t.transaction_id,
-        plaid_account_id: t.account_id,
-        amount,
-        date: t.date,
-        description,
-        merchant_name: t.merchant_name.map(|m| clip(&m, MAX_NAME)),
-        category: category_for(t.category.as_deref()),
-        is_pending: t.pending,
-        pending_transaction_id: t.pending_transaction_id,
-    })
 }

@@ -661,7 +661,11 @@ fn upstream(e: PlaidError) -> AppError {
 }
 
 /// An institution's account in our terms; why not, when it cannot be stored.
-fn synced_account(a: &PlaidAccount) -> Result<SyncedAccount, String> {
+///
+/// # Errors
+/// A sentence saying why the account cannot be stored (no ISO currency, no balance, a figure
+/// out of range).
+pub fn synced_account(a: &PlaidAccount) -> Result<SyncedAccount, String> {
     let currency = match a.currency.as_deref() {
         Some(code) => CurrencyCode::parse(code).map_err(|e| e.to_string())?,
         None => return Err("no ISO 4217 currency".into()),
@@ -752,7 +756,8 @@ fn holdings_batch(user_id: Uuid, reported: Holdings, today: NaiveDate) -> Holdin
 
 /// An institution's transaction in our terms (sign flipped); `None` when its amount is not a
 /// storable, non-zero amount.
-fn synced_transaction(t: PlaidTransaction) -> Option<SyncedTransaction> {
+#[must_use]
+pub fn synced_transaction(t: PlaidTransaction) -> Option<SyncedTransaction> {
     let amount = transaction_amount(t.amount).ok()?;
     let description = t
         .name
