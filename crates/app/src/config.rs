@@ -52,6 +52,9 @@ pub struct Settings {
     pub previous_encryption_keys: Vec<Secret>,
     /// Plaid, when `PLAID_CLIENT_ID` and `PLAID_SECRET` are set.
     pub plaid: Option<PlaidSettings>,
+    /// Origins allowed to call the API from a browser (`NESTEGG_CORS_ORIGINS`, comma-separated;
+    /// none by default: no CORS headers at all).
+    pub cors_origins: Vec<String>,
     /// How often a linked connection is synced by the scheduler (`NESTEGG_SYNC_INTERVAL_SECONDS`,
     /// default 6 hours; 0 turns the scheduler off).
     pub sync_interval: std::time::Duration,
@@ -235,6 +238,27 @@ impl Settings {
             1..=86_400,
             "expected a whole number of seconds from 1 to 86400",
         )?;
+        let cors_origins = match get("NESTEGG_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| {
+                    let scheme = o
+                        .strip_prefix("https://")
+                        .or_else(|| o.strip_prefix("http://"));
+                    // An origin is a scheme, a host and maybe a port: no path, not even "/".
+                    match scheme {
+                        Some(rest) if !rest.is_empty() && !rest.contains('/') => Ok(o.to_owned()),
+                        _ => Err(ConfigError::Invalid {
+                            name: "NESTEGG_CORS_ORIGINS",
+                            why: format!("'{o}' is not an origin like https://app.example.com"),
+                        }),
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
         let sync_secs = whole_number(
             "NESTEGG_SYNC_INTERVAL_SECONDS",
             get("NESTEGG_SYNC_INTERVAL_SECONDS"),
@@ -259,6 +283,7 @@ impl Settings {
             bcrypt_cost,
             previous_encryption_keys,
             plaid,
+            cors_origins,
             sync_interval: std::time::Duration::from_secs(sync_secs),
             sync_lease: std::time::Duration::from_secs(lease_secs),
             access_token_ttl: 900,
@@ -371,6 +396,7 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
         why,
     };
     if path.exists() {
+        refuse_shared(&path).map_err(key_err)?;
         let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
         let keys: KeyFile = serde_json::from_str(&text).map_err(|e| key_err(e.to_string()))?;
         let jwt = STANDARD
@@ -454,6 +480,27 @@ fn edit_key_file(
     write_private(&tmp, &text).map_err(|e| key_err(e.to_string()))?;
     std::fs::rename(&tmp, &path).map_err(|e| key_err(e.to_string()))?;
     Ok(Some(path))
+}
+
+/// A key file others can read is as good as published: refuse to use it.
+fn refuse_shared(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| e.to_string())?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "it is readable by group or others (mode {:o}); run chmod 600 on it",
+                mode & 0o777
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Writes a file readable only by its owner, failing if it already exists.
@@ -678,5 +725,22 @@ mod tests {
                 .to_string()
                 .starts_with("NESTEGG_ENCRYPTION_KEYS_PREVIOUS")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_read_is_refused_naming_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("nestegg-perm-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        settings(&[("DATABASE_URL", &url)]).unwrap();
+        let key_file = dir.join("n.db.keys");
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = settings(&[("DATABASE_URL", &url)]).unwrap_err().to_string();
+        assert!(err.contains("readable by group or others"), "{err}");
+        assert!(err.contains("chmod 600"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -153,7 +153,9 @@ pub fn encode_cursor(date: NaiveDate, id: Uuid) -> String {
 #[must_use]
 pub fn decode_cursor(cursor: &str) -> Option<(NaiveDate, Uuid)> {
     let (date, id) = decode_key_cursor(cursor)?;
-    Some((date.parse().ok()?, id))
+    // A forged cursor with a date no database holds is as invalid as any other forgery.
+    let date = nestegg_domain::report::check_date(date.parse().ok()?).ok()?;
+    Some((date, id))
 }
 
 #[cfg(test)]
@@ -170,6 +172,9 @@ mod tests {
             "!!",
             "MjAyNi0xMS0yNQ",
             &URL_SAFE_NO_PAD.encode("2026-13-01|x"),
+            // Dates outside 0001..9999, which a database would choke on.
+            &URL_SAFE_NO_PAD.encode(format!("+20000-01-01|{id}")),
+            &URL_SAFE_NO_PAD.encode(format!("-0005-01-01|{id}")),
         ] {
             assert_eq!(decode_cursor(bad), None, "{bad}");
         }

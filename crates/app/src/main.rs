@@ -106,6 +106,13 @@ fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.bcrypt_cost < 10 {
+        tracing::warn!(
+            cost = settings.bcrypt_cost,
+            "NESTEGG_BCRYPT_COST is below 10: passwords are cheap to guess if the database \
+             leaks; use it only in tests"
+        );
+    }
     let app = build(&settings).await?;
     tracing::info!(addr = %settings.addr, "nestegg is serving; stop with Ctrl-C");
     app.run_until_stopped().await?;

@@ -109,3 +109,29 @@ pub async fn envelope_errors(
     }
     Ok(ServiceResponse::new(req, fresh).map_into_right_body())
 }
+
+/// Headers every response carries: no MIME sniffing, no referrer, and no caching of anything
+/// under `/api/` (every API answer is a user's data or a token).
+///
+/// # Errors
+/// Those of the inner service.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let api = req.path().starts_with("/api/");
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}

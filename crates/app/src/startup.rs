@@ -4,17 +4,18 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::error::{InternalError, JsonPayloadError};
-use actix_web::http::StatusCode;
-use actix_web::middleware::from_fn;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
 use nestegg_persistence::Db;
 
 use crate::config::Settings;
 use crate::error::{ApiError, envelope};
-use crate::middleware::{envelope_errors, request_context};
+use crate::middleware::{envelope_errors, request_context, security_headers};
 use crate::routes;
 use crate::state::AppState;
 
@@ -113,6 +114,18 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     InternalError::from_response(err, api.error_response()).into()
 }
 
+/// Browsers may call the API from `origins` only, with a bearer token (no cookies are used).
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header(crate::middleware::REQUEST_ID)
+        .expose_headers([crate::middleware::REQUEST_ID, header::RETRY_AFTER])
+        .max_age(600)
+}
+
 /// Serves the API on `listener`.
 ///
 /// # Errors
@@ -123,9 +136,12 @@ pub fn serve(
     body_limit: usize,
 ) -> anyhow::Result<Application> {
     let port = listener.local_addr()?.port();
+    let origins = state.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(envelope_errors))
+            .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(from_fn(security_headers))
             .wrap(from_fn(request_context))
             .app_data(state.clone())
             .app_data(

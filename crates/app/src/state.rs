@@ -62,6 +62,8 @@ pub struct AppState {
     pub sync: BankSync,
     /// Plaid webhook signatures, when Plaid is configured.
     pub webhooks: Option<Arc<dyn WebhookVerifier>>,
+    /// Origins browsers may call the API from.
+    pub cors_origins: Vec<String>,
     /// Access-token checks for the extractor.
     pub access: Arc<dyn AccessTokens>,
     /// Time.
@@ -179,6 +181,7 @@ impl AppState {
             portfolios: PortfolioService::new(portfolios, clock.clone()),
             sync,
             webhooks,
+            cors_origins: settings.cors_origins.clone(),
             investments: InvestmentService::new(investments, clock.clone()),
             reports: ReportService::new(
                 users.clone(),

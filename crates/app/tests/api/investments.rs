@@ -136,3 +136,25 @@ app_test!(
         assert_eq!(symbols, ["AAPL", "BRK.B", "MSFT", "VTI"]);
     }
 );
+
+app_test!(
+    price_history_dates_outside_the_supported_years_are_refused_not_a_server_error,
+    |app: TestApp| async move {
+        let (ada, _) = app.signed_in("ada").await;
+        let body = json!({"symbol": "fund-y", "name": "Fund", "type": "mutual_fund"});
+        let created = app.create("/api/v1/investments", &ada, body).await;
+        let path = format!("/api/v1/investments/{}/prices", id(&created));
+        for query in [
+            "?from=%2B20000-01-01",
+            "?to=-0005-01-01",
+            "?from=0000-12-31",
+        ] {
+            let response = app.get(&format!("{path}{query}"), Some(&ada)).await;
+            let status = response.status();
+            assert!(status.is_client_error(), "{query}: {status}");
+            error_code(response, status).await;
+        }
+        app.read(&format!("{path}?from=0001-01-01&to=9999-12-31"), &ada)
+            .await;
+    }
+);

@@ -6,6 +6,7 @@ mod auth;
 mod cache;
 mod demo;
 mod errors;
+mod headers;
 mod helpers;
 mod investments;
 mod ledger;
