@@ -84,7 +84,7 @@ impl ResponseError for ApiError {
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Unavailable(_) | AppError::NotConfigured(_) => {
+                AppError::Unavailable(_) | AppError::NotConfigured(_) | AppError::Busy => {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -146,6 +146,19 @@ impl ResponseError for ApiError {
                     "a service this request needs is unavailable; try again shortly",
                     None,
                 )
+            }
+            AppError::Busy => {
+                tracing::warn!("writes kept colliding; answered 503");
+                let mut response = envelope(
+                    status,
+                    "busy",
+                    "other changes are being written; try again in a moment",
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
             }
             AppError::NotConfigured(what) => envelope(
                 status,

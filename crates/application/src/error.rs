@@ -50,6 +50,9 @@ pub enum AppError {
     /// A dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Concurrent writes kept colliding; the client should try again in a moment.
+    #[error("busy")]
+    Busy,
     /// An optional integration (`plaid`) has no settings on this server.
     #[error("{0} is not configured on this server")]
     NotConfigured(&'static str),
@@ -77,6 +80,7 @@ impl From<RepoError> for AppError {
             },
             RepoError::Rule(rule) => AppError::from(rule),
             RepoError::Unavailable(why) => AppError::Unavailable(why),
+            RepoError::Busy => AppError::Busy,
             RepoError::Unexpected(e) => AppError::Unexpected(e),
         }
     }

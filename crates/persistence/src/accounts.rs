@@ -28,82 +28,9 @@ impl SqlAccountRepository {
     }
 }
 
-#[async_trait]
-impl AccountRepository for SqlAccountRepository {
-    #[tracing::instrument(skip_all, err)]
-    async fn create(&self, new: NewAccount, at: WriteTime) -> Result<Account, RepoError> {
-        new.account_type.check_balance(new.current_balance)?;
-        let opened_on = new.opened_on.unwrap_or(at.today);
-        let account = Account {
-            id: new.id,
-            user_id: new.user_id,
-            name: new.name.as_str().to_owned(),
-            account_type: new.account_type,
-            institution_name: new.institution_name,
-            current_balance: new.current_balance,
-            opening_balance: new.current_balance,
-            opened_on,
-            available_balance: new.available_balance,
-            currency: new.currency,
-            plaid_account_id: None,
-            connection_id: None,
-            created_at: at.now,
-            updated_at: at.now,
-        };
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        sql.exec(
-            "INSERT INTO accounts (id, user_id, name, type, institution_name, \
-             current_balance, opening_balance, opened_on, available_balance, currency, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $10)",
-            [
-                account.id.into(),
-                account.user_id.into(),
-                account.name.clone().into(),
-                account.account_type.as_str().into(),
-                account.institution_name.clone().into(),
-                sql.money(account.current_balance)?,
-                opened_on.into(),
-                sql.money_opt(account.available_balance)?,
-                account.currency.as_str().into(),
-                at.now.into(),
-            ],
-        )
-        .await?;
-        // The opening point: the history starts here, even at 0.
-        sql.exec(
-            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
-             currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            [
-                Uuid::now_v7().into(),
-                account.id.into(),
-                opened_on.into(),
-                sql.money(account.opening_balance)?,
-                sql.money_opt(account.available_balance)?,
-                account.currency.as_str().into(),
-                at.now.into(),
-            ],
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(account)
-    }
-
-    #[tracing::instrument(skip(self), err)]
-    async fn list(&self, user_id: Uuid) -> Result<Vec<Account>, RepoError> {
-        self.db
-            .sql()
-            .all_owned(&ACCOUNTS, user_id, "name, id")
-            .await
-    }
-
-    #[tracing::instrument(skip(self), err)]
-    async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, RepoError> {
-        self.db.sql().owned(&ACCOUNTS, user_id, id).await
-    }
-
-    #[tracing::instrument(skip(self, update), err)]
-    async fn update(
+// Each write once; the trait methods run them through `Db::retrying`.
+impl SqlAccountRepository {
+    async fn update_once(
         &self,
         user_id: Uuid,
         id: Uuid,
@@ -190,6 +117,94 @@ impl AccountRepository for SqlAccountRepository {
         }
         txn.commit().await?;
         Ok(account)
+    }
+}
+
+#[async_trait]
+impl AccountRepository for SqlAccountRepository {
+    #[tracing::instrument(skip_all, err)]
+    async fn create(&self, new: NewAccount, at: WriteTime) -> Result<Account, RepoError> {
+        new.account_type.check_balance(new.current_balance)?;
+        let opened_on = new.opened_on.unwrap_or(at.today);
+        let account = Account {
+            id: new.id,
+            user_id: new.user_id,
+            name: new.name.as_str().to_owned(),
+            account_type: new.account_type,
+            institution_name: new.institution_name,
+            current_balance: new.current_balance,
+            opening_balance: new.current_balance,
+            opened_on,
+            available_balance: new.available_balance,
+            currency: new.currency,
+            plaid_account_id: None,
+            connection_id: None,
+            created_at: at.now,
+            updated_at: at.now,
+        };
+        let txn = self.db.begin_write().await?;
+        let sql = txn.sql();
+        sql.exec(
+            "INSERT INTO accounts (id, user_id, name, type, institution_name, \
+             current_balance, opening_balance, opened_on, available_balance, currency, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $10)",
+            [
+                account.id.into(),
+                account.user_id.into(),
+                account.name.clone().into(),
+                account.account_type.as_str().into(),
+                account.institution_name.clone().into(),
+                sql.money(account.current_balance)?,
+                opened_on.into(),
+                sql.money_opt(account.available_balance)?,
+                account.currency.as_str().into(),
+                at.now.into(),
+            ],
+        )
+        .await?;
+        // The opening point: the history starts here, even at 0.
+        sql.exec(
+            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+             currency, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            [
+                Uuid::now_v7().into(),
+                account.id.into(),
+                opened_on.into(),
+                sql.money(account.opening_balance)?,
+                sql.money_opt(account.available_balance)?,
+                account.currency.as_str().into(),
+                at.now.into(),
+            ],
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(account)
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn list(&self, user_id: Uuid) -> Result<Vec<Account>, RepoError> {
+        self.db
+            .sql()
+            .all_owned(&ACCOUNTS, user_id, "name, id")
+            .await
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, RepoError> {
+        self.db.sql().owned(&ACCOUNTS, user_id, id).await
+    }
+
+    #[tracing::instrument(skip(self, update), err)]
+    async fn update(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        update: AccountUpdate,
+        at: WriteTime,
+    ) -> Result<Account, RepoError> {
+        self.db
+            .retrying(|| self.update_once(user_id, id, update.clone(), at))
+            .await
     }
 
     #[tracing::instrument(skip(self), err)]

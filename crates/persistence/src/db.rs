@@ -59,6 +59,9 @@ impl ReadTxn {
     }
 }
 
+/// How many times a colliding write is tried before the caller hears it is busy.
+pub(crate) const ATTEMPTS: u32 = 4;
+
 /// One migration and whether it has been applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationStatus {
@@ -120,6 +123,29 @@ impl Db {
             .await
             .map_err(db_err)?;
         Ok(ReadTxn { txn })
+    }
+
+    /// Runs a write, and runs it again when it collided with another (a deadlock, a
+    /// serialization failure, a busy SQLite file): at most [`ATTEMPTS`] times, a few
+    /// milliseconds apart with jitter so two colliding writers do not collide again, then
+    /// [`RepoError::Busy`]. Each attempt is a whole transaction, rolled back when it fails.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut write: F) -> Result<T, RepoError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, RepoError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match write().await {
+                Err(RepoError::Busy) if attempt < ATTEMPTS => {
+                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 10);
+                    let pause = 5 * (1 << attempt) + jitter;
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn<'_>, RepoError> {
@@ -185,5 +211,50 @@ impl Db {
     /// When closing fails.
     pub async fn close(self) -> Result<(), RepoError> {
         self.conn.close().await.map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_colliding_write_is_tried_again_and_then_reported_busy() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let calls = AtomicU32::new(0);
+        let twice_busy = db
+            .retrying(|| async {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if n < 2 { Err(RepoError::Busy) } else { Ok(n) }
+            })
+            .await;
+        assert_eq!(twice_busy.unwrap(), 2);
+
+        calls.store(0, Ordering::SeqCst);
+        let always: Result<(), _> = db
+            .retrying(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(RepoError::Busy)
+            })
+            .await;
+        assert!(matches!(always, Err(RepoError::Busy)));
+        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
+
+        calls.store(0, Ordering::SeqCst);
+        let other: Result<(), _> = db
+            .retrying(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(RepoError::NotFound)
+            })
+            .await;
+        assert!(matches!(other, Err(RepoError::NotFound)));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "only collisions are retried"
+        );
     }
 }

@@ -16,6 +16,10 @@ pub enum RepoError {
     /// The store cannot be reached.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// Concurrent writes collided (a deadlock, a serialization failure, a busy database) and
+    /// kept colliding after the store's own retries; trying again shortly will do.
+    #[error("the store is busy")]
+    Busy,
     /// Anything else; the cause is for the logs, never for the client.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

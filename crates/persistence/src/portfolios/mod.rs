@@ -37,6 +37,19 @@ impl SqlPortfolioRepository {
     }
 }
 
+// Each write once; the trait methods run them through `Db::retrying`.
+impl SqlPortfolioRepository {
+    async fn trade_once(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        trade: NewTrade,
+        now: DateTime<Utc>,
+    ) -> Result<Trade, RepoError> {
+        trades::trade(&self.db, user_id, id, trade, now).await
+    }
+}
+
 /// Serializes changes to a user's default flag (PostgreSQL; SQLite's write gate already does).
 async fn lock_user(sql: &Sql<'_, impl ConnectionTrait>, user_id: Uuid) -> Result<(), RepoError> {
     sql.lock(
@@ -293,7 +306,9 @@ impl PortfolioRepository for SqlPortfolioRepository {
         trade: NewTrade,
         now: DateTime<Utc>,
     ) -> Result<Trade, RepoError> {
-        trades::trade(&self.db, user_id, id, trade, now).await
+        self.db
+            .retrying(|| self.trade_once(user_id, id, trade.clone(), now))
+            .await
     }
 
     #[tracing::instrument(skip(self), err)]
