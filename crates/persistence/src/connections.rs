@@ -291,10 +291,16 @@ impl ConnectionRepository for SqlConnectionRepository {
         batch: HoldingsBatch,
         at: WriteTime,
     ) -> Result<usize, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let held = crate::holdings::apply(&txn.sql(), &batch, at).await?;
-        txn.commit().await?;
-        Ok(held)
+        // Revaluing other users' holdings locks their portfolios after the security, the
+        // reverse of a trade's order; a deadlock that follows is retried like any collision.
+        self.db
+            .retrying(|| async {
+                let txn = self.db.begin_write().await?;
+                let held = crate::holdings::apply(&txn.sql(), &batch, at).await?;
+                txn.commit().await?;
+                Ok(held)
+            })
+            .await
     }
 
     #[tracing::instrument(skip(self), err)]
