@@ -156,12 +156,14 @@ async fn ensure_template(admin_url: &str) -> String {
             .await
             .expect("publish template");
         // Templates of older migrations are of no further use; drop them so they do not pile up.
+        // The newest few are kept: another checkout with other migrations (a branch, CI) may be
+        // creating test databases from its template right now.
         let stale = admin
             .query_all_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT datname::text AS name FROM pg_database \
                  WHERE datname LIKE 'nestegg\\_tpl\\_%' AND datname NOT LIKE '%\\_build' \
-                 AND datname <> $1",
+                 AND datname <> $1 ORDER BY oid DESC OFFSET 4",
                 [template.clone().into()],
             ))
             .await
