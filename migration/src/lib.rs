@@ -12,6 +12,7 @@ mod m20261125_000002_fx_rates;
 mod m20261125_000003_investments;
 mod m20261126_000004_ledger;
 mod m20261127_000005_plaid_sync;
+mod m20261128_000006_sessions;
 mod steps;
 
 use steps::Run;
@@ -25,6 +26,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261125_000003_investments.rs"),
     include_str!("m20261126_000004_ledger.rs"),
     include_str!("m20261127_000005_plaid_sync.rs"),
+    include_str!("m20261128_000006_sessions.rs"),
     include_str!("steps.rs"),
 ];
 
@@ -41,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(Run(m20261125_000003_investments::Migration)),
             Box::new(Run(m20261126_000004_ledger::Migration)),
             Box::new(Run(m20261127_000005_plaid_sync::Migration)),
+            Box::new(Run(m20261128_000006_sessions::Migration)),
         ]
     }
 }

@@ -69,6 +69,12 @@ pub struct Settings {
     pub body_limit: usize,
     /// How long a cached report may be kept (`NESTEGG_CACHE_TTL_SECONDS`).
     pub cache_ttl: std::time::Duration,
+    /// Absolute lifetime of a session, however often it is refreshed
+    /// (`NESTEGG_SESSION_MAX_DAYS`, default 90).
+    pub session_max_age: std::time::Duration,
+    /// How long an instance trusts a session's state once read (`NESTEGG_SESSION_CHECK_SECONDS`,
+    /// default 5): a session ended on another instance is refused here within this time.
+    pub session_check_ttl: std::time::Duration,
 }
 
 /// Plaid's settings.
@@ -273,6 +279,20 @@ impl Settings {
             5..=3600,
             "expected a whole number of seconds from 5 to 3600",
         )?;
+        let session_days: u64 = whole_number(
+            "NESTEGG_SESSION_MAX_DAYS",
+            get("NESTEGG_SESSION_MAX_DAYS"),
+            90,
+            1..=3650,
+            "expected a whole number of days from 1 to 3650",
+        )?;
+        let session_check_secs = whole_number(
+            "NESTEGG_SESSION_CHECK_SECONDS",
+            get("NESTEGG_SESSION_CHECK_SECONDS"),
+            5,
+            0..=60,
+            "expected a whole number of seconds from 0 to 60",
+        )?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url,
@@ -289,6 +309,8 @@ impl Settings {
             access_token_ttl: 900,
             body_limit: 256 * 1024,
             cache_ttl: std::time::Duration::from_secs(cache_ttl_secs),
+            session_max_age: std::time::Duration::from_secs(session_days * 86_400),
+            session_check_ttl: std::time::Duration::from_secs(session_check_secs),
         })
     }
 }
@@ -633,6 +655,43 @@ mod tests {
             let err = settings(&vars).unwrap_err().to_string();
             assert!(
                 err.starts_with("NESTEGG_SYNC_LEASE_SECONDS is invalid"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn sessions_last_90_days_checked_every_5_seconds_unless_set_within_bounds() {
+        let key = STANDARD.encode([1u8; 32]);
+        let secret = "x".repeat(32);
+        let base = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        let defaults = settings(&base).unwrap();
+        assert_eq!(defaults.session_max_age.as_secs(), 90 * 86_400);
+        assert_eq!(defaults.session_check_ttl.as_secs(), 5);
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("NESTEGG_SESSION_MAX_DAYS", "7"),
+            ("NESTEGG_SESSION_CHECK_SECONDS", "0"),
+        ]);
+        let set = settings(&vars).unwrap();
+        assert_eq!(set.session_max_age.as_secs(), 7 * 86_400);
+        assert_eq!(set.session_check_ttl.as_secs(), 0);
+        for (name, bad) in [
+            ("NESTEGG_SESSION_MAX_DAYS", "0"),
+            ("NESTEGG_SESSION_MAX_DAYS", "3651"),
+            ("NESTEGG_SESSION_MAX_DAYS", "ninety"),
+            ("NESTEGG_SESSION_CHECK_SECONDS", "61"),
+            ("NESTEGG_SESSION_CHECK_SECONDS", "-1"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, bad));
+            let err = settings(&vars).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{name} is invalid")),
                 "{bad:?}: {err}"
             );
         }

@@ -1,36 +1,38 @@
 //! Extractors: the authenticated caller, and the client's address.
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use nestegg_application::AppError;
+use nestegg_ports::AccessClaims;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The user a valid bearer token was issued to. Missing, malformed, forged and expired
-/// tokens are all a 401 before the handler runs.
+/// tokens, and tokens whose session has ended, are all a 401 before the handler runs.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub Uuid);
+
+/// An extractor's future that awaits something (the session lookup).
+type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 const UNAUTHORIZED: AppError = AppError::Unauthorized {
     code: "unauthorized",
     message: "a valid bearer token is required",
 };
-const EXPIRED: AppError = AppError::Unauthorized {
-    code: "token_expired",
-    message: "the access token has expired; refresh it",
-};
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pending<Self>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move { Ok(AuthUser(caller.await?.id)) })
     }
 }
 
@@ -40,19 +42,40 @@ impl FromRequest for AuthUser {
 pub struct Caller {
     /// The user the bearer token was issued to.
     pub id: Uuid,
+    /// The session the bearer token was issued in.
+    pub session: Uuid,
     /// The use cases.
     pub app: web::Data<AppState>,
 }
 
+impl Caller {
+    /// Whom the bearer token speaks for.
+    #[must_use]
+    pub fn claims(&self) -> AccessClaims {
+        AccessClaims {
+            user_id: self.id,
+            session_id: self.session,
+        }
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = Pending<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(state(req).and_then(|app| {
-            let AuthUser(id) = authenticate(req)?;
-            Ok(Caller { id, app })
-        }))
+        let found = state(req).and_then(|app| Ok((bearer(req)?, app)));
+        Box::pin(async move {
+            let (token, app) = found?;
+            // The session is looked up on every request (through a cache of a few seconds), so
+            // a logout or password change elsewhere is honoured here too.
+            let claims = app.auth.authenticate(&token).await?;
+            Ok(Caller {
+                id: claims.user_id,
+                session: claims.session_id,
+                app,
+            })
+        })
     }
 }
 
@@ -62,8 +85,8 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("app state missing")).into())
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
-    let state = state(req)?;
+/// The bearer token of the `Authorization` header.
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -74,11 +97,7 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
         })
         .filter(|t| !t.is_empty())
         .ok_or(UNAUTHORIZED)?;
-    match state.access.verify(token, state.clock.now()) {
-        Ok(user) => Ok(AuthUser(user)),
-        Err(nestegg_ports::TokenError::Expired) => Err(EXPIRED.into()),
-        Err(nestegg_ports::TokenError::Invalid) => Err(UNAUTHORIZED.into()),
-    }
+    Ok(token.to_owned())
 }
 
 /// The address of the TCP peer, used to throttle failed logins. Forwarded headers are not

@@ -64,8 +64,6 @@ pub struct AppState {
     pub webhooks: Option<Arc<dyn WebhookVerifier>>,
     /// Origins browsers may call the API from.
     pub cors_origins: Vec<String>,
-    /// Access-token checks for the extractor.
-    pub access: Arc<dyn AccessTokens>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Database readiness.
@@ -157,14 +155,21 @@ impl AppState {
             hasher: Arc::new(
                 BcryptHasher::new(settings.bcrypt_cost).context("NESTEGG_BCRYPT_COST")?,
             ),
-            access: access.clone(),
+            access,
             secrets: Arc::new(RandomSecretTokens::new()),
             throttle,
             clock: clock.clone(),
             cache: reports_cache.clone(),
         };
         Ok(Self {
-            auth: AuthService::new(ports, AuthPolicy::default()),
+            auth: AuthService::new(
+                ports,
+                AuthPolicy {
+                    session_max_age: settings.session_max_age,
+                    session_check_ttl: settings.session_check_ttl,
+                    ..AuthPolicy::default()
+                },
+            ),
             accounts: AccountService::new(accounts.clone(), reports_cache.clone(), clock.clone()),
             transactions: TransactionService::new(
                 transactions.clone(),
@@ -190,7 +195,6 @@ impl AppState {
                 reports_cache,
                 clock.clone(),
             ),
-            access,
             clock,
             health: users,
             cache,

@@ -3,21 +3,32 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use nestegg_domain::{Email, Password, Preferences, Username};
 use nestegg_ports::{
-    AccessTokens, Clock, Conflict, LoginThrottle, NewRefreshToken, NewUser, PasswordHasher,
-    RefreshTokenRepository, RepoError, SecretTokens, ThrottleKey, User, UserRepository,
+    AccessClaims, AccessTokens, Clock, Conflict, LoginThrottle, NewRefreshToken, NewSession,
+    NewUser, PasswordHasher, RefreshTokenRepository, RepoError, Rotation, SecretTokens,
+    ThrottleKey, TokenError, User, UserRepository,
 };
 use uuid::Uuid;
 
 use crate::cache::ReportCache;
 use crate::error::{AppError, FieldErrors, valid};
 
+mod sessions;
+
+use sessions::SessionCache;
+
 /// How long tokens live and how hard logins are throttled.
 #[derive(Debug, Clone)]
 pub struct AuthPolicy {
     /// Lifetime of a refresh token.
     pub refresh_ttl: Duration,
+    /// Absolute lifetime of a session (a login and every refresh after it).
+    pub session_max_age: Duration,
+    /// How long a session's state, once read, is trusted without reading it again: how long a
+    /// session ended on another server instance may still be honoured here.
+    pub session_check_ttl: Duration,
     /// Failed logins allowed per login name per window.
     pub failures_per_login: u32,
     /// Failed logins allowed per client address per window.
@@ -30,6 +41,8 @@ impl Default for AuthPolicy {
     fn default() -> Self {
         Self {
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            session_max_age: Duration::from_secs(90 * 24 * 3600),
+            session_check_ttl: Duration::from_secs(5),
             failures_per_login: 5,
             failures_per_address: 20,
             throttle_window: Duration::from_secs(15 * 60),
@@ -95,6 +108,7 @@ pub struct AuthPorts {
 pub struct AuthService {
     ports: AuthPorts,
     policy: AuthPolicy,
+    sessions: SessionCache,
 }
 
 const BAD_CREDENTIALS: AppError = AppError::Unauthorized {
@@ -109,12 +123,65 @@ const NOT_AUTHENTICATED: AppError = AppError::Unauthorized {
     code: "unauthorized",
     message: "authentication is required",
 };
+const BAD_ACCESS: AppError = AppError::Unauthorized {
+    code: "unauthorized",
+    message: "a valid bearer token is required",
+};
+const EXPIRED_ACCESS: AppError = AppError::Unauthorized {
+    code: "token_expired",
+    message: "the access token has expired; refresh it",
+};
+const SESSION_ENDED: AppError = AppError::Unauthorized {
+    code: "session_ended",
+    message: "the session has ended; log in again",
+};
 
 impl AuthService {
     /// A service over these ports.
     #[must_use]
     pub fn new(ports: AuthPorts, policy: AuthPolicy) -> Self {
-        Self { ports, policy }
+        Self {
+            ports,
+            policy,
+            sessions: SessionCache::default(),
+        }
+    }
+
+    /// Whom a bearer token speaks for: it must be genuine, unexpired, and its session live.
+    /// A session's state is read from the store at most once per
+    /// [`AuthPolicy::session_check_ttl`] on this instance, and again at once after this
+    /// instance ends it.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`]: `unauthorized` (not genuine), `token_expired`,
+    /// `session_ended` (logged out, password changed, reuse detected, lifetime over, user gone).
+    pub async fn authenticate(&self, token: &str) -> Result<AccessClaims, AppError> {
+        let now = self.ports.clock.now();
+        let claims = self.ports.access.verify(token, now).map_err(|e| match e {
+            TokenError::Expired => EXPIRED_ACCESS,
+            TokenError::Invalid => BAD_ACCESS,
+        })?;
+        let (owner, live) = match self.sessions.get(claims.session_id, now) {
+            Some(seen) => seen,
+            None => {
+                let session = self.ports.tokens.find_session(claims.session_id).await?;
+                let (owner, live, ends) = match &session {
+                    Some(s) => (s.user_id, s.is_live(now), s.expires_at),
+                    None => (claims.user_id, false, now),
+                };
+                let recheck = now + chrono_duration(self.policy.session_check_ttl)?;
+                // A live session is not trusted past its own end.
+                let until = if live { recheck.min(ends) } else { recheck };
+                self.sessions
+                    .put(claims.session_id, owner, live, now, until);
+                (owner, live)
+            }
+        };
+        if live && owner == claims.user_id {
+            Ok(claims)
+        } else {
+            Err(SESSION_ENDED)
+        }
     }
 
     /// Creates a user with a hashed password.
@@ -190,7 +257,7 @@ impl AuthService {
                 if let Some(address) = address {
                     self.ports.throttle.forgive(&[address]).await;
                 }
-                self.issue_pair(user.id, Uuid::now_v7()).await
+                self.start_session(user.id).await
             }
             _ => Err(BAD_CREDENTIALS),
         }
@@ -209,29 +276,39 @@ impl AuthService {
         };
         if stored.used_at.is_some() || stored.revoked_at.is_some() {
             tracing::warn!(family = %stored.family_id, "refresh token reused; revoking its family");
-            self.ports
-                .tokens
-                .revoke_family(stored.family_id, now)
-                .await?;
+            self.end_session(stored.family_id, now).await?;
             return Err(BAD_REFRESH);
         }
         if stored.expires_at <= now {
+            return Err(BAD_REFRESH);
+        }
+        let Some(session) = self.ports.tokens.find_session(stored.family_id).await? else {
+            return Err(BAD_REFRESH);
+        };
+        if !session.is_live(now) {
             return Err(BAD_REFRESH);
         }
         match self.ports.users.find_by_id(stored.user_id).await? {
             Some(user) if user.is_active => {}
             _ => return Err(BAD_REFRESH),
         }
-        let (next_plain, next) = self.new_refresh_token(stored.user_id, stored.family_id)?;
-        if !self.ports.tokens.rotate(stored.id, now, next).await? {
+        let (next_plain, next) =
+            self.new_refresh_token(stored.user_id, stored.family_id, session.expires_at)?;
+        match self.ports.tokens.rotate(stored.id, now, next).await? {
+            Rotation::Rotated => {}
             // Another request spent it first: treat as reuse.
-            self.ports
-                .tokens
-                .revoke_family(stored.family_id, now)
-                .await?;
-            return Err(BAD_REFRESH);
+            Rotation::AlreadySpent => {
+                self.end_session(stored.family_id, now).await?;
+                return Err(BAD_REFRESH);
+            }
+            // Ended (or expired) since it was read above.
+            Rotation::SessionEnded => return Err(BAD_REFRESH),
         }
-        let access = self.ports.access.issue(stored.user_id, now)?;
+        let claims = AccessClaims {
+            user_id: stored.user_id,
+            session_id: stored.family_id,
+        };
+        let access = self.ports.access.issue(claims, now)?;
         Ok(TokenPair {
             access_token: access.token,
             expires_in: access.expires_in,
@@ -239,20 +316,22 @@ impl AuthService {
         })
     }
 
-    /// Revokes the family of a refresh token of this user. Unknown tokens and other users'
-    /// tokens are ignored, so logout always succeeds and reveals nothing.
+    /// Ends the caller's session (the one its access token names, as checked by
+    /// [`AuthService::authenticate`]) and the session of `refresh_token` when it is this user's.
+    /// Unknown tokens and other users' tokens are ignored, so logout always succeeds and reveals
+    /// nothing.
     ///
     /// # Errors
     /// Store failures only.
-    pub async fn logout(&self, user_id: Uuid, refresh_token: &str) -> Result<(), AppError> {
+    pub async fn logout(&self, caller: AccessClaims, refresh_token: &str) -> Result<(), AppError> {
+        let now = self.ports.clock.now();
+        self.end_session(caller.session_id, now).await?;
         let hash = self.ports.secrets.hash(refresh_token);
         if let Some(stored) = self.ports.tokens.find_by_hash(&hash).await?
-            && stored.user_id == user_id
+            && stored.user_id == caller.user_id
+            && stored.family_id != caller.session_id
         {
-            self.ports
-                .tokens
-                .revoke_family(stored.family_id, self.ports.clock.now())
-                .await?;
+            self.end_session(stored.family_id, now).await?;
         }
         Ok(())
     }
@@ -302,7 +381,8 @@ impl AuthService {
         Ok(user)
     }
 
-    /// Replaces the password after checking the current one; revokes every refresh token.
+    /// Replaces the password after checking the current one; ends every session of the user,
+    /// the caller's too.
     ///
     /// # Errors
     /// [`AppError::Validation`] for a bad new password or a wrong current one;
@@ -329,6 +409,7 @@ impl AuthService {
             .users
             .change_password(user.id, hash, self.ports.clock.now())
             .await?;
+        self.sessions.forget_user(user.id);
         Ok(())
     }
 
@@ -339,6 +420,8 @@ impl AuthService {
     pub async fn delete_account(&self, user_id: Uuid, password: &str) -> Result<(), AppError> {
         let user = self.confirm_password(user_id, password, "password").await?;
         self.ports.users.delete(user.id).await?;
+        // The sessions went with the user.
+        self.sessions.forget_user(user.id);
         Ok(())
     }
 
@@ -374,11 +457,29 @@ impl AuthService {
         }
     }
 
-    async fn issue_pair(&self, user_id: Uuid, family_id: Uuid) -> Result<TokenPair, AppError> {
+    /// Ends a session in the store, and here at once.
+    async fn end_session(&self, session_id: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {
+        self.ports.tokens.revoke_family(session_id, now).await?;
+        self.sessions.forget(session_id);
+        Ok(())
+    }
+
+    /// Begins a session for `user_id` and issues its first pair.
+    async fn start_session(&self, user_id: Uuid) -> Result<TokenPair, AppError> {
         let now = self.ports.clock.now();
-        let (plain, record) = self.new_refresh_token(user_id, family_id)?;
-        self.ports.tokens.insert(record).await?;
-        let access = self.ports.access.issue(user_id, now)?;
+        let session = NewSession {
+            id: Uuid::now_v7(),
+            user_id,
+            expires_at: now + chrono_duration(self.policy.session_max_age)?,
+            created_at: now,
+        };
+        let (plain, record) = self.new_refresh_token(user_id, session.id, session.expires_at)?;
+        let claims = AccessClaims {
+            user_id,
+            session_id: session.id,
+        };
+        self.ports.tokens.start(session, record).await?;
+        let access = self.ports.access.issue(claims, now)?;
         Ok(TokenPair {
             access_token: access.token,
             expires_in: access.expires_in,
@@ -386,25 +487,29 @@ impl AuthService {
         })
     }
 
+    /// A refresh token of the session `family_id`, expiring no later than the session.
     fn new_refresh_token(
         &self,
         user_id: Uuid,
         family_id: Uuid,
+        session_ends: DateTime<Utc>,
     ) -> Result<(String, NewRefreshToken), AppError> {
         let now = self.ports.clock.now();
         let plain = self.ports.secrets.generate()?;
-        let ttl = chrono::Duration::from_std(self.policy.refresh_ttl)
-            .map_err(|e| AppError::Unexpected(e.into()))?;
         let record = NewRefreshToken {
             id: Uuid::now_v7(),
             user_id,
             family_id,
             token_hash: self.ports.secrets.hash(&plain),
-            expires_at: now + ttl,
+            expires_at: (now + chrono_duration(self.policy.refresh_ttl)?).min(session_ends),
             created_at: now,
         };
         Ok((plain, record))
     }
+}
+
+fn chrono_duration(d: Duration) -> Result<chrono::Duration, AppError> {
+    chrono::Duration::from_std(d).map_err(|e| AppError::Unexpected(e.into()))
 }
 
 fn duplicate(err: RepoError) -> AppError {

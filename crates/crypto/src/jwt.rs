@@ -2,18 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
-use nestegg_ports::{AccessTokens, IssuedAccessToken, SecurityError, TokenError};
+use nestegg_ports::{AccessClaims, AccessTokens, IssuedAccessToken, SecurityError, TokenError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    /// The session (refresh-token family) the token was issued in.
+    sid: String,
     iat: i64,
     exp: i64,
 }
 
-/// Signs and checks HS256 tokens with `sub`, `iat` and `exp`. Only HS256 is accepted: a token
+/// Signs and checks HS256 tokens with `sub`, `sid`, `iat` and `exp`. Only HS256 is accepted: a token
 /// with `alg: none` or any other algorithm is refused before its signature is looked at.
 pub struct JwtAccessTokens {
     encoding: EncodingKey,
@@ -50,9 +52,14 @@ impl JwtAccessTokens {
 }
 
 impl AccessTokens for JwtAccessTokens {
-    fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<IssuedAccessToken, SecurityError> {
+    fn issue(
+        &self,
+        claims: AccessClaims,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedAccessToken, SecurityError> {
         let claims = Claims {
-            sub: user_id.to_string(),
+            sub: claims.user_id.to_string(),
+            sid: claims.session_id.to_string(),
             iat: now.timestamp(),
             exp: now.timestamp() + self.ttl_seconds,
         };
@@ -64,10 +71,12 @@ impl AccessTokens for JwtAccessTokens {
         })
     }
 
-    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, TokenError> {
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked below against the injected clock, not the library's.
         validation.validate_exp = false;
+        // `sid` is required by `Claims` itself: a token without one (issued before sessions)
+        // does not decode.
         validation.required_spec_claims = ["exp", "iat", "sub"]
             .iter()
             .map(|s| (*s).to_owned())
@@ -80,7 +89,11 @@ impl AccessTokens for JwtAccessTokens {
         if data.claims.iat > now.timestamp() + 60 {
             return Err(TokenError::Invalid);
         }
-        Uuid::parse_str(&data.claims.sub).map_err(|_| TokenError::Invalid)
+        let parse = |text: &str| Uuid::parse_str(text).map_err(|_| TokenError::Invalid);
+        Ok(AccessClaims {
+            user_id: parse(&data.claims.sub)?,
+            session_id: parse(&data.claims.sid)?,
+        })
     }
 }
 
@@ -100,12 +113,19 @@ mod tests {
         JwtAccessTokens::new(&[7u8; 32], 900).unwrap()
     }
 
+    fn someone() -> AccessClaims {
+        AccessClaims {
+            user_id: Uuid::now_v7(),
+            session_id: Uuid::now_v7(),
+        }
+    }
+
     #[test]
-    fn an_issued_token_names_its_user_until_it_expires() {
-        let user = Uuid::now_v7();
-        let issued = tokens().issue(user, now()).unwrap();
+    fn an_issued_token_names_its_user_and_session_until_it_expires() {
+        let claims = someone();
+        let issued = tokens().issue(claims, now()).unwrap();
         assert_eq!(issued.expires_in, 900);
-        assert_eq!(tokens().verify(&issued.token, now()), Ok(user));
+        assert_eq!(tokens().verify(&issued.token, now()), Ok(claims));
         let later = now() + chrono::Duration::seconds(900);
         assert_eq!(
             tokens().verify(&issued.token, later),
@@ -116,7 +136,7 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let other = JwtAccessTokens::new(&[8u8; 32], 900).unwrap();
-        let issued = other.issue(Uuid::now_v7(), now()).unwrap();
+        let issued = other.issue(someone(), now()).unwrap();
         assert_eq!(
             tokens().verify(&issued.token, now()),
             Err(TokenError::Invalid)
@@ -125,7 +145,7 @@ mod tests {
 
     #[test]
     fn an_unsigned_alg_none_token_is_refused() {
-        let issued = tokens().issue(Uuid::now_v7(), now()).unwrap();
+        let issued = tokens().issue(someone(), now()).unwrap();
         let payload = issued.token.split('.').nth(1).unwrap();
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         for forged in [
@@ -138,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_token_claiming_another_algorithm_is_refused() {
-        let issued = tokens().issue(Uuid::now_v7(), now()).unwrap();
+        let issued = tokens().issue(someone(), now()).unwrap();
         let mut parts = issued.token.split('.');
         let (_, payload, sig) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
@@ -146,6 +166,28 @@ mod tests {
             tokens().verify(&format!("{header}.{payload}.{sig}"), now()),
             Err(TokenError::Invalid)
         );
+    }
+
+    #[test]
+    fn a_genuine_token_without_a_session_is_refused() {
+        #[derive(Serialize)]
+        struct Old {
+            sub: String,
+            iat: i64,
+            exp: i64,
+        }
+        let old = Old {
+            sub: Uuid::now_v7().to_string(),
+            iat: now().timestamp(),
+            exp: now().timestamp() + 900,
+        };
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &old,
+            &EncodingKey::from_secret(&[7u8; 32]),
+        )
+        .unwrap();
+        assert_eq!(tokens().verify(&token, now()), Err(TokenError::Invalid));
     }
 
     #[test]

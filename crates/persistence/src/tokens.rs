@@ -1,16 +1,18 @@
-//! The refresh-token repository.
+//! The session and refresh-token repository.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use nestegg_ports::{NewRefreshToken, RefreshToken, RefreshTokenRepository, RepoError};
+use nestegg_ports::{
+    NewRefreshToken, NewSession, RefreshToken, RefreshTokenRepository, RepoError, Rotation, Session,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::entity::refresh_tokens;
+use crate::entity::{refresh_tokens, sessions};
 
-/// Refresh tokens in the SQL database (hashes only).
+/// Sessions and refresh tokens (hashes only) in the SQL database.
 #[derive(Debug, Clone)]
 pub struct SqlRefreshTokenRepository {
     db: Db,
@@ -38,13 +40,66 @@ fn active(token: NewRefreshToken) -> refresh_tokens::ActiveModel {
     }
 }
 
+/// Ends a session inside `sql`'s transaction: the session row first, then its tokens, the
+/// order [`SqlRefreshTokenRepository::rotate`] locks them in.
+pub(crate) async fn end_sessions<C: sea_orm::ConnectionTrait>(
+    sql: &crate::sql::Sql<'_, C>,
+    which: sea_orm::sea_query::SimpleExpr,
+    tokens: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let sessions = sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .col_expr(sessions::Column::UpdatedAt, Expr::value(now))
+        .filter(which)
+        .filter(sessions::Column::RevokedAt.is_null())
+        .into_query();
+    sql.exec_built(&sessions).await?;
+    let tokens = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+        .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
+        .filter(tokens)
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .into_query();
+    sql.exec_built(&tokens).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl RefreshTokenRepository for SqlRefreshTokenRepository {
     #[tracing::instrument(skip_all, err)]
-    async fn insert(&self, token: NewRefreshToken) -> Result<(), RepoError> {
-        let insert = refresh_tokens::Entity::insert(active(token)).into_query();
-        self.db.sql().exec_built(&insert).await?;
-        Ok(())
+    async fn start(&self, session: NewSession, first: NewRefreshToken) -> Result<(), RepoError> {
+        let txn = self.db.begin_write().await?;
+        let sql = txn.sql();
+        let row = sessions::ActiveModel {
+            id: Set(session.id),
+            user_id: Set(session.user_id),
+            expires_at: Set(session.expires_at),
+            revoked_at: Set(None),
+            created_at: Set(session.created_at),
+            updated_at: Set(session.created_at),
+        };
+        sql.exec_built(&sessions::Entity::insert(row).into_query())
+            .await?;
+        sql.exec_built(&refresh_tokens::Entity::insert(active(first)).into_query())
+            .await?;
+        txn.commit().await
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    async fn find_session(&self, id: Uuid) -> Result<Option<Session>, RepoError> {
+        let find = sessions::Entity::find_by_id(id).into_query();
+        let Some(row) = self.db.sql().opt_built(&find).await? else {
+            return Ok(None);
+        };
+        let m: sessions::Model = row.model()?;
+        Ok(Some(Session {
+            id: m.id,
+            user_id: m.user_id,
+            expires_at: m.expires_at,
+            revoked_at: m.revoked_at,
+            created_at: m.created_at,
+        }))
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -74,36 +129,52 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         spent: Uuid,
         now: DateTime<Utc>,
         next: NewRefreshToken,
-    ) -> Result<bool, RepoError> {
+    ) -> Result<Rotation, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
+        // First a conditional update of the session row: it both checks that the session is
+        // live and takes its row lock until commit. Ending a session updates the same row
+        // first, so on PostgreSQL the two serialize: either the revocation waits and then also
+        // revokes the token stored here, or this update waits, sees the revocation and stores
+        // nothing. (SQLite has one writer at a time anyway.)
+        let hold = sessions::Entity::update_many()
+            .col_expr(sessions::Column::UpdatedAt, Expr::value(now))
+            .filter(sessions::Column::Id.eq(next.family_id))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .filter(sessions::Column::ExpiresAt.gt(now))
+            .into_query();
+        if sql.exec_built(&hold).await? != 1 {
+            return Ok(Rotation::SessionEnded);
+        }
         // The conditional update is the compare-and-set: of two concurrent refreshes with the
         // same token, exactly one sees a row affected.
         let spend = refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
             .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
             .filter(refresh_tokens::Column::Id.eq(spent))
+            .filter(refresh_tokens::Column::FamilyId.eq(next.family_id))
             .filter(refresh_tokens::Column::UsedAt.is_null())
             .filter(refresh_tokens::Column::RevokedAt.is_null())
             .into_query();
         if sql.exec_built(&spend).await? != 1 {
-            return Ok(false);
+            return Ok(Rotation::AlreadySpent);
         }
         let insert = refresh_tokens::Entity::insert(active(next)).into_query();
         sql.exec_built(&insert).await?;
         txn.commit().await?;
-        Ok(true)
+        Ok(Rotation::Rotated)
     }
 
     #[tracing::instrument(skip(self), err)]
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
-        let revoke = refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
-            .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
-            .filter(refresh_tokens::Column::FamilyId.eq(family_id))
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .into_query();
-        self.db.sql().exec_built(&revoke).await?;
-        Ok(())
+        let txn = self.db.begin_write().await?;
+        end_sessions(
+            &txn.sql(),
+            sessions::Column::Id.eq(family_id),
+            refresh_tokens::Column::FamilyId.eq(family_id),
+            now,
+        )
+        .await?;
+        txn.commit().await
     }
 }

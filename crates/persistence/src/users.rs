@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::entity::{refresh_tokens, users};
+use crate::entity::{refresh_tokens, sessions, users};
 
 /// Users in the SQL database.
 #[derive(Debug, Clone)]
@@ -133,13 +133,13 @@ impl UserRepository for SqlUserRepository {
         if sql.exec_built(&change).await? == 0 {
             return Err(RepoError::NotFound);
         }
-        let revoke = refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
-            .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
-            .filter(refresh_tokens::Column::UserId.eq(id))
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .into_query();
-        sql.exec_built(&revoke).await?;
+        crate::tokens::end_sessions(
+            &sql,
+            sessions::Column::UserId.eq(id),
+            refresh_tokens::Column::UserId.eq(id),
+            now,
+        )
+        .await?;
         txn.commit().await
     }
 

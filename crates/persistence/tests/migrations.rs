@@ -20,6 +20,7 @@ const TABLES: &[&str] = &[
     "investment_prices",
     "portfolio_trades",
     "balance_adjustments",
+    "sessions",
 ];
 
 async fn tables(db: &TestDb) -> Vec<String> {
@@ -74,6 +75,7 @@ const INDEXES: &[&str] = &[
     "idx_portfolio_trades_portfolio_id",
     "idx_portfolio_trades_investment_id",
     "idx_balance_adjustments_account_date",
+    "idx_sessions_user_id",
 ];
 
 /// Named unique, foreign-key and check constraints (the seed's, and ours).
@@ -128,6 +130,7 @@ const FOREIGN_KEYS: &[(&str, &str, &str)] = &[
     ("portfolio_trades", "portfolios", "CASCADE"),
     ("portfolios", "users", "CASCADE"),
     ("refresh_tokens", "users", "CASCADE"),
+    ("sessions", "users", "CASCADE"),
     ("transaction_history", "users", "CASCADE"),
     ("transactions", "accounts", "RESTRICT"),
     ("transactions", "users", "CASCADE"),

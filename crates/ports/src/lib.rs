@@ -46,9 +46,13 @@ pub use portfolio::{
     PortfolioRepository, PortfolioUpdate, Trade, TypeTargets,
 };
 pub use report::{CashflowGrouping, FxRate, ReportRepository};
-pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, Sealed, SecretTokens};
+pub use security::{
+    AccessClaims, AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, Sealed, SecretTokens,
+};
 pub use throttle::{LoginThrottle, ThrottleKey};
-pub use token::{NewRefreshToken, RefreshToken, RefreshTokenRepository};
+pub use token::{
+    NewRefreshToken, NewSession, RefreshToken, RefreshTokenRepository, Rotation, Session,
+};
 pub use transaction::{
     HistoryAction, HistoryEntry, NewTransaction, Transaction, TransactionFilter, TransactionPage,
     TransactionRepository, TransactionUpdate,

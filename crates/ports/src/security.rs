@@ -37,20 +37,34 @@ pub struct IssuedAccessToken {
     pub expires_in: i64,
 }
 
+/// Who an access token speaks for: the user, and the session it was issued in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user.
+    pub user_id: Uuid,
+    /// The session (refresh-token family); the token is good only while it is live.
+    pub session_id: Uuid,
+}
+
 /// Short-lived bearer tokens.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait AccessTokens: Send + Sync {
-    /// Issues a token for `user_id`.
+    /// Issues a token for `claims`.
     ///
     /// # Errors
     /// [`SecurityError::Unexpected`] when signing fails.
-    fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<IssuedAccessToken, SecurityError>;
+    fn issue(
+        &self,
+        claims: AccessClaims,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedAccessToken, SecurityError>;
 
-    /// The user a token was issued to, if it is genuine and unexpired at `now`.
+    /// Whom a token speaks for, if it is genuine and unexpired at `now`. Whether its session is
+    /// still live is for the caller to check.
     ///
     /// # Errors
     /// [`TokenError::Invalid`] or [`TokenError::Expired`].
-    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, TokenError>;
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError>;
 }
 
 /// Opaque random secrets (refresh tokens) and their storage hashes.

@@ -1,4 +1,5 @@
-//! Refresh tokens: single-use, stored only as hashes, grouped in families for reuse detection.
+//! Sessions and their refresh tokens: single-use, stored only as hashes, grouped in families
+//! (one per session) for reuse detection.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -44,15 +45,69 @@ pub struct NewRefreshToken {
     pub created_at: DateTime<Utc>,
 }
 
-/// Where refresh tokens are kept.
+/// A session: one login and every refresh token rotated from it (its family, whose id is the
+/// session's). Access tokens name it; once it has ended, they are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The session's id, which is its refresh-token family's id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// The absolute end of the session, however often it is refreshed.
+    pub expires_at: DateTime<Utc>,
+    /// When it was ended (logout, password change, reuse of a spent token), if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// When it began.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// Whether the session is still in force at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// A session to begin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Id chosen by the caller; the family id of its refresh tokens.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// The absolute end of the session.
+    pub expires_at: DateTime<Utc>,
+    /// When it begins.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What came of [`RefreshTokenRepository::rotate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was spent and its successor stored.
+    Rotated,
+    /// The token had been used or revoked already (a concurrent reuse); nothing changed.
+    AlreadySpent,
+    /// The session had ended or expired; nothing changed.
+    SessionEnded,
+}
+
+/// Where sessions and their refresh tokens are kept.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync {
-    /// Stores a freshly issued token.
+    /// Begins a session with its first refresh token, in one transaction.
     ///
     /// # Errors
     /// [`RepoError::NotFound`] when the user no longer exists; store failures.
-    async fn insert(&self, token: NewRefreshToken) -> Result<(), RepoError>;
+    async fn start(&self, session: NewSession, first: NewRefreshToken) -> Result<(), RepoError>;
+
+    /// The session with this id, if any (ended ones too).
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn find_session(&self, id: Uuid) -> Result<Option<Session>, RepoError>;
 
     /// The token with this hash, if any.
     ///
@@ -60,8 +115,10 @@ pub trait RefreshTokenRepository: Send + Sync {
     /// Store failures.
     async fn find_by_hash(&self, token_hash: &str) -> Result<Option<RefreshToken>, RepoError>;
 
-    /// Marks `spent` used and stores `next`, in one transaction, only if `spent` was neither
-    /// used nor revoked. Returns `false`, changing nothing, when it was (a concurrent reuse).
+    /// Marks `spent` used and stores `next` (of the same family), in one transaction, only if
+    /// `spent` was neither used nor revoked and its session is live at `now`. The check and the
+    /// write are atomic with respect to [`RefreshTokenRepository::revoke_family`] and to a
+    /// password change: a session ended concurrently never gains a token.
     ///
     /// # Errors
     /// Store failures.
@@ -70,9 +127,9 @@ pub trait RefreshTokenRepository: Send + Sync {
         spent: Uuid,
         now: DateTime<Utc>,
         next: NewRefreshToken,
-    ) -> Result<bool, RepoError>;
+    ) -> Result<Rotation, RepoError>;
 
-    /// Revokes every token of a family.
+    /// Ends a session: revokes it and every token of its family.
     ///
     /// # Errors
     /// Store failures.

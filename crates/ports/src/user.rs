@@ -83,7 +83,8 @@ pub trait UserRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<User, RepoError>;
 
-    /// Replaces the password hash and revokes every refresh token of the user, atomically.
+    /// Replaces the password hash and ends every session of the user (revoking their refresh
+    /// tokens), atomically.
     ///
     /// # Errors
     /// [`RepoError::NotFound`] for an unknown id.

@@ -99,6 +99,6 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Re
 
 #[post("/auth/logout")]
 async fn logout(me: Caller, body: web::Json<RefreshBody>) -> Reply {
-    me.app.auth.logout(me.id, &body.refresh_token).await?;
+    me.app.auth.logout(me.claims(), &body.refresh_token).await?;
     no_content()
 }

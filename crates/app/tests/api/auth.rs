@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_error, error_code};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_error, claims, error_code};
 
 app_test!(
     a_newcomer_registers_logs_in_and_reads_their_profile,
@@ -137,7 +137,7 @@ app_test!(
         let user = app.user_id(&access).await;
         let ours = JwtAccessTokens::new(JWT_SECRET, 900).unwrap();
         let expired = ours
-            .issue(user, Utc::now() - chrono::Duration::hours(1))
+            .issue(claims(user), Utc::now() - chrono::Duration::hours(1))
             .unwrap()
             .token;
         let mut tampered = access.clone();
@@ -145,7 +145,7 @@ app_test!(
         tampered.push(if access.ends_with('A') { 'B' } else { 'A' });
         let cases = [
             format!("{none_header}.{payload}."),
-            other_key.issue(user, Utc::now()).unwrap().token,
+            other_key.issue(claims(user), Utc::now()).unwrap().token,
             tampered,
             "garbage".to_owned(),
         ];

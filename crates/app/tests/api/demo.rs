@@ -21,9 +21,11 @@ async fn demo_creates_a_realistic_user(backend: Backend) {
         .await
         .unwrap();
     let user_id = state
-        .access
-        .verify(&user.access_token, state.clock.now())
-        .unwrap();
+        .auth
+        .authenticate(&user.access_token)
+        .await
+        .unwrap()
+        .user_id;
     let accounts = state.accounts.list(user_id).await.unwrap();
     let types: HashSet<_> = accounts.iter().map(|a| a.account_type).collect();
     assert_eq!(types.len(), 8, "every account type");

@@ -21,6 +21,14 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
+/// Access-token claims for `user` in a session of its own (for hand-made tokens).
+pub fn claims(user: uuid::Uuid) -> nestegg_ports::AccessClaims {
+    nestegg_ports::AccessClaims {
+        user_id: user,
+        session_id: uuid::Uuid::now_v7(),
+    }
+}
+
 /// Settings for a test: fixed secrets, the cheapest bcrypt cost.
 pub fn test_settings(database_url: &str) -> Settings {
     let key = STANDARD.encode([7u8; 32]);

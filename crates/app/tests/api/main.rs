@@ -17,4 +17,5 @@ mod plaid_instances;
 mod portfolios;
 mod reports;
 mod security;
+mod sessions;
 mod transactions;

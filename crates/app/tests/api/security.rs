@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use nestegg_plaid_fake::{FakePlaid, Signing, WebhookKind};
 
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_error, described, error_code, id};
+use crate::helpers::{
+    JWT_SECRET, PASSWORD, TestApp, assert_error, claims, described, error_code, id,
+};
 use crate::plaid::{item, linked};
 use crate::{app_test, plaid_test};
 
@@ -88,12 +90,12 @@ app_test!(
         let user = app.user_id(&access).await;
         let forged = JwtAccessTokens::new(&[3u8; 32], 900)
             .unwrap()
-            .issue(user, Utc::now())
+            .issue(claims(user), Utc::now())
             .unwrap()
             .token;
         let expired = JwtAccessTokens::new(JWT_SECRET, 900)
             .unwrap()
-            .issue(user, Utc::now() - chrono::Duration::minutes(16))
+            .issue(claims(user), Utc::now() - chrono::Duration::minutes(16))
             .unwrap()
             .token;
         for (method, path, body) in protected_routes() {

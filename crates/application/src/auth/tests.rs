@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mockall::predicate::eq;
@@ -11,12 +12,12 @@ use nestegg_ports::security::{
 use nestegg_ports::throttle::MockLoginThrottle;
 use nestegg_ports::token::MockRefreshTokenRepository;
 use nestegg_ports::user::MockUserRepository;
-use nestegg_ports::{Conflict, RefreshToken, RepoError};
+use nestegg_ports::{Conflict, RefreshToken, RepoError, Session, TokenError};
 use uuid::Uuid;
 
 use super::*;
 use crate::test_support::{
-    clock, expect_invalidations, invalid_fields, now, report_cache, user, user_from,
+    Seen, clock, expect_invalidations, invalid_fields, now, report_cache, user, user_from,
 };
 
 struct Mocks {
@@ -78,6 +79,47 @@ impl Mocks {
             AuthPolicy::default(),
         )
     }
+}
+
+/// A live session of `user_id` that began now and lasts 90 days.
+fn session_of(user_id: Uuid, id: Uuid) -> Session {
+    Session {
+        id,
+        user_id,
+        expires_at: now() + chrono::Duration::days(90),
+        revoked_at: None,
+        created_at: now(),
+    }
+}
+
+impl Mocks {
+    /// The store holds `session` as it is when asked.
+    fn holding(&mut self, session: Session) {
+        let id = session.id;
+        self.tokens
+            .expect_find_session()
+            .with(eq(id))
+            .returning(move |_| Ok(Some(session.clone())));
+    }
+
+    /// The access token "bearer" is genuine and speaks for `claims`.
+    fn bearing(&mut self, claims: AccessClaims) {
+        self.access
+            .expect_verify()
+            .withf(|token, _| token == "bearer")
+            .returning(move |_, _| Ok(claims));
+    }
+}
+
+fn claims_of(user_id: Uuid) -> AccessClaims {
+    AccessClaims {
+        user_id,
+        session_id: Uuid::now_v7(),
+    }
+}
+
+fn is_unauthorized(err: &AppError, expected: &str) -> bool {
+    matches!(err, AppError::Unauthorized { code, .. } if *code == expected)
 }
 
 fn stored_token(user_id: Uuid) -> RefreshToken {
@@ -242,10 +284,12 @@ async fn a_successful_login_stores_only_the_refresh_token_hash_and_takes_back_it
         .times(1)
         .return_const(());
     m.tokens
-        .expect_insert()
-        .withf(move |t| t.user_id == id && t.token_hash == "hash(plain-refresh)")
+        .expect_start()
+        .withf(move |s, t| {
+            s.user_id == id && t.user_id == id && t.token_hash == "hash(plain-refresh)"
+        })
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     let pair = m
         .service()
         .login("ada", "right", Some("203.0.113.7"))
@@ -290,8 +334,11 @@ async fn losing_a_rotation_race_counts_as_reuse() {
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
+    m.holding(session_of(user.id, family));
     m.knowing(user);
-    m.tokens.expect_rotate().returning(|_, _, _| Ok(false));
+    m.tokens
+        .expect_rotate()
+        .returning(|_, _, _| Ok(Rotation::AlreadySpent));
     m.tokens
         .expect_revoke_family()
         .with(eq(family), eq(now()))
@@ -309,12 +356,25 @@ async fn a_valid_refresh_rotates_within_the_same_family() {
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
+    m.holding(session_of(user.id, family));
+    let user_id = user.id;
     m.knowing(user);
     m.tokens
         .expect_rotate()
         .withf(move |spent, _, next| *spent == spent_id && next.family_id == family)
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _| Ok(Rotation::Rotated));
+    m.access.checkpoint();
+    m.access
+        .expect_issue()
+        .withf(move |c, _| c.user_id == user_id && c.session_id == family)
+        .times(1)
+        .returning(|_, _| {
+            Ok(IssuedAccessToken {
+                token: "access".into(),
+                expires_in: 900,
+            })
+        });
     let pair = m.service().refresh("old").await.unwrap();
     assert_eq!(pair.refresh_token, "plain-refresh");
 }
@@ -332,14 +392,281 @@ async fn an_expired_refresh_token_is_refused_without_rotation() {
 }
 
 #[tokio::test]
-async fn logging_out_with_another_users_token_revokes_nothing() {
+async fn logging_out_with_another_users_token_ends_only_the_callers_own_session() {
     let mut m = Mocks::new();
     let token = stored_token(Uuid::now_v7());
+    let caller = claims_of(Uuid::now_v7());
     m.tokens
         .expect_find_by_hash()
         .returning(move |_| Ok(Some(token.clone())));
+    m.tokens
+        .expect_revoke_family()
+        .with(eq(caller.session_id), eq(now()))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    m.service().logout(caller, "old").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_login_starts_a_session_of_the_configured_lifetime_named_by_the_access_token() {
+    let mut m = Mocks::new();
+    let user = user();
+    let id = user.id;
+    m.users
+        .expect_find_by_login()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.throttle.expect_acquire().returning(|_, _| Ok(()));
+    m.throttle.expect_reset().return_const(());
+    m.throttle.expect_forgive().return_const(());
+    m.hasher.expect_dummy_hash().return_const("d".to_owned());
+    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    let started = Seen::new();
+    let keep = started.handle();
+    m.tokens.expect_start().times(1).returning(move |s, t| {
+        keep.keep((s, t));
+        Ok(())
+    });
+    let issued = Seen::new();
+    let keep = issued.handle();
+    m.access.checkpoint();
+    m.access.expect_issue().times(1).returning(move |c, _| {
+        keep.keep(c);
+        Ok(IssuedAccessToken {
+            token: "access".into(),
+            expires_in: 900,
+        })
+    });
+    m.service().login("ada", "right", None).await.unwrap();
+    let (session, first) = started.take();
+    assert_eq!(session.expires_at, now() + chrono::Duration::days(90));
+    assert_eq!(first.family_id, session.id);
+    assert_eq!(first.expires_at, now() + chrono::Duration::days(30));
+    assert_eq!(
+        issued.take(),
+        AccessClaims {
+            user_id: id,
+            session_id: session.id
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_after_the_sessions_absolute_lifetime_is_refused_without_rotation() {
+    let mut m = Mocks::new();
+    let token = stored_token(Uuid::now_v7());
+    let mut session = session_of(token.user_id, token.family_id);
+    session.expires_at = now();
+    m.holding(session);
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.tokens.expect_rotate().never();
     m.tokens.expect_revoke_family().never();
-    m.service().logout(Uuid::now_v7(), "old").await.unwrap();
+    let err = m.service().refresh("old").await.unwrap_err();
+    assert!(is_unauthorized(&err, "invalid_refresh_token"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_refreshed_token_expires_no_later_than_its_session() {
+    let mut m = Mocks::new();
+    let user = user();
+    let token = stored_token(user.id);
+    let mut session = session_of(user.id, token.family_id);
+    session.expires_at = now() + chrono::Duration::days(2);
+    m.holding(session);
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.knowing(user);
+    m.tokens
+        .expect_rotate()
+        .withf(|_, _, next| next.expires_at == now() + chrono::Duration::days(2))
+        .times(1)
+        .returning(|_, _, _| Ok(Rotation::Rotated));
+    m.service().refresh("old").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refresh_whose_session_ended_meanwhile_is_refused() {
+    let mut m = Mocks::new();
+    let user = user();
+    let token = stored_token(user.id);
+    m.holding(session_of(user.id, token.family_id));
+    m.tokens
+        .expect_find_by_hash()
+        .returning(move |_| Ok(Some(token.clone())));
+    m.knowing(user);
+    m.tokens
+        .expect_rotate()
+        .returning(|_, _, _| Ok(Rotation::SessionEnded));
+    m.access.checkpoint();
+    m.access.expect_issue().never();
+    let err = m.service().refresh("old").await.unwrap_err();
+    assert!(is_unauthorized(&err, "invalid_refresh_token"), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_access_token_of_a_live_session_names_its_user() {
+    let mut m = Mocks::new();
+    let claims = claims_of(Uuid::now_v7());
+    m.bearing(claims);
+    m.holding(session_of(claims.user_id, claims.session_id));
+    assert_eq!(m.service().authenticate("bearer").await.unwrap(), claims);
+}
+
+#[tokio::test]
+async fn an_access_token_of_an_ended_unknown_or_foreign_session_is_refused() {
+    let owner = Uuid::now_v7();
+    let mut revoked = session_of(owner, Uuid::now_v7());
+    revoked.revoked_at = Some(now());
+    let mut expired = session_of(owner, Uuid::now_v7());
+    expired.expires_at = now();
+    let foreign = session_of(Uuid::now_v7(), Uuid::now_v7());
+    let unknown = Uuid::now_v7();
+    for (session_id, stored) in [
+        (revoked.id, Some(revoked)),
+        (expired.id, Some(expired)),
+        (foreign.id, Some(foreign)),
+        (unknown, None),
+    ] {
+        let mut m = Mocks::new();
+        m.bearing(AccessClaims {
+            user_id: owner,
+            session_id,
+        });
+        m.tokens
+            .expect_find_session()
+            .returning(move |_| Ok(stored.clone()));
+        let err = m.service().authenticate("bearer").await.unwrap_err();
+        assert!(is_unauthorized(&err, "session_ended"), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_forged_or_expired_access_token_is_refused_before_any_session_lookup() {
+    for (error, code) in [
+        (TokenError::Invalid, "unauthorized"),
+        (TokenError::Expired, "token_expired"),
+    ] {
+        let mut m = Mocks::new();
+        m.access.expect_verify().returning(move |_, _| Err(error));
+        m.tokens.expect_find_session().never();
+        let err = m.service().authenticate("bearer").await.unwrap_err();
+        assert!(is_unauthorized(&err, code), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_sessions_state_is_read_once_within_the_check_window() {
+    let mut m = Mocks::new();
+    let claims = claims_of(Uuid::now_v7());
+    m.bearing(claims);
+    m.tokens
+        .expect_find_session()
+        .times(1)
+        .returning(move |_| Ok(Some(session_of(claims.user_id, claims.session_id))));
+    let service = m.service();
+    for _ in 0..3 {
+        service.authenticate("bearer").await.unwrap();
+    }
+    assert_eq!(service.sessions.len(), 1);
+}
+
+/// A store whose sessions of `claims.user_id` are live until `ended` is set.
+fn ending_store(m: &mut Mocks, claims: AccessClaims, ended: &Arc<AtomicBool>) {
+    let seen = Arc::clone(ended);
+    m.tokens.expect_find_session().returning(move |id| {
+        let mut session = session_of(claims.user_id, id);
+        if seen.load(Ordering::SeqCst) {
+            session.revoked_at = Some(now());
+        }
+        Ok(Some(session))
+    });
+}
+
+#[tokio::test]
+async fn after_logout_the_same_access_token_is_refused_at_once() {
+    let mut m = Mocks::new();
+    let claims = claims_of(Uuid::now_v7());
+    m.bearing(claims);
+    let ended = Arc::new(AtomicBool::new(false));
+    ending_store(&mut m, claims, &ended);
+    m.tokens.expect_find_by_hash().returning(|_| Ok(None));
+    let flag = Arc::clone(&ended);
+    m.tokens
+        .expect_revoke_family()
+        .with(eq(claims.session_id), eq(now()))
+        .times(1)
+        .returning(move |_, _| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+    let service = m.service();
+    service.authenticate("bearer").await.unwrap();
+    service.logout(claims, "unknown").await.unwrap();
+    let err = service.authenticate("bearer").await.unwrap_err();
+    assert!(is_unauthorized(&err, "session_ended"), "{err:?}");
+}
+
+#[tokio::test]
+async fn after_a_password_change_the_same_access_token_is_refused_at_once() {
+    let mut m = Mocks::new();
+    let user = user();
+    let claims = claims_of(user.id);
+    m.knowing(user);
+    m.bearing(claims);
+    let ended = Arc::new(AtomicBool::new(false));
+    ending_store(&mut m, claims, &ended);
+    m.throttle.expect_acquire().returning(|_, _| Ok(()));
+    m.throttle.expect_reset().return_const(());
+    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
+    let flag = Arc::clone(&ended);
+    m.users
+        .expect_change_password()
+        .times(1)
+        .returning(move |_, _, _| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+    let service = m.service();
+    service.authenticate("bearer").await.unwrap();
+    service
+        .change_password(claims.user_id, "right", "a brand new password")
+        .await
+        .unwrap();
+    let err = service.authenticate("bearer").await.unwrap_err();
+    assert!(is_unauthorized(&err, "session_ended"), "{err:?}");
+}
+
+#[tokio::test]
+async fn after_deleting_the_account_the_same_access_token_is_refused_at_once() {
+    let mut m = Mocks::new();
+    let user = user();
+    let claims = claims_of(user.id);
+    m.knowing(user);
+    m.bearing(claims);
+    let deleted = Arc::new(AtomicBool::new(false));
+    let gone = Arc::clone(&deleted);
+    m.tokens.expect_find_session().returning(move |id| {
+        Ok((!gone.load(Ordering::SeqCst)).then(|| session_of(claims.user_id, id)))
+    });
+    m.throttle.expect_acquire().returning(|_, _| Ok(()));
+    m.throttle.expect_reset().return_const(());
+    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    let flag = Arc::clone(&deleted);
+    m.users.expect_delete().times(1).returning(move |_| {
+        flag.store(true, Ordering::SeqCst);
+        Ok(())
+    });
+    let service = m.service();
+    service.authenticate("bearer").await.unwrap();
+    service
+        .delete_account(claims.user_id, "right")
+        .await
+        .unwrap();
+    let err = service.authenticate("bearer").await.unwrap_err();
+    assert!(is_unauthorized(&err, "session_ended"), "{err:?}");
 }
 
 #[tokio::test]
