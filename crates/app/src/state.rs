@@ -70,6 +70,8 @@ pub struct AppState {
     pub health: Arc<dyn HealthProbe>,
     /// Redis readiness, when Redis is configured.
     pub cache: Option<Arc<dyn HealthProbe>>,
+    /// Proxies whose forwarding headers name the client (`NESTEGG_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -153,7 +155,8 @@ impl AppState {
             users: users.clone(),
             tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
             hasher: Arc::new(
-                BcryptHasher::new(settings.bcrypt_cost).context("NESTEGG_BCRYPT_COST")?,
+                BcryptHasher::with_queue(settings.bcrypt_cost, settings.bcrypt_queue)
+                    .context("NESTEGG_BCRYPT_COST")?,
             ),
             access: access.clone(),
             secrets: Arc::new(RandomSecretTokens::new()),
@@ -162,7 +165,13 @@ impl AppState {
             cache: reports_cache.clone(),
         };
         Ok(Self {
-            auth: AuthService::new(ports, AuthPolicy::default()),
+            auth: AuthService::new(
+                ports,
+                AuthPolicy {
+                    registration_open: settings.registration_open,
+                    ..AuthPolicy::default()
+                },
+            ),
             accounts: AccountService::new(accounts.clone(), reports_cache.clone(), clock.clone()),
             transactions: TransactionService::new(
                 transactions.clone(),
@@ -191,6 +200,7 @@ impl AppState {
             clock,
             health: users,
             cache,
+            trusted_proxies: settings.trusted_proxies.clone(),
         })
     }
 }

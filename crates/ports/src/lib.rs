@@ -47,7 +47,7 @@ pub use portfolio::{
 };
 pub use report::{CashflowGrouping, FxRate, ReportRepository};
 pub use security::{AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, Sealed, SecretTokens};
-pub use throttle::{LoginThrottle, ThrottleKey};
+pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
 pub use token::{NewRefreshToken, RefreshToken, RefreshTokenRepository};
 pub use transaction::{
     HistoryAction, HistoryEntry, NewTransaction, Transaction, TransactionFilter, TransactionPage,
