@@ -657,7 +657,11 @@ mod tests {
         vars.push(("NESTEGG_REGISTRATION", "closed"));
         vars.push(("NESTEGG_BCRYPT_QUEUE", "8"));
         let set = settings(&vars).unwrap();
-        let shown: Vec<String> = set.trusted_proxies.iter().map(ToString::to_string).collect();
+        let shown: Vec<String> = set
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(shown, ["10.0.0.5/32", "172.16.0.0/12", "::1/128"]);
         assert!(!set.registration_open);
         assert_eq!(set.bcrypt_queue, 8);
@@ -670,7 +674,10 @@ mod tests {
             let mut vars = base.to_vec();
             vars.push((name, bad));
             let err = settings(&vars).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("{name} is invalid")), "{bad}: {err}");
+            assert!(
+                err.starts_with(&format!("{name} is invalid")),
+                "{bad}: {err}"
+            );
         }
     }
 

@@ -87,9 +87,7 @@ impl ResponseError for ApiError {
                 AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
                 AppError::Unavailable(_)
                 | AppError::NotConfigured(_)
-                | AppError::Overloaded { .. } => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                | AppError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }

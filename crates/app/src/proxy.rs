@@ -15,14 +15,20 @@ use ipnet::IpNet;
 /// only ends up sharing the proxy's counters, never in someone else's). Addresses are
 /// bucketed: IPv6 by /64, the block one subscriber usually holds.
 #[must_use]
-pub fn client_address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<String> {
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> Option<String> {
     let peer = peer.map(canonical)?;
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return Some(bucket(peer));
     }
-    let from_xff = chain(headers, "x-forwarded-for", xff_entries).map(|c| rightmost(&c, &is_trusted));
-    let from_fwd = chain(headers, "forwarded", forwarded_entries).map(|c| rightmost(&c, &is_trusted));
+    let from_xff =
+        chain(headers, "x-forwarded-for", xff_entries).map(|c| rightmost(&c, &is_trusted));
+    let from_fwd =
+        chain(headers, "forwarded", forwarded_entries).map(|c| rightmost(&c, &is_trusted));
     let client = match (from_xff, from_fwd) {
         (Some(a), Some(b)) if a == b => a,
         (Some(_), Some(_)) => None,
@@ -147,9 +153,15 @@ mod tests {
 
     #[test]
     fn headers_from_a_peer_that_is_not_trusted_are_ignored() {
-        let forged = [("x-forwarded-for", "198.51.100.9"), ("forwarded", "for=198.51.100.9")];
+        let forged = [
+            ("x-forwarded-for", "198.51.100.9"),
+            ("forwarded", "for=198.51.100.9"),
+        ];
         assert_eq!(client("203.0.113.7", &forged, &[]), "203.0.113.7");
-        assert_eq!(client("203.0.113.7", &forged, &["10.0.0.0/8"]), "203.0.113.7");
+        assert_eq!(
+            client("203.0.113.7", &forged, &["10.0.0.0/8"]),
+            "203.0.113.7"
+        );
     }
 
     #[test]
@@ -176,9 +188,15 @@ mod tests {
     #[test]
     fn a_forged_second_header_or_a_non_address_entry_falls_back_to_the_peer() {
         let trusted = ["10.0.0.2"];
-        let both = [("x-forwarded-for", "203.0.113.7"), ("forwarded", "for=198.51.100.9")];
+        let both = [
+            ("x-forwarded-for", "203.0.113.7"),
+            ("forwarded", "for=198.51.100.9"),
+        ];
         assert_eq!(client("10.0.0.2", &both, &trusted), "10.0.0.2");
-        let agreeing = [("x-forwarded-for", "203.0.113.7"), ("forwarded", "for=203.0.113.7")];
+        let agreeing = [
+            ("x-forwarded-for", "203.0.113.7"),
+            ("forwarded", "for=203.0.113.7"),
+        ];
         assert_eq!(client("10.0.0.2", &agreeing, &trusted), "203.0.113.7");
         let hidden = [("x-forwarded-for", "203.0.113.7, unknown")];
         assert_eq!(client("10.0.0.2", &hidden, &trusted), "10.0.0.2");
@@ -186,8 +204,14 @@ mod tests {
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64_and_mapped_ipv4_as_ipv4() {
-        assert_eq!(client("2001:db8:1:2:aaaa::1", &[], &[]), "2001:db8:1:2::/64");
-        assert_eq!(client("2001:db8:1:2:bbbb::9", &[], &[]), "2001:db8:1:2::/64");
+        assert_eq!(
+            client("2001:db8:1:2:aaaa::1", &[], &[]),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client("2001:db8:1:2:bbbb::9", &[], &[]),
+            "2001:db8:1:2::/64"
+        );
         assert_eq!(client("::ffff:192.0.2.1", &[], &[]), "192.0.2.1");
         let xff = [("x-forwarded-for", "192.0.2.1:4711")];
         assert_eq!(client("::1", &xff, &["::1"]), "192.0.2.1");

@@ -215,7 +215,10 @@ impl AuthService {
         // Without an address (not over TCP) every such caller shares one address counter.
         let address = client_address.unwrap_or("unknown");
         let keys = [
-            self.key(format!("pair:{account}|{address}"), self.policy.failures_per_pair),
+            self.key(
+                format!("pair:{account}|{address}"),
+                self.policy.failures_per_pair,
+            ),
             self.key(format!("addr:{address}"), self.policy.failures_per_address),
             self.key(account, ThrottleKey::NO_LIMIT),
         ];
@@ -234,16 +237,25 @@ impl AuthService {
             Ok(matches) => matches && user.is_some(),
             Err(e) => {
                 // Not judged (the queue is full, say): it must not count as a failure.
-                self.ports.throttle.forgive(&keys, self.ports.clock.now()).await;
+                self.ports
+                    .throttle
+                    .forgive(&keys, self.ports.clock.now())
+                    .await;
                 return Err(e.into());
             }
         };
         if !matches {
-            self.ports.throttle.fail(&keys, self.ports.clock.now()).await;
+            self.ports
+                .throttle
+                .fail(&keys, self.ports.clock.now())
+                .await;
             return Err(BAD_CREDENTIALS);
         }
         // A right password never counts against anyone, even for an inactive account.
-        self.ports.throttle.forgive(&keys, self.ports.clock.now()).await;
+        self.ports
+            .throttle
+            .forgive(&keys, self.ports.clock.now())
+            .await;
         match user {
             Some(user) if user.is_active => self.issue_pair(user.id, Uuid::now_v7()).await,
             _ => Err(BAD_CREDENTIALS),
@@ -263,7 +275,12 @@ impl AuthService {
     async fn admit(&self, keys: &[ThrottleKey]) -> Result<Vec<u32>, AppError> {
         let mut waited = Duration::ZERO;
         loop {
-            match self.ports.throttle.acquire(keys, self.ports.clock.now()).await {
+            match self
+                .ports
+                .throttle
+                .acquire(keys, self.ports.clock.now())
+                .await
+            {
                 Ok(failures) => return Ok(failures),
                 Err(Throttled::Refused { retry_after }) => {
                     return Err(AppError::RateLimited { retry_after });
@@ -444,12 +461,18 @@ impl AuthService {
         {
             Ok(matches) => matches,
             Err(e) => {
-                self.ports.throttle.forgive(&key, self.ports.clock.now()).await;
+                self.ports
+                    .throttle
+                    .forgive(&key, self.ports.clock.now())
+                    .await;
                 return Err(e.into());
             }
         };
         if matches {
-            self.ports.throttle.forgive(&key, self.ports.clock.now()).await;
+            self.ports
+                .throttle
+                .forgive(&key, self.ports.clock.now())
+                .await;
             Ok(user)
         } else {
             self.ports.throttle.fail(&key, self.ports.clock.now()).await;

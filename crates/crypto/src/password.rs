@@ -75,9 +75,12 @@ impl BcryptHasher {
         limit: Option<&Arc<Semaphore>>,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, SecurityError> {
-        let _ticket = lane.clone().try_acquire_owned().map_err(|_| SecurityError::Busy {
-            retry_after: RETRY_AFTER,
-        })?;
+        let _ticket = lane
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| SecurityError::Busy {
+                retry_after: RETRY_AFTER,
+            })?;
         let _lane_worker = match limit {
             Some(s) => Some(
                 s.acquire()
@@ -105,15 +108,17 @@ impl PasswordHasher for BcryptHasher {
         self.run(&self.hash_lane, Some(&self.hash_workers), move || {
             bcrypt::hash(input, cost)
         })
-            .await?
-            .map_err(|e| SecurityError::Unexpected(e.into()))
+        .await?
+        .map_err(|e| SecurityError::Unexpected(e.into()))
     }
 
     async fn verify(&self, password: &str, hash: &str) -> Result<bool, SecurityError> {
         let input = prehash(password);
         let hash = hash.to_owned();
         let result = self
-            .run(&self.verify_lane, None, move || bcrypt::verify(input, &hash))
+            .run(&self.verify_lane, None, move || {
+                bcrypt::verify(input, &hash)
+            })
             .await?;
         Ok(result.unwrap_or(false))
     }
@@ -182,7 +187,10 @@ mod tests {
             matches!(refused, Err(SecurityError::Busy { retry_after }) if retry_after.as_secs() >= 1),
             "{refused:?}"
         );
-        assert!(started.elapsed() < Duration::from_millis(50), "refused at once");
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "refused at once"
+        );
         let dummy = hasher.dummy_hash();
         assert!(!hasher.verify("a login", &dummy).await.unwrap());
         assert!(slow.await.unwrap().is_ok());

@@ -55,8 +55,11 @@ pub trait LoginThrottle: Send + Sync {
     ///
     /// # Errors
     /// [`Throttled`] when the attempt may not go ahead now.
-    async fn acquire(&self, keys: &[ThrottleKey], now: DateTime<Utc>)
-    -> Result<Vec<u32>, Throttled>;
+    async fn acquire(
+        &self,
+        keys: &[ThrottleKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u32>, Throttled>;
 
     /// Settles one pending attempt of each key as a failure.
     async fn fail(&self, keys: &[ThrottleKey], now: DateTime<Utc>);

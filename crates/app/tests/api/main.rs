@@ -15,4 +15,5 @@ mod plaid_instances;
 mod portfolios;
 mod reports;
 mod security;
+mod throttle;
 mod transactions;

@@ -169,7 +169,9 @@ fn login_keys(id: Uuid) -> [String; 3] {
 }
 
 fn keys_are(keys: &[ThrottleKey], expected: &[String; 3]) -> bool {
-    keys.iter().map(|k| k.key.as_str()).eq(expected.iter().map(String::as_str))
+    keys.iter()
+        .map(|k| k.key.as_str())
+        .eq(expected.iter().map(String::as_str))
 }
 
 /// The store knows `user` by login; the hasher accepts only "right".
@@ -283,7 +285,9 @@ async fn a_wrong_password_fails_the_attempt_on_every_counter_and_forgives_nothin
     let mut m = Mocks::new();
     let user = user();
     let keys = login_keys(user.id);
-    m.throttle.expect_acquire().returning(|_, _| Ok(vec![0, 0, 0]));
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
     m.throttle
         .expect_fail()
         .withf(move |k, _| keys_are(k, &keys))
@@ -337,7 +341,11 @@ fn the_slowdown_starts_after_five_failures_and_doubles_up_to_eight_seconds() {
 async fn an_attempt_waits_while_earlier_ones_are_judged_then_goes_ahead() {
     let mut m = Mocks::new();
     let user = user();
-    let mut answers = vec![Err(Throttled::Busy), Err(Throttled::Busy), Ok(vec![0, 0, 0])];
+    let mut answers = vec![
+        Err(Throttled::Busy),
+        Err(Throttled::Busy),
+        Ok(vec![0, 0, 0]),
+    ];
     m.throttle
         .expect_acquire()
         .times(3)
@@ -370,7 +378,9 @@ async fn an_attempt_kept_waiting_too_long_is_refused_for_a_second() {
 async fn a_login_the_hasher_is_too_busy_to_judge_is_forgiven_not_failed() {
     let mut m = Mocks::new();
     m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle.expect_acquire().returning(|_, _| Ok(vec![0, 0, 0]));
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
     m.hasher
         .expect_dummy_hash()
         .return_const("dummy".to_owned());
