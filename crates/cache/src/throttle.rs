@@ -46,6 +46,7 @@ impl Expiry<String, Counter> for WindowExpiry {
 }
 
 /// What one entry costs, roughly: the key's text, the counter and moka's own bookkeeping.
+#[allow(clippy::ptr_arg)] // moka's weigher signature takes the key type by reference.
 fn weigh(key: &String, _: &Counter) -> u32 {
     u32::try_from(key.len() + std::mem::size_of::<Counter>() + 96).unwrap_or(u32::MAX)
 }
