@@ -75,6 +75,14 @@ pub struct Settings {
     /// How long an instance trusts a session's state once read (`NESTEGG_SESSION_CHECK_SECONDS`,
     /// default 5): a session ended on another instance is refused here within this time.
     pub session_check_ttl: std::time::Duration,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` are believed (`NESTEGG_TRUSTED_PROXIES`,
+    /// addresses or CIDRs, comma-separated; none by default).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether anyone may register (`NESTEGG_REGISTRATION`: `open`, the default, or `closed`).
+    pub registration_open: bool,
+    /// bcrypt jobs admitted at once, running or waiting (`NESTEGG_BCRYPT_QUEUE`, default 64);
+    /// sign-ups get a quarter of it. A job beyond it is answered 503 at once.
+    pub bcrypt_queue: usize,
 }
 
 /// Plaid's settings.
@@ -293,6 +301,27 @@ impl Settings {
             0..=60,
             "expected a whole number of seconds from 0 to 60",
         )?;
+        let trusted_proxies = match get("NESTEGG_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => parse_proxies(&list)?,
+        };
+        let registration_open = match get("NESTEGG_REGISTRATION").as_deref().map(str::trim) {
+            None | Some("open") => true,
+            Some("closed") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "NESTEGG_REGISTRATION",
+                    why: "expected open or closed".into(),
+                });
+            }
+        };
+        let bcrypt_queue = whole_number(
+            "NESTEGG_BCRYPT_QUEUE",
+            get("NESTEGG_BCRYPT_QUEUE"),
+            64,
+            1..=100_000,
+            "expected a whole number from 1 to 100000",
+        )?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             database_url,
@@ -311,8 +340,27 @@ impl Settings {
             cache_ttl: std::time::Duration::from_secs(cache_ttl_secs),
             session_max_age: std::time::Duration::from_secs(session_days * 86_400),
             session_check_ttl: std::time::Duration::from_secs(session_check_secs),
+            trusted_proxies,
+            registration_open,
+            bcrypt_queue,
         })
     }
+}
+
+/// `NESTEGG_TRUSTED_PROXIES`: comma-separated addresses (`10.0.0.5`) or CIDRs (`10.0.0.0/8`).
+fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    name: "NESTEGG_TRUSTED_PROXIES",
+                    why: format!("{p:?} is not an address or CIDR"),
+                })
+        })
+        .collect()
 }
 
 /// The whole number `value` of variable `name`, or `default` when it is unset; one that does
@@ -693,6 +741,48 @@ mod tests {
             assert!(
                 err.starts_with(&format!("{name} is invalid")),
                 "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_registration_and_the_bcrypt_queue_are_read_and_checked() {
+        let key = STANDARD.encode([1u8; 32]);
+        let secret = "x".repeat(32);
+        let base = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        let defaults = settings(&base).unwrap();
+        assert!(defaults.trusted_proxies.is_empty());
+        assert!(defaults.registration_open);
+        assert_eq!(defaults.bcrypt_queue, 64);
+        let mut vars = base.to_vec();
+        vars.push(("NESTEGG_TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12,::1"));
+        vars.push(("NESTEGG_REGISTRATION", "closed"));
+        vars.push(("NESTEGG_BCRYPT_QUEUE", "8"));
+        let set = settings(&vars).unwrap();
+        let shown: Vec<String> = set
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.5/32", "172.16.0.0/12", "::1/128"]);
+        assert!(!set.registration_open);
+        assert_eq!(set.bcrypt_queue, 8);
+        for (name, bad) in [
+            ("NESTEGG_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("NESTEGG_TRUSTED_PROXIES", "proxy.example"),
+            ("NESTEGG_REGISTRATION", "invite-only"),
+            ("NESTEGG_BCRYPT_QUEUE", "0"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, bad));
+            let err = settings(&vars).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{name} is invalid")),
+                "{bad}: {err}"
             );
         }
     }

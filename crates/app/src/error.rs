@@ -84,9 +84,11 @@ impl ResponseError for ApiError {
                 AppError::NotFound(_) => StatusCode::NOT_FOUND,
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Unavailable(_) | AppError::NotConfigured(_) | AppError::Busy => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+                AppError::Unavailable(_)
+                | AppError::NotConfigured(_)
+                | AppError::Overloaded { .. }
+                | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
@@ -126,18 +128,25 @@ impl ResponseError for ApiError {
                 let fields = field.map(|f| BTreeMap::from([(f.to_owned(), message.clone())]));
                 envelope(status, code, message, fields)
             }
-            AppError::RateLimited { retry_after } => {
-                let mut response = envelope(
+            AppError::RateLimited { retry_after } => with_retry_after(
+                envelope(
                     status,
                     "rate_limited",
                     "too many attempts; try again later",
                     None,
-                );
-                if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                response
-            }
+                ),
+                *retry_after,
+            ),
+            AppError::Forbidden { code, message } => envelope(status, code, message, None),
+            AppError::Overloaded { retry_after } => with_retry_after(
+                envelope(
+                    status,
+                    "overloaded",
+                    "the server is busy with this kind of request; try again shortly",
+                    None,
+                ),
+                *retry_after,
+            ),
             AppError::Unavailable(why) => {
                 tracing::error!(reason = %why, "dependency unavailable");
                 envelope(
@@ -177,4 +186,12 @@ impl ResponseError for ApiError {
             }
         }
     }
+}
+
+/// Adds `Retry-After` in whole seconds, at least 1 (0 would invite an immediate retry).
+fn with_retry_after(mut response: HttpResponse, wait: std::time::Duration) -> HttpResponse {
+    if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }

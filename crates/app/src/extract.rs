@@ -100,8 +100,8 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.to_owned())
 }
 
-/// The address of the TCP peer, used to throttle failed logins. Forwarded headers are not
-/// trusted: anyone could set them.
+/// The client's address as the login throttle counts it: the TCP peer, or behind a trusted
+/// proxy (`NESTEGG_TRUSTED_PROXIES`) the address it forwarded ([`crate::proxy`]).
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub Option<String>);
 
@@ -110,6 +110,12 @@ impl FromRequest for ClientAddr {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(ClientAddr(req.peer_addr().map(|a| a.ip().to_string()))))
+        ready(state(req).map(|app| {
+            ClientAddr(crate::proxy::client_address(
+                req.peer_addr().map(|a| a.ip()),
+                req.headers(),
+                &app.trusted_proxies,
+            ))
+        }))
     }
 }

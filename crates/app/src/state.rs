@@ -70,6 +70,8 @@ pub struct AppState {
     pub health: Arc<dyn HealthProbe>,
     /// Redis readiness, when Redis is configured.
     pub cache: Option<Arc<dyn HealthProbe>>,
+    /// Proxies whose forwarding headers name the client (`NESTEGG_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -153,7 +155,8 @@ impl AppState {
             users: users.clone(),
             tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
             hasher: Arc::new(
-                BcryptHasher::new(settings.bcrypt_cost).context("NESTEGG_BCRYPT_COST")?,
+                BcryptHasher::with_queue(settings.bcrypt_cost, settings.bcrypt_queue)
+                    .context("NESTEGG_BCRYPT_COST")?,
             ),
             access,
             secrets: Arc::new(RandomSecretTokens::new()),
@@ -167,6 +170,7 @@ impl AppState {
                 AuthPolicy {
                     session_max_age: settings.session_max_age,
                     session_check_ttl: settings.session_check_ttl,
+                    registration_open: settings.registration_open,
                     ..AuthPolicy::default()
                 },
             ),
@@ -198,6 +202,7 @@ impl AppState {
             clock,
             health: users,
             cache,
+            trusted_proxies: settings.trusted_proxies.clone(),
         })
     }
 }

@@ -8,7 +8,7 @@ use nestegg_domain::{Email, Password, Preferences, Username};
 use nestegg_ports::{
     AccessClaims, AccessTokens, Clock, Conflict, LoginThrottle, NewRefreshToken, NewSession,
     NewUser, PasswordHasher, RefreshTokenRepository, RepoError, Rotation, SecretTokens,
-    ThrottleKey, TokenError, User, UserRepository,
+    ThrottleKey, Throttled, TokenError, User, UserRepository,
 };
 use uuid::Uuid;
 
@@ -19,7 +19,12 @@ mod sessions;
 
 use sessions::SessionCache;
 
-/// How long tokens live and how hard logins are throttled.
+/// How long tokens live, how logins are throttled and who may sign up.
+///
+/// Failed logins are counted three ways in one window: per (account, client address) and per
+/// client address, each refusing further attempts once at its limit; and per account (from
+/// every address), which never refuses but slows every login of that account down, so that
+/// nobody can lock the owner out from elsewhere.
 #[derive(Debug, Clone)]
 pub struct AuthPolicy {
     /// Lifetime of a refresh token.
@@ -29,12 +34,24 @@ pub struct AuthPolicy {
     /// How long a session's state, once read, is trusted without reading it again: how long a
     /// session ended on another server instance may still be honoured here.
     pub session_check_ttl: Duration,
-    /// Failed logins allowed per login name per window.
-    pub failures_per_login: u32,
-    /// Failed logins allowed per client address per window.
+    /// Failed logins allowed per (account, client address) per window: the tight limit.
+    pub failures_per_pair: u32,
+    /// Failed logins allowed per client address per window, whatever the account: the loose
+    /// limit.
     pub failures_per_address: u32,
+    /// Failed logins of one account (from anywhere) before its logins are slowed down.
+    pub slowdown_after: u32,
+    /// The first slowdown; it doubles with each further failure.
+    pub slowdown_base: Duration,
+    /// The longest slowdown.
+    pub slowdown_max: Duration,
     /// The throttle window.
     pub throttle_window: Duration,
+    /// How long an attempt may wait for the verdicts of attempts before it (see
+    /// [`Throttled::Busy`]) before it is refused.
+    pub busy_wait: Duration,
+    /// Whether anyone may register (`NESTEGG_REGISTRATION`).
+    pub registration_open: bool,
 }
 
 impl Default for AuthPolicy {
@@ -43,12 +60,35 @@ impl Default for AuthPolicy {
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             session_max_age: Duration::from_secs(90 * 24 * 3600),
             session_check_ttl: Duration::from_secs(5),
-            failures_per_login: 5,
-            failures_per_address: 20,
+            failures_per_pair: 5,
+            failures_per_address: 50,
+            slowdown_after: 5,
+            slowdown_base: Duration::from_millis(500),
+            slowdown_max: Duration::from_secs(8),
             throttle_window: Duration::from_secs(15 * 60),
+            busy_wait: Duration::from_secs(10),
+            registration_open: true,
         }
     }
 }
+
+impl AuthPolicy {
+    /// The slowdown of a login whose account has had `failures` failed logins this window:
+    /// none up to [`AuthPolicy::slowdown_after`], then the base, doubling, up to the maximum.
+    #[must_use]
+    pub fn slowdown(&self, failures: u32) -> Duration {
+        match failures.checked_sub(self.slowdown_after) {
+            None => Duration::ZERO,
+            Some(over) => self
+                .slowdown_base
+                .saturating_mul(1u32 << over.min(16))
+                .min(self.slowdown_max),
+        }
+    }
+}
+
+/// How often an attempt asks again while attempts before it are being judged.
+const BUSY_POLL: Duration = Duration::from_millis(20);
 
 /// What login and refresh return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +159,10 @@ const BAD_REFRESH: AppError = AppError::Unauthorized {
     code: "invalid_refresh_token",
     message: "the refresh token is invalid, expired or already used",
 };
+const REGISTRATION_CLOSED: AppError = AppError::Forbidden {
+    code: "registration_closed",
+    message: "this server does not accept new accounts",
+};
 const NOT_AUTHENTICATED: AppError = AppError::Unauthorized {
     code: "unauthorized",
     message: "authentication is required",
@@ -187,9 +231,14 @@ impl AuthService {
     /// Creates a user with a hashed password.
     ///
     /// # Errors
+    /// [`AppError::Forbidden`] (`registration_closed`) when sign-ups are closed;
     /// [`AppError::Validation`] naming every bad field; [`AppError::Conflict`]
-    /// (`email_taken`, `username_taken`) for a duplicate.
+    /// (`email_taken`, `username_taken`) for a duplicate; [`AppError::Overloaded`] when too
+    /// many passwords are already being hashed.
     pub async fn register(&self, input: Registration) -> Result<User, AppError> {
+        if !self.policy.registration_open {
+            return Err(REGISTRATION_CLOSED);
+        }
         let mut errors = FieldErrors::default();
         let email = errors.check("email", Email::parse(&input.email));
         let username = errors.check("username", Username::parse(&input.username));
@@ -209,9 +258,14 @@ impl AuthService {
 
     /// Exchanges a login (email or username) and password for a token pair.
     ///
+    /// The attempt is counted (pending) before the password is checked, so parallel guesses
+    /// count too; a right password then takes it back from every counter, a wrong one makes
+    /// it a failure. See [`AuthPolicy`] for the counters.
+    ///
     /// # Errors
-    /// [`AppError::RateLimited`] after too many failures for this login or address;
-    /// [`AppError::Unauthorized`] (`invalid_credentials`) for any wrong login or password.
+    /// [`AppError::RateLimited`] after too many failures for this account from this address,
+    /// or from this address; [`AppError::Unauthorized`] (`invalid_credentials`) for any wrong
+    /// login or password; [`AppError::Overloaded`] when too many logins are queued.
     pub async fn login(
         &self,
         login: &str,
@@ -220,46 +274,94 @@ impl AuthService {
     ) -> Result<TokenPair, AppError> {
         let login = login.trim().to_lowercase();
         let user = self.ports.users.find_by_login(&login).await?;
-        // Count per account when there is one, so `ada` and `ada@example.com` share a limit.
-        let account_key = match &user {
+        // Count per account when there is one, so `ada` and `ada@example.com` share counters.
+        let account = match &user {
             Some(u) => format!("user:{}", u.id),
             None => format!("login:{}", login.chars().take(254).collect::<String>()),
         };
-        let account = ThrottleKey {
-            key: account_key,
-            max_failures: self.policy.failures_per_login,
-            window: self.policy.throttle_window,
-        };
-        let address = client_address.map(|addr| ThrottleKey {
-            key: format!("addr:{addr}"),
-            max_failures: self.policy.failures_per_address,
-            window: self.policy.throttle_window,
-        });
-        let keys: Vec<ThrottleKey> = std::iter::once(account.clone())
-            .chain(address.clone())
-            .collect();
-        // The attempt is counted before the password is checked, so parallel guesses count too.
-        self.ports
-            .throttle
-            .acquire(&keys, self.ports.clock.now())
-            .await
-            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+        // Without an address (not over TCP) every such caller shares one address counter.
+        let address = client_address.unwrap_or("unknown");
+        let keys = [
+            self.key(
+                format!("pair:{account}|{address}"),
+                self.policy.failures_per_pair,
+            ),
+            self.key(format!("addr:{address}"), self.policy.failures_per_address),
+            self.key(account, ThrottleKey::NO_LIMIT),
+        ];
+        let failures = self.admit(&keys).await?;
+        let slowdown = self.policy.slowdown(failures.get(2).copied().unwrap_or(0));
+        if !slowdown.is_zero() {
+            self.ports.throttle.pause(slowdown).await;
+        }
 
         // Verify against a dummy hash when the user is unknown, so both failures cost the same.
         let hash = user.as_ref().map_or_else(
             || self.ports.hasher.dummy_hash(),
             |u| u.password_hash.clone(),
         );
-        let matches = self.ports.hasher.verify(password, &hash).await?;
-        match user {
-            Some(user) if matches && user.is_active => {
-                self.ports.throttle.reset(&account.key).await;
-                if let Some(address) = address {
-                    self.ports.throttle.forgive(&[address]).await;
-                }
-                self.start_session(user.id).await
+        let matches = match self.ports.hasher.verify(password, &hash).await {
+            Ok(matches) => matches && user.is_some(),
+            Err(e) => {
+                // Not judged (the queue is full, say): it must not count as a failure.
+                self.ports
+                    .throttle
+                    .forgive(&keys, self.ports.clock.now())
+                    .await;
+                return Err(e.into());
             }
+        };
+        if !matches {
+            self.ports
+                .throttle
+                .fail(&keys, self.ports.clock.now())
+                .await;
+            return Err(BAD_CREDENTIALS);
+        }
+        // A right password never counts against anyone, even for an inactive account.
+        self.ports
+            .throttle
+            .forgive(&keys, self.ports.clock.now())
+            .await;
+        match user {
+            Some(user) if user.is_active => self.start_session(user.id).await,
             _ => Err(BAD_CREDENTIALS),
+        }
+    }
+
+    fn key(&self, key: String, max_failures: u32) -> ThrottleKey {
+        ThrottleKey {
+            key,
+            max_failures,
+            window: self.policy.throttle_window,
+        }
+    }
+
+    /// Counts an attempt against `keys`, waiting (up to [`AuthPolicy::busy_wait`]) while
+    /// attempts before it are being judged; returns each key's failures.
+    async fn admit(&self, keys: &[ThrottleKey]) -> Result<Vec<u32>, AppError> {
+        let mut waited = Duration::ZERO;
+        loop {
+            match self
+                .ports
+                .throttle
+                .acquire(keys, self.ports.clock.now())
+                .await
+            {
+                Ok(failures) => return Ok(failures),
+                Err(Throttled::Refused { retry_after }) => {
+                    return Err(AppError::RateLimited { retry_after });
+                }
+                Err(Throttled::Busy) if waited < self.policy.busy_wait => {
+                    self.ports.throttle.pause(BUSY_POLL).await;
+                    waited += BUSY_POLL;
+                }
+                Err(Throttled::Busy) => {
+                    return Err(AppError::RateLimited {
+                        retry_after: Duration::from_secs(1),
+                    });
+                }
+            }
         }
     }
 
@@ -432,25 +534,31 @@ impl AuthService {
         field: &str,
     ) -> Result<User, AppError> {
         let user = self.me(user_id).await?;
-        let key = ThrottleKey {
-            key: format!("confirm:{user_id}"),
-            max_failures: self.policy.failures_per_login,
-            window: self.policy.throttle_window,
-        };
-        self.ports
-            .throttle
-            .acquire(std::slice::from_ref(&key), self.ports.clock.now())
-            .await
-            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
-        if self
+        let key = [self.key(format!("confirm:{user_id}"), self.policy.failures_per_pair)];
+        self.admit(&key).await?;
+        let matches = match self
             .ports
             .hasher
             .verify(password, &user.password_hash)
-            .await?
+            .await
         {
-            self.ports.throttle.reset(&key.key).await;
+            Ok(matches) => matches,
+            Err(e) => {
+                self.ports
+                    .throttle
+                    .forgive(&key, self.ports.clock.now())
+                    .await;
+                return Err(e.into());
+            }
+        };
+        if matches {
+            self.ports
+                .throttle
+                .forgive(&key, self.ports.clock.now())
+                .await;
             Ok(user)
         } else {
+            self.ports.throttle.fail(&key, self.ports.clock.now()).await;
             Err(AppError::Validation(
                 [(field.to_owned(), "the password is wrong".to_owned())].into(),
             ))

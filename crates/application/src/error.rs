@@ -47,6 +47,20 @@ pub enum AppError {
         /// How long to wait.
         retry_after: Duration,
     },
+    /// The caller may not do this on this server (`registration_closed`).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable snake_case code.
+        code: &'static str,
+        /// Human sentence.
+        message: &'static str,
+    },
+    /// The server has too much of this work queued; try again after the duration.
+    #[error("overloaded")]
+    Overloaded {
+        /// How long to wait.
+        retry_after: Duration,
+    },
     /// A dependency is down.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -97,7 +111,10 @@ impl From<DomainError> for AppError {
 
 impl From<SecurityError> for AppError {
     fn from(err: SecurityError) -> Self {
-        AppError::Unexpected(anyhow::Error::new(err))
+        match err {
+            SecurityError::Busy { retry_after } => AppError::Overloaded { retry_after },
+            other => AppError::Unexpected(anyhow::Error::new(other)),
+        }
     }
 }
 

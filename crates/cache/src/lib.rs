@@ -11,5 +11,5 @@ mod redis;
 mod throttle;
 
 pub use memory::InMemoryCache;
-pub use redis::{RedisCache, RedisStore, RedisThrottle};
-pub use throttle::InMemoryThrottle;
+pub use redis::{RedisCache, RedisStore};
+pub use throttle::{InMemoryThrottle, RedisThrottle};

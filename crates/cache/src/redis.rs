@@ -3,39 +3,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use deadpool_redis::redis::{self, AsyncCommands};
+use deadpool_redis::redis;
 use deadpool_redis::{Config, Pool, Runtime};
-use nestegg_ports::{
-    Cache, CacheError, Cached, HealthProbe, LoginThrottle, RepoError, ThrottleKey,
-};
-
-/// Refuses (returning the longest wait in ms) when any key is at its limit, else counts one
-/// attempt on every key, starting a key's window on its first attempt. One script, so the
-/// check and the count are atomic. ARGV holds (limit, window ms) per key.
-const ACQUIRE: &str = r"
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local n = tonumber(redis.call('GET', key) or '0')
-  if n >= tonumber(ARGV[2 * i - 1]) then
-    local ttl = redis.call('PTTL', key)
-    if ttl > wait then wait = ttl end
-  end
-end
-if wait > 0 then return wait end
-for i, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[2 * i]) end
-end
-return 0
-";
-
-/// Takes one attempt back from each key that still exists.
-const FORGIVE: &str = r"
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
-end
-return 0
-";
+use nestegg_ports::{Cache, CacheError, Cached, HealthProbe, RepoError};
 
 /// The scope's version (0 until its first invalidation) and one field, read together so that
 /// a value is never paired with a version from after a write. KEYS: version, hash; ARGV: field.
@@ -109,11 +79,11 @@ impl RedisStore {
         })
     }
 
-    fn key(&self, key: &str) -> String {
+    pub(crate) fn key(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
     }
 
-    async fn conn(&self) -> Result<deadpool_redis::Connection, RepoError> {
+    pub(crate) async fn conn(&self) -> Result<deadpool_redis::Connection, RepoError> {
         self.pool
             .get()
             .await
@@ -130,85 +100,6 @@ impl HealthProbe for RedisStore {
             .await
             .map(|_| ())
             .map_err(|e| RepoError::Unavailable(e.to_string()))
-    }
-}
-
-/// Failed-login counters in Redis: one key per counter, expiring with its window, so every
-/// instance sees the same counts. When Redis is down the throttle lets logins through (and
-/// logs it) rather than locking every user out.
-#[derive(Debug, Clone)]
-pub struct RedisThrottle {
-    store: RedisStore,
-}
-
-impl RedisThrottle {
-    /// A throttle over `store`.
-    #[must_use]
-    pub fn new(store: RedisStore) -> Self {
-        Self { store }
-    }
-
-    async fn eval(
-        &self,
-        script: &str,
-        keys: &[ThrottleKey],
-        args: &[u64],
-    ) -> Result<u64, RepoError> {
-        let mut conn = self.store.conn().await?;
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(script).arg(keys.len());
-        for k in keys {
-            cmd.arg(self.store.key(&k.key));
-        }
-        for a in args {
-            cmd.arg(*a);
-        }
-        cmd.query_async::<u64>(&mut conn)
-            .await
-            .map_err(|e| RepoError::Unavailable(e.to_string()))
-    }
-}
-
-#[async_trait]
-impl LoginThrottle for RedisThrottle {
-    async fn acquire(&self, keys: &[ThrottleKey], _now: DateTime<Utc>) -> Result<(), Duration> {
-        let args: Vec<u64> = keys
-            .iter()
-            .flat_map(|k| {
-                [
-                    u64::from(k.max_failures),
-                    k.window.as_millis().max(1) as u64,
-                ]
-            })
-            .collect();
-        match self.eval(ACQUIRE, keys, &args).await {
-            Ok(0) => Ok(()),
-            // Round up so that waiting exactly Retry-After seconds is enough.
-            Ok(wait_ms) => Err(Duration::from_secs(wait_ms.div_ceil(1000).max(1))),
-            Err(e) => {
-                tracing::warn!(error = %e, "login throttle unavailable; allowing the attempt");
-                Ok(())
-            }
-        }
-    }
-
-    async fn forgive(&self, keys: &[ThrottleKey]) {
-        if let Err(e) = self.eval(FORGIVE, keys, &[]).await {
-            tracing::warn!(error = %e, "login throttle unavailable; attempt not forgiven");
-        }
-    }
-
-    async fn reset(&self, key: &str) {
-        let result = async {
-            let mut conn = self.store.conn().await?;
-            conn.del::<_, i64>(self.store.key(key))
-                .await
-                .map_err(|e| RepoError::Unavailable(e.to_string()))
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "login throttle unavailable; counter not reset");
-        }
     }
 }
 

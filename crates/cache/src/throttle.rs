@@ -1,49 +1,144 @@
-//! Failed-login counting in process memory.
+//! Login throttles: in process memory (a bounded moka cache) and in Redis (shared).
 
-use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use nestegg_ports::{LoginThrottle, ThrottleKey};
+use deadpool_redis::redis;
+use moka::Expiry;
+use moka::policy::EvictionPolicy;
+use nestegg_ports::throttle::PENDING_TIMEOUT;
+use nestegg_ports::{LoginThrottle, RepoError, ThrottleKey, Throttled};
 
+use crate::redis::RedisStore;
+
+/// One key's window: when it ends, its failures, and attempts still being judged.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+struct Counter {
     ends: DateTime<Utc>,
     failures: u32,
+    pending: u32,
+    /// After this, pending attempts no longer count (their requests were dropped).
+    pending_until: DateTime<Utc>,
+    window: Duration,
 }
 
-/// Fixed-window failure counters in a map. The map is pruned of ended windows whenever it
-/// grows past a bound, so a flood of distinct logins cannot grow it without limit.
+impl Counter {
+    fn fresh(k: &ThrottleKey, now: DateTime<Utc>) -> Self {
+        Self {
+            ends: now + to_chrono(k.window),
+            failures: 0,
+            pending: 0,
+            pending_until: now,
+            window: k.window,
+        }
+    }
+}
+
+/// Entries leave the cache when their window ends; an update keeps the window's end.
+struct WindowExpiry;
+
+impl Expiry<String, Counter> for WindowExpiry {
+    fn expire_after_create(&self, _: &String, value: &Counter, _: Instant) -> Option<Duration> {
+        Some(value.window)
+    }
+}
+
+/// What one entry costs, roughly: the key's text, the counter and moka's own bookkeeping.
+#[allow(clippy::ptr_arg)] // moka's weigher signature takes the key type by reference.
+fn weigh(key: &String, _: &Counter) -> u32 {
+    u32::try_from(key.len() + std::mem::size_of::<Counter>() + 96).unwrap_or(u32::MAX)
+}
+
+/// Counters in a bounded moka cache, weighed in bytes, each expiring with its window.
+///
+/// When the budget is reached the least recently used counters are evicted (LRU, not
+/// moka's default TinyLFU, which may refuse to admit a new key and so leave it uncounted):
+/// a flood of distinct keys makes the throttle forget old, idle keys, never stop counting
+/// the ones being attacked now.
 #[derive(Debug)]
 pub struct InMemoryThrottle {
-    windows: Mutex<HashMap<String, Window>>,
-    max_entries: usize,
+    counters: moka::sync::Cache<String, Counter>,
+    // The check and the count of several keys must be one step; moka is atomic per key only.
+    step: Mutex<()>,
 }
 
 impl Default for InMemoryThrottle {
+    /// A 16 MiB budget: about 100,000 keys.
     fn default() -> Self {
-        Self::new(100_000)
+        Self::new(16 * 1024 * 1024)
     }
 }
 
 impl InMemoryThrottle {
-    /// A throttle that prunes when it holds more than `max_entries` keys.
+    /// A throttle that keeps at most about `max_bytes` of counters.
     #[must_use]
-    pub fn new(max_entries: usize) -> Self {
+    pub fn new(max_bytes: u64) -> Self {
         Self {
-            windows: Mutex::new(HashMap::new()),
-            max_entries,
+            counters: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(weigh)
+                .eviction_policy(EvictionPolicy::lru())
+                .expire_after(WindowExpiry)
+                .build(),
+            step: Mutex::new(()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
-        // A panic while holding the lock cannot leave the counters inconsistent in a way
-        // that matters more than refusing every login would, so keep going.
-        self.windows
+    /// The bytes held by counters (after pending evictions are done), for tests and metrics.
+    #[must_use]
+    pub fn weighted_size(&self) -> u64 {
+        self.counters.run_pending_tasks();
+        self.counters.weighted_size()
+    }
+
+    fn step(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guard protects no data of its own, so a panic elsewhere cannot leave it broken.
+        self.step
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The key's counter in its current window (a fresh one when the last window ended).
+    fn current(&self, k: &ThrottleKey, now: DateTime<Utc>) -> Counter {
+        match self.counters.get(&k.key) {
+            Some(mut c) if c.ends > now => {
+                if c.pending_until <= now {
+                    c.pending = 0;
+                }
+                c
+            }
+            _ => Counter::fresh(k, now),
+        }
+    }
+
+    fn store(&self, k: &ThrottleKey, counter: Counter) {
+        if self
+            .counters
+            .get(&k.key)
+            .is_some_and(|old| old.ends != counter.ends)
+        {
+            // A new window replaces the entry, so that its expiry starts again too.
+            self.counters.invalidate(&k.key);
+        }
+        self.counters.insert(k.key.clone(), counter);
+    }
+
+    fn settle(&self, keys: &[ThrottleKey], now: DateTime<Utc>, failed: bool) {
+        let _step = self.step();
+        for k in keys {
+            let mut c = self.current(k, now);
+            c.pending = c.pending.saturating_sub(1);
+            if failed {
+                c.failures = c.failures.saturating_add(1);
+            } else if c.failures == 0 && c.pending == 0 {
+                // Nothing left to remember: free the entry for others.
+                self.counters.invalidate(&k.key);
+                continue;
+            }
+            self.store(k, c);
+        }
     }
 }
 
@@ -51,60 +146,212 @@ fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// Seconds to announce for a wait, rounded up so that waiting exactly that long is enough.
+fn whole_seconds(ms: u64) -> Duration {
+    Duration::from_secs(ms.div_ceil(1000).max(1))
+}
+
 #[async_trait]
 impl LoginThrottle for InMemoryThrottle {
-    async fn acquire(&self, keys: &[ThrottleKey], now: DateTime<Utc>) -> Result<(), Duration> {
-        let mut windows = self.lock();
-        let wait = keys
-            .iter()
-            .filter_map(|k| {
-                let w = windows.get(&k.key)?;
-                (w.ends > now && w.failures >= k.max_failures).then(|| w.ends - now)
-            })
-            .max();
-        if let Some(wait) = wait {
-            // Round up so that a client waiting exactly Retry-After seconds gets through.
+    async fn acquire(
+        &self,
+        keys: &[ThrottleKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u32>, Throttled> {
+        let _step = self.step();
+        let counters: Vec<Counter> = keys.iter().map(|k| self.current(k, now)).collect();
+        let mut busy = false;
+        let mut wait = chrono::Duration::zero();
+        for (k, c) in keys.iter().zip(&counters) {
+            if c.failures >= k.max_failures {
+                wait = wait.max(c.ends - now);
+            } else if c.failures.saturating_add(c.pending) >= k.max_failures {
+                busy = true;
+            }
+        }
+        if wait > chrono::Duration::zero() {
             let ms = wait.num_milliseconds().max(0).unsigned_abs();
-            return Err(Duration::from_secs(ms.div_ceil(1000).max(1)));
+            return Err(Throttled::Refused {
+                retry_after: whole_seconds(ms),
+            });
         }
-        if windows.len() + keys.len() > self.max_entries {
-            windows.retain(|_, w| w.ends > now);
+        if busy {
+            return Err(Throttled::Busy);
         }
-        for k in keys {
-            let fresh = Window {
-                ends: now + to_chrono(k.window),
-                failures: 0,
-            };
-            if !windows.contains_key(&k.key) && windows.len() >= self.max_entries {
-                // Full of live windows: a flood of distinct keys. Do not grow further.
-                tracing::warn!("login throttle is full; an attempt went uncounted");
-                continue;
-            }
-            let entry = windows.entry(k.key.clone()).or_insert(fresh);
-            if entry.ends <= now {
-                *entry = fresh;
-            }
-            entry.failures = entry.failures.saturating_add(1);
+        for (k, mut c) in keys.iter().zip(counters.iter().copied()) {
+            c.pending = c.pending.saturating_add(1);
+            c.pending_until = now + to_chrono(PENDING_TIMEOUT);
+            self.store(k, c);
         }
-        Ok(())
+        Ok(counters.iter().map(|c| c.failures).collect())
     }
 
-    async fn forgive(&self, keys: &[ThrottleKey]) {
-        let mut windows = self.lock();
+    async fn fail(&self, keys: &[ThrottleKey], now: DateTime<Utc>) {
+        self.settle(keys, now, true);
+    }
+
+    async fn forgive(&self, keys: &[ThrottleKey], now: DateTime<Utc>) {
+        self.settle(keys, now, false);
+    }
+
+    async fn pause(&self, wait: Duration) {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Refuses (`{1, wait ms}`) when a key's failures reached its limit, asks to come back
+/// (`{2}`) when failures and pending attempts together did, else counts one pending attempt
+/// on every key, starting a key's window on its first attempt, and answers `{0, 0, failures…}`.
+/// One script, so the check and the count are atomic across instances.
+/// KEYS: the counters (hashes of `f` failures, `p` pending, `pu` ms until which pending
+/// counts); ARGV: now ms, pending timeout ms, then (limit, window ms) per key.
+const ACQUIRE: &str = r"
+local now = tonumber(ARGV[1])
+local wait, busy, failures, pending = 0, false, {}, {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HMGET', key, 'f', 'p', 'pu')
+  local f, p = tonumber(v[1] or '0'), tonumber(v[2] or '0')
+  if tonumber(v[3] or '0') <= now then p = 0 end
+  local limit = tonumber(ARGV[2 * i + 1])
+  if f >= limit then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then ttl = tonumber(ARGV[2 * i + 2]) end
+    if ttl > wait then wait = ttl end
+  elseif f + p >= limit then
+    busy = true
+  end
+  failures[i], pending[i] = f, p
+end
+if wait > 0 then return {1, wait} end
+if busy then return {2, 0} end
+local reply = {0, 0}
+for i, key in ipairs(KEYS) do
+  local fresh = redis.call('EXISTS', key) == 0
+  redis.call('HSET', key, 'f', failures[i], 'p', pending[i] + 1, 'pu', now + tonumber(ARGV[2]))
+  if fresh then redis.call('PEXPIRE', key, ARGV[2 * i + 2]) end
+  reply[i + 2] = failures[i]
+end
+return reply
+";
+
+/// Settles one pending attempt per key: ARGV[1] is 1 for a failure, 0 to forgive; then the
+/// window ms per key, for a failure whose key expired while it was judged (a new window).
+const SETTLE: &str = r"
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    if tonumber(redis.call('HGET', key, 'p') or '0') > 0 then
+      redis.call('HINCRBY', key, 'p', -1)
+    end
+    if ARGV[1] == '1' then redis.call('HINCRBY', key, 'f', 1) end
+  elseif ARGV[1] == '1' then
+    redis.call('HSET', key, 'f', 1, 'p', 0)
+    redis.call('PEXPIRE', key, ARGV[i + 1])
+  end
+end
+return 0
+";
+
+/// Failed-login counters in Redis: one hash per counter, expiring with its window, so every
+/// instance sees the same counts and Redis's own memory policy bounds them. When Redis is down
+/// the throttle lets logins through (and logs it) rather than locking every user out.
+#[derive(Debug, Clone)]
+pub struct RedisThrottle {
+    store: RedisStore,
+}
+
+impl RedisThrottle {
+    /// A throttle over `store`.
+    #[must_use]
+    pub fn new(store: RedisStore) -> Self {
+        Self { store }
+    }
+
+    async fn eval(
+        &self,
+        script: &str,
+        keys: &[ThrottleKey],
+        args: &[u64],
+    ) -> Result<Vec<u64>, RepoError> {
+        let mut conn = self.store.conn().await?;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(keys.len());
         for k in keys {
-            if let Some(w) = windows.get_mut(&k.key) {
-                w.failures = w.failures.saturating_sub(1);
+            cmd.arg(self.store.key(&k.key));
+        }
+        for a in args {
+            cmd.arg(*a);
+        }
+        cmd.query_async::<Vec<u64>>(&mut conn)
+            .await
+            .map_err(|e| RepoError::Unavailable(e.to_string()))
+    }
+
+    async fn settle(&self, keys: &[ThrottleKey], failed: bool) {
+        let args: Vec<u64> = std::iter::once(u64::from(failed))
+            .chain(keys.iter().map(|k| window_ms(k.window)))
+            .collect();
+        if let Err(e) = self.eval(SETTLE, keys, &args).await {
+            tracing::warn!(error = %e, "login throttle unavailable; an attempt went unsettled");
+        }
+    }
+}
+
+/// A window in ms for PEXPIRE, which refuses 0.
+fn window_ms(window: Duration) -> u64 {
+    u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+#[async_trait]
+impl LoginThrottle for RedisThrottle {
+    async fn acquire(
+        &self,
+        keys: &[ThrottleKey],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u32>, Throttled> {
+        let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        let args: Vec<u64> = [now_ms, window_ms(PENDING_TIMEOUT)]
+            .into_iter()
+            .chain(
+                keys.iter()
+                    .flat_map(|k| [u64::from(k.max_failures), window_ms(k.window)]),
+            )
+            .collect();
+        match self.eval(ACQUIRE, keys, &args).await.as_deref() {
+            Ok([0, _, failures @ ..]) => Ok(failures
+                .iter()
+                .map(|f| u32::try_from(*f).unwrap_or(u32::MAX))
+                .collect()),
+            Ok([2, ..]) => Err(Throttled::Busy),
+            Ok([_, wait_ms, ..]) => Err(Throttled::Refused {
+                retry_after: whole_seconds(*wait_ms),
+            }),
+            Ok(other) => {
+                tracing::warn!(reply = ?other, "login throttle answered oddly; allowing the attempt");
+                Ok(vec![0; keys.len()])
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "login throttle unavailable; allowing the attempt");
+                Ok(vec![0; keys.len()])
             }
         }
     }
 
-    async fn reset(&self, key: &str) {
-        self.lock().remove(key);
+    async fn fail(&self, keys: &[ThrottleKey], _now: DateTime<Utc>) {
+        self.settle(keys, true).await;
+    }
+
+    async fn forgive(&self, keys: &[ThrottleKey], _now: DateTime<Utc>) {
+        self.settle(keys, false).await;
+    }
+
+    async fn pause(&self, wait: Duration) {
+        tokio::time::sleep(wait).await;
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::TimeZone;
 
@@ -120,53 +367,103 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
     }
 
+    async fn fail_once(throttle: &InMemoryThrottle, keys: &[ThrottleKey], at: DateTime<Utc>) {
+        throttle.acquire(keys, at).await.unwrap();
+        throttle.fail(keys, at).await;
+    }
+
     #[tokio::test]
-    async fn the_attempt_after_the_allowed_ones_is_refused_until_the_window_ends() {
+    async fn the_attempt_after_the_allowed_failures_is_refused_until_the_window_ends() {
         let throttle = InMemoryThrottle::default();
-        let keys = [key("login:ada", 3)];
+        let keys = [key("pair:ada", 3)];
         for _ in 0..3 {
-            assert!(throttle.acquire(&keys, t0()).await.is_ok());
+            fail_once(&throttle, &keys, t0()).await;
         }
         let later = t0() + chrono::Duration::seconds(100);
         assert_eq!(
             throttle.acquire(&keys, later).await,
-            Err(Duration::from_secs(800))
+            Err(Throttled::Refused {
+                retry_after: Duration::from_secs(800)
+            })
         );
         let after = t0() + chrono::Duration::seconds(900);
-        assert!(throttle.acquire(&keys, after).await.is_ok());
+        assert_eq!(throttle.acquire(&keys, after).await, Ok(vec![0]));
     }
 
     #[tokio::test]
-    async fn a_refused_attempt_counts_against_no_key() {
+    async fn attempts_being_judged_make_the_next_wait_and_forgiven_ones_never_count() {
         let throttle = InMemoryThrottle::default();
-        throttle.acquire(&[key("addr:1", 1)], t0()).await.unwrap();
-        let both = [key("login:ada", 1), key("addr:1", 1)];
-        assert!(throttle.acquire(&both, t0()).await.is_err());
-        assert!(throttle.acquire(&[key("login:ada", 1)], t0()).await.is_ok());
+        let keys = [key("pair:ada", 2)];
+        throttle.acquire(&keys, t0()).await.unwrap();
+        throttle.acquire(&keys, t0()).await.unwrap();
+        assert_eq!(throttle.acquire(&keys, t0()).await, Err(Throttled::Busy));
+        // An attempt never settled (its request dropped) stops counting after a while.
+        let later = t0() + to_chrono(PENDING_TIMEOUT);
+        assert_eq!(throttle.acquire(&keys, later).await, Ok(vec![0]));
+        throttle.forgive(&keys, later).await;
+        for _ in 0..10 {
+            throttle.acquire(&keys, t0()).await.unwrap();
+            throttle.forgive(&keys, t0()).await;
+        }
+        assert_eq!(throttle.acquire(&keys, t0()).await, Ok(vec![0]));
     }
 
     #[tokio::test]
-    async fn forgiven_attempts_and_reset_keys_no_longer_count() {
+    async fn a_refused_attempt_counts_against_no_key_and_failures_are_reported_per_key() {
         let throttle = InMemoryThrottle::default();
-        let keys = [key("login:ada", 1)];
-        throttle.acquire(&keys, t0()).await.unwrap();
-        throttle.forgive(&keys).await;
-        throttle.acquire(&keys, t0()).await.unwrap();
-        throttle.reset("login:ada").await;
-        assert!(throttle.acquire(&keys, t0()).await.is_ok());
+        fail_once(&throttle, &[key("addr:1", 1)], t0()).await;
+        let both = [key("user:ada", ThrottleKey::NO_LIMIT), key("addr:1", 1)];
+        assert!(matches!(
+            throttle.acquire(&both, t0()).await,
+            Err(Throttled::Refused { .. })
+        ));
+        let login = [key("user:ada", ThrottleKey::NO_LIMIT)];
+        assert_eq!(throttle.acquire(&login, t0()).await, Ok(vec![0]));
+        throttle.fail(&login, t0()).await;
+        assert_eq!(throttle.acquire(&login, t0()).await, Ok(vec![1]));
     }
 
     #[tokio::test]
-    async fn a_full_map_drops_ended_windows_and_never_grows_past_its_bound() {
-        let throttle = InMemoryThrottle::new(2);
-        throttle
-            .acquire(&[key("a", 5), key("b", 5)], t0())
-            .await
-            .unwrap();
-        throttle.acquire(&[key("c", 5)], t0()).await.unwrap();
-        assert_eq!(throttle.lock().len(), 2);
-        let later = t0() + chrono::Duration::seconds(901);
-        throttle.acquire(&[key("c", 5)], later).await.unwrap();
-        assert_eq!(throttle.lock().len(), 1);
+    async fn a_key_without_a_limit_is_never_refused() {
+        let throttle = InMemoryThrottle::default();
+        let keys = [key("user:ada", ThrottleKey::NO_LIMIT)];
+        for _ in 0..1000 {
+            fail_once(&throttle, &keys, t0()).await;
+        }
+        assert_eq!(throttle.acquire(&keys, t0()).await, Ok(vec![1000]));
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_distinct_keys_stays_within_the_budget_and_the_attacked_key_still_counts() {
+        let budget = 64 * 1024;
+        let throttle = InMemoryThrottle::new(budget);
+        let attacked = [key("pair:ada:203.0.113.7", 5)];
+        for _ in 0..5 {
+            fail_once(&throttle, &attacked, t0()).await;
+        }
+        for round in 0..20_000u32 {
+            throttle
+                .acquire(&[key(&format!("addr:flood-{round}"), 5)], t0())
+                .await
+                .unwrap();
+            if round % 100 == 0 {
+                assert!(
+                    matches!(
+                        throttle.acquire(&attacked, t0()).await,
+                        Err(Throttled::Refused { .. })
+                    ),
+                    "round {round}: the attacked key lost its failures"
+                );
+            }
+        }
+        assert!(
+            throttle.weighted_size() <= budget,
+            "{}",
+            throttle.weighted_size()
+        );
+        // A brand-new key is still counted when the cache is full: it never fails open.
+        let fresh = [key("pair:bob:198.51.100.1", 1)];
+        fail_once(&throttle, &fresh, t0()).await;
+        assert!(throttle.acquire(&fresh, t0()).await.is_err());
     }
 }

@@ -76,6 +76,12 @@ pub enum SecurityError {
     /// The ciphertext or hash is malformed or was tampered with.
     #[error("invalid or tampered data")]
     Invalid,
+    /// Too much password work is already waiting: try again after `retry_after`.
+    #[error("too much password work is queued")]
+    Busy {
+        /// A fair wait before trying again.
+        retry_after: std::time::Duration,
+    },
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

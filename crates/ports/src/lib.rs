@@ -49,7 +49,7 @@ pub use report::{CashflowGrouping, FxRate, ReportRepository};
 pub use security::{
     AccessClaims, AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, Sealed, SecretTokens,
 };
-pub use throttle::{LoginThrottle, ThrottleKey};
+pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
 pub use token::{
     NewRefreshToken, NewSession, RefreshToken, RefreshTokenRepository, Rotation, Session,
 };

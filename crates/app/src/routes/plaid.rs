@@ -186,7 +186,7 @@ async fn webhook(req: HttpRequest, app: web::Data<AppState>, body: web::Bytes) -
     match verifier.verify(jwt, &body, app.clock.now()).await {
         Ok(()) => {}
         Err(SecurityError::Invalid) => return Err(unverified()),
-        Err(SecurityError::Unexpected(e)) => {
+        Err(e) => {
             return Err(AppError::Unavailable(e.to_string()).into());
         }
     }

@@ -18,4 +18,5 @@ mod portfolios;
 mod reports;
 mod security;
 mod sessions;
+mod throttle;
 mod transactions;

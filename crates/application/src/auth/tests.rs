@@ -12,7 +12,7 @@ use nestegg_ports::security::{
 use nestegg_ports::throttle::MockLoginThrottle;
 use nestegg_ports::token::MockRefreshTokenRepository;
 use nestegg_ports::user::MockUserRepository;
-use nestegg_ports::{Conflict, RefreshToken, RepoError, Session, TokenError};
+use nestegg_ports::{Conflict, RefreshToken, RepoError, SecurityError, Session, TokenError};
 use uuid::Uuid;
 
 use super::*;
@@ -201,15 +201,47 @@ async fn a_taken_email_is_a_conflict_naming_the_field() {
     ));
 }
 
+/// The three keys of ada's login from 203.0.113.7: pair, address, account.
+fn login_keys(id: Uuid) -> [String; 3] {
+    [
+        format!("pair:user:{id}|203.0.113.7"),
+        "addr:203.0.113.7".to_owned(),
+        format!("user:{id}"),
+    ]
+}
+
+fn keys_are(keys: &[ThrottleKey], expected: &[String; 3]) -> bool {
+    keys.iter()
+        .map(|k| k.key.as_str())
+        .eq(expected.iter().map(String::as_str))
+}
+
+/// The store knows `user` by login; the hasher accepts only "right".
+fn knowing_ada_by_login(m: &mut Mocks, user: User) {
+    m.users
+        .expect_find_by_login()
+        .returning(move |_| Ok(Some(user.clone())));
+    m.hasher
+        .expect_dummy_hash()
+        .return_const("dummy".to_owned());
+    m.hasher
+        .expect_verify()
+        .returning(|p, h| Ok(p == "right" && h == "hash-of-right"));
+}
+
 #[tokio::test]
-async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_the_attempt() {
+async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failure() {
     let mut m = Mocks::new();
     m.throttle
         .expect_acquire()
-        .withf(|keys, _| keys.len() == 2 && keys[0].key == "login:nobody@example.com")
+        .withf(|keys, _| {
+            keys.len() == 3
+                && keys[0].key == "pair:login:nobody@example.com|203.0.113.7"
+                && keys[2].key == "login:nobody@example.com"
+        })
         .times(1)
-        .returning(|_, _| Ok(()));
-    m.throttle.expect_reset().never();
+        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.throttle.expect_fail().times(1).return_const(());
     m.throttle.expect_forgive().never();
     m.users
         .expect_find_by_login()
@@ -245,44 +277,37 @@ async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_the_atte
 async fn a_throttled_login_is_refused_before_any_password_check() {
     let mut m = Mocks::new();
     m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Err(Duration::from_secs(42)));
+    m.throttle.expect_acquire().returning(|_, _| {
+        Err(Throttled::Refused {
+            retry_after: Duration::from_secs(42),
+        })
+    });
     m.hasher.expect_verify().never();
+    m.throttle.expect_fail().never();
     let err = m.service().login("ada", "pw", None).await.unwrap_err();
     assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 42));
 }
 
 #[tokio::test]
-async fn a_successful_login_stores_only_the_refresh_token_hash_and_takes_back_its_attempt() {
+async fn a_successful_login_stores_only_the_refresh_token_hash_and_takes_back_its_attempt_everywhere()
+ {
     let mut m = Mocks::new();
     let user = user();
     let id = user.id;
-    let account_key = format!("user:{id}");
+    let keys = login_keys(id);
+    let expected = keys.clone();
     m.throttle
         .expect_acquire()
-        .withf(move |keys, _| keys[0].key == account_key && keys[1].key == "addr:203.0.113.7")
-        .returning(|_, _| Ok(()));
+        .withf(move |k, _| keys_are(k, &expected))
+        .returning(|_, _| Ok(vec![0, 0, 0]));
     m.throttle
         .expect_forgive()
-        .withf(|keys| keys.len() == 1 && keys[0].key == "addr:203.0.113.7")
+        .withf(move |k, _| keys_are(k, &keys))
         .times(1)
         .return_const(());
-    m.users
-        .expect_find_by_login()
-        .returning(move |_| Ok(Some(user.clone())));
-    m.hasher
-        .expect_dummy_hash()
-        .return_const("dummy".to_owned());
-    m.hasher
-        .expect_verify()
-        .returning(|_, h| Ok(h == "hash-of-right"));
-    let reset_key = format!("user:{id}");
-    m.throttle
-        .expect_reset()
-        .withf(move |k| k == reset_key)
-        .times(1)
-        .return_const(());
+    m.throttle.expect_fail().never();
+    m.throttle.expect_pause().never();
+    knowing_ada_by_login(&mut m, user);
     m.tokens
         .expect_start()
         .withf(move |s, t| {
@@ -297,6 +322,166 @@ async fn a_successful_login_stores_only_the_refresh_token_hash_and_takes_back_it
         .unwrap();
     assert_eq!(pair.refresh_token, "plain-refresh");
     assert_eq!(pair.access_token, "access");
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_the_attempt_on_every_counter_and_forgives_nothing() {
+    let mut m = Mocks::new();
+    let user = user();
+    let keys = login_keys(user.id);
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.throttle
+        .expect_fail()
+        .withf(move |k, _| keys_are(k, &keys))
+        .times(1)
+        .return_const(());
+    m.throttle.expect_forgive().never();
+    knowing_ada_by_login(&mut m, user);
+    let err = m
+        .service()
+        .login("ada", "wrong", Some("203.0.113.7"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Unauthorized { .. }));
+}
+
+#[tokio::test]
+async fn an_account_under_attack_slows_its_logins_down_but_lets_the_right_password_in() {
+    let mut m = Mocks::new();
+    let user = user();
+    // Seven failures of the account from elsewhere: two past the five free ones.
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 7]));
+    m.throttle
+        .expect_pause()
+        .with(eq(Duration::from_secs(2)))
+        .times(1)
+        .return_const(());
+    m.throttle.expect_forgive().times(1).return_const(());
+    knowing_ada_by_login(&mut m, user);
+    m.tokens.expect_start().returning(|_, _| Ok(()));
+    assert!(
+        m.service()
+            .login("ada", "right", Some("203.0.113.7"))
+            .await
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_slowdown_starts_after_five_failures_and_doubles_up_to_eight_seconds() {
+    let policy = AuthPolicy::default();
+    let ms = |failures| policy.slowdown(failures).as_millis();
+    assert_eq!(
+        [0, 4, 5, 6, 7, 8, 9, 10, 1_000, u32::MAX].map(ms),
+        [0, 0, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000]
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_waits_while_earlier_ones_are_judged_then_goes_ahead() {
+    let mut m = Mocks::new();
+    let user = user();
+    let mut answers = vec![
+        Err(Throttled::Busy),
+        Err(Throttled::Busy),
+        Ok(vec![0, 0, 0]),
+    ];
+    m.throttle
+        .expect_acquire()
+        .times(3)
+        .returning(move |_, _| answers.remove(0));
+    m.throttle
+        .expect_pause()
+        .with(eq(BUSY_POLL))
+        .times(2)
+        .return_const(());
+    m.throttle.expect_forgive().times(1).return_const(());
+    knowing_ada_by_login(&mut m, user);
+    m.tokens.expect_start().returning(|_, _| Ok(()));
+    assert!(m.service().login("ada", "right", None).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_attempt_kept_waiting_too_long_is_refused_for_a_second() {
+    let mut m = Mocks::new();
+    m.users.expect_find_by_login().returning(|_| Ok(None));
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Err(Throttled::Busy));
+    m.throttle.expect_pause().return_const(());
+    m.hasher.expect_verify().never();
+    let err = m.service().login("ada", "pw", None).await.unwrap_err();
+    assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 1));
+}
+
+#[tokio::test]
+async fn a_login_the_hasher_is_too_busy_to_judge_is_forgiven_not_failed() {
+    let mut m = Mocks::new();
+    m.users.expect_find_by_login().returning(|_| Ok(None));
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.hasher
+        .expect_dummy_hash()
+        .return_const("dummy".to_owned());
+    m.hasher.expect_verify().returning(|_, _| {
+        Err(SecurityError::Busy {
+            retry_after: Duration::from_secs(2),
+        })
+    });
+    m.throttle.expect_forgive().times(1).return_const(());
+    m.throttle.expect_fail().never();
+    let err = m.service().login("ada", "pw", None).await.unwrap_err();
+    assert!(matches!(err, AppError::Overloaded { retry_after } if retry_after.as_secs() == 2));
+}
+
+#[tokio::test]
+async fn closed_registration_is_refused_before_any_hashing() {
+    let mut m = Mocks::new();
+    m.hasher.expect_hash().never();
+    m.users.expect_create().never();
+    let mut service = m.service();
+    service.policy.registration_open = false;
+    let err = service
+        .register(Registration {
+            email: "ada@example.com".into(),
+            username: "ada".into(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Forbidden {
+            code: "registration_closed",
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_sign_up_the_hasher_is_too_busy_for_is_overloaded_and_stores_nothing() {
+    let mut m = Mocks::new();
+    m.hasher.expect_hash().returning(|_| {
+        Err(SecurityError::Busy {
+            retry_after: Duration::from_secs(2),
+        })
+    });
+    m.users.expect_create().never();
+    let err = m
+        .service()
+        .register(Registration {
+            email: "ada@example.com".into(),
+            username: "ada".into(),
+            password: "correct horse battery".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Overloaded { .. }));
 }
 
 #[tokio::test]
@@ -415,8 +600,9 @@ async fn a_login_starts_a_session_of_the_configured_lifetime_named_by_the_access
     m.users
         .expect_find_by_login()
         .returning(move |_| Ok(Some(user.clone())));
-    m.throttle.expect_acquire().returning(|_, _| Ok(()));
-    m.throttle.expect_reset().return_const(());
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
     m.throttle.expect_forgive().return_const(());
     m.hasher.expect_dummy_hash().return_const("d".to_owned());
     m.hasher.expect_verify().returning(|_, _| Ok(true));
@@ -617,8 +803,10 @@ async fn after_a_password_change_the_same_access_token_is_refused_at_once() {
     m.bearing(claims);
     let ended = Arc::new(AtomicBool::new(false));
     ending_store(&mut m, claims, &ended);
-    m.throttle.expect_acquire().returning(|_, _| Ok(()));
-    m.throttle.expect_reset().return_const(());
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.throttle.expect_forgive().return_const(());
     m.hasher.expect_verify().returning(|_, _| Ok(true));
     m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
     let flag = Arc::clone(&ended);
@@ -651,8 +839,10 @@ async fn after_deleting_the_account_the_same_access_token_is_refused_at_once() {
     m.tokens.expect_find_session().returning(move |id| {
         Ok((!gone.load(Ordering::SeqCst)).then(|| session_of(claims.user_id, id)))
     });
-    m.throttle.expect_acquire().returning(|_, _| Ok(()));
-    m.throttle.expect_reset().return_const(());
+    m.throttle
+        .expect_acquire()
+        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.throttle.expect_forgive().return_const(());
     m.hasher.expect_verify().returning(|_, _| Ok(true));
     let flag = Arc::clone(&deleted);
     m.users.expect_delete().times(1).returning(move |_| {
@@ -676,8 +866,9 @@ async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
     m.throttle
         .expect_acquire()
         .times(1)
-        .returning(|_, _| Ok(()));
-    m.throttle.expect_reset().never();
+        .returning(|_, _| Ok(vec![0]));
+    m.throttle.expect_fail().times(1).return_const(());
+    m.throttle.expect_forgive().never();
     m.hasher.expect_verify().returning(|_, _| Ok(false));
     m.users.expect_delete().never();
     let err = m.service().delete_account(id, "wrong").await.unwrap_err();
@@ -688,8 +879,8 @@ async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
 async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call() {
     let mut m = Mocks::new();
     let id = m.knowing(user());
-    m.throttle.expect_acquire().returning(|_, _| Ok(()));
-    m.throttle.expect_reset().return_const(());
+    m.throttle.expect_acquire().returning(|_, _| Ok(vec![0]));
+    m.throttle.expect_forgive().times(1).return_const(());
     m.hasher.expect_verify().returning(|p, _| Ok(p == "right"));
     m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
     m.users
