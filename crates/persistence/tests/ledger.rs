@@ -111,10 +111,11 @@ async fn run(backend: Backend, ops: Vec<Op>, card: bool) {
         return;
     };
     let user = common::make_user(&db, "ada").await.id;
+    // Savings may never go below zero (checking may: an overdraft).
     let t = if card {
         AccountType::CreditCard
     } else {
-        AccountType::Checking
+        AccountType::Savings
     };
     let opening = 100_000;
     let account = open_account(&db, user, t, opening).await;
