@@ -66,7 +66,7 @@ pub struct Settings {
     pub body_limit: usize,
     /// How long a cached report may be kept (`NESTEGG_CACHE_TTL_SECONDS`).
     pub cache_ttl: std::time::Duration,
-    /// Bytes the in-process report cache may hold (`NESTEGG_CACHE_MAX_BYTES`, default 64 MiB).
+    /// Bytes the in-process report cache may hold (`NESTEGG_CACHE_MAX_BYTES`, default 32 MiB).
     pub cache_max_bytes: u64,
     /// Reports cached per user in Redis (`NESTEGG_CACHE_MAX_ENTRIES_PER_USER`, default 32).
     pub cache_max_entries_per_user: u32,
@@ -242,7 +242,7 @@ impl Settings {
         let cache_max_bytes = whole_number(
             "NESTEGG_CACHE_MAX_BYTES",
             get("NESTEGG_CACHE_MAX_BYTES"),
-            64 * 1024 * 1024,
+            32 * 1024 * 1024,
             0..=1 << 40,
             "expected a whole number of bytes from 0 to 1099511627776",
         )?;
@@ -701,7 +701,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_bounds_default_to_64_mib_and_32_reports_per_user_and_refuse_nonsense() {
+    fn the_cache_bounds_default_to_32_mib_and_32_reports_per_user_and_refuse_nonsense() {
         let key = STANDARD.encode([1u8; 32]);
         let pg = [
             ("DATABASE_URL", "postgres://localhost/n"),
@@ -709,7 +709,7 @@ mod tests {
             ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
         ];
         let defaults = settings(&pg).unwrap();
-        assert_eq!(defaults.cache_max_bytes, 64 * 1024 * 1024);
+        assert_eq!(defaults.cache_max_bytes, 32 * 1024 * 1024);
         assert_eq!(defaults.cache_max_entries_per_user, 32);
         let mut set = pg.to_vec();
         set.push(("NESTEGG_CACHE_MAX_BYTES", "1048576"));

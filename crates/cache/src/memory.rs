@@ -10,8 +10,10 @@ use moka::Expiry;
 use moka::sync::Cache as Moka;
 use nestegg_ports::{Cache, CacheError, Cached};
 
-/// The default budget: a few hundred large reports (a ten-year daily history is ~300 KB).
-pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The default budget: about a hundred of the largest reports (a ten-year daily history is
+/// ~300 KB), and with the allocator's share still under 64 MB of resident memory
+/// (docs/PERFORMANCE.md).
+pub const DEFAULT_MAX_BYTES: u64 = 32 * 1024 * 1024;
 
 /// How many version counters scopes share (8 bytes each: 128 KiB, whatever the user count).
 const VERSION_SLOTS: usize = 16_384;
@@ -158,6 +160,10 @@ impl Cache for InMemoryCache {
                 ttl,
             },
         );
+        // moka applies evictions in batches (dozens of writes); with values of hundreds of KB
+        // that let the cache overshoot its budget by tens of MB. A put follows a computation
+        // that took milliseconds, so evicting at once costs little.
+        self.values.run_pending_tasks();
         Ok(true)
     }
 
