@@ -88,7 +88,7 @@ async fn keys(conn: &mut deadpool_redis::Connection, prefix: &str) -> Vec<String
 }
 
 #[tokio::test]
-async fn thousands_of_distinct_values_in_one_scope_keep_only_the_newest_within_the_bound() {
+async fn redis_keeps_only_the_newest_values_of_a_scope_within_the_bound_after_thousands_of_puts() {
     let Some((cache, prefix, mut conn)) = cache_and_keys(32).await else {
         return;
     };
@@ -121,7 +121,7 @@ async fn thousands_of_distinct_values_in_one_scope_keep_only_the_newest_within_t
 }
 
 #[tokio::test]
-async fn every_value_key_has_a_ttl_of_its_own_and_the_index_outlives_none_by_much() {
+async fn redis_gives_every_value_key_a_ttl_of_its_own_and_the_index_outlives_none_by_much() {
     let Some((cache, prefix, mut conn)) = cache_and_keys(32).await else {
         return;
     };
@@ -150,7 +150,7 @@ async fn every_value_key_has_a_ttl_of_its_own_and_the_index_outlives_none_by_muc
 }
 
 #[tokio::test]
-async fn an_invalidation_deletes_the_scope_values_and_the_hash_of_earlier_releases() {
+async fn a_redis_invalidation_deletes_the_scope_values_and_the_hash_of_earlier_releases() {
     let Some((cache, prefix, mut conn)) = cache_and_keys(32).await else {
         return;
     };
@@ -176,7 +176,7 @@ async fn an_invalidation_deletes_the_scope_values_and_the_hash_of_earlier_releas
 }
 
 #[tokio::test]
-async fn a_value_an_invalidation_missed_is_still_not_served_after_it() {
+async fn a_value_a_redis_invalidation_missed_is_still_not_served_after_it() {
     let Some((cache, prefix, mut conn)) = cache_and_keys(32).await else {
         return;
     };
