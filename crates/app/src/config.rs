@@ -83,6 +83,10 @@ pub struct Settings {
     /// bcrypt jobs admitted at once, running or waiting (`NESTEGG_BCRYPT_QUEUE`, default 64);
     /// sign-ups get a quarter of it. A job beyond it is answered 503 at once.
     pub bcrypt_queue: usize,
+    /// Bytes the in-process report cache may hold (`NESTEGG_CACHE_MAX_BYTES`, default 32 MiB).
+    pub cache_max_bytes: u64,
+    /// Reports cached per user in Redis (`NESTEGG_CACHE_MAX_ENTRIES_PER_USER`, default 32).
+    pub cache_max_entries_per_user: u32,
 }
 
 /// Plaid's settings.
@@ -273,6 +277,20 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let cache_max_bytes = whole_number(
+            "NESTEGG_CACHE_MAX_BYTES",
+            get("NESTEGG_CACHE_MAX_BYTES"),
+            32 * 1024 * 1024,
+            0..=1 << 40,
+            "expected a whole number of bytes from 0 to 1099511627776",
+        )?;
+        let cache_max_entries_per_user = whole_number(
+            "NESTEGG_CACHE_MAX_ENTRIES_PER_USER",
+            get("NESTEGG_CACHE_MAX_ENTRIES_PER_USER"),
+            32,
+            1..=10_000,
+            "expected a whole number from 1 to 10000",
+        )?;
         let sync_secs = whole_number(
             "NESTEGG_SYNC_INTERVAL_SECONDS",
             get("NESTEGG_SYNC_INTERVAL_SECONDS"),
@@ -343,6 +361,8 @@ impl Settings {
             trusted_proxies,
             registration_open,
             bcrypt_queue,
+            cache_max_bytes,
+            cache_max_entries_per_user,
         })
     }
 }
@@ -891,5 +911,34 @@ mod tests {
         assert!(err.contains("chmod 600"), "{err}");
         assert!(!err.contains('\n'), "one line: {err}");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_cache_bounds_default_to_32_mib_and_32_reports_per_user_and_refuse_nonsense() {
+        let key = STANDARD.encode([1u8; 32]);
+        let pg = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        let defaults = settings(&pg).unwrap();
+        assert_eq!(defaults.cache_max_bytes, 32 * 1024 * 1024);
+        assert_eq!(defaults.cache_max_entries_per_user, 32);
+        let mut set = pg.to_vec();
+        set.push(("NESTEGG_CACHE_MAX_BYTES", "1048576"));
+        set.push(("NESTEGG_CACHE_MAX_ENTRIES_PER_USER", "5"));
+        let set = settings(&set).unwrap();
+        assert_eq!(
+            (set.cache_max_bytes, set.cache_max_entries_per_user),
+            (1_048_576, 5)
+        );
+        for (name, value) in [
+            ("NESTEGG_CACHE_MAX_BYTES", "64MiB"),
+            ("NESTEGG_CACHE_MAX_ENTRIES_PER_USER", "0"),
+        ] {
+            let mut bad = pg.to_vec();
+            bad.push((name, value));
+            assert!(settings(&bad).unwrap_err().to_string().starts_with(name));
+        }
     }
 }

@@ -91,13 +91,16 @@ impl AppState {
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 (
                     Arc::new(RedisThrottle::new(store.clone())),
-                    Arc::new(RedisCache::new(store.clone())),
+                    Arc::new(
+                        RedisCache::new(store.clone())
+                            .with_max_fields_per_scope(settings.cache_max_entries_per_user),
+                    ),
                     Some(Arc::new(store)),
                 )
             }
             None => (
                 Arc::new(InMemoryThrottle::default()),
-                Arc::new(InMemoryCache::default()),
+                Arc::new(InMemoryCache::new(settings.cache_max_bytes)),
                 None,
             ),
         };

@@ -60,12 +60,45 @@ impl ReportCache {
             Lookup::Hit(text) => return Ok(text),
             Lookup::Miss(version) => version,
         };
-        let value = compute().await?;
-        let text = serde_json::to_string(&value).map_err(|e| AppError::Unexpected(e.into()))?;
+        let text = Self::computed_json(compute).await?;
         if let Some(version) = version {
             self.store(&scope, field, &text, version).await;
         }
         Ok(text)
+    }
+
+    /// As [`ReportCache::get_or_compute_json`] when `worth_caching`; otherwise the JSON text
+    /// of `compute`'s value, without reading or filling the cache.
+    ///
+    /// # Errors
+    /// As [`ReportCache::get_or_compute_json`].
+    pub async fn get_or_compute_json_if<T, F, Fut>(
+        &self,
+        worth_caching: bool,
+        user_id: Uuid,
+        field: &str,
+        compute: F,
+    ) -> Result<String, AppError>
+    where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        if worth_caching {
+            self.get_or_compute_json(user_id, field, compute).await
+        } else {
+            Self::computed_json(compute).await
+        }
+    }
+
+    async fn computed_json<T, F, Fut>(compute: F) -> Result<String, AppError>
+    where
+        T: Serialize,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let value = compute().await?;
+        serde_json::to_string(&value).map_err(|e| AppError::Unexpected(e.into()))
     }
 
     async fn lookup(&self, scope: &str, field: &str) -> Lookup {
@@ -172,6 +205,18 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(text, "5");
+    }
+
+    #[tokio::test]
+    async fn a_value_not_worth_caching_is_computed_without_touching_the_cache() {
+        let mut mock = MockCache::new();
+        mock.expect_get().never();
+        mock.expect_put_if_current().never();
+        let text = cache(mock)
+            .get_or_compute_json_if(false, Uuid::nil(), "f", || async { Ok([1, 2]) })
+            .await
+            .unwrap();
+        assert_eq!(text, "[1,2]");
     }
 
     #[tokio::test]

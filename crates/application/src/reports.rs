@@ -93,6 +93,13 @@ impl ReportService {
         Ok(Rates::new(base, rates))
     }
 
+    /// Whether a report of a range ending on `to` is worth caching: the ranges the app reads
+    /// again and again end today (the default); any other range is computed each time, so
+    /// that walking through ranges neither fills the cache nor evicts what is read often.
+    fn worth_caching(&self, to: NaiveDate) -> bool {
+        to == self.clock.today()
+    }
+
     /// Net worth as of today (each account's balance on today's date, so a transaction dated
     /// later does not count yet): totals, by type, by institution, per account (computed, not
     /// cached).
@@ -144,7 +151,7 @@ impl ReportService {
     }
 
     /// Net worth on each date from `from` (default: a year ago) to `to` (default: today), as
-    /// JSON in the caller's shape (`render`), cached like the overview.
+    /// JSON in the caller's shape (`render`), cached like the overview when it ends today.
     ///
     /// # Errors
     /// [`AppError::Validation`] for a bad range or interval.
@@ -176,7 +183,7 @@ impl ReportService {
             report::history_dates(from, to, interval).map_err(|e| AppError::invalid("to", &e))?;
         let key = format!("history:{from}:{to}:{interval:?}");
         self.cache
-            .get_or_compute_json(user_id, &key, || async {
+            .get_or_compute_json_if(self.worth_caching(to), user_id, &key, || async {
                 let rates = self.rates(user_id).await?;
                 let snapshots = self.reports.snapshots_until(user_id, to).await?;
                 Ok(render(report::history(&dates, &snapshots, &rates)?))
@@ -186,7 +193,7 @@ impl ReportService {
 
     /// Income and expenses from `from` (default: the first of this month) to `to` (default:
     /// today), grouped; transfers and pending transactions are left out. JSON in the caller's
-    /// shape (`render`), cached like the overview.
+    /// shape (`render`), cached like the overview when it ends today.
     ///
     /// # Errors
     /// [`AppError::Validation`] for a bad range or grouping.
@@ -201,7 +208,7 @@ impl ReportService {
         let (from, to, grouping) = self.cashflow_range(from, to, group_by)?;
         let key = format!("cashflow:{from}:{to}:{grouping:?}");
         self.cache
-            .get_or_compute_json(user_id, &key, || async {
+            .get_or_compute_json_if(self.worth_caching(to), user_id, &key, || async {
                 Ok(render(
                     self.compute_cashflow(user_id, from, to, grouping).await?,
                 ))

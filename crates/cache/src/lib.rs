@@ -3,13 +3,14 @@
 //! [`InMemoryThrottle`] counts failed logins for a single instance; [`RedisThrottle`] keeps
 //! the counters in Redis so that every instance shares them. [`InMemoryCache`] and
 //! [`RedisCache`] do the same for computed reports (the `Cache` port): values in versioned
-//! scopes, so that a value computed before a write is never stored after it. Nothing here
-//! knows about HTTP or SQL; callers see only the ports.
+//! scopes, so that a value computed before a write is never served after it; both are
+//! bounded (in bytes in process, in values per scope in Redis) and expire each value on
+//! its own TTL. Nothing here knows about HTTP or SQL; callers see only the ports.
 
 mod memory;
 mod redis;
 mod throttle;
 
-pub use memory::InMemoryCache;
-pub use redis::{RedisCache, RedisStore};
+pub use memory::{CacheUsage, DEFAULT_MAX_BYTES, InMemoryCache};
+pub use redis::{DEFAULT_MAX_FIELDS_PER_SCOPE, RedisCache, RedisStore};
 pub use throttle::{InMemoryThrottle, RedisThrottle};

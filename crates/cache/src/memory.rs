@@ -1,130 +1,141 @@
-//! Versioned report cache in process memory.
+//! Versioned report cache in process memory, bounded in bytes (moka).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use moka::Expiry;
+use moka::sync::Cache as Moka;
 use nestegg_ports::{Cache, CacheError, Cached};
 
-#[derive(Debug)]
+/// The default budget: about a hundred of the largest reports (a ten-year daily history is
+/// ~300 KB), and with the allocator's share still under 64 MB of resident memory
+/// (docs/PERFORMANCE.md).
+pub const DEFAULT_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
+/// How many version counters scopes share (8 bytes each: 128 KiB, whatever the user count).
+const VERSION_SLOTS: usize = 16_384;
+
+/// What moka and the key cost besides the value's bytes, roughly: charged so that a flood of
+/// tiny values is bounded too.
+const ENTRY_OVERHEAD: usize = 160;
+
+#[derive(Debug, Clone)]
 struct Entry {
-    value: String,
-    /// `None` when the ttl is too long to represent: the value never expires.
-    expires: Option<Instant>,
+    /// The scope's version this value was computed under; served only while it is current.
+    version: u64,
+    value: Arc<str>,
+    ttl: Duration,
 }
 
-impl Entry {
-    fn is_live(&self, now: Instant) -> bool {
-        self.expires.is_none_or(|at| at > now)
+/// Each entry lives for the TTL its put asked for, counted again when it is replaced.
+#[derive(Debug)]
+struct PerEntryTtl;
+
+impl Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _: &String, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.ttl)
     }
 }
 
-#[derive(Debug, Default)]
-struct Scope {
-    /// Invalidations since this scope entered the map; its version is `epoch + counter`.
-    counter: u64,
-    fields: HashMap<String, Entry>,
-}
-
-/// The map and the epoch, under one lock so that a version is always read consistently.
+/// Cached values for a single instance, in at most `max_bytes` (values, keys and an
+/// estimate of the bookkeeping), each expiring after its own TTL; when full, moka evicts by
+/// its TinyLFU policy, which also keeps a flood of one-off values from displacing the
+/// values that are read again.
 ///
-/// Why versions never go backwards (so a version read before an invalidation can never match
-/// again): a scope's version is `epoch + counter`, and a scope absent from the map has counter
-/// 0. `invalidate` raises the counter of a scope in the map, or, when the map is full, the
-/// epoch. Forgetting a scope (only once it holds no live field) takes its counter to 0, so the
-/// epoch first grows by the largest counter forgotten: every forgotten scope stays at or above
-/// the version it had, and every other scope only moves up (a put in flight there is refused,
-/// which costs one recomputation and nothing else).
-#[derive(Debug, Default)]
-struct State {
-    epoch: u64,
-    scopes: HashMap<String, Scope>,
-}
-
-impl State {
-    fn version(&self, scope: &str) -> u64 {
-        let counter = self.scopes.get(scope).map_or(0, |s| s.counter);
-        // 2^64 invalidations cannot happen; saturate rather than wrap back to old versions.
-        self.epoch.saturating_add(counter)
-    }
-
-    /// Makes room for one more scope if it can: drops expired fields, then scopes left empty.
-    fn prune(&mut self, now: Instant) {
-        let mut forgotten = 0;
-        self.scopes.retain(|_, scope| {
-            scope.fields.retain(|_, entry| entry.is_live(now));
-            let keep = !scope.fields.is_empty();
-            if !keep {
-                forgotten = forgotten.max(scope.counter);
-            }
-            keep
-        });
-        self.epoch = self.epoch.saturating_add(forgotten);
-    }
-}
-
-/// Cached values in a map, for a single instance (and for tests).
-///
-/// Holds at most `max_scopes` scopes. When full it drops expired values and scopes left
-/// without values; if every scope still holds live values, a put for a new scope is declined
-/// (the caller just keeps its computed value) rather than growing the map.
+/// Versions: each scope hashes to one of a fixed set of counters, and `invalidate` bumps its
+/// scope's counter. Counters only grow, so a version read before an invalidation never
+/// matches again; every value carries the version it was computed under and is served only
+/// while that version is current. So a value computed before a write is never served after
+/// it, even when its put raced the invalidation, and nothing has to be found and deleted at
+/// invalidation (the stale values are replaced on the next miss or age out of the budget).
+/// Two scopes sharing a counter only cost each other a recomputation now and then. The
+/// counters take fixed memory, unlike a map of scopes that every new user would grow.
 #[derive(Debug)]
 pub struct InMemoryCache {
-    state: Mutex<State>,
-    max_scopes: usize,
+    values: Moka<String, Entry>,
+    versions: Box<[AtomicU64]>,
+    /// Fixed keys, so that which scopes share a counter is the same in every run (tests).
+    hasher: BuildHasherDefault<DefaultHasher>,
+}
+
+/// How full a cache is, once moka's pending evictions have run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheUsage {
+    /// Values held.
+    pub entries: u64,
+    /// Their weight in bytes, as counted against the budget.
+    pub bytes: u64,
 }
 
 impl Default for InMemoryCache {
     fn default() -> Self {
-        Self::new(10_000)
+        Self::new(DEFAULT_MAX_BYTES)
     }
 }
 
 impl InMemoryCache {
-    /// A cache that holds at most `max_scopes` scopes.
+    /// A cache that holds at most `max_bytes` of values.
     #[must_use]
-    pub fn new(max_scopes: usize) -> Self {
+    pub fn new(max_bytes: u64) -> Self {
+        let values = Moka::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &String, entry: &Entry| {
+                u32::try_from(key.len() + entry.value.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            })
+            .expire_after(PerEntryTtl)
+            .build();
         Self {
-            state: Mutex::new(State::default()),
-            max_scopes,
+            values,
+            versions: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: BuildHasherDefault::default(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // Every change under the lock leaves the versions valid at each step (they only grow),
-        // so a panic elsewhere while holding it leaves nothing unsafe to read.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Entries and bytes held now, after running moka's pending evictions.
+    #[must_use]
+    pub fn usage(&self) -> CacheUsage {
+        self.values.run_pending_tasks();
+        CacheUsage {
+            entries: self.values.entry_count(),
+            bytes: self.values.weighted_size(),
+        }
     }
 
-    /// Whether `scope` is in the map or could be added to it, pruning if the map is full.
-    fn has_room_for(&self, state: &mut State, scope: &str, now: Instant) -> bool {
-        if state.scopes.contains_key(scope) || state.scopes.len() < self.max_scopes {
-            return true;
-        }
-        state.prune(now);
-        state.scopes.len() < self.max_scopes
+    fn version_of(&self, scope: &str) -> &AtomicU64 {
+        // The modulo is below VERSION_SLOTS, so the cast back to usize cannot truncate.
+        let slot = (self.hasher.hash_one(scope) % VERSION_SLOTS as u64) as usize;
+        &self.versions[slot]
     }
+}
+
+/// One key per (scope, field), unambiguous whatever characters either holds.
+fn key(scope: &str, field: &str) -> String {
+    format!("{}:{scope}{field}", scope.len())
 }
 
 #[async_trait]
 impl Cache for InMemoryCache {
     async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
-        let now = Instant::now();
-        let mut state = self.lock();
-        let version = state.version(scope);
-        let value = match state.scopes.get_mut(scope) {
-            Some(s) => match s.fields.get(field) {
-                Some(entry) if entry.is_live(now) => Some(entry.value.clone()),
-                Some(_) => {
-                    // Expired: free it now instead of waiting for the map to fill up.
-                    s.fields.remove(field);
-                    None
-                }
-                None => None,
-            },
-            None => None,
-        };
+        // The version first: a value read after it that still carries it was current then.
+        let version = self.version_of(scope).load(Ordering::SeqCst);
+        let value = self
+            .values
+            .get(&key(scope, field))
+            .filter(|entry| entry.version == version)
+            .map(|entry| entry.value.to_string());
         Ok(Cached { version, value })
     }
 
@@ -136,44 +147,28 @@ impl Cache for InMemoryCache {
         version: u64,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        let now = Instant::now();
-        let mut state = self.lock();
-        if state.version(scope) != version {
+        if self.version_of(scope).load(Ordering::SeqCst) != version {
             return Ok(false);
         }
-        if !self.has_room_for(&mut state, scope, now) {
-            tracing::warn!("in-memory cache is full; a value went uncached");
-            return Ok(false);
-        }
-        // Pruning may have raised the epoch: the version read above may be stale now.
-        if state.version(scope) != version {
-            return Ok(false);
-        }
-        let entry = Entry {
-            value: value.to_owned(),
-            expires: now.checked_add(ttl),
-        };
-        state
-            .scopes
-            .entry(scope.to_owned())
-            .or_default()
-            .fields
-            .insert(field.to_owned(), entry);
+        // An invalidation landing between the check and the insert is harmless: the entry
+        // carries `version`, which is no longer current, so it is never served.
+        self.values.insert(
+            key(scope, field),
+            Entry {
+                version,
+                value: value.into(),
+                ttl,
+            },
+        );
+        // moka applies evictions in batches (dozens of writes); with values of hundreds of KB
+        // that let the cache overshoot its budget by tens of MB. A put follows a computation
+        // that took milliseconds, so evicting at once costs little.
+        self.values.run_pending_tasks();
         Ok(true)
     }
 
     async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
-        let now = Instant::now();
-        let mut state = self.lock();
-        if self.has_room_for(&mut state, scope, now) {
-            let s = state.scopes.entry(scope.to_owned()).or_default();
-            s.fields.clear();
-            s.counter = s.counter.saturating_add(1);
-        } else {
-            // No room to count this scope on its own, and it holds no value (it is not in
-            // the map): moving every version up is the one bump that needs no room.
-            state.epoch = state.epoch.saturating_add(1);
-        }
+        self.version_of(scope).fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -186,91 +181,72 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
-    /// A cache with room for these scopes only, each holding a value (field `f`) for `ttl`.
-    async fn full_cache(scopes: &[&str], ttl: Duration) -> InMemoryCache {
-        let cache = InMemoryCache::new(scopes.len());
-        for scope in scopes {
-            assert!(cache.put_if_current(scope, "f", "x", 0, ttl).await.unwrap());
+    #[tokio::test]
+    async fn thousands_of_distinct_values_never_take_more_than_the_budget() {
+        let budget = 4 * 1024 * 1024;
+        let cache = InMemoryCache::new(budget);
+        let report = "x".repeat(300 * 1024);
+
+        for n in 0..2_000 {
+            let scope = format!("user:{}", n % 7);
+            let field = format!("history:{n}");
+            let v = cache.get(&scope, &field).await.unwrap().version;
+            cache
+                .put_if_current(&scope, &field, &report, v, MINUTE)
+                .await
+                .unwrap();
         }
-        cache
+        let usage = cache.usage();
+
+        assert!(usage.bytes <= budget, "{usage:?}");
+        assert!(usage.entries >= 1, "{usage:?}");
+        // 4 MiB holds 13 values of 300 KiB, and no more.
+        assert!(usage.entries <= 13, "{usage:?}");
     }
 
     #[tokio::test]
-    async fn a_full_cache_never_holds_more_scopes_than_its_bound() {
-        let cache = full_cache(&["a", "b"], MINUTE).await;
-
-        let third = cache
-            .put_if_current("c", "f", "x", 0, MINUTE)
-            .await
-            .unwrap();
-        cache.invalidate("d").await.unwrap();
-
-        assert!(!third);
-        assert_eq!(cache.lock().scopes.len(), 2);
-        assert_eq!(
-            cache.get("a", "f").await.unwrap().value.as_deref(),
-            Some("x")
+    async fn a_value_stored_in_a_race_with_an_invalidation_is_never_served() {
+        let cache = InMemoryCache::default();
+        let v = cache.get("user:1", "f").await.unwrap().version;
+        // The put checked its version just before the write landed, and inserts after it.
+        cache.invalidate("user:1").await.unwrap();
+        cache.values.insert(
+            key("user:1", "f"),
+            Entry {
+                version: v,
+                value: "computed before the write".into(),
+                ttl: MINUTE,
+            },
         );
-        assert_eq!(cache.get("c", "f").await.unwrap().value, None);
+
+        let after = cache.get("user:1", "f").await.unwrap();
+
+        assert_eq!(after.value, None);
+        assert!(after.version > v);
     }
 
     #[tokio::test]
-    async fn a_full_cache_makes_room_by_dropping_expired_values_and_their_scopes() {
-        let cache = full_cache(&["a", "b"], Duration::from_millis(20)).await;
-        tokio::time::sleep(Duration::from_millis(40)).await;
-
-        let v = cache.get("c", "f").await.unwrap().version;
-        let stored = cache
-            .put_if_current("c", "f", "y", v, MINUTE)
+    async fn a_replaced_value_lives_for_the_ttl_of_its_last_put() {
+        let cache = InMemoryCache::default();
+        cache
+            .put_if_current("user:1", "f", "a", 0, Duration::from_millis(30))
+            .await
+            .unwrap();
+        cache
+            .put_if_current("user:1", "f", "b", 0, MINUTE)
             .await
             .unwrap();
 
-        assert!(stored);
-        assert_eq!(cache.lock().scopes.len(), 1);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+
         assert_eq!(
-            cache.get("c", "f").await.unwrap().value.as_deref(),
-            Some("y")
+            cache.get("user:1", "f").await.unwrap().value.as_deref(),
+            Some("b")
         );
     }
 
-    #[tokio::test]
-    async fn a_forgotten_scope_never_accepts_a_version_read_before_its_invalidation() {
-        let cache = InMemoryCache::new(1);
-        let before = cache.get("a", "f").await.unwrap().version;
-        cache.invalidate("a").await.unwrap();
-        cache.invalidate("a").await.unwrap();
-        let current = cache.get("a", "f").await.unwrap().version;
-        let other = cache.get("b", "f").await.unwrap().version;
-        // "b" needs the only slot: "a" holds no value, so it is forgotten.
-        cache
-            .put_if_current("b", "f", "x", other, MINUTE)
-            .await
-            .unwrap();
-        assert!(!cache.lock().scopes.contains_key("a"));
-
-        let stale = cache
-            .put_if_current("a", "f", "x", before, MINUTE)
-            .await
-            .unwrap();
-        let after = cache.get("a", "f").await.unwrap().version;
-
-        assert!(!stale);
-        assert!(after >= current, "{after} < {current}");
-    }
-
-    #[tokio::test]
-    async fn invalidating_a_new_scope_in_a_full_cache_still_refuses_older_versions() {
-        let cache = full_cache(&["a"], MINUTE).await;
-        let before = cache.get("b", "f").await.unwrap().version;
-
-        cache.invalidate("b").await.unwrap();
-        let stored = cache
-            .put_if_current("b", "f", "x", before, MINUTE)
-            .await
-            .unwrap();
-
-        assert!(!stored);
-        assert!(cache.get("b", "f").await.unwrap().version > before);
-        assert_eq!(cache.lock().scopes.len(), 1);
+    #[test]
+    fn keys_of_different_scope_and_field_splits_differ() {
+        assert_ne!(key("user:1", "0f"), key("user:10", "f"));
     }
 }

@@ -7,37 +7,68 @@ use deadpool_redis::redis;
 use deadpool_redis::{Config, Pool, Runtime};
 use nestegg_ports::{Cache, CacheError, Cached, HealthProbe, RepoError};
 
-/// The scope's version (0 until its first invalidation) and one field, read together so that
-/// a value is never paired with a version from after a write. KEYS: version, hash; ARGV: field.
+/// The scope's version (0 until its first invalidation) and one field's value, read together;
+/// the value is returned only if it was stored under that version, so a value is never paired
+/// with a version from after a write, even one that an invalidation failed to delete. Values
+/// are kept as `<version>:<text>`. KEYS: version, field.
 const CACHE_GET: &str = r"
-return {redis.call('GET', KEYS[1]) or '0', redis.call('HGET', KEYS[2], ARGV[1])}
+local ver = redis.call('GET', KEYS[1]) or '0'
+local stored = redis.call('GET', KEYS[2])
+if stored then
+  local sep = string.find(stored, ':', 1, true)
+  if sep and string.sub(stored, 1, sep - 1) == ver then
+    return {ver, string.sub(stored, sep + 1)}
+  end
+end
+return {ver, false}
 ";
 
-/// Stores the field and restarts the hash's TTL only if the version is still the one the
-/// caller read; returns 1 if it stored. Versions are compared as the decimal text INCR keeps,
-/// so no precision is lost in Lua numbers. ARGV: version, field, value, ttl ms.
+/// Stores the field, with its own TTL, only if the version is still the one the caller read;
+/// returns 1 if it stored. The scope's index (a sorted set of its field keys by expiry time)
+/// drops the expired, then the soonest to expire beyond ARGV[4] fields, deleting them: the
+/// bound per scope. Versions are compared as the decimal text INCR keeps, so no precision is
+/// lost in Lua numbers. KEYS: version, index, field; ARGV: version, value, ttl ms, max fields.
 const CACHE_PUT: &str = r"
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+local ttl = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('SET', KEYS[3], ARGV[1] .. ':' .. ARGV[2], 'PX', ttl)
+redis.call('ZADD', KEYS[2], now + ttl, KEYS[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do redis.call('DEL', oldest[i]) end
+end
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 1
 ";
 
-/// Bumps the version (keeping it for ARGV[1] seconds more) and drops every field.
+/// Bumps the version (keeping it for ARGV[1] seconds more) and deletes every field in the
+/// index, the index, and the hash in which earlier releases kept the fields (so that an
+/// instance of such a release, sharing this Redis during an upgrade, serves nothing stale).
+/// KEYS: version, index, legacy hash.
 const CACHE_INVALIDATE: &str = r"
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
+local fields = redis.call('ZRANGE', KEYS[2], 0, -1)
+for i = 1, #fields do redis.call('DEL', fields[i]) end
+redis.call('DEL', KEYS[2], KEYS[3])
 return 0
 ";
 
 /// How long a version outlives the scope's last invalidation. A version that expires reads
 /// as 0 again, which is safe because no reader holds a version for anywhere near this long,
-/// and the fields it guarded are unchanged since (every write bumps and refreshes it).
+/// and every field it guarded was deleted by that invalidation or has expired since (a field
+/// lives at most [`CACHE_MAX_TTL_MS`]).
 const CACHE_VERSION_TTL_SECS: u64 = 7 * 24 * 60 * 60;
 
-/// The longest field TTL sent to Redis, which refuses expiry times beyond its clock's range.
-const CACHE_MAX_TTL_MS: u64 = 365 * 24 * 60 * 60 * 1000;
+/// The longest field TTL: a day, well inside the version's lifetime.
+const CACHE_MAX_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The default bound on a scope's fields (each user's cached reports) in Redis.
+pub const DEFAULT_MAX_FIELDS_PER_SCOPE: u32 = 32;
 
 /// A Redis connection pool and the prefix every key of this service (or test) starts with.
 #[derive(Clone)]
@@ -103,28 +134,50 @@ impl HealthProbe for RedisStore {
     }
 }
 
-/// Cached values in Redis, shared by every instance: per scope, a version counter
-/// (`<prefix>cache:<scope>:ver`) and a hash of field to value (`<prefix>cache:<scope>`) that
-/// expires `ttl` after its last put. Each call is one Lua script, so the version check and the
-/// store are atomic. Scope names must not end in `:ver`, or their hash would be another
-/// scope's version key.
+/// Cached values in Redis, shared by every instance. Per scope: a version counter
+/// (`<prefix>cache:<scope>:ver`), one key per field (`<prefix>cache:<scope>:f:<field>`)
+/// expiring on its own TTL, and an index of those keys (`<prefix>cache:<scope>:idx`) that
+/// bounds them to `max_fields` (the soonest to expire go first) and lets an invalidation
+/// delete them. Each call is one Lua script, so the version check and the store are atomic.
+/// The scripts touch field keys named in the index, so this needs a single Redis, not a
+/// cluster. Scope names must not end in `:ver` or `:idx` nor contain `:f:`, or their keys
+/// could meet another scope's.
 #[derive(Debug, Clone)]
 pub struct RedisCache {
     store: RedisStore,
+    max_fields: u32,
 }
 
 impl RedisCache {
-    /// A cache over `store`.
+    /// A cache over `store`, holding at most [`DEFAULT_MAX_FIELDS_PER_SCOPE`] per scope.
     #[must_use]
     pub fn new(store: RedisStore) -> Self {
-        Self { store }
+        Self {
+            store,
+            max_fields: DEFAULT_MAX_FIELDS_PER_SCOPE,
+        }
     }
 
-    /// An EVAL of `script` over the scope's two keys: KEYS[1] the version, KEYS[2] the hash.
-    fn script(&self, script: &str, scope: &str) -> redis::Cmd {
-        let hash = self.store.key(&format!("cache:{scope}"));
+    /// The same cache, holding at most `max_fields` (at least 1) per scope.
+    #[must_use]
+    pub fn with_max_fields_per_scope(self, max_fields: u32) -> Self {
+        Self {
+            max_fields: max_fields.max(1),
+            ..self
+        }
+    }
+
+    /// An EVAL of `script` over KEYS[1] the scope's version, then `keys` (suffixes of the
+    /// scope's key: `""` is the legacy hash).
+    fn script(&self, script: &str, scope: &str, keys: &[&str]) -> redis::Cmd {
+        let base = self.store.key(&format!("cache:{scope}"));
         let mut cmd = redis::cmd("EVAL");
-        cmd.arg(script).arg(2).arg(format!("{hash}:ver")).arg(hash);
+        cmd.arg(script)
+            .arg(1 + keys.len())
+            .arg(format!("{base}:ver"));
+        for suffix in keys {
+            cmd.arg(format!("{base}{suffix}"));
+        }
         cmd
     }
 
@@ -145,8 +198,7 @@ impl RedisCache {
 impl Cache for RedisCache {
     #[tracing::instrument(level = "debug", skip(self), err(level = "warn"))]
     async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
-        let mut cmd = self.script(CACHE_GET, scope);
-        cmd.arg(field);
+        let cmd = self.script(CACHE_GET, scope, &[&format!(":f:{field}")]);
         let (version, value) = self.query::<(u64, Option<String>)>(&cmd).await?;
         Ok(Cached { version, value })
     }
@@ -160,18 +212,18 @@ impl Cache for RedisCache {
         version: u64,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        // PEXPIRE 0 would delete the hash at once; at least 1 ms keeps "store, then expire".
+        // PX 0 is refused; at least 1 ms keeps "store, then expire".
         let ttl_ms = u64::try_from(ttl.as_millis())
             .unwrap_or(u64::MAX)
             .clamp(1, CACHE_MAX_TTL_MS);
-        let mut cmd = self.script(CACHE_PUT, scope);
-        cmd.arg(version).arg(field).arg(value).arg(ttl_ms);
+        let mut cmd = self.script(CACHE_PUT, scope, &[":idx", &format!(":f:{field}")]);
+        cmd.arg(version).arg(value).arg(ttl_ms).arg(self.max_fields);
         Ok(self.query::<u8>(&cmd).await? == 1)
     }
 
     #[tracing::instrument(level = "debug", skip(self), err(level = "warn"))]
     async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
-        let mut cmd = self.script(CACHE_INVALIDATE, scope);
+        let mut cmd = self.script(CACHE_INVALIDATE, scope, &[":idx", ""]);
         cmd.arg(CACHE_VERSION_TTL_SECS);
         self.query::<u8>(&cmd).await.map(|_| ())
     }

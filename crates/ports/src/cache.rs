@@ -21,7 +21,8 @@ pub struct Cached {
     pub value: Option<String>,
 }
 
-/// Values (JSON text) grouped in scopes (`user:<id>`), each field under a scope-wide TTL.
+/// Values (JSON text) grouped in scopes (`user:<id>`), each field under its own TTL, in a
+/// bounded store that may evict any value early (a miss only costs a recomputation).
 ///
 /// A scope has a version that [`Cache::invalidate`] bumps. A reader that missed computes the
 /// value and stores it with the version it read; the store is skipped if a write invalidated
@@ -35,7 +36,9 @@ pub trait Cache: Send + Sync {
     /// [`CacheError::Unavailable`] when the cache cannot be reached.
     async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError>;
 
-    /// Stores `value` under `field` if the scope is still at `version`; returns whether it did.
+    /// Stores `value` under `field` for `ttl` if the scope is still at `version`; returns
+    /// whether the version matched (the value may still be evicted at once, and is never
+    /// served once the scope has moved past `version`).
     ///
     /// # Errors
     /// [`CacheError::Unavailable`] when the cache cannot be reached.

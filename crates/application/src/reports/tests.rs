@@ -382,11 +382,6 @@ async fn a_history_without_a_start_never_starts_before_the_earliest_supported_da
     m.reports
         .expect_snapshots_until()
         .returning(|_, _| Ok(vec![]));
-    m.cache_miss(format!(
-        "history:{}:{}:Month",
-        report::MIN_DATE,
-        date(1, 6, 1)
-    ));
     let (id, service) = m.service();
     let text = service
         .history_json(id, None, Some(date(1, 6, 1)), None, |p| {
@@ -508,29 +503,81 @@ async fn a_cached_cash_flow_is_served_without_reading_the_stores() {
 }
 
 #[tokio::test]
-async fn a_missed_cash_flow_is_rendered_with_the_callers_shape_and_cached() {
+async fn a_missed_cash_flow_ending_today_is_rendered_with_the_callers_shape_and_cached() {
     let mut m = Mocks::new();
     m.rates("EUR", vec![]);
     m.reports
         .expect_cashflow()
         .returning(|_, _, _, _| Ok(vec![]));
-    m.cache_miss(format!(
-        "cashflow:{}:{}:Month",
-        date(2026, 1, 1),
-        date(2026, 6, 30)
-    ));
+    m.cache_miss(format!("cashflow:{}:{}:Month", date(2026, 1, 1), today()));
     let (id, service) = m.service();
     let text = service
         .cashflow_json(
             id,
             Some(date(2026, 1, 1)),
-            Some(date(2026, 6, 30)),
+            Some(today()),
             Some("month"),
             |f| format!("{} {}", f.base_currency, f.cashflow.net),
         )
         .await
         .unwrap();
     assert_eq!(text, "\"EUR 0\"");
+}
+
+#[tokio::test]
+async fn a_cash_flow_or_history_not_ending_today_is_computed_each_time_and_never_cached() {
+    let tomorrow = date(2026, 11, 25);
+    for to in [date(2026, 6, 30), tomorrow] {
+        let mut m = Mocks::new();
+        m.rates("EUR", vec![]);
+        m.reports
+            .expect_cashflow()
+            .times(2)
+            .returning(|_, _, _, _| Ok(vec![]));
+        m.reports
+            .expect_snapshots_until()
+            .with(eq(m.user_id), eq(to))
+            .times(2)
+            .returning(|_, _| Ok(vec![]));
+        m.cache.expect_get().never();
+        m.cache.expect_put_if_current().never();
+        let (id, service) = m.service();
+        for _ in 0..2 {
+            let flow = service
+                .cashflow_json(id, Some(date(2026, 1, 1)), Some(to), None, |f| f.to)
+                .await
+                .unwrap();
+            let history = service
+                .history_json(id, Some(date(2026, 1, 1)), Some(to), None, |p| p.len())
+                .await
+                .unwrap();
+            assert_eq!(flow, format!("\"{to}\""));
+            assert!(history.parse::<usize>().unwrap() > 0, "{history}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_history_ending_today_is_cached_under_its_range_and_interval() {
+    let mut m = Mocks::new();
+    m.rates("EUR", vec![]);
+    m.reports
+        .expect_snapshots_until()
+        .times(1)
+        .returning(|_, _| Ok(vec![]));
+    m.cache_miss(format!("history:{}:{}:Day", date(2026, 11, 1), today()));
+    let (id, service) = m.service();
+    let text = service
+        .history_json(
+            id,
+            Some(date(2026, 11, 1)),
+            Some(today()),
+            Some("day"),
+            |p| p.len(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(text, "24");
 }
 
 #[tokio::test]

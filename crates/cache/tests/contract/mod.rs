@@ -143,6 +143,75 @@ macro_rules! cache_contract {
                 assert_eq!(expired.value, None);
                 assert_eq!(expired.version, v);
             }
+
+            #[tokio::test]
+            async fn each_value_expires_on_its_own_ttl_whatever_is_stored_after_it() {
+                let Some(cache) = $cache else { return };
+                let v = cache.get("user:1", "short").await.unwrap().version;
+                cache
+                    .put_if_current("user:1", "short", "s", v, Duration::from_millis(50))
+                    .await
+                    .unwrap();
+                // A later put in the same scope must not push the first value's expiry on.
+                cache
+                    .put_if_current("user:1", "long", "l", v, MINUTE)
+                    .await
+                    .unwrap();
+
+                tokio::time::sleep(Duration::from_millis(150)).await;
+
+                assert_eq!(cache.get("user:1", "short").await.unwrap().value, None);
+                assert_eq!(
+                    cache.get("user:1", "long").await.unwrap().value.as_deref(),
+                    Some("l")
+                );
+            }
+
+            #[tokio::test]
+            async fn a_value_stored_again_after_an_invalidation_is_served_at_the_new_version() {
+                let Some(cache) = $cache else { return };
+                let old = cache.get("user:1", "summary").await.unwrap().version;
+                cache
+                    .put_if_current("user:1", "summary", "before", old, MINUTE)
+                    .await
+                    .unwrap();
+                cache.invalidate("user:1").await.unwrap();
+
+                let new = cache.get("user:1", "summary").await.unwrap().version;
+                let stored = cache
+                    .put_if_current("user:1", "summary", "after", new, MINUTE)
+                    .await
+                    .unwrap();
+                let hit = cache.get("user:1", "summary").await.unwrap();
+
+                assert!(stored);
+                assert_eq!(
+                    hit,
+                    Cached {
+                        version: new,
+                        value: Some("after".into())
+                    }
+                );
+            }
+
+            #[tokio::test]
+            async fn values_and_fields_of_any_text_are_read_back_exactly() {
+                let Some(cache) = $cache else { return };
+                let v = cache.get("user:1", "a:b:c").await.unwrap().version;
+                // Colons and digits where an adapter might keep its own bookkeeping.
+                let text = "12:{\"k\":\"v:w\"}\n\u{e9}";
+
+                cache
+                    .put_if_current("user:1", "a:b:c", text, v, MINUTE)
+                    .await
+                    .unwrap();
+
+                assert_eq!(
+                    cache.get("user:1", "a:b:c").await.unwrap().value.as_deref(),
+                    Some(text)
+                );
+                assert_eq!(cache.get("user:1", "a:b").await.unwrap().value, None);
+            }
         }
     };
 }
