@@ -622,6 +622,30 @@ mod tests {
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// The settings of a PostgreSQL deployment with both secrets set, plus `more`.
+    fn on_postgres(more: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let key = STANDARD.encode([1u8; 32]);
+        let secret = "x".repeat(32);
+        let mut vars = vec![
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+        ];
+        vars.extend_from_slice(more);
+        settings(&vars)
+    }
+
+    /// Asserts that each variable's value is refused with a message naming the variable.
+    fn refused_on_postgres(cases: &[(&str, &str)]) {
+        for (name, bad) in cases {
+            let err = on_postgres(&[(name, bad)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{name} is invalid")),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
     #[test]
     fn postgres_without_secrets_is_refused_naming_the_variable() {
         let err = settings(&[("DATABASE_URL", "postgres://localhost/nestegg")]).unwrap_err();
@@ -730,59 +754,37 @@ mod tests {
 
     #[test]
     fn sessions_last_90_days_checked_every_5_seconds_unless_set_within_bounds() {
-        let key = STANDARD.encode([1u8; 32]);
-        let secret = "x".repeat(32);
-        let base = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", secret.as_str()),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
-        let defaults = settings(&base).unwrap();
+        let defaults = on_postgres(&[]).unwrap();
         assert_eq!(defaults.session_max_age.as_secs(), 90 * 86_400);
         assert_eq!(defaults.session_check_ttl.as_secs(), 5);
-        let mut vars = base.to_vec();
-        vars.extend([
+        let set = on_postgres(&[
             ("NESTEGG_SESSION_MAX_DAYS", "7"),
             ("NESTEGG_SESSION_CHECK_SECONDS", "0"),
-        ]);
-        let set = settings(&vars).unwrap();
+        ])
+        .unwrap();
         assert_eq!(set.session_max_age.as_secs(), 7 * 86_400);
         assert_eq!(set.session_check_ttl.as_secs(), 0);
-        for (name, bad) in [
+        refused_on_postgres(&[
             ("NESTEGG_SESSION_MAX_DAYS", "0"),
             ("NESTEGG_SESSION_MAX_DAYS", "3651"),
             ("NESTEGG_SESSION_MAX_DAYS", "ninety"),
             ("NESTEGG_SESSION_CHECK_SECONDS", "61"),
             ("NESTEGG_SESSION_CHECK_SECONDS", "-1"),
-        ] {
-            let mut vars = base.to_vec();
-            vars.push((name, bad));
-            let err = settings(&vars).unwrap_err().to_string();
-            assert!(
-                err.starts_with(&format!("{name} is invalid")),
-                "{bad:?}: {err}"
-            );
-        }
+        ]);
     }
 
     #[test]
     fn trusted_proxies_registration_and_the_bcrypt_queue_are_read_and_checked() {
-        let key = STANDARD.encode([1u8; 32]);
-        let secret = "x".repeat(32);
-        let base = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", secret.as_str()),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
-        let defaults = settings(&base).unwrap();
+        let defaults = on_postgres(&[]).unwrap();
         assert!(defaults.trusted_proxies.is_empty());
         assert!(defaults.registration_open);
         assert_eq!(defaults.bcrypt_queue, 64);
-        let mut vars = base.to_vec();
-        vars.push(("NESTEGG_TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12,::1"));
-        vars.push(("NESTEGG_REGISTRATION", "closed"));
-        vars.push(("NESTEGG_BCRYPT_QUEUE", "8"));
-        let set = settings(&vars).unwrap();
+        let set = on_postgres(&[
+            ("NESTEGG_TRUSTED_PROXIES", "10.0.0.5, 172.16.0.0/12,::1"),
+            ("NESTEGG_REGISTRATION", "closed"),
+            ("NESTEGG_BCRYPT_QUEUE", "8"),
+        ])
+        .unwrap();
         let shown: Vec<String> = set
             .trusted_proxies
             .iter()
@@ -791,20 +793,12 @@ mod tests {
         assert_eq!(shown, ["10.0.0.5/32", "172.16.0.0/12", "::1/128"]);
         assert!(!set.registration_open);
         assert_eq!(set.bcrypt_queue, 8);
-        for (name, bad) in [
+        refused_on_postgres(&[
             ("NESTEGG_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("NESTEGG_TRUSTED_PROXIES", "proxy.example"),
             ("NESTEGG_REGISTRATION", "invite-only"),
             ("NESTEGG_BCRYPT_QUEUE", "0"),
-        ] {
-            let mut vars = base.to_vec();
-            vars.push((name, bad));
-            let err = settings(&vars).unwrap_err().to_string();
-            assert!(
-                err.starts_with(&format!("{name} is invalid")),
-                "{bad}: {err}"
-            );
-        }
+        ]);
     }
 
     #[test]
@@ -915,30 +909,21 @@ mod tests {
 
     #[test]
     fn the_cache_bounds_default_to_32_mib_and_32_reports_per_user_and_refuse_nonsense() {
-        let key = STANDARD.encode([1u8; 32]);
-        let pg = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
-        let defaults = settings(&pg).unwrap();
+        let defaults = on_postgres(&[]).unwrap();
         assert_eq!(defaults.cache_max_bytes, 32 * 1024 * 1024);
         assert_eq!(defaults.cache_max_entries_per_user, 32);
-        let mut set = pg.to_vec();
-        set.push(("NESTEGG_CACHE_MAX_BYTES", "1048576"));
-        set.push(("NESTEGG_CACHE_MAX_ENTRIES_PER_USER", "5"));
-        let set = settings(&set).unwrap();
+        let set = on_postgres(&[
+            ("NESTEGG_CACHE_MAX_BYTES", "1048576"),
+            ("NESTEGG_CACHE_MAX_ENTRIES_PER_USER", "5"),
+        ])
+        .unwrap();
         assert_eq!(
             (set.cache_max_bytes, set.cache_max_entries_per_user),
             (1_048_576, 5)
         );
-        for (name, value) in [
+        refused_on_postgres(&[
             ("NESTEGG_CACHE_MAX_BYTES", "64MiB"),
             ("NESTEGG_CACHE_MAX_ENTRIES_PER_USER", "0"),
-        ] {
-            let mut bad = pg.to_vec();
-            bad.push((name, value));
-            assert!(settings(&bad).unwrap_err().to_string().starts_with(name));
-        }
+        ]);
     }
 }
