@@ -11,11 +11,12 @@ run:
 fmt:
     cargo fmt --all
 
-# Formatting check, clippy with warnings as errors, crate boundaries.
+# Formatting check, clippy with warnings as errors, crate boundaries, links in the docs.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --all-features -- -D warnings
     bash scripts/check-boundaries.sh
+    bash scripts/check-links.sh
 
 # Every test on SQLite and the in-process cache (PostgreSQL and Redis tests skip).
 test:
