@@ -238,6 +238,12 @@ pub fn check_date(date: NaiveDate) -> Result<NaiveDate, DomainError> {
 /// The most points one history may have (ten years of days).
 pub const MAX_HISTORY_POINTS: usize = 3660;
 
+fn too_many_points() -> DomainError {
+    DomainError::InvalidRange {
+        reason: format!("at most {MAX_HISTORY_POINTS} points; use a longer interval"),
+    }
+}
+
 /// The dates of a history from `from` to `to`: `from`, each step after it, and `to` itself.
 ///
 /// # Errors
@@ -264,14 +270,16 @@ pub fn history_dates(
             Some(d) if d <= to => dates.push(d),
             _ => break,
         }
-        if dates.len() >= MAX_HISTORY_POINTS {
-            return Err(DomainError::InvalidRange {
-                reason: format!("at most {MAX_HISTORY_POINTS} points; use a longer interval"),
-            });
+        // Stop as soon as the limit is passed, so a huge range costs nothing more.
+        if dates.len() > MAX_HISTORY_POINTS {
+            return Err(too_many_points());
         }
     }
     if dates.last() != Some(&to) {
         dates.push(to);
+    }
+    if dates.len() > MAX_HISTORY_POINTS {
+        return Err(too_many_points());
     }
     Ok(dates)
 }

@@ -125,6 +125,23 @@ fn conversion_rounds_half_to_even_at_four_places() {
 }
 
 #[test]
+fn a_history_may_have_exactly_the_most_points_and_not_one_more() {
+    let from = date("2016-01-01");
+    let last = from + chrono::Days::new(MAX_HISTORY_POINTS as u64 - 1);
+    let dates = history_dates(from, last, Interval::Day).unwrap();
+    assert_eq!(dates.len(), MAX_HISTORY_POINTS);
+    assert_eq!(dates.last(), Some(&last));
+    let err = history_dates(from, last + chrono::Days::new(1), Interval::Day).unwrap_err();
+    assert!(err.to_string().contains("at most 3660 points"), "{err}");
+    // Steps that end before `to` still count `to` itself as a point.
+    let weekly = history_dates(from, from + chrono::Days::new(7 * 3659 + 3), Interval::Week);
+    assert!(
+        weekly.is_err(),
+        "3660 weeks and the last day make 3661 points"
+    );
+}
+
+#[test]
 fn history_dates_step_by_interval_and_end_on_the_last_day() {
     let months = history_dates(date("2026-01-31"), date("2026-04-15"), Interval::Month).unwrap();
     assert_eq!(
