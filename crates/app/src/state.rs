@@ -20,9 +20,9 @@ use nestegg_crypto::{
     AesGcmCipher, BcryptHasher, JwtAccessTokens, PlaidWebhookVerifier, RandomSecretTokens,
 };
 use nestegg_persistence::{
-    Db, SqlAccountRepository, SqlExportRepository, SqlConnectionRepository, SqlInvestmentRepository,
-    SqlPortfolioRepository, SqlRefreshTokenRepository, SqlReportRepository,
-    SqlTransactionRepository, SqlUserRepository,
+    Db, SqlAccountRepository, SqlConnectionRepository, SqlExportRepository,
+    SqlInvestmentRepository, SqlPortfolioRepository, SqlRefreshTokenRepository,
+    SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
 };
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_ports::{

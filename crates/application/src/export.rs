@@ -159,17 +159,27 @@ mod tests {
         let asked = asked.lock().unwrap();
         assert!(asked.iter().all(|(_, _, limit)| *limit == EXPORT_PAGE));
         for section in ExportSection::ALL {
-            assert!(asked.iter().any(|(s, after, _)| *s == section && after.is_none()));
+            assert!(
+                asked
+                    .iter()
+                    .any(|(s, after, _)| *s == section && after.is_none())
+            );
         }
         let transaction_pages: Vec<_> = asked
             .iter()
             .filter(|(s, _, _)| *s == ExportSection::Transactions)
             .collect();
-        assert_eq!(transaction_pages.len(), 2, "the second page starts after the first");
+        assert_eq!(
+            transaction_pages.len(),
+            2,
+            "the second page starts after the first"
+        );
         assert!(transaction_pages[1].1.is_some());
 
         let parts = parts.lock().unwrap();
-        assert!(matches!(&parts[0], ExportPart::Begin { exported_at, .. } if *exported_at == now()));
+        assert!(
+            matches!(&parts[0], ExportPart::Begin { exported_at, .. } if *exported_at == now())
+        );
         assert_eq!(parts.last(), Some(&ExportPart::End));
         let pages = parts
             .iter()

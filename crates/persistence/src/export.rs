@@ -13,7 +13,9 @@ use crate::codec::Scale;
 use crate::connections::{CONNECTION_COLUMNS, connection};
 use crate::db::{Db, ReadTxn};
 use crate::investments::{COLUMNS as INVESTMENT_COLUMNS, investment};
-use crate::portfolios::rows::{ITEM_COLUMNS, PORTFOLIO_COLUMNS, TRADE_COLUMNS, item, portfolio, trade};
+use crate::portfolios::rows::{
+    ITEM_COLUMNS, PORTFOLIO_COLUMNS, TRADE_COLUMNS, item, portfolio, trade,
+};
 use crate::rows::{self, ACCOUNT_COLUMNS, Row, TRANSACTION_COLUMNS};
 use crate::sql::page;
 
