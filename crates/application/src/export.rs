@@ -104,9 +104,12 @@ mod tests {
     use super::*;
     use crate::test_support::{clock, now, transaction, user};
 
+    /// Every page a reader was asked for: the section, the cursor and the limit.
+    type Asked = Arc<Mutex<Vec<(ExportSection, Option<Uuid>, u32)>>>;
+
     /// A reader whose transactions come in two pages and whose other sections are empty,
     /// recording every page it is asked for.
-    fn reader(asked: Arc<Mutex<Vec<(ExportSection, Option<Uuid>, u32)>>>) -> MockExportReader {
+    fn reader(asked: Asked) -> MockExportReader {
         let mut reader = MockExportReader::new();
         reader.expect_user().returning(|| Ok(user()));
         let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
@@ -136,7 +139,7 @@ mod tests {
         reader
     }
 
-    fn service(asked: Arc<Mutex<Vec<(ExportSection, Option<Uuid>, u32)>>>) -> ExportService {
+    fn service(asked: Asked) -> ExportService {
         let mut repo = MockExportRepository::new();
         repo.expect_open()
             .returning(move |_| Ok(Box::new(reader(asked.clone()))));

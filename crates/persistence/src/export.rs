@@ -54,7 +54,10 @@ struct SqlExportReader {
 
 /// The `SELECT ... FROM ... WHERE` of a section, scoped to the user whose id is `$1`, and
 /// how its rows are read.
-fn query(section: ExportSection) -> (String, fn(&Row) -> Result<ExportRecord, RepoError>) {
+/// Reads one row of a section.
+type ReadRecord = fn(&Row) -> Result<ExportRecord, RepoError>;
+
+fn query(section: ExportSection) -> (String, ReadRecord) {
     let of_accounts = "account_id IN (SELECT id FROM accounts WHERE user_id = $1)";
     let of_portfolios = "portfolio_id IN (SELECT id FROM portfolios WHERE user_id = $1)";
     match section {
