@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod export;
 pub mod health;
 pub mod investments;
 pub mod me;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .configure(auth::configure)
             .configure(me::configure)
+            .configure(export::configure)
             .configure(accounts::configure)
             .configure(transactions::configure)
             .configure(reports::configure)

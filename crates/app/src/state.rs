@@ -9,6 +9,7 @@ use nestegg_application::accounts::AccountService;
 use nestegg_application::auth::{AuthPolicy, AuthPorts, AuthService};
 use nestegg_application::cache::ReportCache;
 use nestegg_application::demo::DemoService;
+use nestegg_application::export::ExportService;
 use nestegg_application::investments::InvestmentService;
 use nestegg_application::plaid::{BankSync, SyncSettings};
 use nestegg_application::portfolios::PortfolioService;
@@ -19,9 +20,9 @@ use nestegg_crypto::{
     AesGcmCipher, BcryptHasher, JwtAccessTokens, PlaidWebhookVerifier, RandomSecretTokens,
 };
 use nestegg_persistence::{
-    Db, SqlAccountRepository, SqlConnectionRepository, SqlInvestmentRepository,
-    SqlPortfolioRepository, SqlRefreshTokenRepository, SqlReportRepository,
-    SqlTransactionRepository, SqlUserRepository,
+    Db, SqlAccountRepository, SqlConnectionRepository, SqlExportRepository,
+    SqlInvestmentRepository, SqlPortfolioRepository, SqlRefreshTokenRepository,
+    SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
 };
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_ports::{
@@ -54,6 +55,8 @@ pub struct AppState {
     pub reports: ReportService,
     /// The demo data generator.
     pub demo: DemoService,
+    /// The export of a user's data.
+    pub export: ExportService,
     /// Security use cases.
     pub investments: InvestmentService,
     /// Portfolio use cases.
@@ -191,6 +194,10 @@ impl AppState {
                 clock.clone(),
             ),
             portfolios: PortfolioService::new(portfolios, clock.clone()),
+            export: ExportService::new(
+                Arc::new(SqlExportRepository::new(db.clone())),
+                clock.clone(),
+            ),
             sync,
             webhooks,
             cors_origins: settings.cors_origins.clone(),

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cache;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod investments;
 pub mod plaid;
 pub mod portfolios;

@@ -21,7 +21,7 @@ use crate::rows::{self, ACCOUNT_COLUMNS, Owned, Row, TRANSACTION_COLUMNS};
 use crate::sql::{Lock, Sql};
 use crate::transactions::record;
 
-const CONNECTION_COLUMNS: &str = "id, user_id, plaid_item_id, institution_id, \
+pub(crate) const CONNECTION_COLUMNS: &str = "id, user_id, plaid_item_id, institution_id, \
     institution_name, is_active, sync_status, last_sync_at, error_message, created_at, updated_at";
 
 const CONNECTIONS: Owned<Connection> = Owned {
@@ -30,7 +30,7 @@ const CONNECTIONS: Owned<Connection> = Owned {
     read: connection,
 };
 
-fn connection(row: &Row) -> Result<Connection, RepoError> {
+pub(crate) fn connection(row: &Row) -> Result<Connection, RepoError> {
     Ok(Connection {
         id: row.get("id")?,
         user_id: row.get("user_id")?,

@@ -72,7 +72,7 @@ impl SqlInvestmentRepository {
     }
 }
 
-const COLUMNS: &str = "id, owner_user_id, symbol, name, type, exchange, current_price, \
+pub(crate) const COLUMNS: &str = "id, owner_user_id, symbol, name, type, exchange, current_price, \
     price_date, market_cap, pe_ratio, dividend_yield, expense_ratio, sector, industry, country, \
     created_at, updated_at";
 
@@ -85,7 +85,7 @@ fn symbol_order(b: DbBackend) -> &'static str {
     }
 }
 
-fn investment(row: &Row) -> Result<Investment, RepoError> {
+pub(crate) fn investment(row: &Row) -> Result<Investment, RepoError> {
     Ok(Investment {
         id: row.get("id")?,
         owner: row.get("owner_user_id")?,

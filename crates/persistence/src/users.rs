@@ -25,7 +25,7 @@ impl SqlUserRepository {
     }
 }
 
-fn to_user(m: users::Model) -> Result<User, RepoError> {
+pub(crate) fn to_user(m: users::Model) -> Result<User, RepoError> {
     let corrupt = |what: &str| RepoError::Unexpected(anyhow::anyhow!("stored {what} is invalid"));
     Ok(User {
         id: m.id,

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod clock;
 pub mod connection;
 pub mod error;
+pub mod export;
 pub mod health;
 pub mod investment;
 pub mod plaid;
@@ -32,6 +33,7 @@ pub use connection::{
     SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction,
 };
 pub use error::{Conflict, RepoError, SecurityError, TokenError};
+pub use export::{ExportPage, ExportReader, ExportRecord, ExportRepository, ExportSection};
 pub use health::HealthProbe;
 pub use investment::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,

@@ -160,7 +160,7 @@ async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
 }
 
 #[derive(Debug, Serialize)]
-struct SnapshotDto {
+pub(crate) struct SnapshotDto {
     date: NaiveDate,
     balance: Money,
     available_balance: Option<Money>,
@@ -189,7 +189,7 @@ async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery
 }
 
 #[derive(Debug, Serialize)]
-struct AdjustmentDto {
+pub(crate) struct AdjustmentDto {
     id: Uuid,
     date: NaiveDate,
     amount: Money,

@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A security as the API shows it; `owner` is `"me"` for the caller's private ones.
 #[derive(Debug, Serialize)]
-struct InvestmentDto {
+pub(crate) struct InvestmentDto {
     id: Uuid,
     symbol: String,
     name: String,
@@ -159,7 +159,7 @@ async fn put_price(me: Caller, id: web::Path<Uuid>, body: web::Json<PriceBody>) 
 }
 
 #[derive(Debug, Serialize)]
-struct PriceDto {
+pub(crate) struct PriceDto {
     date: NaiveDate,
     price: Price,
 }

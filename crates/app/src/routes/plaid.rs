@@ -43,7 +43,7 @@ struct LinkTokenDto {
 
 /// A connection as the API shows it; its access token never leaves the server.
 #[derive(Debug, Serialize)]
-struct ConnectionDto {
+pub(crate) struct ConnectionDto {
     id: Uuid,
     plaid_item_id: String,
     institution_id: Option<String>,

@@ -251,7 +251,7 @@ struct RateBody {
 }
 
 #[derive(Debug, Serialize)]
-struct RateDto {
+pub(crate) struct RateDto {
     currency: CurrencyCode,
     base_currency: CurrencyCode,
     rate: Rate,

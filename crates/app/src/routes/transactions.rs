@@ -189,7 +189,7 @@ async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
 }
 
 #[derive(Debug, Serialize)]
-struct HistoryDto {
+pub(crate) struct HistoryDto {
     at: String,
     action: &'static str,
     changes: serde_json::Value,

@@ -7,6 +7,7 @@ mod cache;
 mod contention;
 mod demo;
 mod errors;
+mod export;
 mod headers;
 mod helpers;
 mod investments;

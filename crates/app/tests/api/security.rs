@@ -19,6 +19,7 @@ use crate::{app_test, plaid_test};
 fn protected_routes() -> Vec<(Method, &'static str, Option<Value>)> {
     vec![
         (Method::GET, "/api/v1/me", None),
+        (Method::GET, "/api/v1/me/export", None),
         (
             Method::PATCH,
             "/api/v1/me",

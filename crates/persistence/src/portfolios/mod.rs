@@ -1,7 +1,7 @@
 //! The portfolio repository: portfolios with one default, items kept valued, and trades.
 
 mod items;
-mod rows;
+pub(crate) mod rows;
 mod trades;
 
 use async_trait::async_trait;

@@ -9,7 +9,7 @@ use crate::codec::Scale;
 use crate::rows::{Owned, Row, corrupt};
 
 /// Columns of `portfolios`, as [`portfolio`] reads them.
-const PORTFOLIO_COLUMNS: &str = "id, user_id, name, description, total_value, \
+pub(crate) const PORTFOLIO_COLUMNS: &str = "id, user_id, name, description, total_value, \
     currency, is_default, target_allocation, created_at, updated_at";
 
 /// Portfolios, read whole. Every write to a portfolio's items or trades first reads it with
@@ -21,12 +21,12 @@ pub(super) const PORTFOLIOS: Owned<Portfolio> = Owned {
 };
 
 /// Columns of `portfolio_items`, as [`item`] reads them.
-pub(super) const ITEM_COLUMNS: &str = "id, portfolio_id, investment_id, quantity, average_cost, \
+pub(crate) const ITEM_COLUMNS: &str = "id, portfolio_id, investment_id, quantity, average_cost, \
     current_value, unrealized_gain_loss, unrealized_gain_loss_percent, target_allocation, \
     created_at, updated_at";
 
 /// Columns of `portfolio_trades`, as [`trade`] reads them.
-pub(super) const TRADE_COLUMNS: &str =
+pub(crate) const TRADE_COLUMNS: &str =
     "id, investment_id, side, quantity, price, fee, date, realized_gain";
 
 /// Targets as stored: `{"stock": "60"}`.
@@ -60,7 +60,7 @@ fn targets_from(json: &Json) -> Result<TypeTargets, RepoError> {
         .collect()
 }
 
-fn portfolio(row: &Row) -> Result<Portfolio, RepoError> {
+pub(crate) fn portfolio(row: &Row) -> Result<Portfolio, RepoError> {
     Ok(Portfolio {
         id: row.get("id")?,
         user_id: row.get("user_id")?,
@@ -87,7 +87,7 @@ fn target(row: &Row) -> Result<Option<Percentage>, RepoError> {
     row.kind_opt("target_allocation", Scale::Percent, Percentage::new)
 }
 
-pub(super) fn item(row: &Row) -> Result<PortfolioItem, RepoError> {
+pub(crate) fn item(row: &Row) -> Result<PortfolioItem, RepoError> {
     let Position {
         quantity,
         average_cost,
@@ -109,7 +109,7 @@ pub(super) fn item(row: &Row) -> Result<PortfolioItem, RepoError> {
 }
 
 /// A stored trade, without the item it left (the history does not keep it).
-pub(super) fn trade(row: &Row) -> Result<Trade, RepoError> {
+pub(crate) fn trade(row: &Row) -> Result<Trade, RepoError> {
     Ok(Trade {
         id: row.get("id")?,
         investment_id: row.get("investment_id")?,

@@ -12,7 +12,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 #[derive(Debug, Serialize)]
-pub(super) struct ItemDto {
+pub(crate) struct ItemDto {
     id: Uuid,
     portfolio_id: Uuid,
     investment_id: Uuid,

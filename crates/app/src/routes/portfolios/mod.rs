@@ -2,8 +2,8 @@
 //! the sub-modules.
 
 mod analysis;
-mod items;
-mod trades;
+pub(crate) mod items;
+pub(crate) mod trades;
 
 use std::collections::BTreeMap;
 
@@ -37,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct PortfolioDto {
+pub(crate) struct PortfolioDto {
     id: Uuid,
     name: String,
     description: Option<String>,

@@ -15,7 +15,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
 #[derive(Debug, Serialize)]
-struct TradeDto {
+pub(crate) struct TradeDto {
     id: Uuid,
     investment_id: Uuid,
     side: Side,

@@ -1,0 +1,247 @@
+//! The export port: one user's rows, section by section in keyset pages of ids, all read
+//! inside one read transaction so that the document is one consistent snapshot.
+
+use async_trait::async_trait;
+use nestegg_domain::{Price, Rate};
+use nestegg_ports::{
+    Adjustment, ExportPage, ExportReader, ExportRecord, ExportRepository, ExportSection,
+    HistoryAction, HistoryEntry, PricePoint, RepoError, Snapshot, User,
+};
+use uuid::Uuid;
+
+use crate::codec::Scale;
+use crate::connections::{CONNECTION_COLUMNS, connection};
+use crate::db::{Db, ReadTxn};
+use crate::investments::{COLUMNS as INVESTMENT_COLUMNS, investment};
+use crate::portfolios::rows::{
+    ITEM_COLUMNS, PORTFOLIO_COLUMNS, TRADE_COLUMNS, item, portfolio, trade,
+};
+use crate::rows::{self, ACCOUNT_COLUMNS, Row, TRANSACTION_COLUMNS};
+use crate::sql::page;
+
+/// Exports from the SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlExportRepository {
+    db: Db,
+}
+
+impl SqlExportRepository {
+    /// A repository over `db`.
+    #[must_use]
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl ExportRepository for SqlExportRepository {
+    #[tracing::instrument(skip(self), err)]
+    async fn open(&self, user_id: Uuid) -> Result<Box<dyn ExportReader>, RepoError> {
+        // REPEATABLE READ on PostgreSQL; on SQLite (WAL) a read transaction sees one snapshot
+        // from its first read on and does not hold writers back.
+        let txn = self.db.begin_read().await?;
+        Ok(Box::new(SqlExportReader { txn, user_id }))
+    }
+}
+
+/// A reader holding its read transaction (and so one pooled connection) until it is dropped,
+/// which rolls the read-only transaction back.
+#[derive(Debug)]
+struct SqlExportReader {
+    txn: ReadTxn,
+    user_id: Uuid,
+}
+
+/// The `SELECT ... FROM ... WHERE` of a section, scoped to the user whose id is `$1`, and
+/// how its rows are read.
+/// Reads one row of a section.
+type ReadRecord = fn(&Row) -> Result<ExportRecord, RepoError>;
+
+fn query(section: ExportSection) -> (String, ReadRecord) {
+    let of_accounts = "account_id IN (SELECT id FROM accounts WHERE user_id = $1)";
+    let of_portfolios = "portfolio_id IN (SELECT id FROM portfolios WHERE user_id = $1)";
+    match section {
+        ExportSection::Accounts => (
+            format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = $1"),
+            |r| rows::account(r).map(ExportRecord::Account),
+        ),
+        ExportSection::Transactions => (
+            format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1"),
+            |r| rows::transaction(r).map(ExportRecord::Transaction),
+        ),
+        ExportSection::TransactionHistory => (
+            "SELECT id, transaction_id, account_id, action, changes, created_at \
+             FROM transaction_history WHERE user_id = $1"
+                .to_owned(),
+            history,
+        ),
+        ExportSection::Snapshots => (
+            format!(
+                "SELECT id, account_id, date, balance, available_balance, currency \
+                 FROM balance_snapshots WHERE {of_accounts}"
+            ),
+            |r| {
+                Ok(ExportRecord::Snapshot {
+                    id: r.get("id")?,
+                    account_id: r.get("account_id")?,
+                    snapshot: Snapshot {
+                        date: r.get("date")?,
+                        balance: r.money("balance")?,
+                        available_balance: r.money_opt("available_balance")?,
+                        currency: r.currency("currency")?,
+                    },
+                })
+            },
+        ),
+        ExportSection::Adjustments => (
+            format!(
+                "SELECT id, account_id, date, amount, balance, created_at \
+                 FROM balance_adjustments WHERE {of_accounts}"
+            ),
+            |r| {
+                Ok(ExportRecord::Adjustment(Adjustment {
+                    id: r.get("id")?,
+                    account_id: r.get("account_id")?,
+                    date: r.get("date")?,
+                    amount: r.money("amount")?,
+                    balance: r.money("balance")?,
+                    created_at: r.get("created_at")?,
+                }))
+            },
+        ),
+        ExportSection::FxRates => (
+            "SELECT id, currency, base_currency, rate, date, updated_at FROM fx_rates \
+             WHERE user_id = $1"
+                .to_owned(),
+            |r| {
+                Ok(ExportRecord::FxRate {
+                    id: r.get("id")?,
+                    rate: nestegg_ports::FxRate {
+                        currency: r.currency("currency")?,
+                        base_currency: r.currency("base_currency")?,
+                        rate: r.kind("rate", Scale::Fine, Rate::new)?,
+                        date: r.get("date")?,
+                        updated_at: r.get("updated_at")?,
+                    },
+                })
+            },
+        ),
+        ExportSection::Securities => (
+            format!("SELECT {INVESTMENT_COLUMNS} FROM investments WHERE owner_user_id = $1"),
+            |r| investment(r).map(ExportRecord::Security),
+        ),
+        ExportSection::Prices => (
+            "SELECT id, investment_id, date, price FROM investment_prices WHERE investment_id \
+             IN (SELECT id FROM investments WHERE owner_user_id = $1)"
+                .to_owned(),
+            |r| {
+                Ok(ExportRecord::Price {
+                    id: r.get("id")?,
+                    investment_id: r.get("investment_id")?,
+                    point: PricePoint {
+                        date: r.get("date")?,
+                        price: r.kind("price", Scale::Fine, Price::new)?,
+                    },
+                })
+            },
+        ),
+        ExportSection::Portfolios => (
+            format!("SELECT {PORTFOLIO_COLUMNS} FROM portfolios WHERE user_id = $1"),
+            |r| portfolio(r).map(ExportRecord::Portfolio),
+        ),
+        ExportSection::Items => (
+            format!("SELECT {ITEM_COLUMNS} FROM portfolio_items WHERE {of_portfolios}"),
+            |r| item(r).map(ExportRecord::Item),
+        ),
+        ExportSection::Trades => (
+            format!(
+                "SELECT portfolio_id, {TRADE_COLUMNS} FROM portfolio_trades WHERE {of_portfolios}"
+            ),
+            |r| {
+                Ok(ExportRecord::Trade {
+                    portfolio_id: r.get("portfolio_id")?,
+                    trade: trade(r)?,
+                })
+            },
+        ),
+        // The listed columns leave out `access_token` and `sync_cursor`.
+        ExportSection::Connections => (
+            format!("SELECT {CONNECTION_COLUMNS} FROM plaid_connections WHERE user_id = $1"),
+            |r| connection(r).map(ExportRecord::Connection),
+        ),
+    }
+}
+
+fn history(r: &Row) -> Result<ExportRecord, RepoError> {
+    let action = match r.get::<String>("action")?.as_str() {
+        "created" => HistoryAction::Created,
+        "updated" => HistoryAction::Updated,
+        "deleted" => HistoryAction::Deleted,
+        _ => return Err(rows::corrupt("history action")),
+    };
+    Ok(ExportRecord::History {
+        id: r.get("id")?,
+        transaction_id: r.get("transaction_id")?,
+        account_id: r.get("account_id")?,
+        entry: HistoryEntry {
+            at: r.get("created_at")?,
+            action,
+            changes: r.get("changes")?,
+        },
+    })
+}
+
+/// The id every record pages by.
+fn id_of(record: &ExportRecord) -> Uuid {
+    match record {
+        ExportRecord::Account(a) => a.id,
+        ExportRecord::Transaction(t) => t.id,
+        ExportRecord::History { id, .. }
+        | ExportRecord::Snapshot { id, .. }
+        | ExportRecord::FxRate { id, .. }
+        | ExportRecord::Price { id, .. } => *id,
+        ExportRecord::Adjustment(a) => a.id,
+        ExportRecord::Security(s) => s.id,
+        ExportRecord::Portfolio(p) => p.id,
+        ExportRecord::Item(i) => i.id,
+        ExportRecord::Trade { trade, .. } => trade.id,
+        ExportRecord::Connection(c) => c.id,
+    }
+}
+
+#[async_trait]
+impl ExportReader for SqlExportReader {
+    async fn user(&mut self) -> Result<User, RepoError> {
+        let row = self
+            .txn
+            .sql()
+            .one(
+                "SELECT id, email, username, hashed_password, is_active, is_verified, \
+                 preferences, created_at, updated_at FROM users WHERE id = $1",
+                [self.user_id.into()],
+            )
+            .await?;
+        crate::users::to_user(row.model()?)
+    }
+
+    async fn page(
+        &mut self,
+        section: ExportSection,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<ExportPage, RepoError> {
+        let (mut sql, read) = query(section);
+        let mut values = vec![self.user_id.into()];
+        if let Some(after) = after {
+            values.push(after.into());
+            sql.push_str(" AND id > $2");
+        }
+        // One more than asked, to know whether another page follows.
+        let limit = limit.max(1);
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", limit + 1));
+        let found = self.txn.sql().all(&sql, values).await?;
+        let records = found.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+        let (records, next) = page(records, limit, id_of);
+        Ok(ExportPage { records, next })
+    }
+}
