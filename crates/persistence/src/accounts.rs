@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use nestegg_domain::ledger::{self, Step};
+use nestegg_domain::ledger;
 use nestegg_ports::{
     Account, AccountRepository, AccountUpdate, Adjustment, Conflict, NewAccount, RepoError,
     Snapshot, WriteTime,
@@ -71,49 +71,10 @@ impl SqlAccountRepository {
                 account.opened_on,
                 at.today,
             )?;
-            let on_ledger = points::balance_on(&sql, id, as_of).await?;
-            let amount = ledger::adjustment(on_ledger, stated)?;
-            if !amount.is_zero() {
-                sql.exec(
-                    "INSERT INTO balance_adjustments (id, account_id, date, amount, balance, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                    [
-                        Uuid::now_v7().into(),
-                        id.into(),
-                        as_of.into(),
-                        sql.money(amount)?,
-                        sql.money(stated)?,
-                        at.now.into(),
-                    ],
-                )
-                .await?;
-                let step = Step {
-                    date: as_of,
-                    delta: amount,
-                };
-                points::apply(&sql, &mut account, &[step], at.now).await?;
-            }
+            points::reconcile(&sql, &mut account, as_of, stated, at.now).await?;
         }
         if let Some(available) = update.available_balance {
-            account.available_balance = available;
-            sql.exec(
-                "UPDATE accounts SET available_balance = $1 WHERE id = $2",
-                [sql.money_opt(available)?, id.into()],
-            )
-            .await?;
-            // Known as of today: today's point keeps it.
-            points::ensure_point(&sql, &account, at.today, at.now).await?;
-            sql.exec(
-                "UPDATE balance_snapshots SET available_balance = $1, updated_at = $2 \
-                 WHERE account_id = $3 AND date = $4",
-                [
-                    sql.money_opt(available)?,
-                    at.now.into(),
-                    id.into(),
-                    at.today.into(),
-                ],
-            )
-            .await?;
+            points::set_available(&sql, &mut account, available, at.today, at.now).await?;
         }
         txn.commit().await?;
         Ok(account)

@@ -864,46 +864,9 @@ impl BatchWriter {
                 points::apply(sql, account, &steps, now).await?;
             }
             let Some(bank) = bank else { continue };
-            let on_ledger = points::balance_on(sql, account.id, today).await?;
-            let amount = ledger::adjustment(on_ledger, bank.balance)?;
-            if !amount.is_zero() {
-                sql.exec(
-                    "INSERT INTO balance_adjustments (id, account_id, date, amount, balance, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                    [
-                        Uuid::now_v7().into(),
-                        account.id.into(),
-                        today.into(),
-                        sql.money(amount)?,
-                        sql.money(bank.balance)?,
-                        now.into(),
-                    ],
-                )
-                .await?;
-                let step = Step {
-                    date: today,
-                    delta: amount,
-                };
-                points::apply(sql, account, &[step], now).await?;
-            }
+            points::reconcile(sql, account, today, bank.balance, now).await?;
             if account.available_balance != bank.available_balance {
-                account.available_balance = bank.available_balance;
-                sql.exec(
-                    "UPDATE accounts SET available_balance = $1 WHERE id = $2",
-                    [sql.money_opt(bank.available_balance)?, account.id.into()],
-                )
-                .await?;
-                points::ensure_point(sql, account, today, now).await?;
-                sql.exec(
-                    "UPDATE balance_snapshots SET available_balance = $1 \
-                     WHERE account_id = $2 AND date = $3",
-                    [
-                        sql.money_opt(bank.available_balance)?,
-                        account.id.into(),
-                        today.into(),
-                    ],
-                )
-                .await?;
+                points::set_available(sql, account, bank.available_balance, today, now).await?;
             }
         }
         Ok(())

@@ -184,6 +184,75 @@ pub(crate) async fn move_opening(
     Ok(())
 }
 
+/// Reconciles a locked account to `stated` on `date`: the difference to the ledger's balance
+/// that day is recorded as an adjustment, which steps that day's point and every later one.
+pub(crate) async fn reconcile(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &mut Account,
+    date: NaiveDate,
+    stated: Money,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let on_ledger = balance_on(sql, account.id, date).await?;
+    let amount = ledger::adjustment(on_ledger, stated)?;
+    if amount.is_zero() {
+        return Ok(());
+    }
+    sql.exec(
+        "INSERT INTO balance_adjustments (id, account_id, date, amount, balance, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        [
+            Uuid::now_v7().into(),
+            account.id.into(),
+            date.into(),
+            sql.money(amount)?,
+            sql.money(stated)?,
+            now.into(),
+        ],
+    )
+    .await?;
+    apply(
+        sql,
+        account,
+        &[Step {
+            date,
+            delta: amount,
+        }],
+        now,
+    )
+    .await
+}
+
+/// Sets a locked account's available balance; it is known as of `today`, so today's point
+/// keeps it.
+pub(crate) async fn set_available(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    account: &mut Account,
+    available: Option<Money>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    account.available_balance = available;
+    sql.exec(
+        "UPDATE accounts SET available_balance = $1 WHERE id = $2",
+        [sql.money_opt(available)?, account.id.into()],
+    )
+    .await?;
+    ensure_point(sql, account, today, now).await?;
+    sql.exec(
+        "UPDATE balance_snapshots SET available_balance = $1, updated_at = $2 \
+         WHERE account_id = $3 AND date = $4",
+        [
+            sql.money_opt(available)?,
+            now.into(),
+            account.id.into(),
+            today.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The account's balance on `date`: its latest point on or before it, 0 before the first.
 pub(crate) async fn balance_on(
     sql: &Sql<'_, impl ConnectionTrait>,
