@@ -20,7 +20,7 @@ use nestegg_domain::{AccountType, CurrencyCode, Money, Price, SyncStatus};
 use nestegg_ports::{
     AccessToken, Cipher, Clock, Conflict, Connection, ConnectionRepository, Holdings,
     HoldingsBatch, LinkToken, NewConnection, Plaid, PlaidAccount, PlaidError, PlaidTransaction,
-    RepoError, SyncBatch, SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity,
+    RepoError, Sealed, SyncBatch, SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity,
     SyncedTransaction,
 };
 use rust_decimal::Decimal;
@@ -406,7 +406,13 @@ impl BankSync {
             .secret(id)
             .await
             .map_err(not_found("connection"))?;
-        let plain = self.cipher.open(&secret.access_token, id.as_bytes())?;
+        self.open_token(id, &secret.access_token)
+    }
+
+    /// A connection's access token, opened with the connection's id as its context (a token
+    /// copied from another row does not open).
+    fn open_token(&self, id: Uuid, sealed: &Sealed) -> Result<AccessToken, AppError> {
+        let plain = self.cipher.open(sealed, id.as_bytes())?;
         let text = String::from_utf8(plain)
             .map_err(|_| AppError::Unexpected(anyhow::anyhow!("access token is not text")))?;
         Ok(AccessToken::new(text))
@@ -502,17 +508,8 @@ impl BankSync {
             .await
             .map_err(store_failure)?;
         let token = self
-            .cipher
-            .open(&secret.access_token, connection.id.as_bytes())
-            .map_err(|e| Failure::Store(e.into()))
-            .and_then(|plain| {
-                String::from_utf8(plain).map_err(|_| {
-                    Failure::Store(AppError::Unexpected(anyhow::anyhow!(
-                        "access token is not text"
-                    )))
-                })
-            })
-            .map(AccessToken::new)?;
+            .open_token(connection.id, &secret.access_token)
+            .map_err(Failure::Store)?;
         let mut skipped = Vec::new();
         let reported = plaid.accounts(&token).await.map_err(Failure::Plaid)?;
         let accounts: Vec<SyncedAccount> = reported
