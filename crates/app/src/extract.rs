@@ -7,6 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use nestegg_application::AppError;
+use nestegg_application::auth::BAD_ACCESS;
 use nestegg_ports::AccessClaims;
 use uuid::Uuid;
 
@@ -20,11 +21,6 @@ pub struct AuthUser(pub Uuid);
 
 /// An extractor's future that awaits something (the session lookup).
 type Pending<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
-
-const UNAUTHORIZED: AppError = AppError::Unauthorized {
-    code: "unauthorized",
-    message: "a valid bearer token is required",
-};
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
@@ -96,7 +92,7 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
         .filter(|t| !t.is_empty())
-        .ok_or(UNAUTHORIZED)?;
+        .ok_or(BAD_ACCESS)?;
     Ok(token.to_owned())
 }
 

@@ -167,7 +167,9 @@ const NOT_AUTHENTICATED: AppError = AppError::Unauthorized {
     code: "unauthorized",
     message: "authentication is required",
 };
-const BAD_ACCESS: AppError = AppError::Unauthorized {
+/// A missing, malformed or forged bearer token (the extractor answers it too, before a token is
+/// even read).
+pub const BAD_ACCESS: AppError = AppError::Unauthorized {
     code: "unauthorized",
     message: "a valid bearer token is required",
 };
