@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use nestegg_domain::{CurrencyCode, Money};
-use nestegg_ports::{HoldingsBatch, RepoError, SyncedSecurity, WriteTime};
+use nestegg_domain::CurrencyCode;
+use nestegg_ports::{
+    HoldingsBatch, NewPortfolio, RepoError, SyncedSecurity, TypeTargets, WriteTime,
+};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::investments::record_price;
-use crate::portfolios::{refresh_total, targets_json, write_item};
+use crate::portfolios::{insert, refresh_total, write_item};
 use crate::sql::{Lock, Sql};
 
 /// The name of the portfolio a sync keeps the holdings in.
@@ -78,7 +80,8 @@ pub(crate) async fn apply(
     Ok(held.len())
 }
 
-/// The user's "Plaid" portfolio, created (not as the default) when missing.
+/// The user's "Plaid" portfolio, created when missing (the default only if it is the user's
+/// first).
 async fn plaid_portfolio(
     sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
@@ -94,25 +97,18 @@ async fn plaid_portfolio(
     {
         return row.get("id");
     }
-    let id = Uuid::now_v7();
-    sql.exec(
-        "INSERT INTO portfolios (id, user_id, name, description, total_value, currency, \
-         is_default, target_allocation, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        [
-            id.into(),
-            user_id.into(),
-            PORTFOLIO.into(),
-            "Holdings synced from linked institutions".into(),
-            sql.money(Money::ZERO)?,
-            CurrencyCode::USD.as_str().into(),
-            false.into(),
-            targets_json(&Default::default()).into(),
-            now.into(),
-        ],
-    )
-    .await?;
-    Ok(id)
+    let new = NewPortfolio {
+        id: Uuid::now_v7(),
+        user_id,
+        name: PORTFOLIO.to_owned(),
+        description: Some("Holdings synced from linked institutions".to_owned()),
+        currency: CurrencyCode::USD,
+        is_default: false,
+        target_allocation: TypeTargets::default(),
+    };
+    // Through the portfolios' own insert, so a user's first portfolio is the default here too.
+    insert(sql, &new, now).await?;
+    Ok(new.id)
 }
 
 /// The security's id: found by Plaid security id, else a shared one with its ticker (which

@@ -569,6 +569,10 @@ both_backends!(
         let mine = portfolios.list(f.user).await.unwrap();
         assert_eq!(mine.len(), 1);
         assert_eq!(mine[0].name, "Plaid");
+        assert!(
+            mine[0].is_default,
+            "a user's first portfolio is the default"
+        );
         let items = portfolios.items(f.user, mine[0].id).await.unwrap();
         assert_eq!(items.len(), 2);
         let held_vti = items.iter().find(|i| i.investment_id == vti).unwrap();

@@ -17,8 +17,7 @@ use uuid::Uuid;
 
 use items::{delete_item, insert_item, read_item, store_item, visible_price};
 pub(crate) use items::{refresh_total, write_item};
-pub(crate) use rows::targets_json;
-use rows::{ITEM_COLUMNS, PORTFOLIOS};
+use rows::{ITEM_COLUMNS, PORTFOLIOS, targets_json};
 
 use crate::db::Db;
 use crate::sql::{Lock, Sql};
@@ -75,6 +74,46 @@ async fn clear_default(
     Ok(())
 }
 
+/// Stores a new portfolio, keeping the rule that exactly one of a user's portfolios is the
+/// default: the first one is, whatever it asked, and one that asks takes the flag over.
+/// Whether it is the default.
+pub(crate) async fn insert(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    new: &NewPortfolio,
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    lock_user(sql, new.user_id).await?;
+    let has_default = sql
+        .opt(
+            "SELECT 1 AS d FROM portfolios WHERE user_id = $1 AND is_default = $2",
+            [new.user_id.into(), true.into()],
+        )
+        .await?
+        .is_some();
+    let is_default = new.is_default || !has_default;
+    if is_default && has_default {
+        clear_default(sql, new.user_id, now).await?;
+    }
+    sql.exec(
+        "INSERT INTO portfolios (id, user_id, name, description, total_value, currency, \
+         is_default, target_allocation, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        [
+            new.id.into(),
+            new.user_id.into(),
+            new.name.clone().into(),
+            new.description.clone().into(),
+            sql.money(Money::ZERO)?,
+            new.currency.as_str().into(),
+            is_default.into(),
+            targets_json(&new.target_allocation).into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    Ok(is_default)
+}
+
 /// A security that is gone or not the user's to see is a 404, not a conflict.
 fn conflict_or(e: RepoError) -> RepoError {
     match e {
@@ -88,36 +127,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
     #[tracing::instrument(skip_all, err)]
     async fn create(&self, new: NewPortfolio, now: DateTime<Utc>) -> Result<Portfolio, RepoError> {
         let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        lock_user(&sql, new.user_id).await?;
-        let has_default = sql
-            .opt(
-                "SELECT 1 AS d FROM portfolios WHERE user_id = $1 AND is_default = $2",
-                [new.user_id.into(), true.into()],
-            )
-            .await?
-            .is_some();
-        let is_default = new.is_default || !has_default;
-        if is_default && has_default {
-            clear_default(&sql, new.user_id, now).await?;
-        }
-        sql.exec(
-            "INSERT INTO portfolios (id, user_id, name, description, total_value, currency, \
-             is_default, target_allocation, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-            [
-                new.id.into(),
-                new.user_id.into(),
-                new.name.clone().into(),
-                new.description.clone().into(),
-                sql.money(Money::ZERO)?,
-                new.currency.as_str().into(),
-                is_default.into(),
-                targets_json(&new.target_allocation).into(),
-                now.into(),
-            ],
-        )
-        .await?;
+        let is_default = insert(&txn.sql(), &new, now).await?;
         txn.commit().await?;
         Ok(Portfolio {
             id: new.id,
