@@ -4,7 +4,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use nestegg_ports::{Cipher, Sealed, SecurityError};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 
 const PREFIX: &str = "v1:";
@@ -30,12 +29,9 @@ impl std::fmt::Debug for AesGcmCipher {
 pub fn key_id(key: &[u8]) -> String {
     let mut input = b"nestegg key id\0".to_vec();
     input.extend_from_slice(key);
-    digest(&SHA256, &input)
-        .as_ref()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut id = crate::sha256_hex(&input);
+    id.truncate(16);
+    id
 }
 
 fn load(key: &[u8]) -> Result<(String, LessSafeKey), SecurityError> {

@@ -18,3 +18,13 @@ pub use jwt::JwtAccessTokens;
 pub use password::BcryptHasher;
 pub use secret::RandomSecretTokens;
 pub use webhook::PlaidWebhookVerifier;
+
+/// The SHA-256 of `bytes` in lower-case hex: how stored token hashes, key ids and webhook body
+/// digests are written.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -3,7 +3,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nestegg_ports::{SecretTokens, SecurityError};
-use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// 256-bit random tokens, URL-safe base64; stored as the hex SHA-256 of the token. A fast hash
@@ -39,11 +38,7 @@ impl SecretTokens for RandomSecretTokens {
     }
 
     fn hash(&self, token: &str) -> String {
-        digest(&SHA256, token.as_bytes())
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::sha256_hex(token.as_bytes())
     }
 }
 

@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use nestegg_ports::{Plaid, PlaidError, SecurityError, WebhookKey, WebhookVerifier};
-use ring::digest::{SHA256, digest};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -84,10 +83,6 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[async_trait]
 impl WebhookVerifier for PlaidWebhookVerifier {
     async fn verify(
@@ -122,7 +117,7 @@ impl WebhookVerifier for PlaidWebhookVerifier {
         if !(-MAX_AGE..=MAX_AGE).contains(&age) {
             return Err(SecurityError::Invalid);
         }
-        let actual = hex(digest(&SHA256, body).as_ref());
+        let actual = crate::sha256_hex(body);
         if !same(
             actual.as_bytes(),
             claims.request_body_sha256.to_ascii_lowercase().as_bytes(),
