@@ -31,6 +31,19 @@ impl<'de> Deserialize<'de> for Dec {
     }
 }
 
+/// Requests read decimals by the same grammar responses write them in.
+impl utoipa::PartialSchema for Dec {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::openapi::schema::Decimal::schema()
+    }
+}
+
+impl utoipa::ToSchema for Dec {
+    fn name() -> std::borrow::Cow<'static, str> {
+        crate::openapi::schema::Decimal::name()
+    }
+}
+
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
 ///
 /// # Errors
@@ -78,7 +91,7 @@ impl Nulls {
 }
 
 /// A page of a list that can grow.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// This page.
     pub items: Vec<T>,
@@ -87,7 +100,7 @@ pub struct Page<T> {
 }
 
 /// A list that stays small.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Items<T> {
     /// Every item.
     pub items: Vec<T>,
@@ -103,7 +116,8 @@ impl<S, T: From<S>> From<Vec<S>> for Items<T> {
 }
 
 /// A date range in a query string, either end optional: `?from=2026-01-01&to=2026-06-30`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     /// On or after.

@@ -9,14 +9,14 @@ use nestegg_application::AppError;
 use serde::Serialize;
 
 /// `{"error": {"code", "message", "fields"?}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Envelope {
     /// The error.
     pub error: ErrorBody,
 }
 
 /// The inside of the envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable snake_case code.
     pub code: String,

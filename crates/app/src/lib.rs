@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
 pub mod proxy;
 pub mod routes;
 pub mod startup;

@@ -1,4 +1,5 @@
-//! The `nestegg` binary: `serve` (the default), `migrate up|down|status`, `demo`, `keys rotate`.
+//! The `nestegg` binary: `serve` (the default), `migrate up|down|status`, `demo`, `keys rotate`,
+//! `openapi`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Print the OpenAPI 3.1 document of the HTTP API (JSON) to stdout.
+    Openapi,
     /// Manage the key that seals Plaid access tokens at rest.
     Keys {
         #[command(subcommand)]
@@ -59,8 +62,21 @@ enum MigrateAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
     let command = cli.command.unwrap_or(Command::Serve);
+    // Needs neither settings nor a runtime, and prints nothing but the document.
+    if matches!(command, Command::Openapi) {
+        return match nestegg::openapi::document_json() {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("nestegg: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    telemetry::init();
     // Only serving needs the secrets; migrations need just the database.
     let settings = match command {
         Command::Serve | Command::Demo => match Settings::from_env() {
@@ -70,7 +86,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        Command::Migrate { .. } | Command::Keys { .. } => None,
+        Command::Migrate { .. } | Command::Keys { .. } | Command::Openapi => None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -93,6 +109,8 @@ fn main() -> ExitCode {
                 },
                 _,
             ) => rotate_keys().await,
+            // Answered before the runtime starts.
+            (Command::Openapi, _) => Ok(()),
             (_, None) => Err(anyhow::anyhow!("settings missing")),
         }
     });

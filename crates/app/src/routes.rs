@@ -11,8 +11,10 @@ pub mod portfolios;
 pub mod reports;
 pub mod transactions;
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use serde::Serialize;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 
@@ -34,10 +36,12 @@ pub(crate) fn no_content() -> Reply {
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Mounts every route: health at the root, the API under `/api/v1`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Mounts every route: health at the root, the API under `/api/v1`. The same calls collect
+/// the OpenAPI document ([`crate::openapi`]).
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.configure(health::configure).service(
-        web::scope("/api/v1")
+        scope("/api/v1")
+            .configure(crate::openapi::configure)
             .configure(auth::configure)
             .configure(me::configure)
             .configure(export::configure)

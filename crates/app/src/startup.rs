@@ -12,6 +12,7 @@ use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
 use nestegg_persistence::Db;
+use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::error::{ApiError, envelope};
@@ -158,7 +159,9 @@ pub fn serve(
                 let api = ApiError::bad_request("invalid_query", err.to_string());
                 InternalError::from_response(err, api.error_response()).into()
             }))
+            .into_utoipa_app()
             .configure(routes::configure)
+            .into_app()
             .default_service(web::to(|| async {
                 envelope(StatusCode::NOT_FOUND, "not_found", "no such route", None)
             }))

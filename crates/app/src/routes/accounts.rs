@@ -1,6 +1,7 @@
 //! Accounts and their balance snapshots.
 
 use actix_web::{delete, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 use chrono::NaiveDate;
 use nestegg_application::accounts::{AccountInput, AccountPatch};
 use nestegg_domain::{AccountType, CurrencyCode, Money};
@@ -13,7 +14,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 /// Configures the account routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get_one)
@@ -24,21 +25,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// An account as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountDto {
     id: Uuid,
     name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::AccountType)]
     account_type: AccountType,
     institution_name: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     current_balance: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     opening_balance: Money,
     opened_on: NaiveDate,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     available_balance: Option<Money>,
+    #[schema(value_type = crate::openapi::schema::Currency)]
     currency: CurrencyCode,
     plaid_account_id: Option<String>,
     connection_id: Option<Uuid>,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -62,43 +70,64 @@ impl From<Account> for AccountDto {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+struct NewAccountBody {
     name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::AccountType)]
     account_type: String,
     institution_name: Option<String>,
     current_balance: Dec,
     available_balance: Option<Dec>,
+    #[schema(value_type = Option<crate::openapi::schema::Currency>)]
     currency: Option<String>,
     opened_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchBody {
+struct AccountPatchBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     institution_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Dec)]
     current_balance: Option<Option<Dec>>,
     as_of: Option<NaiveDate>,
     #[serde(default, deserialize_with = "present")]
     available_balance: Option<Option<Dec>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = NaiveDate)]
     opened_on: Option<Option<NaiveDate>>,
 }
 
+#[utoipa::path(
+    operation_id = "list_accounts",
+    tag = "accounts",
+    summary = "Every account.",
+    responses(
+        (status = 200, description = "Accounts", body = Items<AccountDto>),
+    ),
+)]
 #[get("/accounts")]
 async fn list(me: Caller) -> Reply {
     let accounts = me.app.accounts.list(me.id).await?;
     ok(Items::<AccountDto>::from(accounts))
 }
 
+#[utoipa::path(
+    operation_id = "create_account",
+    tag = "accounts",
+    summary = "Create a manual account.",
+    responses(
+        (status = 201, description = "Created", body = AccountDto),
+    ),
+)]
 #[post("/accounts")]
-async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
+async fn create(me: Caller, body: web::Json<NewAccountBody>) -> Reply {
     let body = body.into_inner();
     let account = me
         .app
@@ -119,6 +148,14 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     created(AccountDto::from(account))
 }
 
+#[utoipa::path(
+    operation_id = "get_account",
+    tag = "accounts",
+    summary = "One account.",
+    responses(
+        (status = 200, description = "The account", body = AccountDto),
+    ),
+)]
 #[get("/accounts/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ok(AccountDto::from(
@@ -126,8 +163,16 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ))
 }
 
+#[utoipa::path(
+    operation_id = "update_account",
+    tag = "accounts",
+    summary = "Change an account; a new balance is reconciled as an adjustment.",
+    responses(
+        (status = 200, description = "The account", body = AccountDto),
+    ),
+)]
 #[patch("/accounts/{id}")]
-async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> Reply {
+async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<AccountPatchBody>) -> Reply {
     let body = body.into_inner();
     let mut nulls = Nulls::default();
     let name = nulls.take("name", body.name);
@@ -153,17 +198,28 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> 
     ok(AccountDto::from(account))
 }
 
+#[utoipa::path(
+    operation_id = "delete_account",
+    tag = "accounts",
+    summary = "Delete an account with its transactions.",
+    responses(
+        (status = 204, description = "Deleted"),
+    ),
+)]
 #[delete("/accounts/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     me.app.accounts.delete(me.id, id.into_inner()).await?;
     no_content()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SnapshotDto {
     date: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     balance: Money,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     available_balance: Option<Money>,
+    #[schema(value_type = crate::openapi::schema::Currency)]
     currency: CurrencyCode,
 }
 
@@ -178,6 +234,14 @@ impl From<Snapshot> for SnapshotDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "list_snapshots",
+    tag = "accounts",
+    summary = "The account's end-of-day balances.",
+    responses(
+        (status = 200, description = "Snapshots, oldest first", body = Items<SnapshotDto>),
+    ),
+)]
 #[get("/accounts/{id}/snapshots")]
 async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
     let items = me
@@ -188,12 +252,15 @@ async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery
     ok(Items::<SnapshotDto>::from(items))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AdjustmentDto {
     id: Uuid,
     date: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     amount: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     balance: Money,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
 }
 
@@ -210,6 +277,14 @@ impl From<Adjustment> for AdjustmentDto {
 }
 
 /// The account's reconciliations, oldest first (an addition to the contract).
+#[utoipa::path(
+    operation_id = "list_adjustments",
+    tag = "accounts",
+    summary = "The account's reconciliations, oldest first.",
+    responses(
+        (status = 200, description = "Adjustments", body = Items<AdjustmentDto>),
+    ),
+)]
 #[get("/accounts/{id}/adjustments")]
 async fn adjustments(me: Caller, id: web::Path<Uuid>) -> Reply {
     let all = me.app.accounts.adjustments(me.id, id.into_inner()).await?;

@@ -1,6 +1,7 @@
 //! Register, login, refresh, logout.
 
 use actix_web::{post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 use nestegg_application::auth::{Registration, TokenPair};
 use serde::{Deserialize, Serialize};
 
@@ -10,14 +11,14 @@ use crate::routes::{Reply, created, no_content, ok};
 use crate::state::AppState;
 
 /// Configures the auth routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(login)
         .service(refresh)
         .service(logout);
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     email: String,
@@ -25,11 +26,22 @@ struct RegisterBody {
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RegisteredDto {
     user: UserDto,
 }
 
+#[utoipa::path(
+    operation_id = "register",
+    tag = "auth",
+    summary = "Create a user.",
+    responses(
+        (status = 201, description = "Registered", body = RegisteredDto),
+        (status = 403, description = "Registration is closed (`registration_closed`)", body = crate::error::Envelope),
+        (status = 409, description = "The username or email is taken", body = crate::error::Envelope),
+        (status = 429, description = "Too many attempts", body = crate::error::Envelope),
+    ),
+)]
 #[post("/auth/register")]
 async fn register(state: web::Data<AppState>, body: web::Json<RegisterBody>) -> Reply {
     let body = body.into_inner();
@@ -46,14 +58,14 @@ async fn register(state: web::Data<AppState>, body: web::Json<RegisterBody>) -> 
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     login: String,
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TokenDto {
     access_token: String,
     token_type: &'static str,
@@ -72,6 +84,16 @@ impl From<TokenPair> for TokenDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "login",
+    tag = "auth",
+    summary = "Log in with a username or email.",
+    responses(
+        (status = 200, description = "Tokens", body = TokenDto),
+        (status = 401, description = "Wrong login or password (`invalid_credentials`)", body = crate::error::Envelope),
+        (status = 429, description = "Too many failed attempts (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+    ),
+)]
 #[post("/auth/login")]
 async fn login(
     state: web::Data<AppState>,
@@ -85,18 +107,35 @@ async fn login(
     ok(TokenDto::from(pair))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
     refresh_token: String,
 }
 
+#[utoipa::path(
+    operation_id = "refresh",
+    tag = "auth",
+    summary = "Trade a refresh token for a new pair (the old one is spent).",
+    responses(
+        (status = 200, description = "Tokens", body = TokenDto),
+        (status = 401, description = "The refresh token is unknown, spent or expired", body = crate::error::Envelope),
+    ),
+)]
 #[post("/auth/refresh")]
 async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Reply {
     let pair = state.auth.refresh(&body.refresh_token).await?;
     ok(TokenDto::from(pair))
 }
 
+#[utoipa::path(
+    operation_id = "logout",
+    tag = "auth",
+    summary = "End this session and revoke its refresh token.",
+    responses(
+        (status = 204, description = "Logged out"),
+    ),
+)]
 #[post("/auth/logout")]
 async fn logout(me: Caller, body: web::Json<RefreshBody>) -> Reply {
     me.app.auth.logout(me.claims(), &body.refresh_token).await?;

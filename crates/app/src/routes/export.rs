@@ -8,9 +8,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use nestegg_application::AppError;
 use nestegg_application::export::ExportPart;
 use nestegg_ports::ExportRecord;
@@ -35,10 +36,18 @@ use crate::routes::{Reply, timestamp};
 const BUFFERED_PIECES: usize = 4;
 
 /// Configures the export route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(export);
 }
 
+#[utoipa::path(
+    operation_id = "export_me",
+    tag = "me",
+    summary = "All of the caller's data as one JSON document, streamed.",
+    responses(
+        (status = 200, description = "The export document", content_type = "application/json", body = Object),
+    ),
+)]
 #[get("/me/export")]
 async fn export(me: Caller) -> Reply {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, AppError>>(BUFFERED_PIECES);

@@ -1,6 +1,7 @@
 //! Securities and their prices.
 
 use actix_web::{get, post, put, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 use chrono::NaiveDate;
 use nestegg_application::investments::InvestmentInput;
 use nestegg_domain::{InvestmentType, Money, Percentage, Price};
@@ -15,7 +16,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
 /// Configures the security routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get_one)
@@ -24,19 +25,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A security as the API shows it; `owner` is `"me"` for the caller's private ones.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct InvestmentDto {
     id: Uuid,
     symbol: String,
     name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::InvestmentType)]
     investment_type: InvestmentType,
     exchange: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     current_price: Option<Price>,
     price_date: Option<NaiveDate>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     market_cap: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     pe_ratio: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     dividend_yield: Option<Percentage>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     expense_ratio: Option<Percentage>,
     sector: Option<String>,
     industry: Option<String>,
@@ -67,7 +74,8 @@ impl From<Investment> for InvestmentDto {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     symbol: Option<String>,
@@ -76,6 +84,14 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "list_investments",
+    tag = "investments",
+    summary = "Securities: shared ones and the caller's private ones.",
+    responses(
+        (status = 200, description = "A page", body = Page<InvestmentDto>),
+    ),
+)]
 #[get("/investments")]
 async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
@@ -91,12 +107,13 @@ async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+struct NewInvestmentBody {
     symbol: String,
     name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::InvestmentType)]
     investment_type: String,
     exchange: Option<String>,
     market_cap: Option<Dec>,
@@ -108,8 +125,17 @@ struct CreateBody {
     country: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "create_investment",
+    tag = "investments",
+    summary = "Create a private security.",
+    responses(
+        (status = 201, description = "Created", body = InvestmentDto),
+        (status = 409, description = "The caller already has a security with this symbol", body = crate::error::Envelope),
+    ),
+)]
 #[post("/investments")]
-async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
+async fn create(me: Caller, body: web::Json<NewInvestmentBody>) -> Reply {
     let b = body.into_inner();
     let stored = me
         .app
@@ -134,6 +160,14 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     created(InvestmentDto::from(stored))
 }
 
+#[utoipa::path(
+    operation_id = "get_investment",
+    tag = "investments",
+    summary = "One security.",
+    responses(
+        (status = 200, description = "The security", body = InvestmentDto),
+    ),
+)]
 #[get("/investments/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ok(InvestmentDto::from(
@@ -141,13 +175,22 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PriceBody {
     price: Dec,
     date: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    operation_id = "put_investment_price",
+    tag = "investments",
+    summary = "Record a price; holdings are revalued.",
+    responses(
+        (status = 200, description = "The security", body = InvestmentDto),
+        (status = 403, description = "Shared securities are priced by the server", body = crate::error::Envelope),
+    ),
+)]
 #[put("/investments/{id}/price")]
 async fn put_price(me: Caller, id: web::Path<Uuid>, body: web::Json<PriceBody>) -> Reply {
     let i = me
@@ -158,9 +201,10 @@ async fn put_price(me: Caller, id: web::Path<Uuid>, body: web::Json<PriceBody>) 
     ok(InvestmentDto::from(i))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PriceDto {
     date: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     price: Price,
 }
 
@@ -173,6 +217,14 @@ impl From<PricePoint> for PriceDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "list_investment_prices",
+    tag = "investments",
+    summary = "A security's price history.",
+    responses(
+        (status = 200, description = "Prices, oldest first", body = Items<PriceDto>),
+    ),
+)]
 #[get("/investments/{id}/prices")]
 async fn prices(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
     let points = me

@@ -1,6 +1,7 @@
 //! The signed-in user's own account.
 
 use actix_web::{delete, get, patch, put, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 use nestegg_application::auth::ProfileChange;
 use nestegg_ports::User;
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, no_content, ok, timestamp};
 
 /// Configures the `/me` routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_me)
         .service(patch_me)
         .service(change_password)
@@ -18,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A user as the API shows it (never the password hash).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserDto {
     id: String,
     email: String,
@@ -26,7 +27,9 @@ pub struct UserDto {
     is_active: bool,
     is_verified: bool,
     preferences: serde_json::Value,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -45,21 +48,40 @@ impl From<&User> for UserDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "get_me",
+    tag = "me",
+    summary = "The caller's profile.",
+    responses(
+        (status = 200, description = "Profile", body = UserDto),
+    ),
+)]
 #[get("/me")]
 async fn get_me(me: Caller) -> Reply {
     let me = me.app.auth.me(me.id).await?;
     ok(UserDto::from(&me))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchMeBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     username: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = serde_json::Value)]
     preferences: Option<Option<serde_json::Value>>,
 }
 
+#[utoipa::path(
+    operation_id = "update_me",
+    tag = "me",
+    summary = "Change the username or preferences.",
+    responses(
+        (status = 200, description = "Profile", body = UserDto),
+        (status = 409, description = "The username is taken", body = crate::error::Envelope),
+    ),
+)]
 #[patch("/me")]
 async fn patch_me(me: Caller, body: web::Json<PatchMeBody>) -> Reply {
     let body = body.into_inner();
@@ -73,13 +95,22 @@ async fn patch_me(me: Caller, body: web::Json<PatchMeBody>) -> Reply {
     ok(UserDto::from(&me))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     current_password: String,
     new_password: String,
 }
 
+#[utoipa::path(
+    operation_id = "change_password",
+    tag = "me",
+    summary = "Change the password; other sessions end.",
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 429, description = "Too many wrong current passwords", body = crate::error::Envelope),
+    ),
+)]
 #[put("/me/password")]
 async fn change_password(me: Caller, body: web::Json<PasswordBody>) -> Reply {
     me.app
@@ -89,12 +120,21 @@ async fn change_password(me: Caller, body: web::Json<PasswordBody>) -> Reply {
     no_content()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeleteMeBody {
     password: String,
 }
 
+#[utoipa::path(
+    operation_id = "delete_me",
+    tag = "me",
+    summary = "Delete the user and all their data.",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 429, description = "Too many wrong passwords", body = crate::error::Envelope),
+    ),
+)]
 #[delete("/me")]
 async fn delete_me(me: Caller, body: web::Json<DeleteMeBody>) -> Reply {
     me.app.auth.delete_account(me.id, &body.password).await?;

@@ -1,6 +1,7 @@
 //! Bank sync through Plaid: link tokens, connections, syncs, and Plaid's webhook.
 
 use actix_web::http::StatusCode;
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{HttpRequest, delete, get, post, web};
 use nestegg_application::AppError;
 use nestegg_application::plaid::{SyncReport, Webhook};
@@ -16,7 +17,7 @@ use crate::routes::{Reply, created, no_content, ok, timestamp};
 use crate::state::AppState;
 
 /// Configures the Plaid routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(link_token)
         .service(connect)
         .service(list)
@@ -35,24 +36,29 @@ fn configured(app: &AppState) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct LinkTokenDto {
     link_token: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     expiration: String,
 }
 
 /// A connection as the API shows it; its access token never leaves the server.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ConnectionDto {
     id: Uuid,
     plaid_item_id: String,
     institution_id: Option<String>,
     institution_name: Option<String>,
     is_active: bool,
+    #[schema(value_type = crate::openapi::schema::SyncStatus)]
     sync_status: SyncStatus,
+    #[schema(value_type = Option<crate::openapi::schema::Timestamp>)]
     last_sync_at: Option<String>,
     error_message: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -73,13 +79,14 @@ impl From<Connection> for ConnectionDto {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SyncReportDto {
     accounts: usize,
     transactions_added: usize,
     transactions_modified: usize,
     transactions_removed: usize,
     holdings: usize,
+    #[schema(value_type = crate::openapi::schema::SyncStatus)]
     sync_status: SyncStatus,
     error_message: Option<String>,
 }
@@ -98,12 +105,22 @@ impl From<SyncReport> for SyncReportDto {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConnectBody {
     public_token: String,
 }
 
+#[utoipa::path(
+    operation_id = "create_link_token",
+    tag = "plaid",
+    summary = "A Plaid Link token for the front end.",
+    responses(
+        (status = 200, description = "The link token", body = LinkTokenDto),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+    ),
+)]
 #[post("/plaid/link-token")]
 async fn link_token(me: Caller) -> Reply {
     configured(&me.app)?;
@@ -114,6 +131,17 @@ async fn link_token(me: Caller) -> Reply {
     })
 }
 
+#[utoipa::path(
+    operation_id = "create_connection",
+    tag = "plaid",
+    summary = "Exchange Link's public token and start the first sync.",
+    responses(
+        (status = 201, description = "Linked", body = ConnectionDto),
+        (status = 409, description = "The item is already linked (`already_linked`)", body = crate::error::Envelope),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+    ),
+)]
 #[post("/plaid/connections")]
 async fn connect(me: Caller, body: web::Json<ConnectBody>) -> Reply {
     configured(&me.app)?;
@@ -121,12 +149,28 @@ async fn connect(me: Caller, body: web::Json<ConnectBody>) -> Reply {
     created(ConnectionDto::from(connection))
 }
 
+#[utoipa::path(
+    operation_id = "list_connections",
+    tag = "plaid",
+    summary = "Every linked item.",
+    responses(
+        (status = 200, description = "Connections", body = Items<ConnectionDto>),
+    ),
+)]
 #[get("/plaid/connections")]
 async fn list(me: Caller) -> Reply {
     configured(&me.app)?;
     ok(Items::<ConnectionDto>::from(me.app.sync.list(me.id).await?))
 }
 
+#[utoipa::path(
+    operation_id = "get_connection",
+    tag = "plaid",
+    summary = "One linked item.",
+    responses(
+        (status = 200, description = "The connection", body = ConnectionDto),
+    ),
+)]
 #[get("/plaid/connections/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     configured(&me.app)?;
@@ -135,6 +179,16 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ))
 }
 
+#[utoipa::path(
+    operation_id = "delete_connection",
+    tag = "plaid",
+    summary = "Unlink an item; its accounts stay as manual data.",
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+    ),
+)]
 #[delete("/plaid/connections/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     configured(&me.app)?;
@@ -142,6 +196,17 @@ async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     no_content()
 }
 
+#[utoipa::path(
+    operation_id = "sync_connection",
+    tag = "plaid",
+    summary = "Sync an item now.",
+    responses(
+        (status = 200, description = "What the sync did", body = SyncReportDto),
+        (status = 409, description = "A sync of this item is running", body = crate::error::Envelope),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+    ),
+)]
 #[post("/plaid/connections/{id}/sync")]
 async fn sync(me: Caller, id: web::Path<Uuid>) -> Reply {
     configured(&me.app)?;
@@ -150,7 +215,7 @@ async fn sync(me: Caller, id: web::Path<Uuid>) -> Reply {
 }
 
 /// The fields of Plaid's webhook bodies this server acts on.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct WebhookBody {
     webhook_type: String,
     webhook_code: String,
@@ -159,7 +224,7 @@ struct WebhookBody {
     consent_expiration_time: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct WebhookError {
     error_code: Option<String>,
 }
@@ -167,6 +232,16 @@ struct WebhookError {
 /// Plaid's webhook: no bearer token, but a `Plaid-Verification` JWT over the exact body.
 /// Anything unverified is a 401 and changes nothing; an unknown item is a 200 (Plaid retries
 /// anything else, and there is nothing to retry).
+#[utoipa::path(
+    operation_id = "plaid_webhook",
+    tag = "plaid",
+    summary = "Plaid's webhook, verified by its `Plaid-Verification` JWT.",
+    request_body(content = WebhookBody, description = "The webhook Plaid sent", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Received", body = Object),
+        (status = 401, description = "The signature is missing or does not match (`invalid_signature`)", body = crate::error::Envelope),
+    ),
+)]
 #[post("/plaid/webhook")]
 async fn webhook(req: HttpRequest, app: web::Data<AppState>, body: web::Bytes) -> Reply {
     configured(&app)?;

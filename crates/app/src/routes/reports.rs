@@ -1,6 +1,7 @@
 //! Overview, history, cash flow and exchange rates.
 
 use actix_web::http::header::ContentType;
+use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{HttpResponse, get, put, web};
 use chrono::NaiveDate;
 use nestegg_application::reports::{DatedOverview, PeriodCashflow};
@@ -15,7 +16,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, ok, timestamp};
 
 /// Configures the report routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(overview)
         .service(history)
         .service(cashflow)
@@ -30,12 +31,16 @@ fn json_text(text: String) -> HttpResponse {
         .body(text)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct OverviewDto {
+    #[schema(value_type = crate::openapi::schema::Currency)]
     base_currency: CurrencyCode,
     as_of: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     net_worth: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_assets: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_liabilities: Money,
     by_type: Vec<TypeDto>,
     by_institution: Vec<InstitutionDto>,
@@ -43,32 +48,42 @@ struct OverviewDto {
     unconverted: Vec<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TypeDto {
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::AccountType)]
     account_type: AccountType,
+    #[schema(value_type = crate::openapi::schema::AccountClass)]
     class: AccountClass,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total: Money,
     count: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InstitutionDto {
     institution_name: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_assets: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_liabilities: Money,
     count: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AccountLineDto {
     id: Uuid,
     name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::AccountType)]
     account_type: AccountType,
+    #[schema(value_type = crate::openapi::schema::AccountClass)]
     class: AccountClass,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     balance: Money,
+    #[schema(value_type = crate::openapi::schema::Currency)]
     currency: CurrencyCode,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     balance_in_base: Option<Money>,
 }
 
@@ -119,6 +134,14 @@ impl From<DatedOverview> for OverviewDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "get_overview",
+    tag = "reports",
+    summary = "Net worth today, by type, institution and account.",
+    responses(
+        (status = 200, description = "Overview", body = OverviewDto),
+    ),
+)]
 #[get("/overview")]
 async fn overview(me: Caller) -> Reply {
     let json = me
@@ -129,7 +152,8 @@ async fn overview(me: Caller) -> Reply {
     Ok(json_text(json))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
     from: Option<NaiveDate>,
@@ -137,11 +161,14 @@ struct HistoryQuery {
     interval: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct HistoryPointDto {
     date: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_assets: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_liabilities: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     net_worth: Money,
 }
 
@@ -156,6 +183,14 @@ impl From<HistoryPoint> for HistoryPointDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "overview_history",
+    tag = "reports",
+    summary = "The net-worth trend from the ledger.",
+    responses(
+        (status = 200, description = "Points, oldest first", body = Items<HistoryPointDto>),
+    ),
+)]
 #[get("/overview/history")]
 async fn history(me: Caller, query: web::Query<HistoryQuery>) -> Reply {
     let json = me
@@ -172,7 +207,8 @@ async fn history(me: Caller, query: web::Query<HistoryQuery>) -> Reply {
     Ok(json_text(json))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CashflowQuery {
     from: Option<NaiveDate>,
@@ -180,24 +216,32 @@ struct CashflowQuery {
     group_by: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct GroupDto {
     key: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     income: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     expenses: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     net: Money,
     count: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CashflowDto {
+    #[schema(value_type = crate::openapi::schema::Currency)]
     base_currency: CurrencyCode,
     from: NaiveDate,
     to: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     income: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     expenses: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     net: Money,
     groups: Vec<GroupDto>,
+    #[schema(value_type = Vec<crate::openapi::schema::Currency>)]
     unconverted_currencies: Vec<CurrencyCode>,
 }
 
@@ -227,6 +271,14 @@ impl From<PeriodCashflow> for CashflowDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "get_cashflow",
+    tag = "reports",
+    summary = "Income and expenses over a period, grouped.",
+    responses(
+        (status = 200, description = "Cash flow", body = CashflowDto),
+    ),
+)]
 #[get("/cashflow")]
 async fn cashflow(me: Caller, query: web::Query<CashflowQuery>) -> Reply {
     let json = me
@@ -243,19 +295,23 @@ async fn cashflow(me: Caller, query: web::Query<CashflowQuery>) -> Reply {
     Ok(json_text(json))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RateBody {
     rate: Dec,
     date: Option<NaiveDate>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RateDto {
+    #[schema(value_type = crate::openapi::schema::Currency)]
     currency: CurrencyCode,
+    #[schema(value_type = crate::openapi::schema::Currency)]
     base_currency: CurrencyCode,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     rate: Rate,
     date: NaiveDate,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -271,6 +327,14 @@ impl From<FxRate> for RateDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "put_fx_rate",
+    tag = "reports",
+    summary = "Set the rate of a currency into the base currency.",
+    responses(
+        (status = 200, description = "The rate", body = RateDto),
+    ),
+)]
 #[put("/fx-rates/{currency}")]
 async fn put_rate(me: Caller, currency: web::Path<String>, body: web::Json<RateBody>) -> Reply {
     let stored = me
@@ -281,12 +345,21 @@ async fn put_rate(me: Caller, currency: web::Path<String>, body: web::Json<RateB
     ok(RateDto::from(stored))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RatesDto {
+    #[schema(value_type = crate::openapi::schema::Currency)]
     base_currency: CurrencyCode,
     items: Vec<RateDto>,
 }
 
+#[utoipa::path(
+    operation_id = "list_fx_rates",
+    tag = "reports",
+    summary = "The caller's exchange rates.",
+    responses(
+        (status = 200, description = "Rates", body = RatesDto),
+    ),
+)]
 #[get("/fx-rates")]
 async fn list_rates(me: Caller) -> Reply {
     let (base, rates) = me.app.reports.rates_list(me.id).await?;

@@ -1,6 +1,7 @@
 //! Transactions, their search and their history.
 
 use actix_web::{delete, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 use chrono::NaiveDate;
 use nestegg_application::AppError;
 use nestegg_application::transactions::{TransactionInput, TransactionPatch, TransactionQuery};
@@ -14,7 +15,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 /// Configures the transaction routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get_one)
@@ -24,19 +25,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A transaction as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransactionDto {
     id: Uuid,
     account_id: Uuid,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     amount: Money,
     date: NaiveDate,
     description: String,
     merchant_name: Option<String>,
+    #[schema(value_type = crate::openapi::schema::TransactionCategory)]
     category: TransactionCategory,
     is_pending: bool,
     is_recurring: bool,
     plaid_transaction_id: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -59,21 +64,31 @@ impl From<Transaction> for TransactionDto {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+struct NewTransactionBody {
     account_id: Uuid,
     amount: Dec,
     date: NaiveDate,
     description: String,
     merchant_name: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schema::TransactionCategory>)]
     category: Option<String>,
     is_pending: Option<bool>,
     is_recurring: Option<bool>,
 }
 
+#[utoipa::path(
+    operation_id = "create_transaction",
+    tag = "transactions",
+    summary = "Record a transaction; a posted one moves its account's balance.",
+    responses(
+        (status = 201, description = "Created", body = TransactionDto),
+        (status = 404, description = "The account does not exist for this user", body = crate::error::Envelope),
+    ),
+)]
 #[post("/transactions")]
-async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
+async fn create(me: Caller, body: web::Json<NewTransactionBody>) -> Reply {
     let b = body.into_inner();
     let stored = me
         .app
@@ -95,12 +110,14 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     created(TransactionDto::from(stored))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     account_id: Option<Uuid>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    #[param(value_type = Option<crate::openapi::schema::TransactionCategory>)]
     category: Option<String>,
     q: Option<String>,
     min_amount: Option<Dec>,
@@ -110,6 +127,15 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    operation_id = "list_transactions",
+    tag = "transactions",
+    summary = "Search transactions, newest first, a page at a time.",
+    responses(
+        (status = 200, description = "A page", body = Page<TransactionDto>),
+        (status = 404, description = "The account does not exist for this user", body = crate::error::Envelope),
+    ),
+)]
 #[get("/transactions")]
 async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
     let q = query.into_inner();
@@ -139,6 +165,14 @@ async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
     })
 }
 
+#[utoipa::path(
+    operation_id = "get_transaction",
+    tag = "transactions",
+    summary = "One transaction.",
+    responses(
+        (status = 200, description = "The transaction", body = TransactionDto),
+    ),
+)]
 #[get("/transactions/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ok(TransactionDto::from(
@@ -146,12 +180,13 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchBody {
+struct TransactionPatchBody {
     description: Option<String>,
     #[serde(default, deserialize_with = "present")]
     merchant_name: Option<Option<String>>,
+    #[schema(value_type = Option<crate::openapi::schema::TransactionCategory>)]
     category: Option<String>,
     is_recurring: Option<bool>,
     amount: Option<Dec>,
@@ -159,8 +194,16 @@ struct PatchBody {
     account_id: Option<Uuid>,
 }
 
+#[utoipa::path(
+    operation_id = "update_transaction",
+    tag = "transactions",
+    summary = "Change a transaction; balances follow.",
+    responses(
+        (status = 200, description = "The transaction", body = TransactionDto),
+    ),
+)]
 #[patch("/transactions/{id}")]
-async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> Reply {
+async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<TransactionPatchBody>) -> Reply {
     let b = body.into_inner();
     let t = me
         .app
@@ -182,14 +225,23 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> 
     ok(TransactionDto::from(t))
 }
 
+#[utoipa::path(
+    operation_id = "delete_transaction",
+    tag = "transactions",
+    summary = "Delete a transaction; balances follow.",
+    responses(
+        (status = 204, description = "Deleted"),
+    ),
+)]
 #[delete("/transactions/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     me.app.transactions.delete(me.id, id.into_inner()).await?;
     no_content()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct HistoryDto {
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     at: String,
     action: &'static str,
     changes: serde_json::Value,
@@ -205,6 +257,14 @@ impl From<HistoryEntry> for HistoryDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "transaction_history",
+    tag = "transactions",
+    summary = "Every change to a transaction, oldest first.",
+    responses(
+        (status = 200, description = "History", body = Items<HistoryDto>),
+    ),
+)]
 #[get("/transactions/{id}/history")]
 async fn history(me: Caller, id: web::Path<Uuid>) -> Reply {
     let entries = me

@@ -13,53 +13,75 @@ use crate::extract::Caller;
 use crate::routes::{Reply, ok};
 
 /// `GET /portfolios/{id}/summary`. Percentages are decimal strings at 4 places.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SummaryDto {
+    #[schema(value_type = crate::openapi::schema::Currency)]
     currency: CurrencyCode,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_value: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_cost: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     unrealized_gain_loss: Money,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     unrealized_gain_loss_percent: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     realized_gain_loss: Money,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     max_drift_percent: Option<String>,
     items: Vec<SummaryItemDto>,
     allocation: AllocationDto,
     unpriced: Vec<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SummaryItemDto {
     item_id: Uuid,
     investment_id: Uuid,
     symbol: String,
     name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::openapi::schema::InvestmentType)]
     investment_type: InvestmentType,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     quantity: Quantity,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     average_cost: UnitCost,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     price: Option<Price>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     cost_basis: Money,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     current_value: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     unrealized_gain_loss: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     unrealized_gain_loss_percent: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     weight_percent: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     target_percent: Option<Percentage>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     drift_percent: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AllocationDto {
     by_type: Vec<SliceDto>,
     by_sector: Vec<SliceDto>,
     by_country: Vec<SliceDto>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SliceDto {
     key: String,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     value: Money,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     weight_percent: String,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     target_percent: Option<Percentage>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     drift_percent: Option<String>,
 }
 
@@ -123,27 +145,33 @@ impl From<PortfolioSummary> for SummaryDto {
 }
 
 /// `GET /portfolios/{id}/rebalance`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RebalanceDto {
     trades: Vec<ProposedTradeDto>,
     after: Vec<WeightDto>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     cash_left: Money,
     unpriced: Vec<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProposedTradeDto {
     investment_id: Uuid,
     symbol: String,
+    #[schema(value_type = crate::openapi::schema::Side)]
     side: Side,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     quantity: Quantity,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     amount: Money,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct WeightDto {
     key: String,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     weight_percent: String,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     target_percent: Option<Percentage>,
 }
 
@@ -176,19 +204,36 @@ impl From<Rebalance> for RebalanceDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "portfolio_summary",
+    tag = "portfolios",
+    summary = "Value, gain/loss, allocation and drift.",
+    responses(
+        (status = 200, description = "Summary", body = SummaryDto),
+    ),
+)]
 #[get("/portfolios/{id}/summary")]
 pub(super) async fn summary(me: Caller, id: web::Path<Uuid>) -> Reply {
     let s = me.app.portfolios.summary(me.id, id.into_inner()).await?;
     ok(SummaryDto::from(s))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RebalanceQuery {
     cash: Option<Dec>,
     allow_sells: Option<bool>,
 }
 
+#[utoipa::path(
+    operation_id = "portfolio_rebalance",
+    tag = "portfolios",
+    summary = "The trades that bring the portfolio back to its targets.",
+    responses(
+        (status = 200, description = "Suggested trades", body = RebalanceDto),
+    ),
+)]
 #[get("/portfolios/{id}/rebalance")]
 pub(super) async fn rebalance(
     me: Caller,

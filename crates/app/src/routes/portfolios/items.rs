@@ -11,18 +11,26 @@ use crate::dto::{Dec, Items, Nulls, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ItemDto {
     id: Uuid,
     portfolio_id: Uuid,
     investment_id: Uuid,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     quantity: Quantity,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     average_cost: UnitCost,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     current_value: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     unrealized_gain_loss: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     unrealized_gain_loss_percent: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     target_allocation: Option<Percentage>,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -46,13 +54,21 @@ impl From<PortfolioItem> for ItemDto {
     }
 }
 
+#[utoipa::path(
+    operation_id = "list_items",
+    tag = "portfolios",
+    summary = "A portfolio's holdings.",
+    responses(
+        (status = 200, description = "Items", body = Items<ItemDto>),
+    ),
+)]
 #[get("/portfolios/{id}/items")]
 pub(super) async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
     let all = me.app.portfolios.items(me.id, id.into_inner()).await?;
     ok(Items::<ItemDto>::from(all))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ItemBody {
     investment_id: Uuid,
@@ -61,6 +77,15 @@ struct ItemBody {
     target_allocation: Option<Dec>,
 }
 
+#[utoipa::path(
+    operation_id = "add_item",
+    tag = "portfolios",
+    summary = "Add a holding.",
+    responses(
+        (status = 201, description = "Created", body = ItemDto),
+        (status = 409, description = "The security is already in this portfolio", body = crate::error::Envelope),
+    ),
+)]
 #[post("/portfolios/{id}/items")]
 pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: web::Json<ItemBody>) -> Reply {
     let b = body.into_inner();
@@ -81,17 +106,27 @@ pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: web::Json<It
     created(ItemDto::from(item))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ItemPatchBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Dec)]
     quantity: Option<Option<Dec>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Dec)]
     average_cost: Option<Option<Dec>>,
     #[serde(default, deserialize_with = "present")]
     target_allocation: Option<Option<Dec>>,
 }
 
+#[utoipa::path(
+    operation_id = "update_item",
+    tag = "portfolios",
+    summary = "Change a holding.",
+    responses(
+        (status = 200, description = "The item", body = ItemDto),
+    ),
+)]
 #[patch("/portfolios/{id}/items/{item_id}")]
 pub(super) async fn update_item(
     me: Caller,
@@ -121,6 +156,14 @@ pub(super) async fn update_item(
     ok(ItemDto::from(item))
 }
 
+#[utoipa::path(
+    operation_id = "delete_item",
+    tag = "portfolios",
+    summary = "Remove a holding.",
+    responses(
+        (status = 204, description = "Deleted"),
+    ),
+)]
 #[delete("/portfolios/{id}/items/{item_id}")]
 pub(super) async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {
     let (id, item_id) = path.into_inner();

@@ -8,6 +8,7 @@ pub(crate) mod trades;
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, patch, post, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 use nestegg_application::portfolios::{PortfolioInput, PortfolioPatch};
 use nestegg_domain::{CurrencyCode, Money, Percentage};
 use nestegg_ports::Portfolio;
@@ -20,7 +21,7 @@ use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
 /// Configures the portfolio routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get_one)
@@ -36,16 +37,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(analysis::rebalance);
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PortfolioDto {
     id: Uuid,
     name: String,
     description: Option<String>,
+    #[schema(value_type = crate::openapi::schema::Currency)]
     currency: CurrencyCode,
     is_default: bool,
+    #[schema(value_type = BTreeMap<String, crate::openapi::schema::Decimal>)]
     target_allocation: BTreeMap<String, Percentage>,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     total_value: Money,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     created_at: String,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
     updated_at: String,
 }
 
@@ -73,24 +79,42 @@ pub(super) fn targets(raw: Option<BTreeMap<String, Dec>>) -> Option<BTreeMap<Str
     raw.map(|m| m.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+struct NewPortfolioBody {
     name: String,
     description: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schema::Currency>)]
     currency: Option<String>,
     is_default: Option<bool>,
     target_allocation: Option<BTreeMap<String, Dec>>,
 }
 
+#[utoipa::path(
+    operation_id = "list_portfolios",
+    tag = "portfolios",
+    summary = "Every portfolio.",
+    responses(
+        (status = 200, description = "Portfolios", body = Items<PortfolioDto>),
+    ),
+)]
 #[get("/portfolios")]
 async fn list(me: Caller) -> Reply {
     let all = me.app.portfolios.list(me.id).await?;
     ok(Items::<PortfolioDto>::from(all))
 }
 
+#[utoipa::path(
+    operation_id = "create_portfolio",
+    tag = "portfolios",
+    summary = "Create a portfolio.",
+    responses(
+        (status = 201, description = "Created", body = PortfolioDto),
+        (status = 409, description = "A portfolio with this name exists", body = crate::error::Envelope),
+    ),
+)]
 #[post("/portfolios")]
-async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
+async fn create(me: Caller, body: web::Json<NewPortfolioBody>) -> Reply {
     let b = body.into_inner();
     let p = me
         .app
@@ -109,6 +133,14 @@ async fn create(me: Caller, body: web::Json<CreateBody>) -> Reply {
     created(PortfolioDto::from(p))
 }
 
+#[utoipa::path(
+    operation_id = "get_portfolio",
+    tag = "portfolios",
+    summary = "One portfolio.",
+    responses(
+        (status = 200, description = "The portfolio", body = PortfolioDto),
+    ),
+)]
 #[get("/portfolios/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ok(PortfolioDto::from(
@@ -116,21 +148,33 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchBody {
+struct PortfolioPatchBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String)]
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
     is_default: Option<Option<bool>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = BTreeMap<String, Dec>)]
     target_allocation: Option<Option<BTreeMap<String, Dec>>>,
 }
 
+#[utoipa::path(
+    operation_id = "update_portfolio",
+    tag = "portfolios",
+    summary = "Change a portfolio.",
+    responses(
+        (status = 200, description = "The portfolio", body = PortfolioDto),
+        (status = 409, description = "A portfolio with this name exists", body = crate::error::Envelope),
+    ),
+)]
 #[patch("/portfolios/{id}")]
-async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> Reply {
+async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PortfolioPatchBody>) -> Reply {
     let b = body.into_inner();
     let mut nulls = Nulls::default();
     let name = nulls.take("name", b.name);
@@ -154,6 +198,14 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PatchBody>) -> 
     ok(PortfolioDto::from(p))
 }
 
+#[utoipa::path(
+    operation_id = "delete_portfolio",
+    tag = "portfolios",
+    summary = "Delete a portfolio with its items and trades.",
+    responses(
+        (status = 204, description = "Deleted"),
+    ),
+)]
 #[delete("/portfolios/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     me.app.portfolios.delete(me.id, id.into_inner()).await?;

@@ -14,18 +14,25 @@ use crate::dto::{Dec, Page, decode_cursor, encode_cursor, parse_cursor};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TradeDto {
     id: Uuid,
     investment_id: Uuid,
+    #[schema(value_type = crate::openapi::schema::Side)]
     side: Side,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     quantity: Quantity,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     price: Price,
+    #[schema(value_type = crate::openapi::schema::Decimal)]
     fee: Money,
     date: NaiveDate,
+    #[schema(value_type = Option<crate::openapi::schema::Decimal>)]
     realized_gain: Option<Money>,
     /// After a trade: the item, or `null` when a sell emptied it; absent in the history.
+    /// Only in the answer to a trade: the holding after it, `null` when a sale closed it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ItemDto>)]
     item: Option<Option<ItemDto>>,
 }
 
@@ -45,10 +52,11 @@ impl From<Trade> for TradeDto {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TradeBody {
     investment_id: Uuid,
+    #[schema(value_type = crate::openapi::schema::Side)]
     side: String,
     quantity: Dec,
     price: Dec,
@@ -56,6 +64,14 @@ struct TradeBody {
     date: NaiveDate,
 }
 
+#[utoipa::path(
+    operation_id = "create_trade",
+    tag = "portfolios",
+    summary = "Buy or sell: the holding and realized gain follow.",
+    responses(
+        (status = 201, description = "The trade with the holding after it (`item` is null when a sale closed it)", body = TradeDto),
+    ),
+)]
 #[post("/portfolios/{id}/trades")]
 pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: web::Json<TradeBody>) -> Reply {
     let b = body.into_inner();
@@ -81,7 +97,8 @@ pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: web::Json<Trade
     created(dto)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     limit: Option<u32>,
@@ -89,6 +106,14 @@ struct PageQuery {
 }
 
 /// The trade history, newest first, paged (an addition to the contract).
+#[utoipa::path(
+    operation_id = "list_trades",
+    tag = "portfolios",
+    summary = "A portfolio's trades, newest first, a page at a time.",
+    responses(
+        (status = 200, description = "A page", body = Page<TradeDto>),
+    ),
+)]
 #[get("/portfolios/{id}/trades")]
 pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Reply {
     let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
