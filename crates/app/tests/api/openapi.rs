@@ -1,0 +1,197 @@
+//! The OpenAPI document against the server that serves it: every documented operation is
+//! routed, no other method is, and the bearer scheme is declared exactly where a token is needed.
+
+use nestegg_persistence::testing::Backend;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+async fn app() -> TestApp {
+    spawn_app(Backend::Sqlite).await.unwrap()
+}
+
+fn document() -> Value {
+    serde_json::to_value(nestegg::openapi::document()).unwrap()
+}
+
+/// A concrete path for a template: ids that name nothing, a plausible currency.
+fn concrete(template: &str) -> String {
+    template
+        .replace("{id}", &uuid::Uuid::now_v7().to_string())
+        .replace("{item_id}", &uuid::Uuid::now_v7().to_string())
+        .replace("{currency}", "EUR")
+}
+
+/// Whether the answer came from the server's fallback for unknown routes.
+async fn unrouted(response: reqwest::Response) -> bool {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    status == StatusCode::NOT_FOUND && body["error"]["message"] == "no such route"
+}
+
+async fn send(app: &TestApp, method: &str, path: &str) -> reqwest::Response {
+    let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+    app.send(method, path, body.as_ref(), None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_is_served_without_a_token_and_is_the_generated_one() {
+    let app = app().await;
+    let response = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let served: Value = response.json().await.unwrap();
+    assert_eq!(served["openapi"], "3.1.0");
+    assert_eq!(served, document());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_routed_and_no_undocumented_method_is() {
+    let app = app().await;
+    let doc = document();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() > 30, "{} paths", paths.len());
+    let mut operations = 0;
+    for (template, item) in paths {
+        let path = concrete(template);
+        for method in METHODS {
+            let documented = item.get(method).is_some();
+            let answer = unrouted(send(&app, method, &path).await).await;
+            assert_eq!(
+                answer, !documented,
+                "{method} {template}: documented {documented}, but routed {}",
+                !answer
+            );
+            operations += usize::from(documented);
+        }
+    }
+    // The route macros in the source, counted independently of the document.
+    assert_eq!(operations, route_macros_in_source());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_but_the_public_ones_needs_a_token_as_the_document_declares() {
+    let app = app().await;
+    let doc = document();
+    assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap();
+            let secured = operation["security"] == json!([{"bearer": []}]);
+            let public = nestegg::openapi::PUBLIC.contains(&id);
+            assert_eq!(secured, !public, "{id}: security {}", operation["security"]);
+            let response = send(&app, method, &concrete(template)).await;
+            let status = response.status();
+            if secured {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {template}");
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "unauthorized", "{method} {template}");
+                assert!(operation["responses"]["401"].is_object(), "{id}");
+            } else {
+                assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {template}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_error_status_in_the_document_answers_with_the_envelope() {
+    let doc = document();
+    let responses = &doc["components"]["responses"];
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if !status.starts_with('4') && !status.starts_with('5') {
+                    continue;
+                }
+                let response = match response["$ref"].as_str() {
+                    Some(r) => &responses[r.rsplit('/').next().unwrap()],
+                    None => response,
+                };
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                let expected = if template == "/health/ready" && status == "503" {
+                    "#/components/schemas/Readiness"
+                } else {
+                    "#/components/schemas/Envelope"
+                };
+                assert_eq!(schema, expected, "{method} {template} {status}");
+            }
+        }
+    }
+}
+
+#[test]
+fn values_carry_their_formats_decimals_their_pattern_and_enums_the_domains_names() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let decimal = &schemas["Decimal"];
+    assert_eq!(decimal["type"], "string");
+    assert_eq!(
+        decimal["pattern"],
+        nestegg::openapi::schema::DECIMAL_PATTERN
+    );
+    let account = &schemas["AccountDto"]["properties"];
+    assert_eq!(
+        account["current_balance"]["$ref"],
+        "#/components/schemas/Decimal"
+    );
+    assert_eq!(account["id"]["format"], "uuid");
+    assert_eq!(account["opened_on"]["format"], "date");
+    assert_eq!(
+        account["created_at"]["$ref"],
+        "#/components/schemas/Timestamp"
+    );
+    assert_eq!(schemas["Timestamp"]["format"], "date-time");
+    let names: Vec<&str> = nestegg_domain::AccountType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    assert_eq!(schemas["AccountType"]["enum"], json!(names));
+    assert_eq!(
+        schemas["TransactionDto"]["properties"]["amount"]["$ref"],
+        "#/components/schemas/Decimal"
+    );
+    // Request bodies refuse fields they do not know, as the server does.
+    assert_eq!(schemas["NewAccountBody"]["additionalProperties"], false);
+    // A PATCH field whose `null` is refused is not nullable in the document either.
+    assert_eq!(schemas["AccountPatchBody"]["properties"]["name"]["type"], "string");
+}
+
+/// `#[get("..")]`-style route macros in the app's source: each mounts one operation.
+fn route_macros_in_source() -> usize {
+    fn walk(dir: &std::path::Path, count: &mut usize) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, count);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for line in text.lines().map(str::trim) {
+                    if METHODS.iter().any(|m| line.starts_with(&format!("#[{m}(\""))) {
+                        *count += 1;
+                    }
+                    assert!(
+                        !line.contains(".route(") && !line.contains("web::resource("),
+                        "{}: a route mounted outside the documented `service(..)` calls: {line}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    let mut count = 0;
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut count,
+    );
+    count
+}
