@@ -31,16 +31,63 @@ impl<'de> Deserialize<'de> for Dec {
     }
 }
 
-/// Requests read decimals by the same grammar responses write them in.
+/// A string in the grammar responses write decimals in, or a JSON number read exactly.
 impl utoipa::PartialSchema for Dec {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        crate::openapi::schema::Decimal::schema()
+        crate::openapi::schema::DecimalInput::schema()
     }
 }
 
 impl utoipa::ToSchema for Dec {
     fn name() -> std::borrow::Cow<'static, str> {
-        crate::openapi::schema::Decimal::name()
+        crate::openapi::schema::DecimalInput::name()
+    }
+}
+
+/// A request body: a JSON object read into `T`. Unlike `web::Json`, a JSON array is refused
+/// even when every field of `T` is optional (serde would read `[]` as a struct with no fields),
+/// so a body is never silently taken for an empty one. Size and content-type errors are those
+/// of `web::JsonConfig`; the name `Json` lets the OpenAPI generator see the request body.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let value = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let actix_web::web::Json(value) = value.await?;
+            if !value.is_object() {
+                return Err(ApiError::bad_request(
+                    "invalid_body",
+                    "the body must be a JSON object",
+                )
+                .into());
+            }
+            serde_json::from_value(value)
+                .map(Json)
+                .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()).into())
+        })
     }
 }
 

@@ -135,3 +135,18 @@ pub async fn security_headers(
     }
     Ok(response)
 }
+
+/// Answers `HEAD` wherever `GET` answers: the request is routed as a `GET`, and the HTTP/1
+/// codec, which noted the `HEAD` when it read the request, sends the headers without the body.
+///
+/// # Errors
+/// Those of the inner service.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}

@@ -48,7 +48,7 @@ const BEARER: &str = "bearer";
             in the repository is the contract in prose.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
-    components(schemas(Envelope)),
+    components(schemas(Envelope))
 )]
 struct Base;
 
@@ -187,9 +187,7 @@ impl Modify for Contract {
                         .content(
                             "application/json",
                             ContentBuilder::new()
-                                .schema(Some(RefOr::Ref(Ref::from_schema_name(
-                                    Envelope::name(),
-                                ))))
+                                .schema(Some(RefOr::Ref(Ref::from_schema_name(Envelope::name()))))
                                 .build(),
                         )
                         .build(),
@@ -243,10 +241,7 @@ fn decorate(operation: &mut Operation) {
     }
     if !public {
         statuses.push(&UNAUTHORIZED);
-        operation.security = Some(vec![SecurityRequirement::new(
-            BEARER,
-            Vec::<String>::new(),
-        )]);
+        operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     } else {
         // An empty list overrides nothing at the root and says plainly: no token needed.
         operation.security = Some(Vec::new());
@@ -270,9 +265,7 @@ fn decorate(operation: &mut Operation) {
             .responses
             .responses
             .entry(e.status.to_owned())
-            .or_insert_with(|| {
-RefOr::Ref(Ref::from_response_name(e.name))
-            });
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(e.name)));
     }
 }
 
@@ -280,7 +273,7 @@ RefOr::Ref(Ref::from_response_name(e.name))
 /// crate stays free of any framework): DTO fields name these with `#[schema(value_type = ..)]`.
 pub mod schema {
     use super::{Cow, PartialSchema, RefOr, Schema, ToSchema};
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
 
     /// The grammar of every decimal the API reads and writes.
     pub const DECIMAL_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
@@ -294,10 +287,7 @@ pub mod schema {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .pattern(Some(DECIMAL_PATTERN))
-                .description(Some(
-                    "An exact decimal as a string. Requests may send a JSON number instead; \
-                     it is read exactly, never through floating point.",
-                ))
+                .description(Some("An exact decimal as a string, never a JSON number."))
                 .examples(["1234.56"])
                 .into()
         }
@@ -306,6 +296,31 @@ pub mod schema {
     impl ToSchema for Decimal {
         fn name() -> Cow<'static, str> {
             Cow::Borrowed("Decimal")
+        }
+    }
+
+    /// A decimal in a request: a string as [`Decimal`], or a JSON number (its literal text is
+    /// read exactly; exponents such as `1e3` are refused). `pattern` constrains strings only.
+    #[derive(Debug)]
+    pub struct DecimalInput;
+
+    impl PartialSchema for DecimalInput {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+                .pattern(Some(DECIMAL_PATTERN))
+                .description(Some(
+                    "An exact decimal: a string such as \"1234.56\" (preferred), or a JSON \
+                     number, whose literal text is read exactly (no exponent).",
+                ))
+                .examples(["1234.56"])
+                .into()
+        }
+    }
+
+    impl ToSchema for DecimalInput {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("DecimalInput")
         }
     }
 
@@ -398,12 +413,16 @@ pub mod schema {
     );
     names!(
         InvestmentType,
-        nestegg_domain::InvestmentType::ALL.iter().map(|v| v.as_str()),
+        nestegg_domain::InvestmentType::ALL
+            .iter()
+            .map(|v| v.as_str()),
         "The kind of a security."
     );
     names!(
         Side,
-        nestegg_domain::portfolio::Side::ALL.iter().map(|v| v.as_str()),
+        nestegg_domain::portfolio::Side::ALL
+            .iter()
+            .map(|v| v.as_str()),
         "Buy or sell."
     );
     names!(

@@ -15,8 +15,8 @@ use nestegg_persistence::Db;
 use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
-use crate::error::{ApiError, envelope};
-use crate::middleware::{envelope_errors, request_context, security_headers};
+use crate::error::ApiError;
+use crate::middleware::{envelope_errors, head_as_get, request_context, security_headers};
 use crate::routes;
 use crate::state::AppState;
 
@@ -140,6 +140,7 @@ pub fn serve(
     let origins = state.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(head_as_get))
             .wrap(from_fn(envelope_errors))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(security_headers))
@@ -162,9 +163,7 @@ pub fn serve(
             .into_utoipa_app()
             .configure(routes::configure)
             .into_app()
-            .default_service(web::to(|| async {
-                envelope(StatusCode::NOT_FOUND, "not_found", "no such route", None)
-            }))
+            .default_service(web::to(routes::unrouted))
     })
     .shutdown_timeout(10)
     .client_request_timeout(Duration::from_secs(30))

@@ -1,15 +1,15 @@
 //! Accounts and their balance snapshots.
 
 use actix_web::{delete, get, patch, post, web};
-use utoipa_actix_web::service_config::ServiceConfig;
 use chrono::NaiveDate;
 use nestegg_application::accounts::{AccountInput, AccountPatch};
 use nestegg_domain::{AccountType, CurrencyCode, Money};
 use nestegg_ports::{Account, Adjustment, Snapshot};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Nulls, RangeQuery, present};
+use crate::dto::{Dec, Items, Json, Nulls, RangeQuery, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -73,10 +73,12 @@ impl From<Account> for AccountDto {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAccountBody {
+    #[schema(min_length = 1, max_length = 255)]
     name: String,
     #[serde(rename = "type")]
     #[schema(value_type = crate::openapi::schema::AccountType)]
     account_type: String,
+    #[schema(max_length = 255)]
     institution_name: Option<String>,
     current_balance: Dec,
     available_balance: Option<Dec>,
@@ -88,9 +90,11 @@ struct NewAccountBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AccountPatchBody {
+    #[schema(min_length = 1, max_length = 255)]
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String)]
     name: Option<Option<String>>,
+    #[schema(max_length = 255)]
     #[serde(default, deserialize_with = "present")]
     institution_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -127,7 +131,7 @@ async fn list(me: Caller) -> Reply {
     ),
 )]
 #[post("/accounts")]
-async fn create(me: Caller, body: web::Json<NewAccountBody>) -> Reply {
+async fn create(me: Caller, body: Json<NewAccountBody>) -> Reply {
     let body = body.into_inner();
     let account = me
         .app
@@ -172,7 +176,7 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
     ),
 )]
 #[patch("/accounts/{id}")]
-async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<AccountPatchBody>) -> Reply {
+async fn update(me: Caller, id: web::Path<Uuid>, body: Json<AccountPatchBody>) -> Reply {
     let body = body.into_inner();
     let mut nulls = Nulls::default();
     let name = nulls.take("name", body.name);
@@ -201,9 +205,10 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<AccountPatchBod
 #[utoipa::path(
     operation_id = "delete_account",
     tag = "accounts",
-    summary = "Delete an account with its transactions.",
+    summary = "Delete an account that has no transactions left.",
     responses(
         (status = 204, description = "Deleted"),
+        (status = 409, description = "The account still has transactions (`account_has_transactions`)", body = crate::error::Envelope),
     ),
 )]
 #[delete("/accounts/{id}")]

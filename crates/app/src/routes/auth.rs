@@ -1,10 +1,11 @@
 //! Register, login, refresh, logout.
 
 use actix_web::{post, web};
-use utoipa_actix_web::service_config::ServiceConfig;
 use nestegg_application::auth::{Registration, TokenPair};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::dto::Json;
 use crate::extract::{Caller, ClientAddr};
 use crate::routes::me::UserDto;
 use crate::routes::{Reply, created, no_content, ok};
@@ -21,8 +22,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(pattern = r"^[a-z0-9_.-]{3,32}$")]
     username: String,
+    #[schema(min_length = 10, max_length = 128)]
     password: String,
 }
 
@@ -43,7 +47,7 @@ struct RegisteredDto {
     ),
 )]
 #[post("/auth/register")]
-async fn register(state: web::Data<AppState>, body: web::Json<RegisterBody>) -> Reply {
+async fn register(state: web::Data<AppState>, body: Json<RegisterBody>) -> Reply {
     let body = body.into_inner();
     let user = state
         .auth
@@ -95,11 +99,7 @@ impl From<TokenPair> for TokenDto {
     ),
 )]
 #[post("/auth/login")]
-async fn login(
-    state: web::Data<AppState>,
-    client: ClientAddr,
-    body: web::Json<LoginBody>,
-) -> Reply {
+async fn login(state: web::Data<AppState>, client: ClientAddr, body: Json<LoginBody>) -> Reply {
     let pair = state
         .auth
         .login(&body.login, &body.password, client.0.as_deref())
@@ -123,7 +123,7 @@ struct RefreshBody {
     ),
 )]
 #[post("/auth/refresh")]
-async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Reply {
+async fn refresh(state: web::Data<AppState>, body: Json<RefreshBody>) -> Reply {
     let pair = state.auth.refresh(&body.refresh_token).await?;
     ok(TokenDto::from(pair))
 }
@@ -137,7 +137,7 @@ async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshBody>) -> Re
     ),
 )]
 #[post("/auth/logout")]
-async fn logout(me: Caller, body: web::Json<RefreshBody>) -> Reply {
+async fn logout(me: Caller, body: Json<RefreshBody>) -> Reply {
     me.app.auth.logout(me.claims(), &body.refresh_token).await?;
     no_content()
 }

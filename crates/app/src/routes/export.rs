@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get};
@@ -18,6 +17,7 @@ use nestegg_ports::ExportRecord;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::extract::Caller;
 use crate::routes::accounts::{AccountDto, AdjustmentDto, SnapshotDto};

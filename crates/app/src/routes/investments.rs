@@ -1,16 +1,16 @@
 //! Securities and their prices.
 
 use actix_web::{get, post, put, web};
-use utoipa_actix_web::service_config::ServiceConfig;
 use chrono::NaiveDate;
 use nestegg_application::investments::InvestmentInput;
 use nestegg_domain::{InvestmentType, Money, Percentage, Price};
 use nestegg_ports::{Investment, PricePoint};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{
-    Dec, Items, Page, RangeQuery, decode_key_cursor, encode_key_cursor, parse_cursor,
+    Dec, Items, Json, Page, RangeQuery, decode_key_cursor, encode_key_cursor, parse_cursor,
 };
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
@@ -80,6 +80,7 @@ impl From<Investment> for InvestmentDto {
 struct ListQuery {
     symbol: Option<String>,
     q: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -111,17 +112,22 @@ async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
 #[serde(deny_unknown_fields)]
 struct NewInvestmentBody {
     symbol: String,
+    #[schema(min_length = 1, max_length = 255)]
     name: String,
     #[serde(rename = "type")]
     #[schema(value_type = crate::openapi::schema::InvestmentType)]
     investment_type: String,
+    #[schema(max_length = 64)]
     exchange: Option<String>,
     market_cap: Option<Dec>,
     pe_ratio: Option<Dec>,
     dividend_yield: Option<Dec>,
     expense_ratio: Option<Dec>,
+    #[schema(max_length = 128)]
     sector: Option<String>,
+    #[schema(max_length = 128)]
     industry: Option<String>,
+    #[schema(max_length = 64)]
     country: Option<String>,
 }
 
@@ -135,7 +141,7 @@ struct NewInvestmentBody {
     ),
 )]
 #[post("/investments")]
-async fn create(me: Caller, body: web::Json<NewInvestmentBody>) -> Reply {
+async fn create(me: Caller, body: Json<NewInvestmentBody>) -> Reply {
     let b = body.into_inner();
     let stored = me
         .app
@@ -192,7 +198,7 @@ struct PriceBody {
     ),
 )]
 #[put("/investments/{id}/price")]
-async fn put_price(me: Caller, id: web::Path<Uuid>, body: web::Json<PriceBody>) -> Reply {
+async fn put_price(me: Caller, id: web::Path<Uuid>, body: Json<PriceBody>) -> Reply {
     let i = me
         .app
         .investments

@@ -1,12 +1,12 @@
 //! The signed-in user's own account.
 
-use actix_web::{delete, get, patch, put, web};
-use utoipa_actix_web::service_config::ServiceConfig;
+use actix_web::{delete, get, patch, put};
 use nestegg_application::auth::ProfileChange;
 use nestegg_ports::User;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::dto::{Nulls, present};
+use crate::dto::{Json, Nulls, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, no_content, ok, timestamp};
 
@@ -65,6 +65,7 @@ async fn get_me(me: Caller) -> Reply {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchMeBody {
+    #[schema(pattern = r"^[a-z0-9_.-]{3,32}$")]
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String)]
     username: Option<Option<String>>,
@@ -83,7 +84,7 @@ struct PatchMeBody {
     ),
 )]
 #[patch("/me")]
-async fn patch_me(me: Caller, body: web::Json<PatchMeBody>) -> Reply {
+async fn patch_me(me: Caller, body: Json<PatchMeBody>) -> Reply {
     let body = body.into_inner();
     let mut nulls = Nulls::default();
     let change = ProfileChange {
@@ -99,6 +100,7 @@ async fn patch_me(me: Caller, body: web::Json<PatchMeBody>) -> Reply {
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     current_password: String,
+    #[schema(min_length = 10, max_length = 128)]
     new_password: String,
 }
 
@@ -112,7 +114,7 @@ struct PasswordBody {
     ),
 )]
 #[put("/me/password")]
-async fn change_password(me: Caller, body: web::Json<PasswordBody>) -> Reply {
+async fn change_password(me: Caller, body: Json<PasswordBody>) -> Reply {
     me.app
         .auth
         .change_password(me.id, &body.current_password, &body.new_password)
@@ -136,7 +138,7 @@ struct DeleteMeBody {
     ),
 )]
 #[delete("/me")]
-async fn delete_me(me: Caller, body: web::Json<DeleteMeBody>) -> Reply {
+async fn delete_me(me: Caller, body: Json<DeleteMeBody>) -> Reply {
     me.app.auth.delete_account(me.id, &body.password).await?;
     no_content()
 }

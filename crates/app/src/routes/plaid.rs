@@ -1,16 +1,16 @@
 //! Bank sync through Plaid: link tokens, connections, syncs, and Plaid's webhook.
 
 use actix_web::http::StatusCode;
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{HttpRequest, delete, get, post, web};
 use nestegg_application::AppError;
 use nestegg_application::plaid::{SyncReport, Webhook};
 use nestegg_domain::SyncStatus;
 use nestegg_ports::{Connection, SecurityError};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::Items;
+use crate::dto::{Items, Json};
 use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
@@ -143,7 +143,7 @@ async fn link_token(me: Caller) -> Reply {
     ),
 )]
 #[post("/plaid/connections")]
-async fn connect(me: Caller, body: web::Json<ConnectBody>) -> Reply {
+async fn connect(me: Caller, body: Json<ConnectBody>) -> Reply {
     configured(&me.app)?;
     let connection = me.app.sync.connect(me.id, &body.public_token).await?;
     created(ConnectionDto::from(connection))

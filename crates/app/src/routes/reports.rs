@@ -1,7 +1,6 @@
 //! Overview, history, cash flow and exchange rates.
 
 use actix_web::http::header::ContentType;
-use utoipa_actix_web::service_config::ServiceConfig;
 use actix_web::{HttpResponse, get, put, web};
 use chrono::NaiveDate;
 use nestegg_application::reports::{DatedOverview, PeriodCashflow};
@@ -9,9 +8,10 @@ use nestegg_domain::report::HistoryPoint;
 use nestegg_domain::{AccountClass, AccountType, CurrencyCode, Money, Rate};
 use nestegg_ports::FxRate;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items};
+use crate::dto::{Dec, Items, Json};
 use crate::extract::Caller;
 use crate::routes::{Reply, ok, timestamp};
 
@@ -336,7 +336,7 @@ impl From<FxRate> for RateDto {
     ),
 )]
 #[put("/fx-rates/{currency}")]
-async fn put_rate(me: Caller, currency: web::Path<String>, body: web::Json<RateBody>) -> Reply {
+async fn put_rate(me: Caller, currency: web::Path<String>, body: Json<RateBody>) -> Reply {
     let stored = me
         .app
         .reports

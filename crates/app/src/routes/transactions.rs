@@ -1,16 +1,16 @@
 //! Transactions, their search and their history.
 
 use actix_web::{delete, get, patch, post, web};
-use utoipa_actix_web::service_config::ServiceConfig;
 use chrono::NaiveDate;
 use nestegg_application::AppError;
 use nestegg_application::transactions::{TransactionInput, TransactionPatch, TransactionQuery};
 use nestegg_domain::{Money, TransactionCategory};
 use nestegg_ports::{HistoryEntry, Transaction};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Page, decode_cursor, encode_cursor, parse_cursor, present};
+use crate::dto::{Dec, Items, Json, Page, decode_cursor, encode_cursor, parse_cursor, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -70,7 +70,9 @@ struct NewTransactionBody {
     account_id: Uuid,
     amount: Dec,
     date: NaiveDate,
+    #[schema(min_length = 1, max_length = 500)]
     description: String,
+    #[schema(max_length = 255)]
     merchant_name: Option<String>,
     #[schema(value_type = Option<crate::openapi::schema::TransactionCategory>)]
     category: Option<String>,
@@ -88,7 +90,7 @@ struct NewTransactionBody {
     ),
 )]
 #[post("/transactions")]
-async fn create(me: Caller, body: web::Json<NewTransactionBody>) -> Reply {
+async fn create(me: Caller, body: Json<NewTransactionBody>) -> Reply {
     let b = body.into_inner();
     let stored = me
         .app
@@ -123,6 +125,7 @@ struct ListQuery {
     min_amount: Option<Dec>,
     max_amount: Option<Dec>,
     is_pending: Option<bool>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -183,7 +186,9 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransactionPatchBody {
+    #[schema(min_length = 1, max_length = 500)]
     description: Option<String>,
+    #[schema(max_length = 255)]
     #[serde(default, deserialize_with = "present")]
     merchant_name: Option<Option<String>>,
     #[schema(value_type = Option<crate::openapi::schema::TransactionCategory>)]
@@ -203,7 +208,7 @@ struct TransactionPatchBody {
     ),
 )]
 #[patch("/transactions/{id}")]
-async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<TransactionPatchBody>) -> Reply {
+async fn update(me: Caller, id: web::Path<Uuid>, body: Json<TransactionPatchBody>) -> Reply {
     let b = body.into_inner();
     let t = me
         .app

@@ -106,9 +106,12 @@ app_test!(
         let response = app
             .send(Method::GET, "/api/v1/auth/login", None, None)
             .await;
-        let status = response.status();
-        assert!(status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED);
-        error_code(response, status).await;
+        assert_error(
+            response,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        )
+        .await;
     }
 );
 
@@ -138,5 +141,28 @@ app_test!(
             app.readiness().await,
             json!({"database": "ok", "cache": "ok"})
         );
+    }
+);
+
+app_test!(
+    an_array_body_is_refused_even_where_every_field_is_optional,
+    |app: TestApp| async move {
+        let (token, _) = app.signed_in("ada").await;
+        let account = app.checking(&token, "10.00").await;
+        let before = app.me(&token).await;
+        for path in [
+            "/api/v1/me".to_owned(),
+            format!("/api/v1/accounts/{account}"),
+        ] {
+            for body in [json!([]), json!([null]), json!("text"), json!(7)] {
+                let response = app
+                    .send(Method::PATCH, &path, Some(&body), Some(&token))
+                    .await;
+                let (code, err) = error_code(response, StatusCode::BAD_REQUEST).await;
+                assert_eq!(code, "invalid_body", "{path} {body}");
+                assert_eq!(err["error"]["message"], "the body must be a JSON object");
+            }
+        }
+        assert_eq!(app.me(&token).await["updated_at"], before["updated_at"]);
     }
 );

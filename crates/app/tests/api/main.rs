@@ -13,6 +13,7 @@ mod helpers;
 mod investments;
 mod ledger;
 mod me;
+mod methods;
 mod openapi;
 mod plaid;
 mod plaid_instances;

@@ -25,11 +25,31 @@ fn concrete(template: &str) -> String {
         .replace("{currency}", "EUR")
 }
 
-/// Whether the answer came from the server's fallback for unknown routes.
-async fn unrouted(response: reqwest::Response) -> bool {
+/// Whether the answer came from the server's fallback for methods no route takes on a known
+/// path: a 405 whose `Allow` names the methods the document lists (and `HEAD` beside `GET`).
+async fn unrouted(response: reqwest::Response, documented: &[&str]) -> bool {
     let status = response.status();
+    let allow = response
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_owned());
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    status == StatusCode::NOT_FOUND && body["error"]["message"] == "no such route"
+    if body["error"]["code"] != "method_not_allowed" {
+        return false;
+    }
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let mut expected: Vec<String> = Vec::new();
+    for m in documented {
+        expected.push(m.to_uppercase());
+        if *m == "get" {
+            expected.push("HEAD".into());
+        }
+    }
+    let mut allowed: Vec<String> = allow.unwrap().split(", ").map(str::to_owned).collect();
+    allowed.sort();
+    expected.sort();
+    assert_eq!(allowed, expected);
+    true
 }
 
 async fn send(app: &TestApp, method: &str, path: &str) -> reqwest::Response {
@@ -63,9 +83,13 @@ async fn every_documented_operation_is_routed_and_no_undocumented_method_is() {
     let mut operations = 0;
     for (template, item) in paths {
         let path = concrete(template);
+        let listed: Vec<&str> = METHODS
+            .into_iter()
+            .filter(|m| item.get(*m).is_some())
+            .collect();
         for method in METHODS {
             let documented = item.get(method).is_some();
-            let answer = unrouted(send(&app, method, &path).await).await;
+            let answer = unrouted(send(&app, method, &path).await, &listed).await;
             assert_eq!(
                 answer, !documented,
                 "{method} {template}: documented {documented}, but routed {}",
@@ -163,7 +187,10 @@ fn values_carry_their_formats_decimals_their_pattern_and_enums_the_domains_names
     // Request bodies refuse fields they do not know, as the server does.
     assert_eq!(schemas["NewAccountBody"]["additionalProperties"], false);
     // A PATCH field whose `null` is refused is not nullable in the document either.
-    assert_eq!(schemas["AccountPatchBody"]["properties"]["name"]["type"], "string");
+    assert_eq!(
+        schemas["AccountPatchBody"]["properties"]["name"]["type"],
+        "string"
+    );
 }
 
 /// `#[get("..")]`-style route macros in the app's source: each mounts one operation.
@@ -176,7 +203,10 @@ fn route_macros_in_source() -> usize {
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for line in text.lines().map(str::trim) {
-                    if METHODS.iter().any(|m| line.starts_with(&format!("#[{m}(\""))) {
+                    if METHODS
+                        .iter()
+                        .any(|m| line.starts_with(&format!("#[{m}(\"")))
+                    {
                         *count += 1;
                     }
                     assert!(

@@ -7,7 +7,7 @@ use nestegg_ports::PortfolioItem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Nulls, present};
+use crate::dto::{Dec, Items, Json, Nulls, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -87,7 +87,7 @@ struct ItemBody {
     ),
 )]
 #[post("/portfolios/{id}/items")]
-pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: web::Json<ItemBody>) -> Reply {
+pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: Json<ItemBody>) -> Reply {
     let b = body.into_inner();
     let item = me
         .app
@@ -131,7 +131,7 @@ struct ItemPatchBody {
 pub(super) async fn update_item(
     me: Caller,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<ItemPatchBody>,
+    body: Json<ItemPatchBody>,
 ) -> Reply {
     let (id, item_id) = path.into_inner();
     let b = body.into_inner();

@@ -8,15 +8,15 @@ pub(crate) mod trades;
 use std::collections::BTreeMap;
 
 use actix_web::{delete, get, patch, post, web};
-use utoipa_actix_web::service_config::ServiceConfig;
 use nestegg_application::portfolios::{PortfolioInput, PortfolioPatch};
 use nestegg_domain::{CurrencyCode, Money, Percentage};
 use nestegg_ports::Portfolio;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Nulls, present};
+use crate::dto::{Dec, Items, Json, Nulls, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -82,7 +82,9 @@ pub(super) fn targets(raw: Option<BTreeMap<String, Dec>>) -> Option<BTreeMap<Str
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPortfolioBody {
+    #[schema(min_length = 1, max_length = 255)]
     name: String,
+    #[schema(max_length = 2000)]
     description: Option<String>,
     #[schema(value_type = Option<crate::openapi::schema::Currency>)]
     currency: Option<String>,
@@ -114,7 +116,7 @@ async fn list(me: Caller) -> Reply {
     ),
 )]
 #[post("/portfolios")]
-async fn create(me: Caller, body: web::Json<NewPortfolioBody>) -> Reply {
+async fn create(me: Caller, body: Json<NewPortfolioBody>) -> Reply {
     let b = body.into_inner();
     let p = me
         .app
@@ -151,9 +153,11 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PortfolioPatchBody {
+    #[schema(min_length = 1, max_length = 255)]
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String)]
     name: Option<Option<String>>,
+    #[schema(max_length = 2000)]
     #[serde(default, deserialize_with = "present")]
     description: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -174,7 +178,7 @@ struct PortfolioPatchBody {
     ),
 )]
 #[patch("/portfolios/{id}")]
-async fn update(me: Caller, id: web::Path<Uuid>, body: web::Json<PortfolioPatchBody>) -> Reply {
+async fn update(me: Caller, id: web::Path<Uuid>, body: Json<PortfolioPatchBody>) -> Reply {
     let b = body.into_inner();
     let mut nulls = Nulls::default();
     let name = nulls.take("name", b.name);

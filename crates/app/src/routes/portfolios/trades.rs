@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::items::ItemDto;
-use crate::dto::{Dec, Page, decode_cursor, encode_cursor, parse_cursor};
+use crate::dto::{Dec, Json, Page, decode_cursor, encode_cursor, parse_cursor};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
@@ -73,7 +73,7 @@ struct TradeBody {
     ),
 )]
 #[post("/portfolios/{id}/trades")]
-pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: web::Json<TradeBody>) -> Reply {
+pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>) -> Reply {
     let b = body.into_inner();
     let t = me
         .app
@@ -101,6 +101,7 @@ pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: web::Json<Trade
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
