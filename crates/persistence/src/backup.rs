@@ -113,7 +113,7 @@ pub enum BackupError {
     /// backup; nothing was kept.
     #[error(
         "table {table} read back from the database has {} rows with checksum {}, but the \
-         backup has {} rows with checksum {}; nothing was restored",
+         backup has {} rows with checksum {}",
         found.0, prefix(&found.1), expected.0, prefix(&expected.1)
     )]
     Mismatch {
