@@ -273,16 +273,16 @@ async fn back_up(database_url: &str, file: &Path) -> anyhow::Result<()> {
 }
 
 async fn write_backup(db: &Db, file: &Path, partial: &Path) -> anyhow::Result<Summary> {
-    let out = File::create(partial)
-        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let out =
+        File::create(partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let mut out = BufWriter::new(out);
     let written = backup::backup(db, &mut out).await?;
     out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
         .with_context(|| format!("cannot write {}", partial.display()))?;
-    let input = File::open(partial)
-        .with_context(|| format!("cannot read {} back", partial.display()))?;
+    let input =
+        File::open(partial).with_context(|| format!("cannot read {} back", partial.display()))?;
     let read = backup::verify(BufReader::new(input))
         .with_context(|| format!("{} does not read back as written", partial.display()))?;
     if read.tables != written.tables {
@@ -306,7 +306,10 @@ async fn restore(database_url: &str, file: &Path, replace: bool) -> anyhow::Resu
              their place",
             file.display()
         ),
-        Err(e) => anyhow::bail!("cannot restore {}: {e}; nothing was restored", file.display()),
+        Err(e) => anyhow::bail!(
+            "cannot restore {}: {e}; nothing was restored",
+            file.display()
+        ),
     };
     print_tables(&summary);
     println!(

@@ -128,7 +128,8 @@ pub enum BackupError {
     #[error(
         "the database has {} but this nestegg has {}; run `nestegg migrate up` (with this \
          nestegg's version) before a backup",
-        describe(applied), describe(known)
+        describe(applied),
+        describe(known)
     )]
     SourceMigrations {
         /// Applied in the database.
@@ -209,7 +210,9 @@ fn known_migrations() -> Vec<String> {
 }
 
 /// The migrations applied to a database, in order; none when it has no migrations table.
-async fn applied_migrations<C: ConnectionTrait>(sql: &Sql<'_, C>) -> Result<Vec<String>, RepoError> {
+async fn applied_migrations<C: ConnectionTrait>(
+    sql: &Sql<'_, C>,
+) -> Result<Vec<String>, RepoError> {
     let exists = match sql.backend() {
         DbBackend::Sqlite => {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
@@ -416,11 +419,7 @@ pub async fn summarize(db: &Db) -> Result<Summary, BackupError> {
 /// # Errors
 /// [`BackupError::Migrations`], [`BackupError::NotEmpty`], [`BackupError::Format`],
 /// [`BackupError::Damaged`], [`BackupError::Mismatch`]; database and read failures.
-pub async fn restore(
-    db: &Db,
-    input: impl BufRead,
-    replace: bool,
-) -> Result<Summary, BackupError> {
+pub async fn restore(db: &Db, input: impl BufRead, replace: bool) -> Result<Summary, BackupError> {
     let mut reader = Reader::new(input);
     let header = reader.header()?;
     let applied = applied_migrations(&db.sql())
@@ -528,7 +527,9 @@ async fn insert<C: ConnectionTrait>(
                     .map_err(failed(format!("a value for table {}", table.name)))?,
             );
         }
-        let placeholders: Vec<String> = (first + 1..=first + width).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = (first + 1..=first + width)
+            .map(|n| format!("${n}"))
+            .collect();
         tuples.push(format!("({})", placeholders.join(", ")));
     }
     sql.exec(

@@ -149,13 +149,12 @@ both_backends!(
         exec(&db, "ALTER TABLE users ADD COLUMN nickname TEXT", vec![]).await;
         let diffs = differences(&db).await;
         assert!(
-            diffs.iter().any(|d| d.contains("table budgets is not described")),
+            diffs
+                .iter()
+                .any(|d| d.contains("table budgets is not described")),
             "{diffs:?}"
         );
-        assert!(
-            diffs.iter().any(|d| d.contains("nickname")),
-            "{diffs:?}"
-        );
+        assert!(diffs.iter().any(|d| d.contains("nickname")), "{diffs:?}");
     }
 );
 
@@ -207,7 +206,10 @@ both_backends!(
         assert!(file.contains(rows_line), "{file}");
         let lines: Vec<&str> = file.lines().collect();
         let damaged = [
-            ("an edited email", file.replace("ada@example.com", "eve@example.com")),
+            (
+                "an edited email",
+                file.replace("ada@example.com", "eve@example.com"),
+            ),
             ("an edited amount", file.replace("\"0.1\"", "\"0.2\"")),
             (
                 "a wrong count",
@@ -299,7 +301,9 @@ both_backends!(
             "{refused}"
         );
         assert!(
-            refused.to_string().contains("the backup was made at 5 migrations"),
+            refused
+                .to_string()
+                .contains("the backup was made at 5 migrations"),
             "{refused}"
         );
 

@@ -59,7 +59,9 @@ impl Cell {
             Cell::Timestamp(v) => v.map_or(Json::Null, |t| {
                 Json::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             }),
-            Cell::Decimal(v, _) => v.map_or(Json::Null, |d| Json::String(d.normalize().to_string())),
+            Cell::Decimal(v, _) => {
+                v.map_or(Json::Null, |d| Json::String(d.normalize().to_string()))
+            }
         }
     }
 
@@ -80,11 +82,7 @@ impl Cell {
         };
         let bad = |why: &dyn std::fmt::Display| format!("column {}: {why}", column.name);
         Ok(match column.kind {
-            Kind::Uuid => Cell::Uuid(
-                text.map(Uuid::parse_str)
-                    .transpose()
-                    .map_err(|e| bad(&e))?,
-            ),
+            Kind::Uuid => Cell::Uuid(text.map(Uuid::parse_str).transpose().map_err(|e| bad(&e))?),
             Kind::Text => Cell::Text(text.map(str::to_owned)),
             Kind::Boolean => Cell::Boolean(None),
             Kind::Date => Cell::Date(
@@ -208,10 +206,11 @@ mod tests {
 
     #[test]
     fn a_json_document_has_one_canonical_text_whatever_its_key_order_and_number_spelling() {
-        let a = serde_json::from_str::<Json>(r#"{"b": [1.50, 2e2, "x"], "a": {"d": null, "c": true}}"#)
-            .unwrap();
-        let b = serde_json::from_str::<Json>(r#"{"a":{"c":true,"d":null},"b":[1.5,200,"x"]}"#)
-            .unwrap();
+        let a =
+            serde_json::from_str::<Json>(r#"{"b": [1.50, 2e2, "x"], "a": {"d": null, "c": true}}"#)
+                .unwrap();
+        let b =
+            serde_json::from_str::<Json>(r#"{"a":{"c":true,"d":null},"b":[1.5,200,"x"]}"#).unwrap();
         assert_eq!(canonical_json(&a), canonical_json(&b));
         assert_eq!(
             canonical_json(&b),
@@ -226,7 +225,13 @@ mod tests {
             name: "price",
             kind: Kind::Decimal(Scale::Fine),
         };
-        for text in ["0.1", "12345678901234.5678", "-250.75", "1234.56789012", "0"] {
+        for text in [
+            "0.1",
+            "12345678901234.5678",
+            "-250.75",
+            "1234.56789012",
+            "0",
+        ] {
             let cell = Cell::parse(&json!(text), &column).unwrap();
             assert_eq!(cell.to_json(), json!(text));
         }
