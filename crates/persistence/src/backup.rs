@@ -2,9 +2,9 @@
 //! `nestegg restore FILE`.
 //!
 //! [`backup`] reads every table of [`TABLES`] from one read snapshot, in id-ordered pages,
-//! and writes each row as it goes in a canonical, backend-neutral text (see
-//! [`file`](self) for the format), with each table's row count and SHA-256 checksum after
-//! its rows. [`verify`] reads a file back and checks every trailer. [`restore`] writes a
+//! and writes each row as it goes in a canonical, backend-neutral text (the format is
+//! described in `backup/file.rs`, the values in `backup/cell.rs`), with each table's row
+//! count and SHA-256 checksum after its rows. [`verify`] reads a file back and checks every trailer. [`restore`] writes a
 //! file into a database in one transaction: it refuses a database at other migrations and
 //! one holding data (unless told to replace it), inserts in batches in [`TABLES`]' order,
 //! checks each table's trailer as it goes, then recounts and re-checksums every table from
