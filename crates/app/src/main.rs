@@ -1,15 +1,20 @@
 //! The `nestegg` binary: `serve` (the default), `migrate up|down|status`, `demo`, `keys rotate`,
-//! `openapi`.
+//! `openapi`, `backup FILE`, `restore FILE`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use nestegg::config::{database_url_from_env, drop_previous_keys, rotate_key_file};
 use nestegg::startup::open_database;
 use nestegg::state::AppState;
 use nestegg::{Settings, build, telemetry};
 use nestegg_persistence::Db;
+use nestegg_persistence::backup::{self, BackupError, Summary};
 
 #[derive(Debug, Parser)]
 #[command(name = "nestegg", version, about = "Self-hosted personal-finance API")]
@@ -35,6 +40,20 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Copy the whole database (DATABASE_URL) to FILE, then read FILE back to check it.
+    Backup {
+        /// The backup file to write (replaced if it exists, once the new one is complete).
+        file: PathBuf,
+    },
+    /// Copy a backup FILE into the database (DATABASE_URL) in one transaction, migrating an
+    /// empty database first; the database must hold no data unless `--replace` is given.
+    Restore {
+        /// The backup file to read.
+        file: PathBuf,
+        /// Delete every row the database holds, in the same transaction, before restoring.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -86,7 +105,11 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        Command::Migrate { .. } | Command::Keys { .. } | Command::Openapi => None,
+        Command::Migrate { .. }
+        | Command::Keys { .. }
+        | Command::Openapi
+        | Command::Backup { .. }
+        | Command::Restore { .. } => None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -101,6 +124,10 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match (command, settings) {
             (Command::Migrate { action }, _) => migrate(&database_url_from_env(), action).await,
+            (Command::Backup { file }, _) => back_up(&database_url_from_env(), &file).await,
+            (Command::Restore { file, replace }, _) => {
+                restore(&database_url_from_env(), &file, replace).await
+            }
             (Command::Serve, Some(settings)) => serve(settings).await,
             (Command::Demo, Some(settings)) => demo(settings).await,
             (
@@ -222,5 +249,93 @@ async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()
             }
         }
     }
+    Ok(())
+}
+
+/// One line per table: its name, rows and the start of its checksum.
+fn print_tables(summary: &Summary) {
+    for t in &summary.tables {
+        println!(
+            "{:<20} {:>9} rows  sha256 {}",
+            t.table,
+            t.rows,
+            t.sha256.get(..12).unwrap_or(&t.sha256)
+        );
+    }
+}
+
+async fn back_up(database_url: &str, file: &Path) -> anyhow::Result<()> {
+    let name = file
+        .file_name()
+        .with_context(|| format!("{} does not name a file", file.display()))?;
+    // Written beside the target and renamed only once read back intact, so a failed backup
+    // never leaves a file that looks like one, nor spoils an earlier backup of that name.
+    let mut partial_name = name.to_owned();
+    partial_name.push(".partial");
+    let partial = file.with_file_name(partial_name);
+    let db = Db::connect(database_url).await?;
+    let written = write_backup(&db, file, &partial).await;
+    if written.is_err() {
+        std::fs::remove_file(&partial).ok();
+    }
+    let summary = written?;
+    print_tables(&summary);
+    println!(
+        "backed up {} tables and {} rows from {} to {}; read back and verified",
+        summary.tables.len(),
+        summary.rows(),
+        summary.backend,
+        file.display()
+    );
+    Ok(())
+}
+
+async fn write_backup(db: &Db, file: &Path, partial: &Path) -> anyhow::Result<Summary> {
+    let out =
+        File::create(partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let mut out = BufWriter::new(out);
+    let written = backup::backup(db, &mut out).await?;
+    out.into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    let input =
+        File::open(partial).with_context(|| format!("cannot read {} back", partial.display()))?;
+    let read = backup::verify(BufReader::new(input))
+        .with_context(|| format!("{} does not read back as written", partial.display()))?;
+    if read.tables != written.tables {
+        anyhow::bail!(
+            "{} reads back with other counts or checksums than were written",
+            partial.display()
+        );
+    }
+    std::fs::rename(partial, file)
+        .with_context(|| format!("cannot rename {} to {}", partial.display(), file.display()))?;
+    Ok(written)
+}
+
+async fn restore(database_url: &str, file: &Path, replace: bool) -> anyhow::Result<()> {
+    let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let db = Db::connect(database_url).await?;
+    let summary = match backup::restore(&db, BufReader::new(input), replace).await {
+        Ok(summary) => summary,
+        Err(e @ BackupError::NotEmpty { .. }) => anyhow::bail!(
+            "{e}; nothing was restored. Pass --replace to delete these rows and restore {} in \
+             their place",
+            file.display()
+        ),
+        Err(e) => anyhow::bail!(
+            "cannot restore {}: {e}; nothing was restored",
+            file.display()
+        ),
+    };
+    print_tables(&summary);
+    println!(
+        "restored {} tables and {} rows from {} into {}; counts and checksums verified",
+        summary.tables.len(),
+        summary.rows(),
+        file.display(),
+        summary.backend
+    );
     Ok(())
 }

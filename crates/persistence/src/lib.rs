@@ -6,6 +6,7 @@
 //! `INTEGER`s on SQLite, never binary floats. Nothing outside this crate sees SeaORM or SQL.
 
 mod accounts;
+pub mod backup;
 pub mod codec;
 mod connections;
 mod db;
