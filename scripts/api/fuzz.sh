@@ -15,7 +15,7 @@ start_services
 # rules that depend on stored data (ids that exist, what is held, the current password) or on
 # limits finer than the document states answer 4xx as documented, which that check counts as
 # a failure.
-examples="${FUZZ_EXAMPLES:-25}"
+examples="${FUZZ_EXAMPLES:-100}"
 seed="${FUZZ_SEED:-20261125}"
 fuzz() {
     timeout 600 "$venv/bin/schemathesis" run "$BASE/api/v1/openapi.json" --url "$BASE" \
