@@ -425,6 +425,18 @@ pub mod schema {
             .map(|v| v.as_str()),
         "Buy or sell."
     );
+    // Parsed by the report use case, which names the same values when it refuses another;
+    // tests/api/openapi.rs sends each value listed here and expects it to be accepted.
+    names!(
+        Interval,
+        ["day", "week", "month"],
+        "The spacing of points in a history."
+    );
+    names!(
+        CashflowGrouping,
+        ["category", "month", "merchant"],
+        "How cash flow is grouped."
+    );
     names!(
         SyncStatus,
         nestegg_domain::SyncStatus::ALL.iter().map(|v| v.as_str()),

@@ -243,6 +243,7 @@ impl From<Snapshot> for SnapshotDto {
     operation_id = "list_snapshots",
     tag = "accounts",
     summary = "The account's end-of-day balances.",
+    params(RangeQuery),
     responses(
         (status = 200, description = "Snapshots, oldest first", body = Items<SnapshotDto>),
     ),

@@ -89,6 +89,7 @@ struct ListQuery {
     operation_id = "list_investments",
     tag = "investments",
     summary = "Securities: shared ones and the caller's private ones.",
+    params(ListQuery),
     responses(
         (status = 200, description = "A page", body = Page<InvestmentDto>),
     ),
@@ -227,6 +228,7 @@ impl From<PricePoint> for PriceDto {
     operation_id = "list_investment_prices",
     tag = "investments",
     summary = "A security's price history.",
+    params(RangeQuery),
     responses(
         (status = 200, description = "Prices, oldest first", body = Items<PriceDto>),
     ),

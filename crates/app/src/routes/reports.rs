@@ -158,6 +158,7 @@ async fn overview(me: Caller) -> Reply {
 struct HistoryQuery {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    #[param(value_type = Option<crate::openapi::schema::Interval>)]
     interval: Option<String>,
 }
 
@@ -187,6 +188,7 @@ impl From<HistoryPoint> for HistoryPointDto {
     operation_id = "overview_history",
     tag = "reports",
     summary = "The net-worth trend from the ledger.",
+    params(HistoryQuery),
     responses(
         (status = 200, description = "Points, oldest first", body = Items<HistoryPointDto>),
     ),
@@ -213,6 +215,7 @@ async fn history(me: Caller, query: web::Query<HistoryQuery>) -> Reply {
 struct CashflowQuery {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    #[param(value_type = Option<crate::openapi::schema::CashflowGrouping>)]
     group_by: Option<String>,
 }
 
@@ -275,6 +278,7 @@ impl From<PeriodCashflow> for CashflowDto {
     operation_id = "get_cashflow",
     tag = "reports",
     summary = "Income and expenses over a period, grouped.",
+    params(CashflowQuery),
     responses(
         (status = 200, description = "Cash flow", body = CashflowDto),
     ),

@@ -134,6 +134,7 @@ struct ListQuery {
     operation_id = "list_transactions",
     tag = "transactions",
     summary = "Search transactions, newest first, a page at a time.",
+    params(ListQuery),
     responses(
         (status = 200, description = "A page", body = Page<TransactionDto>),
         (status = 404, description = "The account does not exist for this user", body = crate::error::Envelope),

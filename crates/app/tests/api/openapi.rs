@@ -127,6 +127,62 @@ async fn every_operation_but_the_public_ones_needs_a_token_as_the_document_decla
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_value_a_query_enum_lists_is_accepted_by_the_server() {
+    let app = app().await;
+    let (token, _) = app.signed_in("ada").await;
+    let doc = document();
+    let mut tried = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        if template.contains('{') {
+            continue;
+        }
+        for param in get["parameters"].as_array().into_iter().flatten() {
+            let schema = &param["schema"];
+            let named = schema["$ref"]
+                .as_str()
+                .or_else(|| schema["oneOf"][0]["$ref"].as_str())
+                .map(|r| &doc["components"]["schemas"][r.rsplit('/').next().unwrap()]);
+            let Some(values) = named.and_then(|s| s["enum"].as_array()) else {
+                continue;
+            };
+            for value in values {
+                let name = param["name"].as_str().unwrap();
+                let path = format!("{template}?{name}={}", value.as_str().unwrap());
+                let response = app.get(&path, Some(&token)).await;
+                assert_eq!(response.status(), StatusCode::OK, "{path}");
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried >= 6, "only {tried} enum values tried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_get_that_reads_a_query_documents_its_parameters() {
+    let app = app().await;
+    let (token, _) = app.signed_in("ada").await;
+    let doc = document();
+    let mut readers = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        // A query the server reads refuses a field it does not know.
+        let path = format!("{}?surely_unknown=1", concrete(template));
+        let response = app.get(&path, Some(&token)).await;
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let reads_query = body["error"]["code"] == "invalid_query";
+        let documented = get["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["in"] == "query");
+        assert_eq!(reads_query, documented, "GET {template}");
+        readers += usize::from(reads_query);
+    }
+    assert!(readers >= 8, "{readers}");
+}
+
 #[test]
 fn every_error_status_in_the_document_answers_with_the_envelope() {
     let doc = document();

@@ -230,6 +230,7 @@ struct RebalanceQuery {
     operation_id = "portfolio_rebalance",
     tag = "portfolios",
     summary = "The trades that bring the portfolio back to its targets.",
+    params(RebalanceQuery),
     responses(
         (status = 200, description = "Suggested trades", body = RebalanceDto),
     ),

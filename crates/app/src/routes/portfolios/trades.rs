@@ -111,6 +111,7 @@ struct PageQuery {
     operation_id = "list_trades",
     tag = "portfolios",
     summary = "A portfolio's trades, newest first, a page at a time.",
+    params(PageQuery),
     responses(
         (status = 200, description = "A page", body = Page<TradeDto>),
     ),
