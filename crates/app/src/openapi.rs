@@ -82,12 +82,22 @@ pub fn document_json() -> Result<String, serde_json::Error> {
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)),
 )]
 #[get("/openapi.json")]
-async fn openapi_json() -> HttpResponse {
-    static TEXT: OnceLock<String> = OnceLock::new();
-    let text = TEXT.get_or_init(|| document_json().unwrap_or_else(|_| "{}".to_owned()));
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(text.as_str())
+async fn openapi_json() -> crate::routes::Reply {
+    static TEXT: OnceLock<Option<String>> = OnceLock::new();
+    let text = TEXT.get_or_init(|| {
+        document_json()
+            .map_err(|e| tracing::error!(error = %e, "the OpenAPI document does not serialize"))
+            .ok()
+    });
+    match text {
+        Some(text) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(text.as_str())),
+        None => Err(nestegg_application::AppError::Unexpected(anyhow::anyhow!(
+            "the OpenAPI document does not serialize"
+        ))
+        .into()),
+    }
 }
 
 /// Mounts `GET /openapi.json` (under `/api/v1`).

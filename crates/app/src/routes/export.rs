@@ -45,7 +45,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     tag = "me",
     summary = "All of the caller's data as one JSON document, streamed.",
     responses(
-        (status = 200, description = "The export document", content_type = "application/json", body = Object),
+        (status = 200, description = "The export document", content_type = "application/json", body = ExportDocument),
     ),
 )]
 #[get("/me/export")]
@@ -85,6 +85,94 @@ async fn export(me: Caller) -> Reply {
             head: Some(head),
             rx,
         }))
+}
+
+/// The export document, for the OpenAPI document only: the handler writes it piece by piece
+/// (see [`Document`]), in this order, each record the same shape as the API shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportDocument {
+    /// Always `nestegg-export`.
+    format: &'static str,
+    /// The document's version; 1.
+    version: u32,
+    #[schema(value_type = crate::openapi::schema::Timestamp)]
+    exported_at: String,
+    /// The profile, without the password hash.
+    user: UserDto,
+    accounts: Vec<AccountDto>,
+    transactions: Vec<TransactionDto>,
+    /// Every entry of every transaction's history, deleted transactions' too.
+    transaction_history: Vec<ExportedHistory>,
+    snapshots: Vec<ExportedSnapshot>,
+    adjustments: Vec<ExportedAdjustment>,
+    fx_rates: Vec<ExportedRate>,
+    /// The private securities (shared reference data is not the user's).
+    securities: Vec<InvestmentDto>,
+    prices: Vec<ExportedPrice>,
+    portfolios: Vec<PortfolioDto>,
+    portfolio_items: Vec<ItemDto>,
+    trades: Vec<ExportedTrade>,
+    /// Never their access tokens.
+    plaid_connections: Vec<ConnectionDto>,
+}
+
+/// A history entry with the ids that place it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportedHistory {
+    id: uuid::Uuid,
+    transaction_id: uuid::Uuid,
+    account_id: uuid::Uuid,
+    #[serde(flatten)]
+    entry: HistoryDto,
+}
+
+/// A snapshot with the ids that place it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportedSnapshot {
+    id: uuid::Uuid,
+    account_id: uuid::Uuid,
+    #[serde(flatten)]
+    snapshot: SnapshotDto,
+}
+
+/// An adjustment with its account.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportedAdjustment {
+    account_id: uuid::Uuid,
+    #[serde(flatten)]
+    adjustment: AdjustmentDto,
+}
+
+/// An exchange rate with its id.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportedRate {
+    id: uuid::Uuid,
+    #[serde(flatten)]
+    rate: RateDto,
+}
+
+/// A price with the ids that place it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportedPrice {
+    id: uuid::Uuid,
+    investment_id: uuid::Uuid,
+    #[serde(flatten)]
+    price: PriceDto,
+}
+
+/// A trade with its portfolio.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ExportedTrade {
+    portfolio_id: uuid::Uuid,
+    #[serde(flatten)]
+    trade: TradeDto,
 }
 
 /// The response body: the pieces as the task sends them.

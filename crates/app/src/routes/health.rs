@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
-use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::state::AppState;
@@ -18,12 +17,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
     tag = "health",
     summary = "The process serves requests.",
     responses(
-        (status = 200, description = "Alive", body = Object),
+        (status = 200, description = "Alive", body = Liveness),
     ),
 )]
 #[get("/health/live")]
 async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Liveness { status: "ok" })
+}
+
+/// What `/health/live` answers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Liveness {
+    /// Always `ok`.
+    status: &'static str,
 }
 
 /// What `/health/ready` answers.

@@ -214,6 +214,13 @@ async fn sync(me: Caller, id: web::Path<Uuid>) -> Reply {
     ok(SyncReportDto::from(report))
 }
 
+/// What a verified webhook is answered with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct WebhookReceived {
+    /// Always `true`.
+    received: bool,
+}
+
 /// The fields of Plaid's webhook bodies this server acts on.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct WebhookBody {
@@ -238,7 +245,7 @@ struct WebhookError {
     summary = "Plaid's webhook, verified by its `Plaid-Verification` JWT.",
     request_body(content = WebhookBody, description = "The webhook Plaid sent", content_type = "application/json"),
     responses(
-        (status = 200, description = "Received", body = Object),
+        (status = 200, description = "Received", body = WebhookReceived),
         (status = 401, description = "The signature is missing or does not match (`invalid_signature`)", body = crate::error::Envelope),
     ),
 )]
@@ -276,5 +283,5 @@ async fn webhook(req: HttpRequest, app: web::Data<AppState>, body: web::Bytes) -
             consent_expiration_time: hook.consent_expiration_time,
         })
         .await?;
-    ok(serde_json::json!({ "received": true }))
+    ok(WebhookReceived { received: true })
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Memory of the real server (release build, SQLite) while it streams `GET /me/export` of a user
+# with about a million transactions and a million history rows, against the same export of a
+# user with a thousand, measured in the same run on the same server.
+#
+# The rows are made in SQL (the first thousand through the API, then doubled ten times with
+# new ids), since only their number matters to the export. Peak memory is the server's VmHWM,
+# reset through /proc/<pid>/clear_refs before each export, so the seeding does not count.
+#
+# Needs: python3, curl, sqlite3, a release build. Run from the repository:
+#   bash scripts/bench/export-memory.sh
+# Figures go to stdout; copy them into docs/PERFORMANCE.md with the machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PORT="${PORT:-18082}"
+BASE="http://127.0.0.1:$PORT"
+DOUBLINGS="${DOUBLINGS:-10}"
+WORK=$(mktemp -d)
+SERVER=
+trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+
+cargo build --release -q -p nestegg
+BIN="${CARGO_TARGET_DIR:-target}/release/nestegg"
+DB="$WORK/n.db"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p' | head -1)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+DATABASE_URL="sqlite://$DB?mode=rwc" NESTEGG_ADDR="127.0.0.1:$PORT" NESTEGG_BCRYPT_COST=4 \
+    RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.1; done
+
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
+hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
+
+# Registers $1 with one checking account and 1,000 transactions through the API; prints the
+# access token.
+seed() {
+  python3 - "$BASE" "$1" <<'PY'
+import datetime, json, sys, urllib.request
+base, name = sys.argv[1], sys.argv[2]
+def call(method, path, body, token=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"})
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    return json.load(urllib.request.urlopen(req))
+call("POST", "/api/v1/auth/register",
+     {"email": f"{name}@example.com", "username": name, "password": "benchmark password"})
+token = call("POST", "/api/v1/auth/login",
+             {"login": name, "password": "benchmark password"})["access_token"]
+account = call("POST", "/api/v1/accounts",
+               {"name": "Checking", "type": "checking", "current_balance": "1000",
+                "opened_on": "2015-01-01"}, token)["id"]
+start = datetime.date(2016, 1, 1)
+for i in range(1000):
+    call("POST", "/api/v1/transactions",
+         {"account_id": account, "amount": f"-{i % 97 + 1}.25",
+          "date": (start + datetime.timedelta(days=i * 3)).isoformat(),
+          "description": f"Coffee and a croissant #{i}", "merchant_name": "Corner Cafe",
+          "category": "food_and_drink"}, token)
+print(token)
+PY
+}
+
+# Doubles user $1's transactions and their history $DOUBLINGS times, with new ids.
+double() {
+  local user
+  user=$(sqlite3 "$DB" "SELECT hex(id) FROM users WHERE username = '$1'")
+  for _ in $(seq 1 "$DOUBLINGS"); do
+    sqlite3 "$DB" "BEGIN;
+      INSERT INTO transactions (id, user_id, account_id, plaid_transaction_id, amount, date,
+          description, merchant_name, category, is_pending, is_recurring, created_at, updated_at)
+        SELECT randomblob(16), user_id, account_id, NULL, amount, date, description,
+          merchant_name, category, is_pending, is_recurring, created_at, updated_at
+        FROM transactions WHERE user_id = X'$user';
+      INSERT INTO transaction_history (id, user_id, transaction_id, account_id, action, changes,
+          created_at)
+        SELECT randomblob(16), user_id, transaction_id, account_id, action, changes, created_at
+        FROM transaction_history WHERE user_id = X'$user';
+      COMMIT;"
+  done
+  sqlite3 "$DB" "SELECT count(*) FROM transactions WHERE user_id = X'$user'"
+}
+
+# Streams user $2's export through a counter; prints size, time and what the document holds.
+export_run() {
+  local label=$1 token=$2 idle start
+  sleep 1
+  idle=$(rss_mb)
+  echo 5 >"/proc/$SERVER/clear_refs"
+  start=$(date +%s.%N)
+  counted=$(curl -sf -H "authorization: Bearer $token" "$BASE/api/v1/me/export" | python3 -c '
+import sys
+TX, HIST = b"\"is_recurring\":", b"\"transaction_id\":"
+marks = {TX: 0, HIST: 0}
+size, tail = 0, b""
+while True:
+    chunk = sys.stdin.buffer.read(1 << 20)
+    if not chunk:
+        break
+    size += len(chunk)
+    window = tail + chunk
+    for m in marks:
+        # Count in the window, less what was already counted in the carried-over tail.
+        marks[m] += window.count(m) - tail.count(m)
+    tail = window[-32:]
+print(f"{size / 1e6:.1f} MB, {marks[TX]} transactions, {marks[HIST]} history rows")')
+  printf '%-34s idle %6s MB  peak %6s MB  (+%5.1f)  %6.1f s  %s\n' "$label" "$idle" "$(hwm_mb)" \
+    "$(echo "$(hwm_mb) - $idle" | bc)" "$(echo "$(date +%s.%N) - $start" | bc)" "$counted"
+}
+
+command -v bc >/dev/null || apt-get install -y bc >/dev/null
+small=$(seed small)
+large=$(seed large)
+echo "seeded: $(double large) transactions for the large user"
+echo
+echo "GET /api/v1/me/export, one server, the small user first (baseline):"
+export_run "1,000 transactions (baseline)" "$small"
+export_run "$(( 1000 << DOUBLINGS )) transactions" "$large"
+export_run "1,000 transactions again" "$small"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
