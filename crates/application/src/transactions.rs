@@ -52,6 +52,8 @@ pub struct TransactionPatch {
     pub amount: Option<Decimal>,
     /// New date (manual transactions only).
     pub date: Option<NaiveDate>,
+    /// Posted (`false`) or pending again (`true`) (manual transactions only).
+    pub is_pending: Option<bool>,
     /// A new account: never allowed (create a new transaction instead).
     pub account_id: Option<Uuid>,
 }
@@ -270,8 +272,10 @@ impl TransactionService {
             .map_err(not_found("account"))
     }
 
-    /// Changes a transaction. On a Plaid-sourced one only the description, merchant,
-    /// category and recurring flag can change; the account never can.
+    /// Changes a transaction; posting a pending one (`is_pending: false`) moves its account's
+    /// balance from its date on, making it pending again moves it back. On a Plaid-sourced one
+    /// only the description, merchant, category and recurring flag can change (the bank owns
+    /// its amount, date and pending flag); the account never can.
     ///
     /// # Errors
     /// [`AppError::NotFound`]; [`AppError::Validation`]; [`AppError::Rule`]
@@ -292,6 +296,10 @@ impl TransactionService {
             }
             if patch.date.is_some_and(|d| d != current.date) {
                 return Err(read_only("date"));
+            }
+            // The bank posts its own transactions; the next sync would undo the user's choice.
+            if patch.is_pending.is_some_and(|p| p != current.is_pending) {
+                return Err(read_only("is_pending"));
             }
         }
         let mut errors = FieldErrors::default();
@@ -321,8 +329,7 @@ impl TransactionService {
             is_recurring: patch.is_recurring,
             amount: amount.flatten(),
             date: patch.date,
-            // The API cannot post a pending transaction yet; the store already can.
-            is_pending: None,
+            is_pending: patch.is_pending,
         };
         let updated = self
             .transactions

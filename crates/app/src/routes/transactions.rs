@@ -196,13 +196,16 @@ struct TransactionPatchBody {
     is_recurring: Option<bool>,
     amount: Option<Dec>,
     date: Option<NaiveDate>,
+    /// `false` posts a pending transaction (its amount then moves the balance from its date
+    /// on); `true` makes it pending again. Manual transactions only.
+    is_pending: Option<bool>,
     account_id: Option<Uuid>,
 }
 
 #[utoipa::path(
     operation_id = "update_transaction",
     tag = "transactions",
-    summary = "Change a transaction; balances follow.",
+    summary = "Change a transaction, or post a pending one; balances follow.",
     responses(
         (status = 200, description = "The transaction", body = TransactionDto),
     ),
@@ -223,6 +226,7 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: Json<TransactionPatchBody
                 is_recurring: b.is_recurring,
                 amount: b.amount.map(|d| d.0),
                 date: b.date,
+                is_pending: b.is_pending,
                 account_id: b.account_id,
             },
         )
