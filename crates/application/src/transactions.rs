@@ -78,7 +78,7 @@ pub struct TransactionQuery {
     /// Pending or not.
     pub is_pending: Option<bool>,
     /// Page size, 1-500; 50 when absent.
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// Continue after this (date, id).
     pub after: Option<(NaiveDate, Uuid)>,
 }
@@ -90,13 +90,17 @@ pub const MAX_PAGE: u32 = 500;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE: u32 = 50;
 
-/// The page size asked for (50 when absent); one outside 1-500 is recorded under `limit`.
-pub(crate) fn page_limit(limit: Option<u32>, fields: &mut BTreeMap<String, String>) -> u32 {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        fields.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
+/// The page size asked for (50 when absent); any whole number outside 1-500, negative or
+/// huge, is recorded under `limit`.
+pub(crate) fn page_limit(limit: Option<i64>, fields: &mut BTreeMap<String, String>) -> u32 {
+    match limit.map(u32::try_from) {
+        None => DEFAULT_PAGE,
+        Some(Ok(limit)) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            fields.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
+            DEFAULT_PAGE
+        }
     }
-    limit
 }
 
 /// Transaction use cases.

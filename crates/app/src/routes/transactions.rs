@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Json, Page, decode_cursor, encode_cursor, parse_cursor, present};
+use crate::dto::{
+    Dec, Items, Json, Page, Query, decode_cursor, encode_cursor, parse_cursor, present,
+};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -126,12 +128,13 @@ struct ListQuery {
     max_amount: Option<Dec>,
     is_pending: Option<bool>,
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
+    limit: Option<i64>,
     cursor: Option<String>,
 }
 
 #[utoipa::path(
     operation_id = "list_transactions",
+    params(ListQuery),
     tag = "transactions",
     summary = "Search transactions, newest first, a page at a time.",
     responses(
@@ -140,7 +143,7 @@ struct ListQuery {
     ),
 )]
 #[get("/transactions")]
-async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
+async fn list(me: Caller, query: Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let after = parse_cursor(q.cursor.as_deref(), decode_cursor)?;
     let page = me

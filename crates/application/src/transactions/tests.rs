@@ -200,7 +200,7 @@ async fn a_page_limit_must_be_between_1_and_500() {
         let mut m = Mocks::new();
         m.transactions
             .expect_list()
-            .withf(move |_, f| f.limit == limit)
+            .withf(move |_, f| i64::from(f.limit) == limit)
             .times(usize::from(ok))
             .returning(|_, _| {
                 Ok(TransactionPage {
