@@ -9,6 +9,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
+use crate::decode;
 use crate::error::ApiError;
 
 /// A decimal read exactly from a JSON string or number (never through `f64`).
@@ -23,13 +24,19 @@ impl<'de> Deserialize<'de> for Dec {
             serde_json::Value::Number(number) => number.as_str().to_owned(),
             _ => {
                 return Err(D::Error::custom(
-                    "expected a decimal number or a string holding one",
+                    "expected a decimal number, as a string or a JSON number",
                 ));
             }
         };
-        parse_exact(&text).map(Dec).map_err(D::Error::custom)
+        parse_exact(&text)
+            .map(Dec)
+            .map_err(|_| D::Error::custom(DECIMAL))
     }
 }
+
+/// What a request decimal must look like.
+const DECIMAL: &str =
+    "expected a decimal number such as \"-12.50\" (at most 28 digits, no exponent)";
 
 /// A string in the grammar responses write decimals in, or a JSON number read exactly.
 impl utoipa::PartialSchema for Dec {
@@ -46,8 +53,10 @@ impl utoipa::ToSchema for Dec {
 
 /// A request body: a JSON object read into `T`. Unlike `web::Json`, a JSON array is refused
 /// even when every field of `T` is optional (serde would read `[]` as a struct with no fields),
-/// so a body is never silently taken for an empty one. Size and content-type errors are those
-/// of `web::JsonConfig`; the name `Json` lets the OpenAPI generator see the request body.
+/// so a body is never silently taken for an empty one, and a field that cannot be read is a
+/// 400 naming it with what was expected, in plain words ([`decode::body`]). Size and
+/// content-type errors are those of `web::JsonConfig`; the name `Json` lets the OpenAPI
+/// generator see the request body.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -78,16 +87,47 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
         Box::pin(async move {
             let actix_web::web::Json(value) = value.await?;
             if !value.is_object() {
-                return Err(ApiError::bad_request(
-                    "invalid_body",
-                    "the body must be a JSON object",
-                )
-                .into());
+                return Err(decode::not_an_object().into());
             }
-            serde_json::from_value(value)
-                .map(Json)
-                .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()).into())
+            decode::body(value).map(Json).map_err(Into::into)
         })
+    }
+}
+
+/// A query string read into `T`. Unlike `web::Query`, a value that cannot be read is a 400
+/// naming its parameter with what was expected, in plain words ([`decode::query`]); the name
+/// `Query` lets the OpenAPI generator see the parameters.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    /// The parameters.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> actix_web::FromRequest for Query<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        _payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        std::future::ready(
+            decode::query(req.query_string())
+                .map(Query)
+                .map_err(Into::into),
+        )
     }
 }
 

@@ -22,7 +22,8 @@ pub struct ErrorBody {
     pub code: String,
     /// Human sentence.
     pub message: String,
-    /// Per-field reasons, for validation failures only.
+    /// Per-field reasons: for validation failures (422), and for a 400 naming the body field,
+    /// query parameter or path parameter that could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
 }
@@ -42,6 +43,8 @@ pub enum ApiError {
         code: &'static str,
         /// What was wrong.
         message: String,
+        /// The fields or parameters that could not be read, each with what was expected.
+        fields: Option<BTreeMap<String, String>>,
     },
 }
 
@@ -53,6 +56,24 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             code,
             message: message.into(),
+            fields: None,
+        }
+    }
+
+    /// A 400 with this code naming each field that could not be read with what was expected:
+    /// the message says `field: reason` for each, and `fields` holds them.
+    #[must_use]
+    pub fn unreadable(code: &'static str, fields: BTreeMap<String, String>) -> Self {
+        let message = fields
+            .iter()
+            .map(|(field, reason)| format!("{field}: {reason}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message,
+            fields: Some(fields),
         }
     }
 }
@@ -97,8 +118,13 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let e = match self {
-            ApiError::BadRequest { code, message, .. } => {
-                return envelope(status, code, message, None);
+            ApiError::BadRequest {
+                code,
+                message,
+                fields,
+                ..
+            } => {
+                return envelope(status, code, message, fields.clone());
             }
             ApiError::App(e) => e,
         };

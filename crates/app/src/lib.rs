@@ -6,6 +6,7 @@
 //! `nestegg-domain`/`nestegg-application`.
 
 pub mod config;
+pub mod decode;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -120,8 +120,9 @@ const BAD_REQUEST: ErrorStatus = ErrorStatus {
     status: "400",
     name: "BadRequest",
     description: "The request could not be read: a body, query or path value that does not \
-        parse, with the field named in the message (`invalid_body`, `malformed_json`, \
-        `invalid_query`, `invalid_path`, `invalid_cursor`).",
+        parse, with the field or parameter named in the message and in `fields`, each with \
+        what was expected (`invalid_body`, `invalid_query`, `invalid_path`); text that is not \
+        JSON (`malformed_json`); a cursor this API did not give out (`invalid_cursor`).",
 };
 const UNAUTHORIZED: ErrorStatus = ErrorStatus {
     status: "401",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::error::{InternalError, JsonPayloadError};
+use actix_web::error::{InternalError, JsonPayloadError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
@@ -15,6 +15,7 @@ use nestegg_persistence::Db;
 use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
+use crate::decode;
 use crate::error::ApiError;
 use crate::middleware::{envelope_errors, head_as_get, request_context, security_headers};
 use crate::routes;
@@ -97,15 +98,17 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 code: "payload_too_large",
                 message: "the request body is too large".into(),
+                fields: None,
             }
         }
         JsonPayloadError::ContentType => ApiError::BadRequest {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
             code: "unsupported_media_type",
             message: "send JSON with Content-Type: application/json".into(),
+            fields: None,
         },
         JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::bad_request("invalid_body", e.to_string())
+            ApiError::bad_request("invalid_body", decode::reason(&e.to_string()))
         }
         JsonPayloadError::Deserialize(e) => {
             ApiError::bad_request("malformed_json", format!("malformed JSON: {e}"))
@@ -152,12 +155,18 @@ pub fn serve(
                     .error_handler(json_error),
             )
             .app_data(web::PayloadConfig::new(body_limit))
-            .app_data(web::PathConfig::default().error_handler(|err, _| {
-                let api = ApiError::bad_request("invalid_path", err.to_string());
+            .app_data(web::PathConfig::default().error_handler(|err, req| {
+                let api = decode::path(req.match_info());
                 InternalError::from_response(err, api.error_response()).into()
             }))
+            // Routes read queries with `dto::Query`, which names the parameter; this is for
+            // any `web::Query`, whose error does not say which parameter failed.
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                let api = ApiError::bad_request("invalid_query", err.to_string());
+                let reason = match &err {
+                    QueryPayloadError::Deserialize(e) => decode::reason(&e.to_string()),
+                    _ => "the query string could not be read".into(),
+                };
+                let api = ApiError::bad_request("invalid_query", reason);
                 InternalError::from_response(err, api.error_response()).into()
             }))
             .into_utoipa_app()

@@ -145,7 +145,7 @@ impl InvestmentService {
         user_id: Uuid,
         symbol: Option<String>,
         q: Option<String>,
-        limit: Option<u32>,
+        limit: Option<i64>,
         after: Option<(String, Uuid)>,
     ) -> Result<InvestmentPage, AppError> {
         let mut e = FieldErrors::default();

@@ -399,7 +399,7 @@ impl PortfolioService {
         user_id: Uuid,
         id: Uuid,
         after: Option<(NaiveDate, Uuid)>,
-        limit: Option<u32>,
+        limit: Option<i64>,
     ) -> Result<(Vec<Trade>, Option<(NaiveDate, Uuid)>), AppError> {
         let mut fields = BTreeMap::new();
         let limit = page_limit(limit, &mut fields);

@@ -183,11 +183,19 @@ pub(crate) fn overdraft() -> RepoError {
     })
 }
 
-/// Asks `list` for pages of 0, 1, 500 and 501 (`list(limit, passed_on)`, where `passed_on` says
-/// whether the store should be asked) and checks that 1 and 500 are passed on while 0 and 501
-/// are refused under `limit`.
-pub(crate) async fn check_page_limits(list: impl AsyncFn(u32, bool) -> Result<(), AppError>) {
-    for (limit, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+/// Asks `list` for pages of 1 and 500 and of sizes outside them, negative and beyond what a
+/// store takes (`list(limit, passed_on)`, where `passed_on` says whether the store should be
+/// asked) and checks that 1 and 500 are passed on while the others are refused under `limit`.
+pub(crate) async fn check_page_limits(list: impl AsyncFn(i64, bool) -> Result<(), AppError>) {
+    for (limit, ok) in [
+        (i64::MIN, false),
+        (-1, false),
+        (0, false),
+        (1, true),
+        (500, true),
+        (501, false),
+        (i64::from(u32::MAX) + 1, false),
+    ] {
         match list(limit, ok).await {
             Ok(()) => assert!(ok, "limit {limit} was accepted"),
             Err(err) => {

@@ -52,6 +52,8 @@ pub struct TransactionPatch {
     pub amount: Option<Decimal>,
     /// New date (manual transactions only).
     pub date: Option<NaiveDate>,
+    /// Posted (`false`) or pending again (`true`) (manual transactions only).
+    pub is_pending: Option<bool>,
     /// A new account: never allowed (create a new transaction instead).
     pub account_id: Option<Uuid>,
 }
@@ -76,7 +78,7 @@ pub struct TransactionQuery {
     /// Pending or not.
     pub is_pending: Option<bool>,
     /// Page size, 1-500; 50 when absent.
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// Continue after this (date, id).
     pub after: Option<(NaiveDate, Uuid)>,
 }
@@ -88,13 +90,17 @@ pub const MAX_PAGE: u32 = 500;
 /// Page size when none is asked for.
 pub const DEFAULT_PAGE: u32 = 50;
 
-/// The page size asked for (50 when absent); one outside 1-500 is recorded under `limit`.
-pub(crate) fn page_limit(limit: Option<u32>, fields: &mut BTreeMap<String, String>) -> u32 {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        fields.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
+/// The page size asked for (50 when absent); any whole number outside 1-500, negative or
+/// huge, is recorded under `limit`.
+pub(crate) fn page_limit(limit: Option<i64>, fields: &mut BTreeMap<String, String>) -> u32 {
+    match limit.map(u32::try_from) {
+        None => DEFAULT_PAGE,
+        Some(Ok(limit)) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            fields.insert("limit".into(), format!("must be between 1 and {MAX_PAGE}"));
+            DEFAULT_PAGE
+        }
     }
-    limit
 }
 
 /// Transaction use cases.
@@ -270,8 +276,10 @@ impl TransactionService {
             .map_err(not_found("account"))
     }
 
-    /// Changes a transaction. On a Plaid-sourced one only the description, merchant,
-    /// category and recurring flag can change; the account never can.
+    /// Changes a transaction; posting a pending one (`is_pending: false`) moves its account's
+    /// balance from its date on, making it pending again moves it back. On a Plaid-sourced one
+    /// only the description, merchant, category and recurring flag can change (the bank owns
+    /// its amount, date and pending flag); the account never can.
     ///
     /// # Errors
     /// [`AppError::NotFound`]; [`AppError::Validation`]; [`AppError::Rule`]
@@ -292,6 +300,10 @@ impl TransactionService {
             }
             if patch.date.is_some_and(|d| d != current.date) {
                 return Err(read_only("date"));
+            }
+            // The bank posts its own transactions; the next sync would undo the user's choice.
+            if patch.is_pending.is_some_and(|p| p != current.is_pending) {
+                return Err(read_only("is_pending"));
             }
         }
         let mut errors = FieldErrors::default();
@@ -321,8 +333,7 @@ impl TransactionService {
             is_recurring: patch.is_recurring,
             amount: amount.flatten(),
             date: patch.date,
-            // The API cannot post a pending transaction yet; the store already can.
-            is_pending: None,
+            is_pending: patch.is_pending,
         };
         let updated = self
             .transactions

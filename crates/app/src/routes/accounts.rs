@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Json, Nulls, RangeQuery, present};
+use crate::dto::{Dec, Items, Json, Nulls, Query, RangeQuery, present};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -249,7 +249,7 @@ impl From<Snapshot> for SnapshotDto {
     ),
 )]
 #[get("/accounts/{id}/snapshots")]
-async fn snapshots(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
+async fn snapshots(me: Caller, id: web::Path<Uuid>, range: Query<RangeQuery>) -> Reply {
     let items = me
         .app
         .accounts

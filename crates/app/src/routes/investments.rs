@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{
-    Dec, Items, Json, Page, RangeQuery, decode_key_cursor, encode_key_cursor, parse_cursor,
+    Dec, Items, Json, Page, Query, RangeQuery, decode_key_cursor, encode_key_cursor, parse_cursor,
 };
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
@@ -81,7 +81,7 @@ struct ListQuery {
     symbol: Option<String>,
     q: Option<String>,
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
+    limit: Option<i64>,
     cursor: Option<String>,
 }
 
@@ -95,7 +95,7 @@ struct ListQuery {
     ),
 )]
 #[get("/investments")]
-async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
+async fn list(me: Caller, query: Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let after = parse_cursor(q.cursor.as_deref(), decode_key_cursor)?;
     let page = me
@@ -234,7 +234,7 @@ impl From<PricePoint> for PriceDto {
     ),
 )]
 #[get("/investments/{id}/prices")]
-async fn prices(me: Caller, id: web::Path<Uuid>, range: web::Query<RangeQuery>) -> Reply {
+async fn prices(me: Caller, id: web::Path<Uuid>, range: Query<RangeQuery>) -> Reply {
     let points = me
         .app
         .investments

@@ -259,6 +259,7 @@ async fn webhook(req: HttpRequest, app: web::Data<AppState>, body: web::Bytes) -
         status: StatusCode::UNAUTHORIZED,
         code: "invalid_signature",
         message: "the Plaid-Verification header is missing or does not match this body".into(),
+        fields: None,
     };
     let jwt = req
         .headers()
@@ -272,8 +273,7 @@ async fn webhook(req: HttpRequest, app: web::Data<AppState>, body: web::Bytes) -
             return Err(AppError::Unavailable(e.to_string()).into());
         }
     }
-    let hook: WebhookBody = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+    let hook: WebhookBody = crate::decode::json(&body)?;
     app.sync
         .webhook(&Webhook {
             webhook_type: hook.webhook_type,

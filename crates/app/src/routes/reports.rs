@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Json};
+use crate::dto::{Dec, Items, Json, Query};
 use crate::extract::Caller;
 use crate::routes::{Reply, ok, timestamp};
 
@@ -194,7 +194,7 @@ impl From<HistoryPoint> for HistoryPointDto {
     ),
 )]
 #[get("/overview/history")]
-async fn history(me: Caller, query: web::Query<HistoryQuery>) -> Reply {
+async fn history(me: Caller, query: Query<HistoryQuery>) -> Reply {
     let json = me
         .app
         .reports
@@ -284,7 +284,7 @@ impl From<PeriodCashflow> for CashflowDto {
     ),
 )]
 #[get("/cashflow")]
-async fn cashflow(me: Caller, query: web::Query<CashflowQuery>) -> Reply {
+async fn cashflow(me: Caller, query: Query<CashflowQuery>) -> Reply {
     let json = me
         .app
         .reports

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::dto::{Dec, Items, Json, Page, decode_cursor, encode_cursor, parse_cursor, present};
+use crate::dto::{
+    Dec, Items, Json, Page, Query, decode_cursor, encode_cursor, parse_cursor, present,
+};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -126,7 +128,7 @@ struct ListQuery {
     max_amount: Option<Dec>,
     is_pending: Option<bool>,
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
+    limit: Option<i64>,
     cursor: Option<String>,
 }
 
@@ -141,7 +143,7 @@ struct ListQuery {
     ),
 )]
 #[get("/transactions")]
-async fn list(me: Caller, query: web::Query<ListQuery>) -> Reply {
+async fn list(me: Caller, query: Query<ListQuery>) -> Reply {
     let q = query.into_inner();
     let after = parse_cursor(q.cursor.as_deref(), decode_cursor)?;
     let page = me
@@ -197,13 +199,16 @@ struct TransactionPatchBody {
     is_recurring: Option<bool>,
     amount: Option<Dec>,
     date: Option<NaiveDate>,
+    /// `false` posts a pending transaction (its amount then moves the balance from its date
+    /// on); `true` makes it pending again. Manual transactions only.
+    is_pending: Option<bool>,
     account_id: Option<Uuid>,
 }
 
 #[utoipa::path(
     operation_id = "update_transaction",
     tag = "transactions",
-    summary = "Change a transaction; balances follow.",
+    summary = "Change a transaction, or post a pending one; balances follow.",
     responses(
         (status = 200, description = "The transaction", body = TransactionDto),
     ),
@@ -224,6 +229,7 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: Json<TransactionPatchBody
                 is_recurring: b.is_recurring,
                 amount: b.amount.map(|d| d.0),
                 date: b.date,
+                is_pending: b.is_pending,
                 account_id: b.account_id,
             },
         )

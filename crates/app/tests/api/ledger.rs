@@ -168,3 +168,132 @@ app_test!(
         assert_eq!(app.count(&format!("{path}/adjustments"), &token).await, 0);
     }
 );
+
+/// Each snapshot of an account from `from` on: (date, balance).
+async fn points(app: &TestApp, token: &str, account: &str, from: &str) -> Vec<(String, String)> {
+    let snapshots = app
+        .read(
+            &format!("/api/v1/accounts/{account}/snapshots?from={from}"),
+            token,
+        )
+        .await;
+    items(&snapshots)
+        .iter()
+        .map(|p| {
+            (
+                p["date"].as_str().unwrap().to_owned(),
+                p["balance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+app_test!(
+    posting_a_pending_transaction_moves_the_balance_once_from_its_date_and_making_it_pending_again_moves_it_back,
+    |app: TestApp| async move {
+        let (token, account) = app.with_checking("ada", "100").await;
+        app.transaction(&token, described(&account, "50", &ago(20), "Paycheck"))
+            .await;
+        let hold = app
+            .transaction(
+                &token,
+                json!({"account_id": account, "amount": "-30", "date": ago(10),
+                       "description": "Hotel hold", "is_pending": true}),
+            )
+            .await;
+        let path = format!("/api/v1/transactions/{}", hold["id"].as_str().unwrap());
+        let trend = format!(
+            "/api/v1/overview/history?from={}&to={}&interval=day",
+            ago(11),
+            ago(9)
+        );
+        let at = |balance: [&str; 3]| {
+            vec![
+                (ago(11), balance[0].to_owned()),
+                (ago(10), balance[1].to_owned()),
+                (ago(9), balance[2].to_owned()),
+            ]
+        };
+        assert_eq!(app.balance(&token, &account).await, "150");
+        assert_eq!(worth(&app.read(&trend, &token).await), at(["150"; 3]));
+
+        let (status, posted) = app
+            .patch_json(&path, &json!({"is_pending": false}), &token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{posted}");
+        assert_eq!(posted["is_pending"], false);
+        assert_eq!(app.balance(&token, &account).await, "120");
+        assert_eq!(app.net_worth(&token).await, "120");
+        assert_eq!(
+            worth(&app.read(&trend, &token).await),
+            at(["150", "120", "120"])
+        );
+        let after = points(&app, &token, &account, &ago(11)).await;
+        assert_eq!(after.first(), Some(&(ago(10), "120".to_owned())), "{after:?}");
+        assert!(after.iter().all(|(_, b)| b == "120"), "{after:?}");
+
+        // Posting it again changes nothing: the balance moved once.
+        let (status, _) = app
+            .patch_json(&path, &json!({"is_pending": false}), &token)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(app.balance(&token, &account).await, "120");
+
+        let (status, pending) = app
+            .patch_json(&path, &json!({"is_pending": true}), &token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{pending}");
+        assert_eq!(pending["is_pending"], true);
+        assert_eq!(app.balance(&token, &account).await, "150");
+        assert_eq!(app.net_worth(&token).await, "150");
+        assert_eq!(worth(&app.read(&trend, &token).await), at(["150"; 3]));
+        let back = points(&app, &token, &account, &ago(11)).await;
+        assert!(back.iter().all(|(_, b)| b == "150"), "{back:?}");
+
+        let history = app.read(&format!("{path}/history"), &token).await;
+        let entries: Vec<(&str, &Value)> = items(&history)
+            .iter()
+            .map(|e| (e["action"].as_str().unwrap(), &e["changes"]))
+            .collect();
+        assert_eq!(entries.len(), 3, "{history}");
+        assert_eq!(entries[0].0, "created");
+        assert_eq!(
+            entries[1..],
+            [
+                ("updated", &json!({"is_pending": [true, false]})),
+                ("updated", &json!({"is_pending": [false, true]})),
+            ]
+        );
+    }
+);
+
+app_test!(
+    posting_a_pending_transaction_that_would_overdraw_savings_is_refused_and_it_stays_pending,
+    |app: TestApp| async move {
+        let (token, _) = app.signed_in("ada").await;
+        let savings = app
+            .account(
+                &token,
+                json!({"name": "Savings", "type": "savings", "current_balance": "10"}),
+            )
+            .await;
+        let savings = savings["id"].as_str().unwrap().to_owned();
+        let hold = app
+            .transaction(
+                &token,
+                json!({"account_id": savings, "amount": "-25", "date": ago(3),
+                       "description": "Transfer out", "is_pending": true}),
+            )
+            .await;
+        let path = format!("/api/v1/transactions/{}", hold["id"].as_str().unwrap());
+        let (status, body) = app
+            .patch_json(&path, &json!({"is_pending": false}), &token)
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["code"], "negative_balance_not_allowed");
+        assert_eq!(app.read(&path, &token).await["is_pending"], true);
+        assert_eq!(app.balance(&token, &savings).await, "10");
+        let history = app.read(&format!("{path}/history"), &token).await;
+        assert_eq!(items(&history).len(), 1);
+    }
+);

@@ -300,7 +300,7 @@ app_test!(
 );
 
 app_test!(
-    a_plaid_transaction_keeps_its_amount_date_and_existence,
+    a_plaid_transaction_keeps_its_amount_date_pending_flag_and_existence,
     |app: TestApp| async move {
         let (token, account) = app.with_checking("ada", "100").await;
         let t = app
@@ -315,7 +315,11 @@ app_test!(
         )
         .await;
         let path = format!("/api/v1/transactions/{id}");
-        for patch in [json!({"amount": "-25"}), json!({"date": "2026-11-02"})] {
+        for patch in [
+            json!({"amount": "-25"}),
+            json!({"date": "2026-11-02"}),
+            json!({"is_pending": true}),
+        ] {
             let response = app.patch(&path, &patch, &token).await;
             assert_error(
                 response,
@@ -326,7 +330,8 @@ app_test!(
         }
         let response = app.delete(&path, &token).await;
         assert_error(response, StatusCode::CONFLICT, "plaid_transaction").await;
-        let ok = json!({"description": "Synced, renamed", "category": "shopping", "amount": "-20"});
+        let ok = json!({"description": "Synced, renamed", "category": "shopping", "amount": "-20",
+                        "is_pending": false});
         let response = app.patch(&path, &ok, &token).await;
         assert_eq!(response.status(), StatusCode::OK);
         let after = app.read(&path, &token).await;

@@ -185,7 +185,7 @@ async fn a_security_page_limit_must_be_between_1_and_500() {
     check_page_limits(async |limit, ok| {
         let mut repo = MockInvestmentRepository::new();
         repo.expect_list()
-            .withf(move |_, f| f.limit == limit)
+            .withf(move |_, f| i64::from(f.limit) == limit)
             .times(usize::from(ok))
             .returning(|_, _| Ok(empty_page()));
         service(repo)

@@ -806,6 +806,11 @@ async fn every_invalid_field_is_reported_at_once_and_nothing_is_written_or_read(
             vec!["limit"],
         ),
         (
+            "a trade page of -1",
+            service.trades(user, id, None, Some(-1)).await.map(drop),
+            vec!["limit"],
+        ),
+        (
             "rebalancing with negative cash",
             service
                 .rebalance(user, id, Some(dec("-0.01")), None)

@@ -200,7 +200,7 @@ async fn a_page_limit_must_be_between_1_and_500() {
         let mut m = Mocks::new();
         m.transactions
             .expect_list()
-            .withf(move |_, f| f.limit == limit)
+            .withf(move |_, f| i64::from(f.limit) == limit)
             .times(usize::from(ok))
             .returning(|_, _| {
                 Ok(TransactionPage {
@@ -245,7 +245,8 @@ async fn listing_refuses_unrepresentable_amounts_dates_and_overlong_searches() {
 }
 
 #[tokio::test]
-async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_account_and_date() {
+async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_account_date_and_pending_flag()
+ {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
     let current = from_plaid();
@@ -271,6 +272,7 @@ async fn a_plaid_transaction_takes_a_new_description_and_its_unchanged_amount_ac
                 account_id: Some(account),
                 amount: Some(amount),
                 date: Some(day),
+                is_pending: Some(false),
                 ..Default::default()
             },
         )
@@ -310,11 +312,53 @@ async fn a_correction_hands_the_store_exactly_the_changes_and_drops_the_users_re
                 is_recurring: Some(true),
                 amount: Some(dec("-40")),
                 date: Some(date(2026, 11, 3)),
+                is_pending: None,
                 account_id: None,
             },
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn posting_a_pending_transaction_and_making_it_pending_again_hand_the_store_only_the_flag() {
+    for (was_pending, now_pending) in [(true, false), (false, true)] {
+        let mut m = Mocks::new();
+        let user = Uuid::now_v7();
+        let current = Transaction {
+            is_pending: was_pending,
+            ..transaction()
+        };
+        let id = m.holding(current.clone());
+        let expected = TransactionUpdate {
+            is_pending: Some(now_pending),
+            ..Default::default()
+        };
+        m.transactions
+            .expect_update()
+            .with(eq(user), eq(id), eq(expected), eq(write_time()))
+            .times(1)
+            .returning(move |_, _, _, _| {
+                Ok(Transaction {
+                    is_pending: now_pending,
+                    ..current.clone()
+                })
+            });
+        expect_invalidations(&mut m.cache, user, 1);
+        let updated = m
+            .service()
+            .update(
+                user,
+                id,
+                TransactionPatch {
+                    is_pending: Some(now_pending),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.is_pending, now_pending);
+    }
 }
 
 #[tokio::test]
@@ -458,7 +502,7 @@ async fn a_write_that_would_overdraw_an_asset_is_a_rule_error_and_drops_no_repor
 }
 
 #[tokio::test]
-async fn the_account_and_a_plaid_transactions_amount_and_date_cannot_change() {
+async fn the_account_and_a_plaid_transactions_amount_date_and_pending_flag_cannot_change() {
     for (current, patch, field) in [
         (
             transaction(),
@@ -483,6 +527,25 @@ async fn the_account_and_a_plaid_transactions_amount_and_date_cannot_change() {
                 ..Default::default()
             },
             "date",
+        ),
+        (
+            Transaction {
+                is_pending: true,
+                ..from_plaid()
+            },
+            TransactionPatch {
+                is_pending: Some(false),
+                ..Default::default()
+            },
+            "is_pending",
+        ),
+        (
+            from_plaid(),
+            TransactionPatch {
+                is_pending: Some(true),
+                ..Default::default()
+            },
+            "is_pending",
         ),
     ] {
         let mut m = Mocks::new();

@@ -8,7 +8,7 @@ use nestegg_domain::{CurrencyCode, InvestmentType, Money, Percentage, Price, Qua
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::dto::Dec;
+use crate::dto::{Dec, Query};
 use crate::extract::Caller;
 use crate::routes::{Reply, ok};
 
@@ -239,7 +239,7 @@ struct RebalanceQuery {
 pub(super) async fn rebalance(
     me: Caller,
     id: web::Path<Uuid>,
-    query: web::Query<RebalanceQuery>,
+    query: Query<RebalanceQuery>,
 ) -> Reply {
     let r = me
         .app

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::items::ItemDto;
-use crate::dto::{Dec, Json, Page, decode_cursor, encode_cursor, parse_cursor};
+use crate::dto::{Dec, Json, Page, Query, decode_cursor, encode_cursor, parse_cursor};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
@@ -102,7 +102,7 @@ pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
+    limit: Option<i64>,
     cursor: Option<String>,
 }
 
@@ -117,7 +117,7 @@ struct PageQuery {
     ),
 )]
 #[get("/portfolios/{id}/trades")]
-pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Reply {
+pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: Query<PageQuery>) -> Reply {
     let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
     let (page, next) = me
         .app
