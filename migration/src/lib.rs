@@ -13,6 +13,7 @@ mod m20261125_000003_investments;
 mod m20261126_000004_ledger;
 mod m20261127_000005_plaid_sync;
 mod m20261128_000006_sessions;
+mod m20261129_000007_export_order;
 mod steps;
 
 use steps::Run;
@@ -27,6 +28,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261126_000004_ledger.rs"),
     include_str!("m20261127_000005_plaid_sync.rs"),
     include_str!("m20261128_000006_sessions.rs"),
+    include_str!("m20261129_000007_export_order.rs"),
     include_str!("steps.rs"),
 ];
 
@@ -44,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(Run(m20261126_000004_ledger::Migration)),
             Box::new(Run(m20261127_000005_plaid_sync::Migration)),
             Box::new(Run(m20261128_000006_sessions::Migration)),
+            Box::new(Run(m20261129_000007_export_order::Migration)),
         ]
     }
 }

@@ -92,27 +92,38 @@ export_run() {
   idle=$(rss_mb)
   echo 5 >"/proc/$SERVER/clear_refs"
   start=$(date +%s.%N)
-  counted=$(curl -sf -H "authorization: Bearer $token" "$BASE/api/v1/me/export" | python3 -c '
-import sys
-TX, HIST = b"\"is_recurring\":", b"\"transaction_id\":"
-marks = {TX: 0, HIST: 0}
-size, tail = 0, b""
-while True:
-    chunk = sys.stdin.buffer.read(1 << 20)
-    if not chunk:
-        break
-    size += len(chunk)
-    window = tail + chunk
-    for m in marks:
-        # Count in the window, less what was already counted in the carried-over tail.
-        marks[m] += window.count(m) - tail.count(m)
-    tail = window[-32:]
-print(f"{size / 1e6:.1f} MB, {marks[TX]} transactions, {marks[HIST]} history rows")')
+  counted=$(curl -sf -H "authorization: Bearer $token" "$BASE/api/v1/me/export" |
+    python3 "$WORK/count.py")
   printf '%-34s idle %6s MB  peak %6s MB  (+%5.1f)  %6.1f s  %s\n' "$label" "$idle" "$(hwm_mb)" \
     "$(echo "$(hwm_mb) - $idle" | bc)" "$(echo "$(date +%s.%N) - $start" | bc)" "$counted"
 }
 
 command -v bc >/dev/null || apt-get install -y bc >/dev/null
+# Counts an export's transactions and history rows as it streams by: records start with
+# {"id": (history rows put their own id first too) and belong to the section whose key came
+# last; a tail is carried across chunks so that nothing is counted twice or missed.
+cat >"$WORK/count.py" <<'PY'
+import re, sys
+token = re.compile(rb'"(transactions|transaction_history|snapshots)":|[\[,]\{"id":')
+counts, section, size, carry = {}, None, 0, b""
+while True:
+    chunk = sys.stdin.buffer.read(1 << 20)
+    size += len(chunk)
+    window = carry + chunk
+    end = len(window) - (40 if chunk else 0)
+    for m in token.finditer(window):
+        if m.start() >= end:
+            break
+        if m.group(1):
+            section = m.group(1).decode()
+        elif section:
+            counts[section] = counts.get(section, 0) + 1
+    carry = window[end:]
+    if not chunk:
+        break
+print(f"{size / 1e6:.1f} MB, {counts.get('transactions', 0)} transactions, "
+      f"{counts.get('transaction_history', 0)} history rows")
+PY
 small=$(seed small)
 large=$(seed large)
 echo "seeded: $(double large) transactions for the large user"
