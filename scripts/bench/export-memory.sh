@@ -99,12 +99,12 @@ export_run() {
 }
 
 command -v bc >/dev/null || apt-get install -y bc >/dev/null
-# Counts an export's transactions and history rows as it streams by: records start with
-# {"id": (history rows put their own id first too) and belong to the section whose key came
-# last; a tail is carried across chunks so that nothing is counted twice or missed.
+# Counts an export's transactions and history rows as it streams by: a record is an object
+# opening an array or following a comma in it (their fields hold no such objects), in the
+# section whose key came last; a tail is carried across chunks so nothing counts twice.
 cat >"$WORK/count.py" <<'PY'
 import re, sys
-token = re.compile(rb'"(transactions|transaction_history|snapshots)":|[\[,]\{"id":')
+token = re.compile(rb'"(transactions|transaction_history|snapshots)":|[\[,]\{"')
 counts, section, size, carry = {}, None, 0, b""
 while True:
     chunk = sys.stdin.buffer.read(1 << 20)

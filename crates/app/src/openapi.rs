@@ -77,8 +77,7 @@ pub fn document_json() -> Result<String, serde_json::Error> {
 
 /// The OpenAPI 3.1 description of this API (this document).
 #[utoipa::path(
-    operation_id = "openapi_document",
-    tag = "meta",
+    operation_id = "openapi_document", tag = "meta",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)),
 )]
 #[get("/openapi.json")]

@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, Query, RangeQuery, present};
+use crate::error::Envelope;
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -109,12 +110,8 @@ struct AccountPatchBody {
 }
 
 #[utoipa::path(
-    operation_id = "list_accounts",
-    tag = "accounts",
-    summary = "Every account.",
-    responses(
-        (status = 200, description = "Accounts", body = Items<AccountDto>),
-    ),
+    operation_id = "list_accounts", tag = "accounts", summary = "Every account.",
+    responses((status = 200, description = "Accounts", body = Items<AccountDto>)),
 )]
 #[get("/accounts")]
 async fn list(me: Caller) -> Reply {
@@ -123,12 +120,8 @@ async fn list(me: Caller) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "create_account",
-    tag = "accounts",
-    summary = "Create a manual account.",
-    responses(
-        (status = 201, description = "Created", body = AccountDto),
-    ),
+    operation_id = "create_account", tag = "accounts", summary = "Create a manual account.",
+    responses((status = 201, description = "Created", body = AccountDto)),
 )]
 #[post("/accounts")]
 async fn create(me: Caller, body: Json<NewAccountBody>) -> Reply {
@@ -153,12 +146,8 @@ async fn create(me: Caller, body: Json<NewAccountBody>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "get_account",
-    tag = "accounts",
-    summary = "One account.",
-    responses(
-        (status = 200, description = "The account", body = AccountDto),
-    ),
+    operation_id = "get_account", tag = "accounts", summary = "One account.",
+    responses((status = 200, description = "The account", body = AccountDto)),
 )]
 #[get("/accounts/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -168,12 +157,9 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "update_account",
-    tag = "accounts",
+    operation_id = "update_account", tag = "accounts",
     summary = "Change an account; a new balance is reconciled as an adjustment.",
-    responses(
-        (status = 200, description = "The account", body = AccountDto),
-    ),
+    responses((status = 200, description = "The account", body = AccountDto)),
 )]
 #[patch("/accounts/{id}")]
 async fn update(me: Caller, id: web::Path<Uuid>, body: Json<AccountPatchBody>) -> Reply {
@@ -203,12 +189,11 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: Json<AccountPatchBody>) -
 }
 
 #[utoipa::path(
-    operation_id = "delete_account",
-    tag = "accounts",
+    operation_id = "delete_account", tag = "accounts",
     summary = "Delete an account that has no transactions left.",
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = "The account still has transactions (`account_has_transactions`)", body = crate::error::Envelope),
+        (status = 409, description = "The account still has transactions (`account_has_transactions`)", body = Envelope),
     ),
 )]
 #[delete("/accounts/{id}")]
@@ -240,13 +225,9 @@ impl From<Snapshot> for SnapshotDto {
 }
 
 #[utoipa::path(
-    operation_id = "list_snapshots",
-    tag = "accounts",
+    operation_id = "list_snapshots", tag = "accounts", params(RangeQuery),
     summary = "The account's end-of-day balances.",
-    params(RangeQuery),
-    responses(
-        (status = 200, description = "Snapshots, oldest first", body = Items<SnapshotDto>),
-    ),
+    responses((status = 200, description = "Snapshots, oldest first", body = Items<SnapshotDto>)),
 )]
 #[get("/accounts/{id}/snapshots")]
 async fn snapshots(me: Caller, id: web::Path<Uuid>, range: Query<RangeQuery>) -> Reply {
@@ -284,12 +265,9 @@ impl From<Adjustment> for AdjustmentDto {
 
 /// The account's reconciliations, oldest first (an addition to the contract).
 #[utoipa::path(
-    operation_id = "list_adjustments",
-    tag = "accounts",
+    operation_id = "list_adjustments", tag = "accounts",
     summary = "The account's reconciliations, oldest first.",
-    responses(
-        (status = 200, description = "Adjustments", body = Items<AdjustmentDto>),
-    ),
+    responses((status = 200, description = "Adjustments", body = Items<AdjustmentDto>)),
 )]
 #[get("/accounts/{id}/adjustments")]
 async fn adjustments(me: Caller, id: web::Path<Uuid>) -> Reply {

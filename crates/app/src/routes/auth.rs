@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::dto::Json;
+use crate::error::Envelope;
 use crate::extract::{Caller, ClientAddr};
 use crate::routes::me::UserDto;
 use crate::routes::{Reply, created, no_content, ok};
@@ -36,14 +37,12 @@ struct RegisteredDto {
 }
 
 #[utoipa::path(
-    operation_id = "register",
-    tag = "auth",
-    summary = "Create a user.",
+    operation_id = "register", tag = "auth", summary = "Create a user.",
     responses(
         (status = 201, description = "Registered", body = RegisteredDto),
-        (status = 403, description = "Registration is closed (`registration_closed`)", body = crate::error::Envelope),
-        (status = 409, description = "The username or email is taken", body = crate::error::Envelope),
-        (status = 429, description = "Too many attempts", body = crate::error::Envelope),
+        (status = 403, description = "Registration is closed (`registration_closed`)", body = Envelope),
+        (status = 409, description = "The username or email is taken", body = Envelope),
+        (status = 429, description = "Too many attempts", body = Envelope),
     ),
 )]
 #[post("/auth/register")]
@@ -89,13 +88,11 @@ impl From<TokenPair> for TokenDto {
 }
 
 #[utoipa::path(
-    operation_id = "login",
-    tag = "auth",
-    summary = "Log in with a username or email.",
+    operation_id = "login", tag = "auth", summary = "Log in with a username or email.",
     responses(
         (status = 200, description = "Tokens", body = TokenDto),
-        (status = 401, description = "Wrong login or password (`invalid_credentials`)", body = crate::error::Envelope),
-        (status = 429, description = "Too many failed attempts (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+        (status = 401, description = "Wrong login or password (`invalid_credentials`)", body = Envelope),
+        (status = 429, description = "Too many failed attempts (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[post("/auth/login")]
@@ -114,12 +111,11 @@ struct RefreshBody {
 }
 
 #[utoipa::path(
-    operation_id = "refresh",
-    tag = "auth",
+    operation_id = "refresh", tag = "auth",
     summary = "Trade a refresh token for a new pair (the old one is spent).",
     responses(
         (status = 200, description = "Tokens", body = TokenDto),
-        (status = 401, description = "The refresh token is unknown, spent or expired", body = crate::error::Envelope),
+        (status = 401, description = "The refresh token is unknown, spent or expired", body = Envelope),
     ),
 )]
 #[post("/auth/refresh")]
@@ -129,12 +125,9 @@ async fn refresh(state: web::Data<AppState>, body: Json<RefreshBody>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "logout",
-    tag = "auth",
+    operation_id = "logout", tag = "auth",
     summary = "End this session and revoke its refresh token.",
-    responses(
-        (status = 204, description = "Logged out"),
-    ),
+    responses((status = 204, description = "Logged out")),
 )]
 #[post("/auth/logout")]
 async fn logout(me: Caller, body: Json<RefreshBody>) -> Reply {

@@ -41,8 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 #[utoipa::path(
-    operation_id = "export_me",
-    tag = "me",
+    operation_id = "export_me", tag = "me",
     summary = "All of the caller's data as one JSON document, streamed.",
     responses(
         (status = 200, description = "The export document", content_type = "application/json", body = ExportDocument),

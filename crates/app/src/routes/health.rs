@@ -13,12 +13,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// 200 while the process serves requests.
 #[utoipa::path(
-    operation_id = "health_live",
-    tag = "health",
-    summary = "The process serves requests.",
-    responses(
-        (status = 200, description = "Alive", body = Liveness),
-    ),
+    operation_id = "health_live", tag = "health", summary = "The process serves requests.",
+    responses((status = 200, description = "Alive", body = Liveness)),
 )]
 #[get("/health/live")]
 async fn live() -> HttpResponse {
@@ -47,8 +43,7 @@ pub(crate) struct Readiness {
 /// 200 when the database answers (with `cache: "degraded"` if only Redis is down); 503 when
 /// the database does not answer.
 #[utoipa::path(
-    operation_id = "health_ready",
-    tag = "health",
+    operation_id = "health_ready", tag = "health",
     summary = "The database answers (the cache may be degraded).",
     responses(
         (status = 200, description = "Ready", body = crate::routes::health::Readiness),

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::dto::{
     Dec, Items, Json, Page, Query, RangeQuery, decode_key_cursor, encode_key_cursor, parse_cursor,
 };
+use crate::error::Envelope;
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
 
@@ -86,13 +87,9 @@ struct ListQuery {
 }
 
 #[utoipa::path(
-    operation_id = "list_investments",
-    tag = "investments",
+    operation_id = "list_investments", tag = "investments", params(ListQuery),
     summary = "Securities: shared ones and the caller's private ones.",
-    params(ListQuery),
-    responses(
-        (status = 200, description = "A page", body = Page<InvestmentDto>),
-    ),
+    responses((status = 200, description = "A page", body = Page<InvestmentDto>)),
 )]
 #[get("/investments")]
 async fn list(me: Caller, query: Query<ListQuery>) -> Reply {
@@ -133,12 +130,10 @@ struct NewInvestmentBody {
 }
 
 #[utoipa::path(
-    operation_id = "create_investment",
-    tag = "investments",
-    summary = "Create a private security.",
+    operation_id = "create_investment", tag = "investments", summary = "Create a private security.",
     responses(
         (status = 201, description = "Created", body = InvestmentDto),
-        (status = 409, description = "The caller already has a security with this symbol", body = crate::error::Envelope),
+        (status = 409, description = "The caller already has a security with this symbol", body = Envelope),
     ),
 )]
 #[post("/investments")]
@@ -168,12 +163,8 @@ async fn create(me: Caller, body: Json<NewInvestmentBody>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "get_investment",
-    tag = "investments",
-    summary = "One security.",
-    responses(
-        (status = 200, description = "The security", body = InvestmentDto),
-    ),
+    operation_id = "get_investment", tag = "investments", summary = "One security.",
+    responses((status = 200, description = "The security", body = InvestmentDto)),
 )]
 #[get("/investments/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -190,12 +181,11 @@ struct PriceBody {
 }
 
 #[utoipa::path(
-    operation_id = "put_investment_price",
-    tag = "investments",
+    operation_id = "put_investment_price", tag = "investments",
     summary = "Record a price; holdings are revalued.",
     responses(
         (status = 200, description = "The security", body = InvestmentDto),
-        (status = 403, description = "Shared securities are priced by the server", body = crate::error::Envelope),
+        (status = 403, description = "Shared securities are priced by the server", body = Envelope),
     ),
 )]
 #[put("/investments/{id}/price")]
@@ -225,13 +215,9 @@ impl From<PricePoint> for PriceDto {
 }
 
 #[utoipa::path(
-    operation_id = "list_investment_prices",
-    tag = "investments",
+    operation_id = "list_investment_prices", tag = "investments", params(RangeQuery),
     summary = "A security's price history.",
-    params(RangeQuery),
-    responses(
-        (status = 200, description = "Prices, oldest first", body = Items<PriceDto>),
-    ),
+    responses((status = 200, description = "Prices, oldest first", body = Items<PriceDto>)),
 )]
 #[get("/investments/{id}/prices")]
 async fn prices(me: Caller, id: web::Path<Uuid>, range: Query<RangeQuery>) -> Reply {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::dto::{Json, Nulls, present};
+use crate::error::Envelope;
 use crate::extract::Caller;
 use crate::routes::{Reply, no_content, ok, timestamp};
 
@@ -49,12 +50,8 @@ impl From<&User> for UserDto {
 }
 
 #[utoipa::path(
-    operation_id = "get_me",
-    tag = "me",
-    summary = "The caller's profile.",
-    responses(
-        (status = 200, description = "Profile", body = UserDto),
-    ),
+    operation_id = "get_me", tag = "me", summary = "The caller's profile.",
+    responses((status = 200, description = "Profile", body = UserDto)),
 )]
 #[get("/me")]
 async fn get_me(me: Caller) -> Reply {
@@ -75,12 +72,10 @@ struct PatchMeBody {
 }
 
 #[utoipa::path(
-    operation_id = "update_me",
-    tag = "me",
-    summary = "Change the username or preferences.",
+    operation_id = "update_me", tag = "me", summary = "Change the username or preferences.",
     responses(
         (status = 200, description = "Profile", body = UserDto),
-        (status = 409, description = "The username is taken", body = crate::error::Envelope),
+        (status = 409, description = "The username is taken", body = Envelope),
     ),
 )]
 #[patch("/me")]
@@ -105,12 +100,11 @@ struct PasswordBody {
 }
 
 #[utoipa::path(
-    operation_id = "change_password",
-    tag = "me",
+    operation_id = "change_password", tag = "me",
     summary = "Change the password; other sessions end.",
     responses(
         (status = 204, description = "Changed"),
-        (status = 429, description = "Too many wrong current passwords", body = crate::error::Envelope),
+        (status = 429, description = "Too many wrong current passwords", body = Envelope),
     ),
 )]
 #[put("/me/password")]
@@ -129,12 +123,10 @@ struct DeleteMeBody {
 }
 
 #[utoipa::path(
-    operation_id = "delete_me",
-    tag = "me",
-    summary = "Delete the user and all their data.",
+    operation_id = "delete_me", tag = "me", summary = "Delete the user and all their data.",
     responses(
         (status = 204, description = "Deleted"),
-        (status = 429, description = "Too many wrong passwords", body = crate::error::Envelope),
+        (status = 429, description = "Too many wrong passwords", body = Envelope),
     ),
 )]
 #[delete("/me")]

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Items, Json};
-use crate::error::ApiError;
+use crate::error::{ApiError, Envelope};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 use crate::state::AppState;
@@ -112,13 +112,12 @@ struct ConnectBody {
 }
 
 #[utoipa::path(
-    operation_id = "create_link_token",
-    tag = "plaid",
+    operation_id = "create_link_token", tag = "plaid",
     summary = "A Plaid Link token for the front end.",
     responses(
         (status = 200, description = "The link token", body = LinkTokenDto),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[post("/plaid/link-token")]
@@ -132,14 +131,13 @@ async fn link_token(me: Caller) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "create_connection",
-    tag = "plaid",
+    operation_id = "create_connection", tag = "plaid",
     summary = "Exchange Link's public token and start the first sync.",
     responses(
         (status = 201, description = "Linked", body = ConnectionDto),
-        (status = 409, description = "The item is already linked (`already_linked`)", body = crate::error::Envelope),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+        (status = 409, description = "The item is already linked (`already_linked`)", body = Envelope),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[post("/plaid/connections")]
@@ -150,12 +148,8 @@ async fn connect(me: Caller, body: Json<ConnectBody>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "list_connections",
-    tag = "plaid",
-    summary = "Every linked item.",
-    responses(
-        (status = 200, description = "Connections", body = Items<ConnectionDto>),
-    ),
+    operation_id = "list_connections", tag = "plaid", summary = "Every linked item.",
+    responses((status = 200, description = "Connections", body = Items<ConnectionDto>)),
 )]
 #[get("/plaid/connections")]
 async fn list(me: Caller) -> Reply {
@@ -164,12 +158,8 @@ async fn list(me: Caller) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "get_connection",
-    tag = "plaid",
-    summary = "One linked item.",
-    responses(
-        (status = 200, description = "The connection", body = ConnectionDto),
-    ),
+    operation_id = "get_connection", tag = "plaid", summary = "One linked item.",
+    responses((status = 200, description = "The connection", body = ConnectionDto)),
 )]
 #[get("/plaid/connections/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -180,13 +170,12 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "delete_connection",
-    tag = "plaid",
+    operation_id = "delete_connection", tag = "plaid",
     summary = "Unlink an item; its accounts stay as manual data.",
     responses(
         (status = 204, description = "Unlinked"),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[delete("/plaid/connections/{id}")]
@@ -197,14 +186,12 @@ async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "sync_connection",
-    tag = "plaid",
-    summary = "Sync an item now.",
+    operation_id = "sync_connection", tag = "plaid", summary = "Sync an item now.",
     responses(
         (status = 200, description = "What the sync did", body = SyncReportDto),
-        (status = 409, description = "A sync of this item is running", body = crate::error::Envelope),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = crate::error::Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = crate::error::Envelope),
+        (status = 409, description = "A sync of this item is running", body = Envelope),
+        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
+        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[post("/plaid/connections/{id}/sync")]
@@ -240,13 +227,12 @@ struct WebhookError {
 /// Anything unverified is a 401 and changes nothing; an unknown item is a 200 (Plaid retries
 /// anything else, and there is nothing to retry).
 #[utoipa::path(
-    operation_id = "plaid_webhook",
-    tag = "plaid",
+    operation_id = "plaid_webhook", tag = "plaid",
     summary = "Plaid's webhook, verified by its `Plaid-Verification` JWT.",
     request_body(content = WebhookBody, description = "The webhook Plaid sent", content_type = "application/json"),
     responses(
         (status = 200, description = "Received", body = WebhookReceived),
-        (status = 401, description = "The signature is missing or does not match (`invalid_signature`)", body = crate::error::Envelope),
+        (status = 401, description = "The signature is missing or does not match (`invalid_signature`)", body = Envelope),
     ),
 )]
 #[post("/plaid/webhook")]

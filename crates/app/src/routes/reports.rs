@@ -135,12 +135,9 @@ impl From<DatedOverview> for OverviewDto {
 }
 
 #[utoipa::path(
-    operation_id = "get_overview",
-    tag = "reports",
+    operation_id = "get_overview", tag = "reports",
     summary = "Net worth today, by type, institution and account.",
-    responses(
-        (status = 200, description = "Overview", body = OverviewDto),
-    ),
+    responses((status = 200, description = "Overview", body = OverviewDto)),
 )]
 #[get("/overview")]
 async fn overview(me: Caller) -> Reply {
@@ -185,13 +182,9 @@ impl From<HistoryPoint> for HistoryPointDto {
 }
 
 #[utoipa::path(
-    operation_id = "overview_history",
-    tag = "reports",
+    operation_id = "overview_history", tag = "reports", params(HistoryQuery),
     summary = "The net-worth trend from the ledger.",
-    params(HistoryQuery),
-    responses(
-        (status = 200, description = "Points, oldest first", body = Items<HistoryPointDto>),
-    ),
+    responses((status = 200, description = "Points, oldest first", body = Items<HistoryPointDto>)),
 )]
 #[get("/overview/history")]
 async fn history(me: Caller, query: Query<HistoryQuery>) -> Reply {
@@ -275,13 +268,9 @@ impl From<PeriodCashflow> for CashflowDto {
 }
 
 #[utoipa::path(
-    operation_id = "get_cashflow",
-    tag = "reports",
+    operation_id = "get_cashflow", tag = "reports", params(CashflowQuery),
     summary = "Income and expenses over a period, grouped.",
-    params(CashflowQuery),
-    responses(
-        (status = 200, description = "Cash flow", body = CashflowDto),
-    ),
+    responses((status = 200, description = "Cash flow", body = CashflowDto)),
 )]
 #[get("/cashflow")]
 async fn cashflow(me: Caller, query: Query<CashflowQuery>) -> Reply {
@@ -332,12 +321,9 @@ impl From<FxRate> for RateDto {
 }
 
 #[utoipa::path(
-    operation_id = "put_fx_rate",
-    tag = "reports",
+    operation_id = "put_fx_rate", tag = "reports",
     summary = "Set the rate of a currency into the base currency.",
-    responses(
-        (status = 200, description = "The rate", body = RateDto),
-    ),
+    responses((status = 200, description = "The rate", body = RateDto)),
 )]
 #[put("/fx-rates/{currency}")]
 async fn put_rate(me: Caller, currency: web::Path<String>, body: Json<RateBody>) -> Reply {
@@ -357,12 +343,8 @@ struct RatesDto {
 }
 
 #[utoipa::path(
-    operation_id = "list_fx_rates",
-    tag = "reports",
-    summary = "The caller's exchange rates.",
-    responses(
-        (status = 200, description = "Rates", body = RatesDto),
-    ),
+    operation_id = "list_fx_rates", tag = "reports", summary = "The caller's exchange rates.",
+    responses((status = 200, description = "Rates", body = RatesDto)),
 )]
 #[get("/fx-rates")]
 async fn list_rates(me: Caller) -> Reply {

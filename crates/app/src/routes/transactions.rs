@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::dto::{
     Dec, Items, Json, Page, Query, decode_cursor, encode_cursor, parse_cursor, present,
 };
+use crate::error::Envelope;
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -83,12 +84,11 @@ struct NewTransactionBody {
 }
 
 #[utoipa::path(
-    operation_id = "create_transaction",
-    tag = "transactions",
+    operation_id = "create_transaction", tag = "transactions",
     summary = "Record a transaction; a posted one moves its account's balance.",
     responses(
         (status = 201, description = "Created", body = TransactionDto),
-        (status = 404, description = "The account does not exist for this user", body = crate::error::Envelope),
+        (status = 404, description = "The account does not exist for this user", body = Envelope),
     ),
 )]
 #[post("/transactions")]
@@ -133,13 +133,11 @@ struct ListQuery {
 }
 
 #[utoipa::path(
-    operation_id = "list_transactions",
-    tag = "transactions",
+    operation_id = "list_transactions", tag = "transactions", params(ListQuery),
     summary = "Search transactions, newest first, a page at a time.",
-    params(ListQuery),
     responses(
         (status = 200, description = "A page", body = Page<TransactionDto>),
-        (status = 404, description = "The account does not exist for this user", body = crate::error::Envelope),
+        (status = 404, description = "The account does not exist for this user", body = Envelope),
     ),
 )]
 #[get("/transactions")]
@@ -172,12 +170,8 @@ async fn list(me: Caller, query: Query<ListQuery>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "get_transaction",
-    tag = "transactions",
-    summary = "One transaction.",
-    responses(
-        (status = 200, description = "The transaction", body = TransactionDto),
-    ),
+    operation_id = "get_transaction", tag = "transactions", summary = "One transaction.",
+    responses((status = 200, description = "The transaction", body = TransactionDto)),
 )]
 #[get("/transactions/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -206,12 +200,9 @@ struct TransactionPatchBody {
 }
 
 #[utoipa::path(
-    operation_id = "update_transaction",
-    tag = "transactions",
+    operation_id = "update_transaction", tag = "transactions",
     summary = "Change a transaction, or post a pending one; balances follow.",
-    responses(
-        (status = 200, description = "The transaction", body = TransactionDto),
-    ),
+    responses((status = 200, description = "The transaction", body = TransactionDto)),
 )]
 #[patch("/transactions/{id}")]
 async fn update(me: Caller, id: web::Path<Uuid>, body: Json<TransactionPatchBody>) -> Reply {
@@ -238,12 +229,9 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: Json<TransactionPatchBody
 }
 
 #[utoipa::path(
-    operation_id = "delete_transaction",
-    tag = "transactions",
+    operation_id = "delete_transaction", tag = "transactions",
     summary = "Delete a transaction; balances follow.",
-    responses(
-        (status = 204, description = "Deleted"),
-    ),
+    responses((status = 204, description = "Deleted")),
 )]
 #[delete("/transactions/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -270,12 +258,9 @@ impl From<HistoryEntry> for HistoryDto {
 }
 
 #[utoipa::path(
-    operation_id = "transaction_history",
-    tag = "transactions",
+    operation_id = "transaction_history", tag = "transactions",
     summary = "Every change to a transaction, oldest first.",
-    responses(
-        (status = 200, description = "History", body = Items<HistoryDto>),
-    ),
+    responses((status = 200, description = "History", body = Items<HistoryDto>)),
 )]
 #[get("/transactions/{id}/history")]
 async fn history(me: Caller, id: web::Path<Uuid>) -> Reply {

@@ -205,12 +205,9 @@ impl From<Rebalance> for RebalanceDto {
 }
 
 #[utoipa::path(
-    operation_id = "portfolio_summary",
-    tag = "portfolios",
+    operation_id = "portfolio_summary", tag = "portfolios",
     summary = "Value, gain/loss, allocation and drift.",
-    responses(
-        (status = 200, description = "Summary", body = SummaryDto),
-    ),
+    responses((status = 200, description = "Summary", body = SummaryDto)),
 )]
 #[get("/portfolios/{id}/summary")]
 pub(super) async fn summary(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -227,13 +224,9 @@ struct RebalanceQuery {
 }
 
 #[utoipa::path(
-    operation_id = "portfolio_rebalance",
-    tag = "portfolios",
+    operation_id = "portfolio_rebalance", tag = "portfolios", params(RebalanceQuery),
     summary = "The trades that bring the portfolio back to its targets.",
-    params(RebalanceQuery),
-    responses(
-        (status = 200, description = "Suggested trades", body = RebalanceDto),
-    ),
+    responses((status = 200, description = "Suggested trades", body = RebalanceDto)),
 )]
 #[get("/portfolios/{id}/rebalance")]
 pub(super) async fn rebalance(

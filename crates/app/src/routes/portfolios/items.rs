@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, present};
+use crate::error::Envelope;
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -55,12 +56,8 @@ impl From<PortfolioItem> for ItemDto {
 }
 
 #[utoipa::path(
-    operation_id = "list_items",
-    tag = "portfolios",
-    summary = "A portfolio's holdings.",
-    responses(
-        (status = 200, description = "Items", body = Items<ItemDto>),
-    ),
+    operation_id = "list_items", tag = "portfolios", summary = "A portfolio's holdings.",
+    responses((status = 200, description = "Items", body = Items<ItemDto>)),
 )]
 #[get("/portfolios/{id}/items")]
 pub(super) async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -78,12 +75,10 @@ struct ItemBody {
 }
 
 #[utoipa::path(
-    operation_id = "add_item",
-    tag = "portfolios",
-    summary = "Add a holding.",
+    operation_id = "add_item", tag = "portfolios", summary = "Add a holding.",
     responses(
         (status = 201, description = "Created", body = ItemDto),
-        (status = 409, description = "The security is already in this portfolio", body = crate::error::Envelope),
+        (status = 409, description = "The security is already in this portfolio", body = Envelope),
     ),
 )]
 #[post("/portfolios/{id}/items")]
@@ -120,12 +115,8 @@ struct ItemPatchBody {
 }
 
 #[utoipa::path(
-    operation_id = "update_item",
-    tag = "portfolios",
-    summary = "Change a holding.",
-    responses(
-        (status = 200, description = "The item", body = ItemDto),
-    ),
+    operation_id = "update_item", tag = "portfolios", summary = "Change a holding.",
+    responses((status = 200, description = "The item", body = ItemDto)),
 )]
 #[patch("/portfolios/{id}/items/{item_id}")]
 pub(super) async fn update_item(
@@ -157,12 +148,8 @@ pub(super) async fn update_item(
 }
 
 #[utoipa::path(
-    operation_id = "delete_item",
-    tag = "portfolios",
-    summary = "Remove a holding.",
-    responses(
-        (status = 204, description = "Deleted"),
-    ),
+    operation_id = "delete_item", tag = "portfolios", summary = "Remove a holding.",
+    responses((status = 204, description = "Deleted")),
 )]
 #[delete("/portfolios/{id}/items/{item_id}")]
 pub(super) async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {

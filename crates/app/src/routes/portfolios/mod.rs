@@ -17,6 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, present};
+use crate::error::Envelope;
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -93,12 +94,8 @@ struct NewPortfolioBody {
 }
 
 #[utoipa::path(
-    operation_id = "list_portfolios",
-    tag = "portfolios",
-    summary = "Every portfolio.",
-    responses(
-        (status = 200, description = "Portfolios", body = Items<PortfolioDto>),
-    ),
+    operation_id = "list_portfolios", tag = "portfolios", summary = "Every portfolio.",
+    responses((status = 200, description = "Portfolios", body = Items<PortfolioDto>)),
 )]
 #[get("/portfolios")]
 async fn list(me: Caller) -> Reply {
@@ -107,12 +104,10 @@ async fn list(me: Caller) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "create_portfolio",
-    tag = "portfolios",
-    summary = "Create a portfolio.",
+    operation_id = "create_portfolio", tag = "portfolios", summary = "Create a portfolio.",
     responses(
         (status = 201, description = "Created", body = PortfolioDto),
-        (status = 409, description = "A portfolio with this name exists", body = crate::error::Envelope),
+        (status = 409, description = "A portfolio with this name exists", body = Envelope),
     ),
 )]
 #[post("/portfolios")]
@@ -136,12 +131,8 @@ async fn create(me: Caller, body: Json<NewPortfolioBody>) -> Reply {
 }
 
 #[utoipa::path(
-    operation_id = "get_portfolio",
-    tag = "portfolios",
-    summary = "One portfolio.",
-    responses(
-        (status = 200, description = "The portfolio", body = PortfolioDto),
-    ),
+    operation_id = "get_portfolio", tag = "portfolios", summary = "One portfolio.",
+    responses((status = 200, description = "The portfolio", body = PortfolioDto)),
 )]
 #[get("/portfolios/{id}")]
 async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -169,12 +160,10 @@ struct PortfolioPatchBody {
 }
 
 #[utoipa::path(
-    operation_id = "update_portfolio",
-    tag = "portfolios",
-    summary = "Change a portfolio.",
+    operation_id = "update_portfolio", tag = "portfolios", summary = "Change a portfolio.",
     responses(
         (status = 200, description = "The portfolio", body = PortfolioDto),
-        (status = 409, description = "A portfolio with this name exists", body = crate::error::Envelope),
+        (status = 409, description = "A portfolio with this name exists", body = Envelope),
     ),
 )]
 #[patch("/portfolios/{id}")]
@@ -203,12 +192,9 @@ async fn update(me: Caller, id: web::Path<Uuid>, body: Json<PortfolioPatchBody>)
 }
 
 #[utoipa::path(
-    operation_id = "delete_portfolio",
-    tag = "portfolios",
+    operation_id = "delete_portfolio", tag = "portfolios",
     summary = "Delete a portfolio with its items and trades.",
-    responses(
-        (status = 204, description = "Deleted"),
-    ),
+    responses((status = 204, description = "Deleted")),
 )]
 #[delete("/portfolios/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {

@@ -65,8 +65,7 @@ struct TradeBody {
 }
 
 #[utoipa::path(
-    operation_id = "create_trade",
-    tag = "portfolios",
+    operation_id = "create_trade", tag = "portfolios",
     summary = "Buy or sell: the holding and realized gain follow.",
     responses(
         (status = 201, description = "The trade with the holding after it (`item` is null when a sale closed it)", body = TradeDto),
@@ -108,13 +107,9 @@ struct PageQuery {
 
 /// The trade history, newest first, paged (an addition to the contract).
 #[utoipa::path(
-    operation_id = "list_trades",
-    tag = "portfolios",
+    operation_id = "list_trades", tag = "portfolios", params(PageQuery),
     summary = "A portfolio's trades, newest first, a page at a time.",
-    params(PageQuery),
-    responses(
-        (status = 200, description = "A page", body = Page<TradeDto>),
-    ),
+    responses((status = 200, description = "A page", body = Page<TradeDto>)),
 )]
 #[get("/portfolios/{id}/trades")]
 pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: Query<PageQuery>) -> Reply {
