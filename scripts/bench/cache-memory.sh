@@ -24,11 +24,10 @@ trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "
 cargo build --release -q -p nestegg
 BIN="${CARGO_TARGET_DIR:-target}/release/nestegg"
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p' | head -1)"
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# shellcheck source=scripts/bench/memory.sh
+source scripts/bench/memory.sh
+machine
 
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
-hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
 
 # Starts a server (pid in SERVER) on a fresh database with NESTEGG_CACHE_MAX_BYTES=$1.
 start_server() {

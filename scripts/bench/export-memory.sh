@@ -24,16 +24,15 @@ cargo build --release -q -p nestegg
 BIN="${CARGO_TARGET_DIR:-target}/release/nestegg"
 DB="$WORK/n.db"
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p' | head -1)"
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# shellcheck source=scripts/bench/memory.sh
+source scripts/bench/memory.sh
+machine
 
 DATABASE_URL="sqlite://$DB?mode=rwc" NESTEGG_ADDR="127.0.0.1:$PORT" NESTEGG_BCRYPT_COST=4 \
     RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.1; done
 
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
-hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
 
 # Registers $1 with one checking account and 1,000 transactions through the API; prints the
 # access token.

@@ -33,6 +33,14 @@ pub const PUBLIC: &[&str] = &[
     "plaid_webhook",
 ];
 
+/// Operations that call Plaid, and so can pass on its refusals and its rate limit.
+pub const CALLS_PLAID: &[&str] = &[
+    "create_link_token",
+    "create_connection",
+    "delete_connection",
+    "sync_connection",
+];
+
 /// The name of the bearer security scheme in the document.
 const BEARER: &str = "bearer";
 
@@ -150,6 +158,17 @@ const UNPROCESSABLE: ErrorStatus = ErrorStatus {
     description: "The request was read but breaks a rule: `validation_failed` with `fields` \
         naming each invalid field, or a rule's own code (e.g. `insufficient_funds`).",
 };
+const PLAID_REFUSED: ErrorStatus = ErrorStatus {
+    status: "422",
+    name: "PlaidRefused",
+    description: "Plaid refused the request (`plaid_error`, `login_required`, \
+        `plaid_invalid_token`), or a field is invalid (`validation_failed`).",
+};
+const PLAID_RATE_LIMITED: ErrorStatus = ErrorStatus {
+    status: "429",
+    name: "PlaidRateLimited",
+    description: "Plaid is rate limiting this server (`rate_limited`, with `Retry-After`).",
+};
 const INTERNAL: ErrorStatus = ErrorStatus {
     status: "500",
     name: "InternalError",
@@ -186,6 +205,8 @@ impl Modify for Contract {
             &TOO_LARGE,
             &MEDIA_TYPE,
             &UNPROCESSABLE,
+            &PLAID_REFUSED,
+            &PLAID_RATE_LIMITED,
             &INTERNAL,
             &UNAVAILABLE,
         ] {
@@ -246,6 +267,9 @@ fn decorate(operation: &mut Operation) {
         .any(|p| matches!(p.parameter_in, ParameterIn::Query));
     let has_body = operation.request_body.is_some();
     let mut statuses = Vec::new();
+    if CALLS_PLAID.contains(&id.as_str()) {
+        statuses.extend([&PLAID_REFUSED, &PLAID_RATE_LIMITED]);
+    }
     if has_path || has_query || has_body {
         statuses.push(&BAD_REQUEST);
     }
@@ -288,108 +312,18 @@ pub mod schema {
     /// The grammar of every decimal the API reads and writes.
     pub const DECIMAL_PATTERN: &str = r"^-?[0-9]+(\.[0-9]+)?$";
 
-    /// An exact decimal written as a string: `"1234.56"`, `"-0.1"`.
-    #[derive(Debug)]
-    pub struct Decimal;
-
-    impl PartialSchema for Decimal {
-        fn schema() -> RefOr<Schema> {
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(DECIMAL_PATTERN))
-                .description(Some("An exact decimal as a string, never a JSON number."))
-                .examples(["1234.56"])
-                .into()
-        }
-    }
-
-    impl ToSchema for Decimal {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("Decimal")
-        }
-    }
-
-    /// A decimal in a request: a string as [`Decimal`], or a JSON number (its literal text is
-    /// read exactly; exponents such as `1e3` are refused). `pattern` constrains strings only.
-    #[derive(Debug)]
-    pub struct DecimalInput;
-
-    impl PartialSchema for DecimalInput {
-        fn schema() -> RefOr<Schema> {
-            ObjectBuilder::new()
-                .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
-                .pattern(Some(DECIMAL_PATTERN))
-                .description(Some(
-                    "An exact decimal: a string such as \"1234.56\" (preferred), or a JSON \
-                     number, whose literal text is read exactly (no exponent).",
-                ))
-                .examples(["1234.56"])
-                .into()
-        }
-    }
-
-    impl ToSchema for DecimalInput {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("DecimalInput")
-        }
-    }
-
-    /// An ISO 4217 currency code.
-    #[derive(Debug)]
-    pub struct Currency;
-
-    impl PartialSchema for Currency {
-        fn schema() -> RefOr<Schema> {
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^[A-Z]{3}$"))
-                .description(Some("An ISO 4217 currency code, upper case."))
-                .examples(["USD"])
-                .into()
-        }
-    }
-
-    impl ToSchema for Currency {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("Currency")
-        }
-    }
-
-    /// A moment in UTC, RFC 3339 with milliseconds.
-    #[derive(Debug)]
-    pub struct Timestamp;
-
-    impl PartialSchema for Timestamp {
-        fn schema() -> RefOr<Schema> {
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-                .description(Some("A moment in UTC, RFC 3339 with milliseconds."))
-                .examples(["2026-11-25T21:12:53.000Z"])
-                .into()
-        }
-    }
-
-    impl ToSchema for Timestamp {
-        fn name() -> Cow<'static, str> {
-            Cow::Borrowed("Timestamp")
-        }
-    }
-
-    /// A schema listing a domain enum's names, from the enum's own `ALL`.
-    macro_rules! names {
-        ($name:ident, $values:expr, $doc:literal) => {
-            #[doc = $doc]
+    /// A named schema for a value the domain defines: the type, its docs and how its schema
+    /// is built from a string schema.
+    macro_rules! schema {
+        ($(#[$doc:meta])* $name:ident, |$base:ident| $build:expr) => {
+            $(#[$doc])*
             #[derive(Debug)]
             pub struct $name;
 
             impl PartialSchema for $name {
                 fn schema() -> RefOr<Schema> {
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some($values))
-                        .description(Some($doc))
-                        .into()
+                    let $base = ObjectBuilder::new().schema_type(Type::String);
+                    $build.into()
                 }
             }
 
@@ -398,6 +332,56 @@ pub mod schema {
                     Cow::Borrowed(stringify!($name))
                 }
             }
+        };
+    }
+
+    schema!(
+        /// An exact decimal written as a string: `"1234.56"`, `"-0.1"`.
+        Decimal,
+        |s| s
+            .pattern(Some(DECIMAL_PATTERN))
+            .description(Some("An exact decimal as a string, never a JSON number."))
+            .examples(["1234.56"])
+    );
+    schema!(
+        /// A decimal in a request: a string as [`Decimal`], or a JSON number (its literal text
+        /// is read exactly; exponents such as `1e3` are refused). `pattern` constrains strings
+        /// only.
+        DecimalInput,
+        |s| s
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            .pattern(Some(DECIMAL_PATTERN))
+            .description(Some(
+                "An exact decimal: a string such as \"1234.56\" (preferred), or a JSON number, \
+                 whose literal text is read exactly (no exponent).",
+            ))
+            .examples(["1234.56"])
+    );
+    schema!(
+        /// An ISO 4217 currency code.
+        Currency,
+        |s| s
+            .pattern(Some("^[A-Z]{3}$"))
+            .description(Some("An ISO 4217 currency code, upper case."))
+            .examples(["USD"])
+    );
+    schema!(
+        /// A moment in UTC, RFC 3339 with milliseconds.
+        Timestamp,
+        |s| s
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("A moment in UTC, RFC 3339 with milliseconds."))
+            .examples(["2026-11-25T21:12:53.000Z"])
+    );
+
+    /// A schema listing a domain enum's names, from the enum's own `ALL`.
+    macro_rules! names {
+        ($name:ident, $values:expr, $doc:literal) => {
+            schema!(
+                #[doc = $doc]
+                $name,
+                |s| s.enum_values(Some($values)).description(Some($doc))
+            );
         };
     }
 

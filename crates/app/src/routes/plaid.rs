@@ -114,11 +114,7 @@ struct ConnectBody {
 #[utoipa::path(
     operation_id = "create_link_token", tag = "plaid",
     summary = "A Plaid Link token for the front end.",
-    responses(
-        (status = 200, description = "The link token", body = LinkTokenDto),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
-    ),
+    responses((status = 200, description = "The link token", body = LinkTokenDto)),
 )]
 #[post("/plaid/link-token")]
 async fn link_token(me: Caller) -> Reply {
@@ -136,8 +132,6 @@ async fn link_token(me: Caller) -> Reply {
     responses(
         (status = 201, description = "Linked", body = ConnectionDto),
         (status = 409, description = "The item is already linked (`already_linked`)", body = Envelope),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[post("/plaid/connections")]
@@ -172,11 +166,7 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
 #[utoipa::path(
     operation_id = "delete_connection", tag = "plaid",
     summary = "Unlink an item; its accounts stay as manual data.",
-    responses(
-        (status = 204, description = "Unlinked"),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
-    ),
+    responses((status = 204, description = "Unlinked")),
 )]
 #[delete("/plaid/connections/{id}")]
 async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
@@ -190,8 +180,6 @@ async fn remove(me: Caller, id: web::Path<Uuid>) -> Reply {
     responses(
         (status = 200, description = "What the sync did", body = SyncReportDto),
         (status = 409, description = "A sync of this item is running", body = Envelope),
-        (status = 422, description = "Plaid refused the request (`plaid_error`, `login_required`, `plaid_invalid_token`)", body = Envelope),
-        (status = 429, description = "Plaid is rate limiting (`rate_limited`, `Retry-After`)", body = Envelope),
     ),
 )]
 #[post("/plaid/connections/{id}/sync")]

@@ -184,6 +184,28 @@ async fn every_get_that_reads_a_query_documents_its_parameters() {
 }
 
 #[test]
+fn every_operation_the_contract_lists_by_id_exists() {
+    let doc = document();
+    let ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    for id in nestegg::openapi::PUBLIC
+        .iter()
+        .chain(nestegg::openapi::CALLS_PLAID)
+    {
+        assert!(ids.contains(id), "{id}");
+    }
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "operation ids repeat");
+}
+
+#[test]
 fn every_error_status_in_the_document_answers_with_the_envelope() {
     let doc = document();
     let responses = &doc["components"]["responses"];
