@@ -2,6 +2,7 @@
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
@@ -46,24 +47,36 @@ pub async fn request_context(
     let started = std::time::Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();
+    let micros = started.elapsed().as_micros();
     let mut response = match result {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e, "request failed in middleware");
+            let status = e.as_response_error().status_code();
+            log_access(status, micros, Some(&e));
             return Err(e);
         }
     };
-    let status = response.status().as_u16();
-    let micros = started.elapsed().as_micros();
-    if status >= 500 {
-        tracing::error!(status, micros, "request");
-    } else {
-        tracing::info!(status, micros, "request");
-    }
+    log_access(response.status(), micros, None);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
     Ok(response)
+}
+
+/// The access line: INFO for answers and client errors (a 404, a refused overdraft, a taken
+/// username are the API working, not an alarm), WARN for a 503 (a dependency down, writes
+/// colliding, a full queue: the cause is logged where it is known), ERROR for other server
+/// errors, which an operator must look at.
+fn log_access(status: StatusCode, micros: u128, error: Option<&Error>) {
+    let code = status.as_u16();
+    let error = error.map(tracing::field::display);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(status = code, micros, error, "request");
+    } else if status.is_server_error() {
+        tracing::error!(status = code, micros, error, "request");
+    } else {
+        tracing::info!(status = code, micros, error, "request");
+    }
 }
 
 /// Replaces any error response the framework produced without our envelope (an unmatched
