@@ -47,6 +47,9 @@ pub struct Settings {
     pub jwt_secret: Secret,
     /// AES-256-GCM key for Plaid access tokens: new tokens are sealed with it.
     pub encryption_key: Secret,
+    /// The key file the secrets not set in the environment come from (SQLite only), as an
+    /// absolute path.
+    pub key_file: Option<PathBuf>,
     /// Earlier keys (`NESTEGG_ENCRYPTION_KEYS_PREVIOUS`, or the key file's), still opening
     /// tokens sealed before a rotation until `nestegg keys rotate` has sealed them again.
     pub previous_encryption_keys: Vec<Secret>,
@@ -192,6 +195,7 @@ impl Settings {
                 .map(|k| decode_key(k).map_err(|_| invalid_previous()))
                 .collect::<Result<_, _>>()?,
         };
+        let mut key_file = None;
         let (jwt_secret, encryption_key) = match (jwt, enc) {
             (Some(j), Some(e)) => (j, e),
             (j, e) if is_sqlite => {
@@ -199,6 +203,7 @@ impl Settings {
                 if e.is_none() {
                     previous_encryption_keys.extend(stored.2);
                 }
+                key_file = stored.3;
                 (j.unwrap_or(stored.0), e.unwrap_or(stored.1))
             }
             (None, _) => return Err(ConfigError::Missing("NESTEGG_JWT_SECRET")),
@@ -347,6 +352,7 @@ impl Settings {
             redis_prefix: get("NESTEGG_REDIS_PREFIX").unwrap_or_else(|| "nestegg:".to_owned()),
             jwt_secret,
             encryption_key,
+            key_file,
             bcrypt_cost,
             previous_encryption_keys,
             plaid,
@@ -364,6 +370,27 @@ impl Settings {
             cache_max_bytes,
             cache_max_entries_per_user,
         })
+    }
+}
+
+impl Settings {
+    /// The report cache and login throttle in use, for the start-up line: `in-process`, or
+    /// Redis's URL without its user, password or query, and the key prefix.
+    #[must_use]
+    pub fn cache_description(&self) -> String {
+        let Some(url) = &self.redis_url else {
+            return "in-process".to_owned();
+        };
+        let url = url.split('?').next().unwrap_or_default();
+        let shown = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                format!("{scheme}://{host}{path}")
+            }
+            None => "(REDIS_URL)".to_owned(),
+        };
+        format!("Redis {shown} (key prefix {})", self.redis_prefix)
     }
 }
 
@@ -468,7 +495,9 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
-type StoredKeys = (Secret, Secret, Vec<Secret>);
+/// The JWT secret, the encryption key, the previous keys, and the key file they are kept in
+/// (none for an in-memory database).
+type StoredKeys = (Secret, Secret, Vec<Secret>, Option<PathBuf>);
 
 fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
     let Some(db_path) = sqlite_path(database_url) else {
@@ -477,14 +506,22 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
             Secret(random_bytes(48)?),
             Secret(random_bytes(32)?),
             Vec::new(),
+            None,
         ));
     };
     let path = key_file_path(&db_path);
+    let path = std::path::absolute(&path).unwrap_or(path);
     let shown = path.display().to_string();
     let key_err = |why: String| ConfigError::KeyFile {
         path: shown.clone(),
         why,
     };
+    if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
+        return Err(key_err(format!(
+            "the directory {} does not exist: create it, or correct the path in DATABASE_URL",
+            dir.display()
+        )));
+    }
     if path.exists() {
         refuse_shared(&path).map_err(key_err)?;
         let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
@@ -498,7 +535,7 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
             .iter()
             .map(|k| decode_key(k).map_err(|e| key_err(e.to_string())))
             .collect::<Result<_, _>>()?;
-        return Ok((Secret(jwt), enc, previous));
+        return Ok((Secret(jwt), enc, previous, Some(path)));
     }
     let (jwt, enc) = (random_bytes(48)?, random_bytes(32)?);
     let text = serde_json::to_string_pretty(&KeyFile {
@@ -513,7 +550,7 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
         "generated NESTEGG_JWT_SECRET and NESTEGG_ENCRYPTION_KEY and saved them in a key file; \
          back it up with the database, or set both variables"
     );
-    Ok((Secret(jwt), Secret(enc), Vec::new()))
+    Ok((Secret(jwt), Secret(enc), Vec::new(), Some(path)))
 }
 
 /// Rotation of the key file's encryption key: a new random key becomes current and the old

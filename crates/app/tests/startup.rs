@@ -258,3 +258,255 @@ async fn client_errors_are_logged_at_info_with_their_request_id_and_never_at_err
         );
     }
 }
+
+/// Runs `nestegg args...` in `dir` with `env` only; returns (exit code, stdout, stderr).
+fn nestegg(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_nestegg"))
+        .args(args)
+        .current_dir(&dir.0)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// The names `migrate status` lists with `state` (`applied` or `pending`).
+fn listed(status: &str, state: &str) -> Vec<String> {
+    status
+        .lines()
+        .filter_map(|l| l.strip_prefix(state)?.strip_prefix(' '))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn migrate_up_down_and_status_name_each_migration_they_apply_or_revert_or_say_there_is_nothing_to_do()
+ {
+    let dir = TempDir::new();
+    let url = dir.sqlite_url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let (code, status, err) = nestegg(&dir, &["migrate", "status"], &env);
+    assert_eq!(code, 0, "{err}");
+    let all = listed(&status, "pending");
+    assert!(all.len() >= 5, "{status}");
+    assert!(listed(&status, "applied").is_empty(), "{status}");
+    assert!(
+        status.contains(&format!("0 applied, {} pending", all.len())),
+        "{status}"
+    );
+
+    let (code, up, err) = nestegg(&dir, &["migrate", "up"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listed(&up, "applied"), all, "{up}");
+    assert!(
+        up.contains(&format!("{} migrations applied", all.len())),
+        "{up}"
+    );
+    assert!(up.contains("SQLite"), "names the database: {up}");
+
+    let (code, again, err) = nestegg(&dir, &["migrate", "up"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(listed(&again, "applied").is_empty(), "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+
+    let (code, down, err) = nestegg(&dir, &["migrate", "down"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        listed(&down, "reverted"),
+        [all[all.len() - 1].clone()],
+        "{down}"
+    );
+    let (_, status, _) = nestegg(&dir, &["migrate", "status"], &env);
+    assert_eq!(listed(&status, "applied"), all[..all.len() - 1], "{status}");
+    assert_eq!(listed(&status, "pending"), all[all.len() - 1..], "{status}");
+
+    let (code, down_all, err) = nestegg(&dir, &["migrate", "down", "--all"], &env);
+    assert_eq!(code, 0, "{err}");
+    let mut newest_first = all[..all.len() - 1].to_vec();
+    newest_first.reverse();
+    assert_eq!(listed(&down_all, "reverted"), newest_first, "{down_all}");
+
+    for args in [&["migrate", "down"][..], &["migrate", "down", "--all"]] {
+        let (code, out, err) = nestegg(&dir, args, &env);
+        assert_ne!(code, 0, "{args:?} with nothing applied: {out}");
+        assert!(listed(&out, "reverted").is_empty(), "{out}");
+        assert!(err.contains("nothing to revert"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn an_sqlite_url_without_a_mode_creates_the_file_and_one_whose_mode_forbids_it_says_so() {
+    let dir = TempDir::new();
+    let (code, out, err) = nestegg(
+        &dir,
+        &["migrate", "up"],
+        &[("DATABASE_URL", "sqlite://plain.db")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(dir.0.join("plain.db").is_file());
+    assert!(
+        out.contains(&format!("{}", dir.0.join("plain.db").display())),
+        "names the file: {out}"
+    );
+
+    let (code, _, err) = nestegg(
+        &dir,
+        &["migrate", "up"],
+        &[("DATABASE_URL", "sqlite://absent.db?mode=rw")],
+    );
+    assert_ne!(code, 0);
+    assert!(!dir.0.join("absent.db").exists());
+    assert!(
+        err.contains(&format!("{}", dir.0.join("absent.db").display())),
+        "{err}"
+    );
+    assert!(err.contains("remove the mode"), "{err}");
+}
+
+#[test]
+fn an_sqlite_file_in_a_missing_directory_is_refused_naming_the_directory_to_create() {
+    let dir = TempDir::new();
+    let (code, _, err) = nestegg(
+        &dir,
+        &["migrate", "status"],
+        &[("DATABASE_URL", "sqlite://no/such/dir/n.db")],
+    );
+    assert_ne!(code, 0);
+    let missing = dir.0.join("no/such/dir");
+    assert!(
+        err.contains(&format!(
+            "the directory {} does not exist: create it",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn a_postgres_server_that_does_not_answer_is_named_with_what_to_check_and_never_the_password() {
+    let dir = TempDir::new();
+    // Port 1 on the loopback: nothing listens there.
+    let (code, _, err) = nestegg(
+        &dir,
+        &["migrate", "status"],
+        &[(
+            "DATABASE_URL",
+            "postgres://nestegg:hunter2secret@127.0.0.1:1/money",
+        )],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("PostgreSQL database money at 127.0.0.1:1 as user nestegg"),
+        "{err}"
+    );
+    assert!(err.contains("check that PostgreSQL is running"), "{err}");
+    assert!(!err.contains("hunter2secret"), "{err}");
+}
+
+#[test]
+fn a_missing_postgres_database_is_named_with_the_command_that_creates_it_and_never_the_password() {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("NESTEGG_REQUIRE_PG").as_deref() != Ok("1"),
+            "NESTEGG_REQUIRE_PG=1 but TEST_DATABASE_URL is not set"
+        );
+        return;
+    };
+    // The admin URL with a password added (trust authentication ignores it) and a database
+    // that does not exist.
+    let (scheme, rest) = admin.split_once("://").unwrap();
+    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let (user, host) = authority
+        .rsplit_once('@')
+        .unwrap_or(("postgres", authority));
+    let user = user.split(':').next().unwrap();
+    let name = format!("nestegg_absent_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{scheme}://{user}:hunter2secret@{host}/{name}");
+    let dir = TempDir::new();
+    let (code, _, err) = nestegg(&dir, &["migrate", "up"], &[("DATABASE_URL", &url)]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("cannot open the PostgreSQL database {name} at")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("database \"{name}\" does not exist;")),
+        "{err}"
+    );
+    assert!(
+        err.contains("; create it (createdb -h ") && err.contains(&format!(" {name}) or correct")),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2secret"), "{err}");
+    assert!(!err.contains(" at line "), "{err}");
+}
+
+/// The JSON log line saying the server serves.
+fn serving_line(logs: &str) -> Value {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("nestegg is serving"))
+        })
+        .unwrap_or_else(|| panic!("no serving line in:\n{logs}"))
+}
+
+#[test]
+fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key_file() {
+    let dir = TempDir::new();
+    let env = [("DATABASE_URL", "sqlite://n.db")];
+    let first = Server::start(&dir, &env);
+    let line = serving_line(&first.logs());
+    let addr = first.base.strip_prefix("http://").unwrap().to_owned();
+    drop(first);
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["addr"], addr, "{line}");
+    let db = dir.0.join("n.db");
+    assert_eq!(
+        line["database"],
+        format!("SQLite database {}", db.display()),
+        "{line}"
+    );
+    assert_eq!(line["cache"], "in-process", "{line}");
+    let applied = line["migrations_applied"].as_str().unwrap();
+    assert!(
+        applied.starts_with("m20261125_000001_initial, m20261125_000002_fx_rates, "),
+        "{line}"
+    );
+    assert_eq!(
+        line["key_file"],
+        format!("{}", dir.0.join("n.db.keys").display()),
+        "{line}"
+    );
+
+    // Started again: nothing left to migrate; Redis named without its password; no key
+    // file with both secrets set.
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let again = Server::start(
+        &dir,
+        &[
+            ("DATABASE_URL", "sqlite://n.db"),
+            ("REDIS_URL", "redis://:hunter2secret@127.0.0.1:1/0"),
+            ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("NESTEGG_ENCRYPTION_KEY", key),
+        ],
+    );
+    let logs = again.logs();
+    let line = serving_line(&logs);
+    assert_eq!(line["migrations_applied"], "none", "{line}");
+    assert_eq!(
+        line["cache"], "Redis redis://127.0.0.1:1/0 (key prefix nestegg:)",
+        "{line}"
+    );
+    assert!(line.get("key_file").is_none(), "{line}");
+    assert!(!logs.contains("hunter2secret"), "{logs}");
+}
