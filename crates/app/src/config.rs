@@ -3,6 +3,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod table;
+
+pub use table::{DefaultValue, SETTINGS, Setting, settings_help};
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -149,7 +153,7 @@ pub enum ConfigError {
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Default database: an SQLite file in the working directory, created if missing.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://nestegg.db?mode=rwc";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://nestegg.db";
 
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
@@ -174,7 +178,10 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the variable at fault.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| {
+            debug_assert!(table::is_setting(name), "{name} is missing from SETTINGS");
+            get(name).filter(|v| !v.trim().is_empty())
+        };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let is_sqlite = database_url.starts_with("sqlite:");
         if !is_sqlite && !database_url.starts_with("postgres") {
@@ -680,6 +687,82 @@ mod tests {
                 err.starts_with(&format!("{name} is invalid")),
                 "{bad:?}: {err}"
             );
+        }
+    }
+
+    /// Settings that ask for every variable: SQLite by default, both secrets and Plaid set.
+    const EVERYTHING: [(&str, &str); 4] = [
+        ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        (
+            "NESTEGG_ENCRYPTION_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ),
+        ("PLAID_CLIENT_ID", "id"),
+        ("PLAID_SECRET", "secret"),
+    ];
+
+    #[test]
+    fn the_settings_read_from_the_environment_are_exactly_those_of_the_table() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        Settings::from_lookup(|name| {
+            asked.lock().unwrap().insert(name.to_owned());
+            EVERYTHING
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let mut asked = asked.into_inner().unwrap();
+        // Read by the log set-up, before the settings.
+        asked.extend(["RUST_LOG".to_owned(), "NESTEGG_LOG_FORMAT".to_owned()]);
+        let table: std::collections::BTreeSet<String> =
+            SETTINGS.iter().map(|s| s.name.to_owned()).collect();
+        assert_eq!(asked, table);
+        assert_eq!(SETTINGS.len(), table.len(), "a setting listed twice");
+    }
+
+    #[test]
+    fn each_literal_default_of_the_table_is_what_an_unset_variable_gives() {
+        let unset = format!("{:?}", settings(&EVERYTHING).unwrap());
+        for setting in SETTINGS {
+            let DefaultValue::Literal(value) = setting.default else {
+                continue;
+            };
+            if ["RUST_LOG", "NESTEGG_LOG_FORMAT"].contains(&setting.name) {
+                continue;
+            }
+            let mut vars = EVERYTHING.to_vec();
+            vars.push((setting.name, value));
+            assert_eq!(
+                format!("{:?}", settings(&vars).unwrap()),
+                unset,
+                "{} set to its default {value}",
+                setting.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_readme_configuration_table_lists_every_setting_with_its_default() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .unwrap()
+            .split("\n## ")
+            .next()
+            .unwrap();
+        let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+        let named: Vec<&str> = rows.iter().map(|r| r.split('`').nth(1).unwrap()).collect();
+        let table: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert_eq!(named, table, "the README's rows, in the table's order");
+        for (row, setting) in rows.iter().zip(SETTINGS) {
+            let default = row.split(" | ").nth(1).unwrap();
+            let expected = match setting.default {
+                DefaultValue::Literal(v) => format!("`{v}`"),
+                DefaultValue::Described(d) => d.to_owned(),
+            };
+            assert!(default.starts_with(&expected), "{row}: {expected}");
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use nestegg::config::{database_url_from_env, drop_previous_keys, rotate_key_file};
 use nestegg::startup::open_database;
 use nestegg::state::AppState;
@@ -80,7 +80,13 @@ enum MigrateAction {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command()
+        .after_help(nestegg::config::settings_help())
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let command = cli.command.unwrap_or(Command::Serve);
     // Needs neither settings nor a runtime, and prints nothing but the document.
     if matches!(command, Command::Openapi) {

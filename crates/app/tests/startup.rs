@@ -510,3 +510,26 @@ fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key
     assert!(line.get("key_file").is_none(), "{line}");
     assert!(!logs.contains("hunter2secret"), "{logs}");
 }
+
+#[test]
+fn help_lists_every_setting_of_the_settings_table_with_its_default() {
+    let dir = TempDir::new();
+    let (code, help, err) = nestegg(&dir, &["--help"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        help.contains(&nestegg::config::settings_help()),
+        "the table, as rendered:\n{help}"
+    );
+    for setting in nestegg::config::SETTINGS {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", setting.name)))
+            .unwrap_or_else(|| panic!("{} missing from:\n{help}", setting.name));
+        assert!(
+            line.contains(&format!("[default: {}]", setting.default.text())),
+            "{line}"
+        );
+    }
+    let (_, short, _) = nestegg(&dir, &["-h"], &[]);
+    assert!(short.contains("DATABASE_URL"), "{short}");
+}
