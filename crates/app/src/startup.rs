@@ -16,7 +16,9 @@ use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::middleware::{envelope_errors, head_as_get, request_context, security_headers};
+use crate::middleware::{
+    compress, envelope_errors, head_as_get, request_context, security_headers,
+};
 use crate::routes;
 use crate::state::AppState;
 
@@ -167,6 +169,7 @@ pub fn serve(
             .wrap(from_fn(envelope_errors))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(security_headers))
+            .wrap(from_fn(compress))
             .wrap(from_fn(request_context))
             .app_data(state.clone())
             .app_data(
