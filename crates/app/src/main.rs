@@ -80,8 +80,10 @@ enum MigrateAction {
 }
 
 fn main() -> ExitCode {
+    let settings_help = nestegg::config::settings_help();
     let matches = Cli::command()
-        .after_help(nestegg::config::settings_help())
+        .after_help(settings_help.clone())
+        .mut_subcommand("serve", |serve| serve.after_help(settings_help))
         .get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
