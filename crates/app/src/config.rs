@@ -3,6 +3,10 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod table;
+
+pub use table::{DefaultValue, SETTINGS, Setting, settings_help};
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -47,6 +51,9 @@ pub struct Settings {
     pub jwt_secret: Secret,
     /// AES-256-GCM key for Plaid access tokens: new tokens are sealed with it.
     pub encryption_key: Secret,
+    /// The key file the secrets not set in the environment come from (SQLite only), as an
+    /// absolute path.
+    pub key_file: Option<PathBuf>,
     /// Earlier keys (`NESTEGG_ENCRYPTION_KEYS_PREVIOUS`, or the key file's), still opening
     /// tokens sealed before a rotation until `nestegg keys rotate` has sealed them again.
     pub previous_encryption_keys: Vec<Secret>,
@@ -146,7 +153,7 @@ pub enum ConfigError {
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Default database: an SQLite file in the working directory, created if missing.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://nestegg.db?mode=rwc";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://nestegg.db";
 
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
@@ -171,7 +178,10 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the variable at fault.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| {
+            debug_assert!(table::is_setting(name), "{name} is missing from SETTINGS");
+            get(name).filter(|v| !v.trim().is_empty())
+        };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let is_sqlite = database_url.starts_with("sqlite:");
         if !is_sqlite && !database_url.starts_with("postgres") {
@@ -192,6 +202,7 @@ impl Settings {
                 .map(|k| decode_key(k).map_err(|_| invalid_previous()))
                 .collect::<Result<_, _>>()?,
         };
+        let mut key_file = None;
         let (jwt_secret, encryption_key) = match (jwt, enc) {
             (Some(j), Some(e)) => (j, e),
             (j, e) if is_sqlite => {
@@ -199,6 +210,7 @@ impl Settings {
                 if e.is_none() {
                     previous_encryption_keys.extend(stored.2);
                 }
+                key_file = stored.3;
                 (j.unwrap_or(stored.0), e.unwrap_or(stored.1))
             }
             (None, _) => return Err(ConfigError::Missing("NESTEGG_JWT_SECRET")),
@@ -347,6 +359,7 @@ impl Settings {
             redis_prefix: get("NESTEGG_REDIS_PREFIX").unwrap_or_else(|| "nestegg:".to_owned()),
             jwt_secret,
             encryption_key,
+            key_file,
             bcrypt_cost,
             previous_encryption_keys,
             plaid,
@@ -364,6 +377,27 @@ impl Settings {
             cache_max_bytes,
             cache_max_entries_per_user,
         })
+    }
+}
+
+impl Settings {
+    /// The report cache and login throttle in use, for the start-up line: `in-process`, or
+    /// Redis's URL without its user, password or query, and the key prefix.
+    #[must_use]
+    pub fn cache_description(&self) -> String {
+        let Some(url) = &self.redis_url else {
+            return "in-process".to_owned();
+        };
+        let url = url.split('?').next().unwrap_or_default();
+        let shown = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                format!("{scheme}://{host}{path}")
+            }
+            None => "(REDIS_URL)".to_owned(),
+        };
+        format!("Redis {shown} (key prefix {})", self.redis_prefix)
     }
 }
 
@@ -468,7 +502,9 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ConfigError> {
     Ok(bytes)
 }
 
-type StoredKeys = (Secret, Secret, Vec<Secret>);
+/// The JWT secret, the encryption key, the previous keys, and the key file they are kept in
+/// (none for an in-memory database).
+type StoredKeys = (Secret, Secret, Vec<Secret>, Option<PathBuf>);
 
 fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
     let Some(db_path) = sqlite_path(database_url) else {
@@ -477,14 +513,22 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
             Secret(random_bytes(48)?),
             Secret(random_bytes(32)?),
             Vec::new(),
+            None,
         ));
     };
     let path = key_file_path(&db_path);
+    let path = std::path::absolute(&path).unwrap_or(path);
     let shown = path.display().to_string();
     let key_err = |why: String| ConfigError::KeyFile {
         path: shown.clone(),
         why,
     };
+    if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
+        return Err(key_err(format!(
+            "the directory {} does not exist: create it, or correct the path in DATABASE_URL",
+            dir.display()
+        )));
+    }
     if path.exists() {
         refuse_shared(&path).map_err(key_err)?;
         let text = std::fs::read_to_string(&path).map_err(|e| key_err(e.to_string()))?;
@@ -498,7 +542,7 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
             .iter()
             .map(|k| decode_key(k).map_err(|e| key_err(e.to_string())))
             .collect::<Result<_, _>>()?;
-        return Ok((Secret(jwt), enc, previous));
+        return Ok((Secret(jwt), enc, previous, Some(path)));
     }
     let (jwt, enc) = (random_bytes(48)?, random_bytes(32)?);
     let text = serde_json::to_string_pretty(&KeyFile {
@@ -513,7 +557,7 @@ fn load_or_create_keys(database_url: &str) -> Result<StoredKeys, ConfigError> {
         "generated NESTEGG_JWT_SECRET and NESTEGG_ENCRYPTION_KEY and saved them in a key file; \
          back it up with the database, or set both variables"
     );
-    Ok((Secret(jwt), Secret(enc), Vec::new()))
+    Ok((Secret(jwt), Secret(enc), Vec::new(), Some(path)))
 }
 
 /// Rotation of the key file's encryption key: a new random key becomes current and the old
@@ -643,6 +687,82 @@ mod tests {
                 err.starts_with(&format!("{name} is invalid")),
                 "{bad:?}: {err}"
             );
+        }
+    }
+
+    /// Settings that ask for every variable: SQLite by default, both secrets and Plaid set.
+    const EVERYTHING: [(&str, &str); 4] = [
+        ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        (
+            "NESTEGG_ENCRYPTION_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ),
+        ("PLAID_CLIENT_ID", "id"),
+        ("PLAID_SECRET", "secret"),
+    ];
+
+    #[test]
+    fn the_settings_read_from_the_environment_are_exactly_those_of_the_table() {
+        let asked = std::sync::Mutex::new(std::collections::BTreeSet::new());
+        Settings::from_lookup(|name| {
+            asked.lock().unwrap().insert(name.to_owned());
+            EVERYTHING
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let mut asked = asked.into_inner().unwrap();
+        // Read by the log set-up, before the settings.
+        asked.extend(["RUST_LOG".to_owned(), "NESTEGG_LOG_FORMAT".to_owned()]);
+        let table: std::collections::BTreeSet<String> =
+            SETTINGS.iter().map(|s| s.name.to_owned()).collect();
+        assert_eq!(asked, table);
+        assert_eq!(SETTINGS.len(), table.len(), "a setting listed twice");
+    }
+
+    #[test]
+    fn each_literal_default_of_the_table_is_what_an_unset_variable_gives() {
+        let unset = format!("{:?}", settings(&EVERYTHING).unwrap());
+        for setting in SETTINGS {
+            let DefaultValue::Literal(value) = setting.default else {
+                continue;
+            };
+            if ["RUST_LOG", "NESTEGG_LOG_FORMAT"].contains(&setting.name) {
+                continue;
+            }
+            let mut vars = EVERYTHING.to_vec();
+            vars.push((setting.name, value));
+            assert_eq!(
+                format!("{:?}", settings(&vars).unwrap()),
+                unset,
+                "{} set to its default {value}",
+                setting.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_readme_configuration_table_lists_every_setting_with_its_default() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("\n## Configuration\n")
+            .nth(1)
+            .unwrap()
+            .split("\n## ")
+            .next()
+            .unwrap();
+        let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+        let named: Vec<&str> = rows.iter().map(|r| r.split('`').nth(1).unwrap()).collect();
+        let table: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert_eq!(named, table, "the README's rows, in the table's order");
+        for (row, setting) in rows.iter().zip(SETTINGS) {
+            let default = row.split(" | ").nth(1).unwrap();
+            let expected = match setting.default {
+                DefaultValue::Literal(v) => format!("`{v}`"),
+                DefaultValue::Described(d) => d.to_owned(),
+            };
+            assert!(default.starts_with(&expected), "{row}: {expected}");
         }
     }
 

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use nestegg::config::{database_url_from_env, drop_previous_keys, rotate_key_file};
 use nestegg::startup::open_database;
 use nestegg::state::AppState;
 use nestegg::{Settings, build, telemetry};
-use nestegg_persistence::Db;
 use nestegg_persistence::backup::{self, BackupError, Summary};
+use nestegg_persistence::{Db, Location};
 
 #[derive(Debug, Parser)]
 #[command(name = "nestegg", version, about = "Self-hosted personal-finance API")]
@@ -80,7 +80,15 @@ enum MigrateAction {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let settings_help = nestegg::config::settings_help();
+    let matches = Cli::command()
+        .after_help(settings_help.clone())
+        .mut_subcommand("serve", |serve| serve.after_help(settings_help))
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let command = cli.command.unwrap_or(Command::Serve);
     // Needs neither settings nor a runtime, and prints nothing but the document.
     if matches!(command, Command::Openapi) {
@@ -159,7 +167,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let app = build(&settings).await?;
-    tracing::info!(addr = %settings.addr, "nestegg is serving; stop with Ctrl-C");
+    let migrations = match app.migrations_applied() {
+        [] => "none".to_owned(),
+        names => names.join(", "),
+    };
+    tracing::info!(
+        addr = %app.addr(),
+        database = %Location::of(&settings.database_url),
+        cache = %settings.cache_description(),
+        migrations_applied = %migrations,
+        key_file = settings.key_file.as_ref().map(|p| tracing::field::display(p.display())),
+        "nestegg is serving on http://{}; stop with Ctrl-C",
+        app.addr()
+    );
     app.run_until_stopped().await?;
     tracing::info!("nestegg stopped");
     Ok(())
@@ -223,33 +243,49 @@ async fn rotate_keys() -> anyhow::Result<()> {
 
 async fn migrate(database_url: &str, action: MigrateAction) -> anyhow::Result<()> {
     let db = Db::connect(database_url).await?;
+    let location = Location::of(database_url);
     match action {
         MigrateAction::Up => {
-            db.migrate_up().await?;
-            println!("all migrations applied");
+            let applied = db.migrate_up().await?;
+            for name in &applied {
+                println!("applied {name}");
+            }
+            match applied.len() {
+                0 => println!("nothing to do: every migration is applied to the {location}"),
+                n => println!("{n} migration{} applied to the {location}", plural(n)),
+            }
         }
         MigrateAction::Down { all } => {
-            db.migrate_down(if all { None } else { Some(1) }).await?;
-            println!(
-                "reverted {}",
-                if all {
-                    "every migration"
-                } else {
-                    "the last migration"
-                }
-            );
+            let reverted = db.migrate_down(if all { None } else { Some(1) }).await?;
+            for name in &reverted {
+                println!("reverted {name}");
+            }
+            match reverted.len() {
+                0 => anyhow::bail!("nothing to revert: no migration is applied to the {location}"),
+                n => println!("{n} migration{} reverted in the {location}", plural(n)),
+            }
         }
         MigrateAction::Status => {
-            for m in db.migration_status().await? {
+            let status = db.migration_status().await?;
+            for m in &status {
                 println!(
                     "{} {}",
                     if m.applied { "applied" } else { "pending" },
                     m.name
                 );
             }
+            let applied = status.iter().filter(|m| m.applied).count();
+            println!(
+                "{applied} applied, {} pending in the {location}",
+                status.len() - applied
+            );
         }
     }
     Ok(())
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// One line per table: its name, rows and the start of its checksum.

@@ -1,8 +1,13 @@
-//! Request ids, access logs, and the envelope for the framework's own error responses.
+//! Request ids, access logs, compression, and the envelope for the framework's own error
+//! responses.
 
-use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_http::encoding::Encoder;
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    self, AcceptEncoding, ContentEncoding, Encoding, HeaderName, HeaderValue,
+};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use tracing::Instrument;
@@ -46,24 +51,36 @@ pub async fn request_context(
     let started = std::time::Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();
+    let micros = started.elapsed().as_micros();
     let mut response = match result {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e, "request failed in middleware");
+            let status = e.as_response_error().status_code();
+            log_access(status, micros, Some(&e));
             return Err(e);
         }
     };
-    let status = response.status().as_u16();
-    let micros = started.elapsed().as_micros();
-    if status >= 500 {
-        tracing::error!(status, micros, "request");
-    } else {
-        tracing::info!(status, micros, "request");
-    }
+    log_access(response.status(), micros, None);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
     Ok(response)
+}
+
+/// The access line: INFO for answers and client errors (a 404, a refused overdraft, a taken
+/// username are the API working, not an alarm), WARN for a 503 (a dependency down, writes
+/// colliding, a full queue: the cause is logged where it is known), ERROR for other server
+/// errors, which an operator must look at.
+fn log_access(status: StatusCode, micros: u128, error: Option<&Error>) {
+    let code = status.as_u16();
+    let error = error.map(tracing::field::display);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(status = code, micros, error, "request");
+    } else if status.is_server_error() {
+        tracing::error!(status = code, micros, error, "request");
+    } else {
+        tracing::info!(status = code, micros, error, "request");
+    }
 }
 
 /// Replaces any error response the framework produced without our envelope (an unmatched
@@ -149,4 +166,43 @@ pub async fn head_as_get(
         req.head_mut().method = actix_web::http::Method::GET;
     }
     next.call(req).await
+}
+
+/// Bodies smaller than this are sent as they are: gzip saves little on them and adds its own
+/// header and trailer.
+pub const COMPRESS_FROM_BYTES: u64 = 1024;
+
+/// Gzips a body of at least [`COMPRESS_FROM_BYTES`], or streamed (the export), when the
+/// client accepts gzip; sends every other body as it is, never answering 406 (a client that
+/// accepts no coding we have gets the plain body, as RFC 9110 advises). Every answer says
+/// `Vary: Accept-Encoding`.
+///
+/// # Errors
+/// Those of the inner service.
+pub async fn compress(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let gzip = req
+        .get_header::<AcceptEncoding>()
+        .and_then(|accept| accept.negotiate([Encoding::gzip(), Encoding::identity()].iter()))
+        == Some(Encoding::gzip());
+    let response = next.call(req).await?;
+    Ok(response.map_body(move |head, body| {
+        let worth_it = match body.size() {
+            BodySize::Sized(n) => n >= COMPRESS_FROM_BYTES,
+            BodySize::Stream => true,
+            BodySize::None => false,
+        };
+        let encoding = if gzip && worth_it && !head.headers().contains_key(header::CONTENT_ENCODING)
+        {
+            ContentEncoding::Gzip
+        } else {
+            // The encoder adds `Vary` when it encodes.
+            head.headers_mut()
+                .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+            ContentEncoding::Identity
+        };
+        Encoder::response(encoding, head, body)
+    }))
 }

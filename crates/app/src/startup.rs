@@ -1,7 +1,7 @@
 //! The HTTP server: the routes, the extractor configs and middleware, bound to a listener over
 //! the [`AppState`] built in [`crate::state`].
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -17,7 +17,9 @@ use utoipa_actix_web::AppExt;
 use crate::config::Settings;
 use crate::decode;
 use crate::error::ApiError;
-use crate::middleware::{envelope_errors, head_as_get, request_context, security_headers};
+use crate::middleware::{
+    compress, envelope_errors, head_as_get, request_context, security_headers,
+};
 use crate::routes;
 use crate::state::AppState;
 
@@ -25,14 +27,28 @@ use crate::state::AppState;
 #[allow(missing_debug_implementations)]
 pub struct Application {
     server: Server,
-    port: u16,
+    addr: SocketAddr,
+    migrations_applied: Vec<String>,
 }
 
 impl Application {
     /// The port it listens on (useful with port 0).
     #[must_use]
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The migrations [`build`] applied before serving, oldest first (none when the database
+    /// was up to date).
+    #[must_use]
+    pub fn migrations_applied(&self) -> &[String] {
+        &self.migrations_applied
     }
 
     /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s).
@@ -49,11 +65,18 @@ impl Application {
 /// # Errors
 /// When the database cannot be reached or migrated.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url)
-        .await
-        .context("cannot connect to the database (DATABASE_URL)")?;
-    db.migrate_up().await.context("migrating the database")?;
-    Ok(db)
+    Ok(migrated_database(settings).await?.0)
+}
+
+/// Connects to the database and migrates it; also returns the names of the migrations
+/// applied now (none when it was up to date).
+///
+/// # Errors
+/// When the database cannot be reached or migrated.
+pub async fn migrated_database(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
+    let db = Db::connect(&settings.database_url).await?;
+    let applied = db.migrate_up().await.context("migrating the database")?;
+    Ok((db, applied))
 }
 
 /// Connects, migrates and binds: everything `nestegg serve` does before serving.
@@ -61,14 +84,16 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 /// # Errors
 /// When the database cannot be reached or migrated, or the address cannot be bound.
 pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
-    let db = open_database(settings).await?;
+    let (db, migrations_applied) = migrated_database(settings).await?;
     let listener = TcpListener::bind(&settings.addr)
         .with_context(|| format!("cannot listen on {} (NESTEGG_ADDR)", settings.addr))?;
     let state = web::Data::new(AppState::new(&db, settings)?);
     if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
         spawn_scheduler(state.clone(), settings.sync_interval);
     }
-    serve(listener, state, settings.body_limit)
+    let mut app = serve(listener, state, settings.body_limit)?;
+    app.migrations_applied = migrations_applied;
+    Ok(app)
 }
 
 /// How often the scheduler looks for due connections: a webhook's request waits at most this.
@@ -139,7 +164,7 @@ pub fn serve(
     state: web::Data<AppState>,
     body_limit: usize,
 ) -> anyhow::Result<Application> {
-    let port = listener.local_addr()?.port();
+    let addr = listener.local_addr()?;
     let origins = state.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -147,6 +172,7 @@ pub fn serve(
             .wrap(from_fn(envelope_errors))
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(security_headers))
+            .wrap(from_fn(compress))
             .wrap(from_fn(request_context))
             .app_data(state.clone())
             .app_data(
@@ -178,5 +204,9 @@ pub fn serve(
     .client_request_timeout(Duration::from_secs(30))
     .listen(listener)?
     .run();
-    Ok(Application { server, port })
+    Ok(Application {
+        server,
+        addr,
+        migrations_applied: Vec::new(),
+    })
 }

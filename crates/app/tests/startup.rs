@@ -1,51 +1,111 @@
-//! What the binary says when it starts: a bcrypt cost too low for production is warned about.
+//! The real `nestegg` binary as an operator meets it: what it logs when it starts and while it
+//! serves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Starts `nestegg serve` on a fresh SQLite file with `cost`, waits until it serves, stops it,
-/// and returns everything it logged.
-fn start_log(cost: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("nestegg-start-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = dir.join("log");
-    let out = std::fs::File::create(&log).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nestegg"))
-        .arg("serve")
-        .env_clear()
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/n.db?mode=rwc", dir.display()),
-        )
-        .env("NESTEGG_ADDR", format!("127.0.0.1:{port}"))
-        .env("NESTEGG_BCRYPT_COST", cost)
-        .env("NESTEGG_LOG_FORMAT", "json")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("nestegg is serving") || Instant::now() > deadline {
-            break text;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("nestegg-start-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn sqlite_url(&self) -> String {
+        format!("sqlite://{}/n.db?mode=rwc", self.0.display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// A `nestegg serve` child process logging JSON lines to a file; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts the binary in `dir` with `env` (and nothing else of this process's environment)
+    /// on a free port, and waits until it says it serves.
+    fn start(dir: &TempDir, env: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.0.join(format!("log-{}", uuid::Uuid::new_v4()));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_nestegg"))
+            .arg("serve")
+            .current_dir(&dir.0)
+            .env_clear()
+            .env("NESTEGG_ADDR", format!("127.0.0.1:{port}"))
+            .env("NESTEGG_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !server.logs().contains("nestegg is serving") {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("exited with {status} before serving:\n{}", server.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never served:\n{}",
+                server.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(child.try_wait().unwrap().is_none(), "exited early:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    child.kill().ok();
-    child.wait().ok();
-    std::fs::remove_dir_all(&dir).ok();
-    assert!(text.contains("nestegg is serving"), "never served:\n{text}");
-    text
+        server
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Everything `nestegg serve` logged up to serving, on a fresh SQLite file with `cost`.
+fn start_log(cost: &str) -> String {
+    let dir = TempDir::new();
+    let url = dir.sqlite_url();
+    let server = Server::start(
+        &dir,
+        &[("DATABASE_URL", &url), ("NESTEGG_BCRYPT_COST", cost)],
+    );
+    server.logs()
 }
 
 #[test]
@@ -57,4 +117,425 @@ fn a_bcrypt_cost_below_ten_is_warned_about_at_start_and_a_sound_one_is_not() {
         .unwrap_or_else(|| panic!("no warning in:\n{cheap}"));
     assert!(warning.contains("\"WARN\""), "{warning}");
     assert!(!start_log("10").contains("NESTEGG_BCRYPT_COST is below 10"));
+}
+
+/// Sends `body` (or nothing) with `method` to `path` under request id `id`; returns the status.
+async fn send(
+    client: &Client,
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    id: &str,
+) -> (StatusCode, Value) {
+    let mut request = client
+        .request(method, server.url(path))
+        .header("x-request-id", id);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn client_errors_are_logged_at_info_with_their_request_id_and_never_at_error() {
+    let dir = TempDir::new();
+    let url = dir.sqlite_url();
+    let server = Server::start(
+        &dir,
+        &[("DATABASE_URL", &url), ("NESTEGG_BCRYPT_COST", "4")],
+    );
+    let client = Client::new();
+    let user =
+        json!({"email": "ada@example.com", "username": "ada", "password": "correct horse battery"});
+    let post = reqwest::Method::POST;
+    let (status, _) = send(
+        &client,
+        &server,
+        post.clone(),
+        "/auth/register",
+        None,
+        Some(user.clone()),
+        "reg-1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let login = json!({"login": "ada", "password": "correct horse battery"});
+    let (_, tokens) = send(
+        &client,
+        &server,
+        post.clone(),
+        "/auth/login",
+        None,
+        Some(login),
+        "login-1",
+    )
+    .await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let (_, account) = send(
+        &client,
+        &server,
+        post.clone(),
+        "/accounts",
+        Some(token),
+        Some(json!({"name": "Savings", "type": "savings", "current_balance": "10"})),
+        "account-1",
+    )
+    .await;
+    let account = account["id"].as_str().unwrap();
+
+    let refused = [
+        (
+            "taken-username",
+            post.clone(),
+            "/auth/register".to_owned(),
+            Some(user),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "missing-account",
+            reqwest::Method::GET,
+            format!("/accounts/{}", uuid::Uuid::new_v4()),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "refused-overdraft",
+            post.clone(),
+            "/transactions".to_owned(),
+            Some(
+                json!({"account_id": account, "amount": "-100", "date": "2026-01-05", "description": "x"}),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "bad-query",
+            reqwest::Method::GET,
+            "/transactions?limit=501".to_owned(),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no-such-route",
+            reqwest::Method::GET,
+            "/nowhere".to_owned(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (id, method, path, body, expected) in refused {
+        let (status, answer) = send(&client, &server, method, &path, Some(token), body, id).await;
+        assert_eq!(status, expected, "{id}: {answer}");
+    }
+    let logs = server.logs();
+    let errors: Vec<&str> = logs.lines().filter(|l| l.contains("\"ERROR\"")).collect();
+    assert!(
+        errors.is_empty(),
+        "client errors logged as errors:\n{}",
+        errors.join("\n")
+    );
+    for id in [
+        "taken-username",
+        "missing-account",
+        "refused-overdraft",
+        "bad-query",
+        "no-such-route",
+    ] {
+        let line: Value = logs
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["request_id"] == id || l["span"]["request_id"] == id)
+            .unwrap_or_else(|| panic!("no line with request id {id}:\n{logs}"));
+        assert!(
+            matches!(line["level"].as_str(), Some("INFO" | "DEBUG")),
+            "{id}: {line}"
+        );
+    }
+}
+
+/// Runs `nestegg args...` in `dir` with `env` only; returns (exit code, stdout, stderr).
+fn nestegg(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_nestegg"))
+        .args(args)
+        .current_dir(&dir.0)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// The names `migrate status` lists with `state` (`applied` or `pending`).
+fn listed(status: &str, state: &str) -> Vec<String> {
+    status
+        .lines()
+        .filter_map(|l| l.strip_prefix(state)?.strip_prefix(' '))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn migrate_up_down_and_status_name_each_migration_they_apply_or_revert_or_say_there_is_nothing_to_do()
+ {
+    let dir = TempDir::new();
+    let url = dir.sqlite_url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let (code, status, err) = nestegg(&dir, &["migrate", "status"], &env);
+    assert_eq!(code, 0, "{err}");
+    let all = listed(&status, "pending");
+    assert!(all.len() >= 5, "{status}");
+    assert!(listed(&status, "applied").is_empty(), "{status}");
+    assert!(
+        status.contains(&format!("0 applied, {} pending", all.len())),
+        "{status}"
+    );
+
+    let (code, up, err) = nestegg(&dir, &["migrate", "up"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(listed(&up, "applied"), all, "{up}");
+    assert!(
+        up.contains(&format!("{} migrations applied", all.len())),
+        "{up}"
+    );
+    assert!(up.contains("SQLite"), "names the database: {up}");
+
+    let (code, again, err) = nestegg(&dir, &["migrate", "up"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(listed(&again, "applied").is_empty(), "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+
+    let (code, down, err) = nestegg(&dir, &["migrate", "down"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        listed(&down, "reverted"),
+        [all[all.len() - 1].clone()],
+        "{down}"
+    );
+    let (_, status, _) = nestegg(&dir, &["migrate", "status"], &env);
+    assert_eq!(listed(&status, "applied"), all[..all.len() - 1], "{status}");
+    assert_eq!(listed(&status, "pending"), all[all.len() - 1..], "{status}");
+
+    let (code, down_all, err) = nestegg(&dir, &["migrate", "down", "--all"], &env);
+    assert_eq!(code, 0, "{err}");
+    let mut newest_first = all[..all.len() - 1].to_vec();
+    newest_first.reverse();
+    assert_eq!(listed(&down_all, "reverted"), newest_first, "{down_all}");
+
+    for args in [&["migrate", "down"][..], &["migrate", "down", "--all"]] {
+        let (code, out, err) = nestegg(&dir, args, &env);
+        assert_ne!(code, 0, "{args:?} with nothing applied: {out}");
+        assert!(listed(&out, "reverted").is_empty(), "{out}");
+        assert!(err.contains("nothing to revert"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn an_sqlite_url_without_a_mode_creates_the_file_and_one_whose_mode_forbids_it_says_so() {
+    let dir = TempDir::new();
+    let (code, out, err) = nestegg(
+        &dir,
+        &["migrate", "up"],
+        &[("DATABASE_URL", "sqlite://plain.db")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(dir.0.join("plain.db").is_file());
+    assert!(
+        out.contains(&format!("{}", dir.0.join("plain.db").display())),
+        "names the file: {out}"
+    );
+
+    let (code, _, err) = nestegg(
+        &dir,
+        &["migrate", "up"],
+        &[("DATABASE_URL", "sqlite://absent.db?mode=rw")],
+    );
+    assert_ne!(code, 0);
+    assert!(!dir.0.join("absent.db").exists());
+    assert!(
+        err.contains(&format!("{}", dir.0.join("absent.db").display())),
+        "{err}"
+    );
+    assert!(err.contains("remove the mode"), "{err}");
+}
+
+#[test]
+fn an_sqlite_file_in_a_missing_directory_is_refused_naming_the_directory_to_create() {
+    let dir = TempDir::new();
+    let (code, _, err) = nestegg(
+        &dir,
+        &["migrate", "status"],
+        &[("DATABASE_URL", "sqlite://no/such/dir/n.db")],
+    );
+    assert_ne!(code, 0);
+    let missing = dir.0.join("no/such/dir");
+    assert!(
+        err.contains(&format!(
+            "the directory {} does not exist: create it",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn a_postgres_server_that_does_not_answer_is_named_with_what_to_check_and_never_the_password() {
+    let dir = TempDir::new();
+    // Port 1 on the loopback: nothing listens there.
+    let (code, _, err) = nestegg(
+        &dir,
+        &["migrate", "status"],
+        &[(
+            "DATABASE_URL",
+            "postgres://nestegg:hunter2secret@127.0.0.1:1/money",
+        )],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("PostgreSQL database money at 127.0.0.1:1 as user nestegg"),
+        "{err}"
+    );
+    assert!(err.contains("check that PostgreSQL is running"), "{err}");
+    assert!(!err.contains("hunter2secret"), "{err}");
+}
+
+#[test]
+fn a_missing_postgres_database_is_named_with_the_command_that_creates_it_and_never_the_password() {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("NESTEGG_REQUIRE_PG").as_deref() != Ok("1"),
+            "NESTEGG_REQUIRE_PG=1 but TEST_DATABASE_URL is not set"
+        );
+        return;
+    };
+    // The admin URL with a password added (trust authentication ignores it) and a database
+    // that does not exist.
+    let (scheme, rest) = admin.split_once("://").unwrap();
+    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let (user, host) = authority
+        .rsplit_once('@')
+        .unwrap_or(("postgres", authority));
+    let user = user.split(':').next().unwrap();
+    let name = format!("nestegg_absent_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{scheme}://{user}:hunter2secret@{host}/{name}");
+    let dir = TempDir::new();
+    let (code, _, err) = nestegg(&dir, &["migrate", "up"], &[("DATABASE_URL", &url)]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(&format!("cannot open the PostgreSQL database {name} at")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("database \"{name}\" does not exist;")),
+        "{err}"
+    );
+    assert!(
+        err.contains("; create it (createdb -h ") && err.contains(&format!(" {name}) or correct")),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2secret"), "{err}");
+    assert!(!err.contains(" at line "), "{err}");
+}
+
+/// The JSON log line saying the server serves.
+fn serving_line(logs: &str) -> Value {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("nestegg is serving"))
+        })
+        .unwrap_or_else(|| panic!("no serving line in:\n{logs}"))
+}
+
+#[test]
+fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key_file() {
+    let dir = TempDir::new();
+    let env = [("DATABASE_URL", "sqlite://n.db")];
+    let first = Server::start(&dir, &env);
+    let line = serving_line(&first.logs());
+    let addr = first.base.strip_prefix("http://").unwrap().to_owned();
+    drop(first);
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["addr"], addr, "{line}");
+    let db = dir.0.join("n.db");
+    assert_eq!(
+        line["database"],
+        format!("SQLite database {}", db.display()),
+        "{line}"
+    );
+    assert_eq!(line["cache"], "in-process", "{line}");
+    let applied = line["migrations_applied"].as_str().unwrap();
+    assert!(
+        applied.starts_with("m20261125_000001_initial, m20261125_000002_fx_rates, "),
+        "{line}"
+    );
+    assert_eq!(
+        line["key_file"],
+        format!("{}", dir.0.join("n.db.keys").display()),
+        "{line}"
+    );
+
+    // Started again: nothing left to migrate; Redis named without its password; no key
+    // file with both secrets set.
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let again = Server::start(
+        &dir,
+        &[
+            ("DATABASE_URL", "sqlite://n.db"),
+            ("REDIS_URL", "redis://:hunter2secret@127.0.0.1:1/0"),
+            ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("NESTEGG_ENCRYPTION_KEY", key),
+        ],
+    );
+    let logs = again.logs();
+    let line = serving_line(&logs);
+    assert_eq!(line["migrations_applied"], "none", "{line}");
+    assert_eq!(
+        line["cache"], "Redis redis://127.0.0.1:1/0 (key prefix nestegg:)",
+        "{line}"
+    );
+    assert!(line.get("key_file").is_none(), "{line}");
+    assert!(!logs.contains("hunter2secret"), "{logs}");
+}
+
+#[test]
+fn help_lists_every_setting_of_the_settings_table_with_its_default() {
+    let dir = TempDir::new();
+    let (code, help, err) = nestegg(&dir, &["--help"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        help.contains(&nestegg::config::settings_help()),
+        "the table, as rendered:\n{help}"
+    );
+    for setting in nestegg::config::SETTINGS {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", setting.name)))
+            .unwrap_or_else(|| panic!("{} missing from:\n{help}", setting.name));
+        assert!(
+            line.contains(&format!("[default: {}]", setting.default.text())),
+            "{line}"
+        );
+    }
+    for args in [&["-h"][..], &["serve", "--help"]] {
+        let (code, help, _) = nestegg(&dir, args, &[]);
+        assert_eq!(code, 0);
+        assert!(
+            help.contains(&nestegg::config::settings_help()),
+            "{args:?}:\n{help}"
+        );
+    }
 }

@@ -83,7 +83,7 @@ impl SqlAccountRepository {
 
 #[async_trait]
 impl AccountRepository for SqlAccountRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(&self, new: NewAccount, at: WriteTime) -> Result<Account, RepoError> {
         new.account_type.check_balance(new.current_balance)?;
         let opened_on = new.opened_on.unwrap_or(at.today);
@@ -142,7 +142,7 @@ impl AccountRepository for SqlAccountRepository {
         Ok(account)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(&self, user_id: Uuid) -> Result<Vec<Account>, RepoError> {
         self.db
             .sql()
@@ -150,12 +150,12 @@ impl AccountRepository for SqlAccountRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Account, RepoError> {
         self.db.sql().owned(&ACCOUNTS, user_id, id).await
     }
 
-    #[tracing::instrument(skip(self, update), err)]
+    #[tracing::instrument(skip(self, update), err(level = "debug"))]
     async fn update(
         &self,
         user_id: Uuid,
@@ -168,7 +168,7 @@ impl AccountRepository for SqlAccountRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
@@ -187,7 +187,7 @@ impl AccountRepository for SqlAccountRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn adjustments(&self, user_id: Uuid, id: Uuid) -> Result<Vec<Adjustment>, RepoError> {
         self.get(user_id, id).await?;
         self.db
@@ -212,7 +212,7 @@ impl AccountRepository for SqlAccountRepository {
             .collect()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn snapshots(
         &self,
         user_id: Uuid,

@@ -72,7 +72,7 @@ impl SqlConnectionRepository {
 
 #[async_trait]
 impl ConnectionRepository for SqlConnectionRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(
         &self,
         new: NewConnection,
@@ -100,7 +100,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         sql.owned(&CONNECTIONS, new.user_id, new.id).await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(&self, user_id: Uuid) -> Result<Vec<Connection>, RepoError> {
         self.db
             .sql()
@@ -108,12 +108,12 @@ impl ConnectionRepository for SqlConnectionRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Connection, RepoError> {
         self.db.sql().owned(&CONNECTIONS, user_id, id).await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn by_item(&self, plaid_item_id: &str) -> Result<Option<Connection>, RepoError> {
         self.db
             .sql()
@@ -129,7 +129,7 @@ impl ConnectionRepository for SqlConnectionRepository {
             .transpose()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn secret(&self, id: Uuid) -> Result<ConnectionSecret, RepoError> {
         let row = self
             .db
@@ -145,7 +145,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         })
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn acquire(
         &self,
         id: Uuid,
@@ -167,7 +167,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         Ok(taken == 1)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn release(&self, id: Uuid, holder: Uuid) -> Result<(), RepoError> {
         self.db
             .sql()
@@ -180,7 +180,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         Ok(())
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn set_status(
         &self,
         id: Uuid,
@@ -210,7 +210,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         Ok(())
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn request_sync(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
         self.db
             .sql()
@@ -222,7 +222,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         Ok(())
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn due(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Connection>, RepoError> {
         self.db
             .sql()
@@ -247,7 +247,7 @@ impl ConnectionRepository for SqlConnectionRepository {
             .collect()
     }
 
-    #[tracing::instrument(skip_all, err, fields(connection = %batch.connection_id))]
+    #[tracing::instrument(skip_all, err(level = "debug"), fields(connection = %batch.connection_id))]
     async fn apply(&self, batch: SyncBatch, at: WriteTime) -> Result<SyncCounts, RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
@@ -285,7 +285,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         Ok(counts)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn apply_holdings(
         &self,
         batch: HoldingsBatch,
@@ -303,7 +303,7 @@ impl ConnectionRepository for SqlConnectionRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
@@ -327,7 +327,7 @@ impl ConnectionRepository for SqlConnectionRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn tokens(&self) -> Result<Vec<(Uuid, Sealed)>, RepoError> {
         self.db
             .sql()
@@ -341,7 +341,7 @@ impl ConnectionRepository for SqlConnectionRepository {
             .collect()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn replace_token(&self, id: Uuid, old: Sealed, new: Sealed) -> Result<bool, RepoError> {
         let changed = self
             .db

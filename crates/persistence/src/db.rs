@@ -13,6 +13,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::db_err;
+use crate::location::ConnectError;
 use crate::sql::Sql;
 
 /// A pooled connection to PostgreSQL or SQLite.
@@ -72,24 +73,35 @@ pub struct MigrationStatus {
 }
 
 impl Db {
-    /// Connects to `url` (`postgres://...` or `sqlite://...`).
+    /// Connects to `url` (`postgres://...` or `sqlite://...`). An SQLite file is created if
+    /// missing unless the URL sets a `mode` (`?mode=rw` opens only an existing file).
     ///
     /// # Errors
-    /// [`RepoError::Unavailable`] when the database cannot be reached or opened.
-    pub async fn connect(url: &str) -> Result<Self, RepoError> {
+    /// A [`ConnectError`] naming the database (never its password) and the likely fix, when
+    /// it cannot be reached or opened.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let sets_mode = url
+            .split_once('?')
+            .is_some_and(|(_, query)| query.split('&').any(|p| p.starts_with("mode=")));
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
+            .map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .journal_mode(SqliteJournalMode::Wal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(Duration::from_secs(10));
+                if sets_mode {
+                    o
+                } else {
+                    o.create_if_missing(true)
+                }
             });
         let conn = Database::connect(options)
             .await
-            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+            .map_err(|e| ConnectError::new(url, &e))?;
         let write_gate =
             (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self { conn, write_gate })
@@ -157,20 +169,42 @@ impl Db {
         Ok(WriteTxn { txn, _gate: gate })
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration; returns the names of those applied, oldest first
+    /// (none when the database was up to date).
     ///
     /// # Errors
     /// When a migration fails; it is rolled back where the backend allows.
-    pub async fn migrate_up(&self) -> Result<(), RepoError> {
-        Migrator::up(&self.conn, None).await.map_err(db_err)
+    pub async fn migrate_up(&self) -> Result<Vec<String>, RepoError> {
+        let before = self.applied().await?;
+        Migrator::up(&self.conn, None).await.map_err(db_err)?;
+        let after = self.applied().await?;
+        Ok(after.into_iter().filter(|m| !before.contains(m)).collect())
     }
 
-    /// Reverts the last `steps` migrations (all of them with `None`).
+    /// Reverts the last `steps` migrations (all of them with `None`); returns the names of
+    /// those reverted, newest first (none when none was applied).
     ///
     /// # Errors
     /// When a `down` fails.
-    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<(), RepoError> {
-        Migrator::down(&self.conn, steps).await.map_err(db_err)
+    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<Vec<String>, RepoError> {
+        let before = self.applied().await?;
+        Migrator::down(&self.conn, steps).await.map_err(db_err)?;
+        let after = self.applied().await?;
+        Ok(before
+            .into_iter()
+            .rev()
+            .filter(|m| !after.contains(m))
+            .collect())
+    }
+
+    /// The names of the applied migrations, oldest first.
+    async fn applied(&self) -> Result<Vec<String>, RepoError> {
+        Ok(Migrator::get_applied_migrations(&self.conn)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect())
     }
 
     /// Every migration and whether it is applied.
@@ -178,12 +212,7 @@ impl Db {
     /// # Errors
     /// When the migrations table cannot be read.
     pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, RepoError> {
-        let applied: Vec<String> = Migrator::get_applied_migrations(&self.conn)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|m| m.name().to_owned())
-            .collect();
+        let applied = self.applied().await?;
         Ok(Migrator::migrations()
             .iter()
             .map(|m| MigrationStatus {

@@ -35,7 +35,7 @@ impl SqlExportRepository {
 
 #[async_trait]
 impl ExportRepository for SqlExportRepository {
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn open(&self, user_id: Uuid) -> Result<Box<dyn ExportReader>, RepoError> {
         // REPEATABLE READ on PostgreSQL; on SQLite (WAL) a read transaction sees one snapshot
         // from its first read on and does not hold writers back.

@@ -205,7 +205,7 @@ pub(crate) async fn revalue(
 
 #[async_trait]
 impl InvestmentRepository for SqlInvestmentRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(
         &self,
         new: NewInvestment,
@@ -257,7 +257,7 @@ impl InvestmentRepository for SqlInvestmentRepository {
         })
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Investment, RepoError> {
         let row = self
             .db
@@ -267,7 +267,7 @@ impl InvestmentRepository for SqlInvestmentRepository {
         investment(&row)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(
         &self,
         user_id: Uuid,
@@ -297,7 +297,7 @@ impl InvestmentRepository for SqlInvestmentRepository {
         Ok(InvestmentPage { items, next })
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn put_price(
         &self,
         user_id: Uuid,
@@ -310,7 +310,7 @@ impl InvestmentRepository for SqlInvestmentRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn prices(
         &self,
         user_id: Uuid,

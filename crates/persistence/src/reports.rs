@@ -29,7 +29,7 @@ impl SqlReportRepository {
 
 #[async_trait]
 impl ReportRepository for SqlReportRepository {
-    #[tracing::instrument(skip(self, rate), err)]
+    #[tracing::instrument(skip(self, rate), err(level = "debug"))]
     async fn put_rate(
         &self,
         user_id: Uuid,
@@ -59,7 +59,7 @@ impl ReportRepository for SqlReportRepository {
         })
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn latest_rates(
         &self,
         user_id: Uuid,
@@ -88,7 +88,7 @@ impl ReportRepository for SqlReportRepository {
             .collect()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn balances_on(
         &self,
         user_id: Uuid,
@@ -109,7 +109,7 @@ impl ReportRepository for SqlReportRepository {
             .collect()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn snapshots_until(
         &self,
         user_id: Uuid,
@@ -163,7 +163,7 @@ impl ReportRepository for SqlReportRepository {
         .collect()
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn cashflow(
         &self,
         user_id: Uuid,

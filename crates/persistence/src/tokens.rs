@@ -67,7 +67,7 @@ pub(crate) async fn end_sessions<C: sea_orm::ConnectionTrait>(
 
 #[async_trait]
 impl RefreshTokenRepository for SqlRefreshTokenRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn start(&self, session: NewSession, first: NewRefreshToken) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
@@ -86,7 +86,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn find_session(&self, id: Uuid) -> Result<Option<Session>, RepoError> {
         let find = sessions::Entity::find_by_id(id).into_query();
         let Some(row) = self.db.sql().opt_built(&find).await? else {
@@ -102,7 +102,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         }))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn find_by_hash(&self, token_hash: &str) -> Result<Option<RefreshToken>, RepoError> {
         let find = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
@@ -123,7 +123,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         }))
     }
 
-    #[tracing::instrument(skip(self, next), err)]
+    #[tracing::instrument(skip(self, next), err(level = "debug"))]
     async fn rotate(
         &self,
         spent: Uuid,
@@ -165,7 +165,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         Ok(Rotation::Rotated)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         end_sessions(

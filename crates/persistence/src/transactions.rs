@@ -260,17 +260,17 @@ pub(crate) fn contains_pattern(q: &str, b: DbBackend) -> String {
 
 #[async_trait]
 impl TransactionRepository for SqlTransactionRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(&self, new: NewTransaction, at: WriteTime) -> Result<Transaction, RepoError> {
         self.db.retrying(|| self.create_once(new.clone(), at)).await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Transaction, RepoError> {
         self.db.sql().owned(&TRANSACTIONS, user_id, id).await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(
         &self,
         user_id: Uuid,
@@ -334,7 +334,7 @@ impl TransactionRepository for SqlTransactionRepository {
         Ok(TransactionPage { items, next })
     }
 
-    #[tracing::instrument(skip(self, update), err)]
+    #[tracing::instrument(skip(self, update), err(level = "debug"))]
     async fn update(
         &self,
         user_id: Uuid,
@@ -347,12 +347,12 @@ impl TransactionRepository for SqlTransactionRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, user_id: Uuid, id: Uuid, at: WriteTime) -> Result<(), RepoError> {
         self.db.retrying(|| self.delete_once(user_id, id, at)).await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn history(&self, user_id: Uuid, id: Uuid) -> Result<Vec<HistoryEntry>, RepoError> {
         let entries = self
             .db

@@ -53,7 +53,7 @@ impl SqlUserRepository {
 
 #[async_trait]
 impl UserRepository for SqlUserRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(&self, user: NewUser) -> Result<User, RepoError> {
         let model = users::ActiveModel {
             id: Set(user.id),
@@ -73,12 +73,12 @@ impl UserRepository for SqlUserRepository {
         to_user(stored.ok_or(RepoError::NotFound)?.model()?)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn find_by_id(&self, id: Uuid) -> Result<Option<User>, RepoError> {
         self.find(users::Entity::find_by_id(id).into_query()).await
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn find_by_login(&self, login: &str) -> Result<Option<User>, RepoError> {
         let column = if login.contains('@') {
             users::Column::Email
@@ -89,7 +89,7 @@ impl UserRepository for SqlUserRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self, username, preferences), err)]
+    #[tracing::instrument(skip(self, username, preferences), err(level = "debug"))]
     async fn update_profile(
         &self,
         id: Uuid,
@@ -116,7 +116,7 @@ impl UserRepository for SqlUserRepository {
         to_user(stored.ok_or(RepoError::NotFound)?.model()?)
     }
 
-    #[tracing::instrument(skip(self, password_hash), err)]
+    #[tracing::instrument(skip(self, password_hash), err(level = "debug"))]
     async fn change_password(
         &self,
         id: Uuid,
@@ -143,7 +143,7 @@ impl UserRepository for SqlUserRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, id: Uuid) -> Result<(), RepoError> {
         // Rows that restrict their parent's deletion go first (a transaction's account is the
         // same user's, enforced by a composite foreign key); every other owned table cascades

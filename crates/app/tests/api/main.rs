@@ -4,6 +4,7 @@
 mod accounts;
 mod auth;
 mod cache;
+mod compression;
 mod contention;
 mod demo;
 mod errors;

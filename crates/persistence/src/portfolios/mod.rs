@@ -124,7 +124,7 @@ fn conflict_or(e: RepoError) -> RepoError {
 
 #[async_trait]
 impl PortfolioRepository for SqlPortfolioRepository {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(&self, new: NewPortfolio, now: DateTime<Utc>) -> Result<Portfolio, RepoError> {
         let txn = self.db.begin_write().await?;
         let is_default = insert(&txn.sql(), &new, now).await?;
@@ -143,7 +143,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         })
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn list(&self, user_id: Uuid) -> Result<Vec<Portfolio>, RepoError> {
         self.db
             .sql()
@@ -151,12 +151,12 @@ impl PortfolioRepository for SqlPortfolioRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn get(&self, user_id: Uuid, id: Uuid) -> Result<Portfolio, RepoError> {
         self.db.sql().owned(&PORTFOLIOS, user_id, id).await
     }
 
-    #[tracing::instrument(skip(self, update), err)]
+    #[tracing::instrument(skip(self, update), err(level = "debug"))]
     async fn update(
         &self,
         user_id: Uuid,
@@ -199,7 +199,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         Ok(p)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, user_id: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
         let txn = self.db.begin_write().await?;
         let sql = txn.sql();
@@ -224,7 +224,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn items(&self, user_id: Uuid, id: Uuid) -> Result<Vec<PortfolioItem>, RepoError> {
         self.get(user_id, id).await?;
         self.db
@@ -242,7 +242,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
             .collect()
     }
 
-    #[tracing::instrument(skip(self, new), err)]
+    #[tracing::instrument(skip(self, new), err(level = "debug"))]
     async fn add_item(
         &self,
         user_id: Uuid,
@@ -263,7 +263,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         Ok(stored)
     }
 
-    #[tracing::instrument(skip(self, update), err)]
+    #[tracing::instrument(skip(self, update), err(level = "debug"))]
     async fn update_item(
         &self,
         user_id: Uuid,
@@ -291,7 +291,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         Ok(stored)
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete_item(
         &self,
         user_id: Uuid,
@@ -308,7 +308,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         txn.commit().await
     }
 
-    #[tracing::instrument(skip(self, trade), err)]
+    #[tracing::instrument(skip(self, trade), err(level = "debug"))]
     async fn trade(
         &self,
         user_id: Uuid,
@@ -321,7 +321,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
             .await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn trades(
         &self,
         user_id: Uuid,
@@ -333,7 +333,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         trades::trades(&self.db, id, after, limit).await
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn holdings(&self, user_id: Uuid, id: Uuid) -> Result<PortfolioHoldings, RepoError> {
         trades::holdings(&self.db, user_id, id).await
     }
