@@ -1,5 +1,6 @@
-//! The export port: one user's rows, section by section in keyset pages of ids, all read
-//! inside one read transaction so that the document is one consistent snapshot.
+//! The export port: one user's rows, section by section in keyset pages along an index
+//! (transactions by date and id, everything else by id), all read inside one read transaction
+//! so that the document is one consistent snapshot.
 
 use async_trait::async_trait;
 use nestegg_domain::{Price, Rate};
