@@ -56,7 +56,8 @@ const BEARER: &str = "bearer";
             in the repository is the contract in prose.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
     ),
-    components(schemas(Envelope))
+    // Schemas that only query parameters name, which utoipa does not collect by itself.
+    components(schemas(Envelope, schema::Interval, schema::CashflowGrouping))
 )]
 struct Base;
 

@@ -184,6 +184,28 @@ async fn every_get_that_reads_a_query_documents_its_parameters() {
 }
 
 #[test]
+fn every_reference_in_the_document_resolves() {
+    fn walk(node: &Value, doc: &Value, seen: &mut usize) {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    let pointer = target.strip_prefix('#').unwrap();
+                    assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+                    *seen += 1;
+                }
+                map.values().for_each(|v| walk(v, doc, seen));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, doc, seen)),
+            _ => {}
+        }
+    }
+    let doc = document();
+    let mut seen = 0;
+    walk(&doc, &doc, &mut seen);
+    assert!(seen > 100, "{seen}");
+}
+
+#[test]
 fn every_operation_the_contract_lists_by_id_exists() {
     let doc = document();
     let ids: Vec<&str> = doc["paths"]
