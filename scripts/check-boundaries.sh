@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fails when an inner crate depends (normally, not for tests) on an outer framework: the
-# domain, the ports and the use cases must not know about databases, HTTP, caches or runtimes.
+# domain, the ports and the use cases must not know about databases, HTTP, caches, runtimes or
+# metrics libraries (they count through the `Metrics` port).
 set -euo pipefail
-forbidden='^(sea-orm|sea-query|sqlx|actix-web|actix-rt|tokio|redis|deadpool-redis|reqwest|hyper|bcrypt|jsonwebtoken|ring) '
+forbidden='^(sea-orm|sea-query|sqlx|actix-web|actix-rt|tokio|redis|deadpool-redis|reqwest|hyper|bcrypt|jsonwebtoken|ring|prometheus-client|prometheus|metrics|metrics-exporter-prometheus) '
 status=0
 for crate in nestegg-domain nestegg-ports nestegg-application; do
     # cargo tree runs on its own line so that its failure fails the script (set -e).

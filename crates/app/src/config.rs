@@ -41,6 +41,8 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     /// Listen address.
     pub addr: String,
+    /// Where the metrics listener binds (`NESTEGG_METRICS_ADDR`); `None`: no metrics served.
+    pub metrics_addr: Option<String>,
     /// `sqlite://...` or `postgres://...`.
     pub database_url: String,
     /// Redis URL; `None` uses the in-process cache.
@@ -354,6 +356,7 @@ impl Settings {
         )?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
+            metrics_addr: get("NESTEGG_METRICS_ADDR").map(|a| a.trim().to_owned()),
             database_url,
             redis_url: get("REDIS_URL"),
             redis_prefix: get("NESTEGG_REDIS_PREFIX").unwrap_or_else(|| "nestegg:".to_owned()),
@@ -764,6 +767,24 @@ mod tests {
             };
             assert!(default.starts_with(&expected), "{row}: {expected}");
         }
+    }
+
+    #[test]
+    fn the_metrics_listener_is_off_unless_an_address_is_set() {
+        assert_eq!(on_postgres(&[]).unwrap().metrics_addr, None);
+        assert_eq!(
+            on_postgres(&[("NESTEGG_METRICS_ADDR", " ")])
+                .unwrap()
+                .metrics_addr,
+            None
+        );
+        assert_eq!(
+            on_postgres(&[("NESTEGG_METRICS_ADDR", "10.0.0.7:9464")])
+                .unwrap()
+                .metrics_addr
+                .as_deref(),
+            Some("10.0.0.7:9464")
+        );
     }
 
     #[test]

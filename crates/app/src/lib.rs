@@ -10,6 +10,7 @@ pub mod decode;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod proxy;

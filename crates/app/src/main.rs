@@ -176,6 +176,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         database = %Location::of(&settings.database_url),
         cache = %settings.cache_description(),
         migrations_applied = %migrations,
+        metrics = app
+            .metrics_addr()
+            .map(|a| tracing::field::display(format!("http://{a}/metrics"))),
         key_file = settings.key_file.as_ref().map(|p| tracing::field::display(p.display())),
         "nestegg is serving on http://{}; stop with Ctrl-C",
         app.addr()

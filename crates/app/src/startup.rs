@@ -17,6 +17,7 @@ use utoipa_actix_web::AppExt;
 use crate::config::Settings;
 use crate::decode;
 use crate::error::ApiError;
+use crate::metrics::server::{MetricsServer, serve_metrics};
 use crate::middleware::{
     compress, envelope_errors, head_as_get, request_context, security_headers,
 };
@@ -29,6 +30,7 @@ pub struct Application {
     server: Server,
     addr: SocketAddr,
     migrations_applied: Vec<String>,
+    metrics: Option<MetricsServer>,
 }
 
 impl Application {
@@ -51,12 +53,38 @@ impl Application {
         &self.migrations_applied
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s).
+    /// Where the metrics listener listens, when `NESTEGG_METRICS_ADDR` is set.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::addr)
+    }
+
+    /// Also serves the metrics on `metrics` while the API runs.
+    #[must_use]
+    pub fn with_metrics(self, metrics: MetricsServer) -> Self {
+        Self {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s); the
+    /// metrics listener stops with it.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some(metrics) = self.metrics else {
+            return self.server.await;
+        };
+        let handle = metrics.server.handle();
+        let scraped = tokio::spawn(metrics.run());
+        let served = self.server.await;
+        handle.stop(true).await;
+        if let Ok(Err(e)) = scraped.await {
+            tracing::warn!(error = %e, "the metrics listener failed");
+        }
+        served
     }
 }
 
@@ -87,12 +115,23 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let (db, migrations_applied) = migrated_database(settings).await?;
     let listener = TcpListener::bind(&settings.addr)
         .with_context(|| format!("cannot listen on {} (NESTEGG_ADDR)", settings.addr))?;
+    let metrics_listener = match &settings.metrics_addr {
+        None => None,
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (NESTEGG_METRICS_ADDR)"))?,
+        ),
+    };
     let state = web::Data::new(AppState::new(&db, settings)?);
     if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
         spawn_scheduler(state.clone(), settings.sync_interval);
     }
+    let metrics = metrics_listener
+        .map(|listener| serve_metrics(listener, state.metrics.clone()))
+        .transpose()?;
     let mut app = serve(listener, state, settings.body_limit)?;
     app.migrations_applied = migrations_applied;
+    app.metrics = metrics;
     Ok(app)
 }
 
@@ -107,7 +146,9 @@ pub fn spawn_scheduler(state: web::Data<AppState>, interval: Duration) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match state.sync.sync_due(interval, 20).await {
+            let pass = state.sync.sync_due(interval, 20).await;
+            state.metrics.scheduler_pass(pass.is_ok());
+            match pass {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(synced = n, "scheduled syncs ran"),
                 Err(e) => tracing::warn!(error = %e, "looking for due syncs failed"),
@@ -174,6 +215,7 @@ pub fn serve(
             .wrap(from_fn(security_headers))
             .wrap(from_fn(compress))
             .wrap(from_fn(request_context))
+            .wrap(from_fn(crate::metrics::observe))
             .app_data(state.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -208,5 +250,6 @@ pub fn serve(
         server,
         addr,
         migrations_applied: Vec::new(),
+        metrics: None,
     })
 }

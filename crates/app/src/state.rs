@@ -30,6 +30,7 @@ use nestegg_ports::{
 };
 
 use crate::config::Settings;
+use crate::metrics::{AppMetrics, CacheSource, Sources};
 
 /// The wall clock, truncated to microseconds so that a time reads back the same from every
 /// backend (PostgreSQL keeps microseconds).
@@ -75,6 +76,8 @@ pub struct AppState {
     pub cache: Option<Arc<dyn HealthProbe>>,
     /// Proxies whose forwarding headers name the client (`NESTEGG_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// What this server counts, served on `NESTEGG_METRICS_ADDR`.
+    pub metrics: Arc<AppMetrics>,
 }
 
 impl AppState {
@@ -87,27 +90,37 @@ impl AppState {
             Arc<dyn LoginThrottle>,
             Arc<dyn Cache>,
             Option<Arc<dyn HealthProbe>>,
+            CacheSource,
         );
-        let (throttle, report_cache, cache): Shared = match &settings.redis_url {
+        let (throttle, report_cache, cache, cache_source): Shared = match &settings.redis_url {
             Some(url) => {
                 let store = RedisStore::new(url, &settings.redis_prefix)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let redis = RedisCache::new(store.clone())
+                    .with_max_fields_per_scope(settings.cache_max_entries_per_user);
                 (
                     Arc::new(RedisThrottle::new(store.clone())),
-                    Arc::new(
-                        RedisCache::new(store.clone())
-                            .with_max_fields_per_scope(settings.cache_max_entries_per_user),
-                    ),
+                    Arc::new(redis.clone()),
                     Some(Arc::new(store)),
+                    CacheSource::Redis(redis),
                 )
             }
-            None => (
-                Arc::new(InMemoryThrottle::default()),
-                Arc::new(InMemoryCache::new(settings.cache_max_bytes)),
-                None,
-            ),
+            None => {
+                let memory = Arc::new(InMemoryCache::new(settings.cache_max_bytes));
+                (
+                    Arc::new(InMemoryThrottle::default()),
+                    memory.clone(),
+                    None,
+                    CacheSource::Memory(memory),
+                )
+            }
         };
-        let reports_cache = ReportCache::new(report_cache, settings.cache_ttl);
+        let metrics = Arc::new(AppMetrics::new(Sources {
+            db: db.clone(),
+            cache: cache_source,
+        }));
+        let reports_cache =
+            ReportCache::new(report_cache, settings.cache_ttl).with_metrics(metrics.clone());
         let accounts = Arc::new(SqlAccountRepository::new(db.clone()));
         let transactions = Arc::new(SqlTransactionRepository::new(db.clone()));
         let investments = Arc::new(SqlInvestmentRepository::new(db.clone()));
@@ -156,7 +169,8 @@ impl AppState {
                 lease: settings.sync_lease,
                 ..SyncSettings::default()
             },
-        );
+        )
+        .with_metrics(metrics.clone());
         let ports = AuthPorts {
             users: users.clone(),
             tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
@@ -179,7 +193,8 @@ impl AppState {
                     registration_open: settings.registration_open,
                     ..AuthPolicy::default()
                 },
-            ),
+            )
+            .with_metrics(metrics.clone()),
             accounts: AccountService::new(accounts.clone(), reports_cache.clone(), clock.clone()),
             transactions: TransactionService::new(
                 transactions.clone(),
@@ -213,6 +228,7 @@ impl AppState {
             health: users,
             cache,
             trusted_proxies: settings.trusted_proxies.clone(),
+            metrics,
         })
     }
 }

@@ -477,6 +477,10 @@ fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key
         "{line}"
     );
     assert_eq!(line["cache"], "in-process", "{line}");
+    assert!(
+        line.get("metrics").is_none(),
+        "no metrics unless asked: {line}"
+    );
     let applied = line["migrations_applied"].as_str().unwrap();
     assert!(
         applied.starts_with("m20261125_000001_initial, m20261125_000002_fx_rates, "),
@@ -509,6 +513,66 @@ fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key
     );
     assert!(line.get("key_file").is_none(), "{line}");
     assert!(!logs.contains("hunter2secret"), "{logs}");
+}
+
+#[tokio::test]
+async fn the_metrics_listener_serves_what_the_api_counted_is_named_at_start_and_stops_with_it() {
+    let dir = TempDir::new();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics_addr = format!("127.0.0.1:{port}");
+    let url = dir.sqlite_url();
+    let mut server = Server::start(
+        &dir,
+        &[
+            ("DATABASE_URL", &url),
+            ("NESTEGG_METRICS_ADDR", &metrics_addr),
+        ],
+    );
+    let line = serving_line(&server.logs());
+    let live = reqwest::get(format!("{}/health/live", server.base))
+        .await
+        .unwrap();
+    let on_api = reqwest::get(format!("{}/metrics", server.base))
+        .await
+        .unwrap();
+    let scraped = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap();
+    let status = scraped.status();
+    let text = scraped.text().await.unwrap();
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    assert_eq!(
+        line["metrics"],
+        format!("http://{metrics_addr}/metrics"),
+        "{line}"
+    );
+    assert_eq!(live.status(), StatusCode::OK);
+    assert_eq!(on_api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text.contains(
+            "nestegg_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(stopped.success());
+    assert!(exit.success(), "{exit}: {}", server.logs());
 }
 
 #[test]

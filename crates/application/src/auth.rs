@@ -6,9 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nestegg_domain::{Email, Password, Preferences, Username};
 use nestegg_ports::{
-    AccessClaims, AccessTokens, Clock, Conflict, LoginThrottle, NewRefreshToken, NewSession,
-    NewUser, PasswordHasher, RefreshTokenRepository, RepoError, Rotation, SecretTokens,
-    ThrottleKey, Throttled, TokenError, User, UserRepository,
+    AccessClaims, AccessTokens, Clock, Conflict, LoginThrottle, Metrics, NewRefreshToken,
+    NewSession, NewUser, NoMetrics, PasswordHasher, RefreshTokenRepository, RepoError, Rotation,
+    SecretTokens, ThrottleCheck, ThrottleKey, ThrottleRefusal, Throttled, TokenError, User,
+    UserRepository,
 };
 use uuid::Uuid;
 
@@ -149,6 +150,7 @@ pub struct AuthService {
     ports: AuthPorts,
     policy: AuthPolicy,
     sessions: SessionCache,
+    metrics: Arc<dyn Metrics>,
 }
 
 const BAD_CREDENTIALS: AppError = AppError::Unauthorized {
@@ -190,7 +192,14 @@ impl AuthService {
             ports,
             policy,
             sessions: SessionCache::default(),
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    /// The same service, counting the throttle's refusals in `metrics`.
+    #[must_use]
+    pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Whom a bearer token speaks for: it must be genuine, unexpired, and its session live.
@@ -291,7 +300,7 @@ impl AuthService {
             self.key(format!("addr:{address}"), self.policy.failures_per_address),
             self.key(account, ThrottleKey::NO_LIMIT),
         ];
-        let failures = self.admit(&keys).await?;
+        let failures = self.admit(&keys, ThrottleCheck::Login).await?;
         let slowdown = self.policy.slowdown(failures.get(2).copied().unwrap_or(0));
         if !slowdown.is_zero() {
             self.ports.throttle.pause(slowdown).await;
@@ -341,7 +350,11 @@ impl AuthService {
 
     /// Counts an attempt against `keys`, waiting (up to [`AuthPolicy::busy_wait`]) while
     /// attempts before it are being judged; returns each key's failures.
-    async fn admit(&self, keys: &[ThrottleKey]) -> Result<Vec<u32>, AppError> {
+    async fn admit(
+        &self,
+        keys: &[ThrottleKey],
+        check: ThrottleCheck,
+    ) -> Result<Vec<u32>, AppError> {
         let mut waited = Duration::ZERO;
         loop {
             match self
@@ -352,6 +365,7 @@ impl AuthService {
             {
                 Ok(failures) => return Ok(failures),
                 Err(Throttled::Refused { retry_after }) => {
+                    self.metrics.throttle_refused(check, ThrottleRefusal::Limit);
                     return Err(AppError::RateLimited { retry_after });
                 }
                 Err(Throttled::Busy) if waited < self.policy.busy_wait => {
@@ -359,6 +373,7 @@ impl AuthService {
                     waited += BUSY_POLL;
                 }
                 Err(Throttled::Busy) => {
+                    self.metrics.throttle_refused(check, ThrottleRefusal::Busy);
                     return Err(AppError::RateLimited {
                         retry_after: Duration::from_secs(1),
                     });
@@ -537,7 +552,8 @@ impl AuthService {
     ) -> Result<User, AppError> {
         let user = self.me(user_id).await?;
         let key = [self.key(format!("confirm:{user_id}"), self.policy.failures_per_pair)];
-        self.admit(&key).await?;
+        self.admit(&key, ThrottleCheck::PasswordConfirmation)
+            .await?;
         let matches = match self
             .ports
             .hasher

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nestegg_ports::{Cache, Cached};
+use nestegg_ports::{Cache, CacheLookup, Cached, Metrics, NoMetrics};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use crate::error::AppError;
 pub struct ReportCache {
     cache: Arc<dyn Cache>,
     ttl: Duration,
+    metrics: Arc<dyn Metrics>,
 }
 
 /// What a cache lookup found: the text, or the version to store a computed value under
@@ -34,7 +35,17 @@ impl ReportCache {
     /// A cache keeping values for `ttl` at most.
     #[must_use]
     pub fn new(cache: Arc<dyn Cache>, ttl: Duration) -> Self {
-        Self { cache, ttl }
+        Self {
+            cache,
+            ttl,
+            metrics: Arc::new(NoMetrics),
+        }
+    }
+
+    /// The same cache, counting each lookup (hit, miss, unavailable) in `metrics`.
+    #[must_use]
+    pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Self {
+        Self { metrics, ..self }
     }
 
     /// The cached JSON text of `field` for the user, or that of `compute`'s value, which is
@@ -102,6 +113,16 @@ impl ReportCache {
     }
 
     async fn lookup(&self, scope: &str, field: &str) -> Lookup {
+        let lookup = self.read(scope, field).await;
+        self.metrics.report_cache(match &lookup {
+            Lookup::Hit(_) => CacheLookup::Hit,
+            Lookup::Miss(Some(_)) => CacheLookup::Miss,
+            Lookup::Miss(None) => CacheLookup::Unavailable,
+        });
+        lookup
+    }
+
+    async fn read(&self, scope: &str, field: &str) -> Lookup {
         match self.cache.get(scope, field).await {
             Ok(Cached {
                 value: Some(text), ..
@@ -138,15 +159,16 @@ impl ReportCache {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use mockall::predicate::eq;
     use nestegg_ports::cache::MockCache;
-    use nestegg_ports::{CacheError, Cached};
+    use nestegg_ports::{CacheError, CacheLookup, Cached};
     use uuid::Uuid;
 
     use crate::error::AppError;
-    use crate::test_support::report_cache as cache;
+    use crate::test_support::{Counted, Recorded, report_cache as cache};
 
     #[tokio::test]
     async fn a_hit_is_served_without_computing() {
@@ -217,6 +239,45 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(text, "[1,2]");
+    }
+
+    #[tokio::test]
+    async fn each_lookup_is_counted_as_a_hit_a_miss_or_unavailable_and_uncached_reports_not_at_all()
+    {
+        let mut mock = MockCache::new();
+        let mut answers = vec![
+            Err(CacheError::Unavailable("down".into())),
+            Ok(Cached {
+                version: 2,
+                value: None,
+            }),
+            Ok(Cached {
+                version: 2,
+                value: Some("1".into()),
+            }),
+        ];
+        mock.expect_get()
+            .times(3)
+            .returning(move |_, _| answers.pop().unwrap());
+        mock.expect_put_if_current()
+            .times(1)
+            .returning(|_, _, _, _, _| Ok(true));
+        let recorded = Arc::new(Recorded::default());
+        let cache = cache(mock).with_metrics(recorded.clone());
+        for worth_caching in [true, true, true, false] {
+            cache
+                .get_or_compute_json_if(worth_caching, Uuid::nil(), "f", || async { Ok(1) })
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            recorded.calls(),
+            [
+                Counted::Cache(CacheLookup::Hit),
+                Counted::Cache(CacheLookup::Miss),
+                Counted::Cache(CacheLookup::Unavailable),
+            ]
+        );
     }
 
     #[tokio::test]

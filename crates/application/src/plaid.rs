@@ -7,7 +7,7 @@
 //! a time, across server instances, under a lease kept in the database.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
@@ -19,9 +19,9 @@ use nestegg_domain::sync::{
 use nestegg_domain::{AccountType, CurrencyCode, Money, Price, SyncStatus};
 use nestegg_ports::{
     AccessToken, Cipher, Clock, Conflict, Connection, ConnectionRepository, Holdings,
-    HoldingsBatch, LinkToken, NewConnection, Plaid, PlaidAccount, PlaidError, PlaidTransaction,
-    RepoError, Sealed, SyncBatch, SyncCounts, SyncedAccount, SyncedHolding, SyncedSecurity,
-    SyncedTransaction,
+    HoldingsBatch, LinkToken, Metrics, NewConnection, NoMetrics, Plaid, PlaidAccount, PlaidError,
+    PlaidTransaction, RepoError, Sealed, SyncBatch, SyncCounts, SyncOutcome, SyncTrigger,
+    SyncedAccount, SyncedHolding, SyncedSecurity, SyncedTransaction,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -137,6 +137,7 @@ pub struct BankSync {
     clock: Arc<dyn Clock>,
     holder: Uuid,
     settings: SyncSettings,
+    metrics: Arc<dyn Metrics>,
 }
 
 /// Longest description and merchant name stored.
@@ -168,7 +169,14 @@ impl BankSync {
             // One id per process: its leases are told apart from other instances'.
             holder: Uuid::new_v4(),
             settings,
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    /// The same use cases, counting each sync's outcome and duration in `metrics`.
+    #[must_use]
+    pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Whether Plaid is configured.
@@ -296,7 +304,7 @@ impl BankSync {
     pub async fn sync(&self, user_id: Uuid, id: Uuid) -> Result<SyncReport, AppError> {
         let connection = self.get(user_id, id).await?;
         self.plaid()?;
-        self.run(&connection).await
+        self.run(&connection, SyncTrigger::Manual).await
     }
 
     /// Syncs the connections that are due (asked for by a webhook, or not synced for
@@ -317,7 +325,7 @@ impl BankSync {
         let due = self.connections.due(before, limit).await?;
         let mut ran = 0;
         for connection in &due {
-            match self.run(connection).await {
+            match self.run(connection, SyncTrigger::Scheduled).await {
                 Ok(_) => ran += 1,
                 Err(AppError::Conflict { .. }) => {}
                 Err(e) => {
@@ -418,17 +426,45 @@ impl BankSync {
         Ok(AccessToken::new(text))
     }
 
-    /// Runs one sync under the item's lease and records how it ended on the connection.
-    async fn run(&self, connection: &Connection) -> Result<SyncReport, AppError> {
-        if !self.hold(connection.id).await? {
-            return Err(in_progress());
+    /// Runs one sync under the item's lease, records how it ended on the connection, and
+    /// counts it.
+    async fn run(
+        &self,
+        connection: &Connection,
+        trigger: SyncTrigger,
+    ) -> Result<SyncReport, AppError> {
+        let started = Instant::now();
+        let (outcome, result) = self.run_leased(connection).await;
+        self.metrics
+            .sync_finished(trigger, outcome, started.elapsed());
+        result
+    }
+
+    async fn run_leased(
+        &self,
+        connection: &Connection,
+    ) -> (SyncOutcome, Result<SyncReport, AppError>) {
+        match self.hold(connection.id).await {
+            Ok(true) => {}
+            Ok(false) => return (SyncOutcome::InProgress, Err(in_progress())),
+            Err(e) => return (SyncOutcome::StoreError, Err(e.into())),
         }
-        let outcome = self.pull_and_apply(connection).await;
-        let recorded = self.record(connection, outcome).await;
+        let pulled = self.pull_and_apply(connection).await;
+        let mut outcome = match &pulled {
+            Ok(_) => SyncOutcome::Ok,
+            Err(Failure::Plaid(PlaidError::LoginRequired)) => SyncOutcome::LoginRequired,
+            Err(Failure::Plaid(_)) => SyncOutcome::PlaidError,
+            Err(Failure::Store(_)) => SyncOutcome::StoreError,
+            Err(Failure::Superseded) => SyncOutcome::Superseded,
+        };
+        let recorded = self.record(connection, pulled).await;
         let released = self.connections.release(connection.id, self.holder).await;
-        let report = recorded?;
-        released?;
-        Ok(report)
+        let result = recorded.and_then(|report| released.map(|()| report).map_err(Into::into));
+        if result.is_err() && outcome != SyncOutcome::Superseded {
+            // The sync's own end could not be written down (or its lease not given back).
+            outcome = SyncOutcome::StoreError;
+        }
+        (outcome, result)
     }
 
     /// Takes or renews the connection's lease for this process. Whether it holds it.

@@ -101,6 +101,53 @@ impl<T> Seen<T> {
     }
 }
 
+// --- What the use cases count ---
+
+/// One call a use case made on the `Metrics` port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    Cache(nestegg_ports::CacheLookup),
+    Refused(nestegg_ports::ThrottleCheck, nestegg_ports::ThrottleRefusal),
+    Sync(nestegg_ports::SyncTrigger, nestegg_ports::SyncOutcome),
+}
+
+/// Metrics that remember every call, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Recorded(Mutex<Vec<Counted>>);
+
+impl Recorded {
+    /// Every call so far, in order.
+    pub(crate) fn calls(&self) -> Vec<Counted> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl nestegg_ports::Metrics for Recorded {
+    fn report_cache(&self, lookup: nestegg_ports::CacheLookup) {
+        self.0.lock().unwrap().push(Counted::Cache(lookup));
+    }
+
+    fn throttle_refused(
+        &self,
+        check: nestegg_ports::ThrottleCheck,
+        refusal: nestegg_ports::ThrottleRefusal,
+    ) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(Counted::Refused(check, refusal));
+    }
+
+    fn sync_finished(
+        &self,
+        trigger: nestegg_ports::SyncTrigger,
+        outcome: nestegg_ports::SyncOutcome,
+        _: Duration,
+    ) {
+        self.0.lock().unwrap().push(Counted::Sync(trigger, outcome));
+    }
+}
+
 // --- The report cache ---
 
 /// The use cases' report cache over `cache`.

@@ -11,6 +11,6 @@ mod memory;
 mod redis;
 mod throttle;
 
-pub use memory::{CacheUsage, DEFAULT_MAX_BYTES, InMemoryCache};
+pub use memory::{CacheUsage, DEFAULT_MAX_BYTES, Evictions, InMemoryCache};
 pub use redis::{DEFAULT_MAX_FIELDS_PER_SCOPE, RedisCache, RedisStore};
 pub use throttle::{InMemoryThrottle, RedisThrottle};

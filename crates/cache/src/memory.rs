@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::Expiry;
+use moka::notification::RemovalCause;
 use moka::sync::Cache as Moka;
 use nestegg_ports::{Cache, CacheError, Cached};
 
@@ -66,9 +67,27 @@ impl Expiry<String, Entry> for PerEntryTtl {
 #[derive(Debug)]
 pub struct InMemoryCache {
     values: Moka<String, Entry>,
+    evictions: Arc<EvictionCounts>,
     versions: Box<[AtomicU64]>,
     /// Fixed keys, so that which scopes share a counter is the same in every run (tests).
     hasher: BuildHasherDefault<DefaultHasher>,
+}
+
+/// Values the cache dropped on its own, by cause (moka's eviction listener counts them).
+#[derive(Debug, Default)]
+struct EvictionCounts {
+    size: AtomicU64,
+    expired: AtomicU64,
+}
+
+/// How many values a cache has dropped on its own since it was made, once moka's pending
+/// evictions have run. Replacing a value or dropping a user's reports is not counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Evictions {
+    /// To stay within the byte budget.
+    pub size: u64,
+    /// Because their TTL ran out.
+    pub expired: u64,
 }
 
 /// How full a cache is, once moka's pending evictions have run.
@@ -90,15 +109,26 @@ impl InMemoryCache {
     /// A cache that holds at most `max_bytes` of values.
     #[must_use]
     pub fn new(max_bytes: u64) -> Self {
+        let evictions = Arc::new(EvictionCounts::default());
+        let counts = Arc::clone(&evictions);
         let values = Moka::builder()
             .max_capacity(max_bytes)
             .weigher(|key: &String, entry: &Entry| {
                 u32::try_from(key.len() + entry.value.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
             })
             .expire_after(PerEntryTtl)
+            .eviction_listener(move |_, _, cause| {
+                let counter = match cause {
+                    RemovalCause::Size => &counts.size,
+                    RemovalCause::Expired => &counts.expired,
+                    RemovalCause::Explicit | RemovalCause::Replaced => return,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            })
             .build();
         Self {
             values,
+            evictions,
             versions: (0..VERSION_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             hasher: BuildHasherDefault::default(),
         }
@@ -111,6 +141,16 @@ impl InMemoryCache {
         CacheUsage {
             entries: self.values.entry_count(),
             bytes: self.values.weighted_size(),
+        }
+    }
+
+    /// Values dropped on their own so far, after running moka's pending evictions.
+    #[must_use]
+    pub fn evictions(&self) -> Evictions {
+        self.values.run_pending_tasks();
+        Evictions {
+            size: self.evictions.size.load(Ordering::Relaxed),
+            expired: self.evictions.expired.load(Ordering::Relaxed),
         }
     }
 
@@ -202,6 +242,53 @@ mod tests {
         assert!(usage.entries >= 1, "{usage:?}");
         // 4 MiB holds 13 values of 300 KiB, and no more.
         assert!(usage.entries <= 13, "{usage:?}");
+    }
+
+    #[tokio::test]
+    async fn values_dropped_for_the_budget_or_their_ttl_are_counted_and_replacements_are_not() {
+        let small = InMemoryCache::new(1024 * 1024);
+        let report = "x".repeat(300 * 1024);
+        for n in 0..10 {
+            small
+                .put_if_current("user:1", &format!("history:{n}"), &report, 0, MINUTE)
+                .await
+                .unwrap();
+        }
+        let roomy = InMemoryCache::default();
+        for ttl in [MINUTE, MINUTE, Duration::from_millis(20)] {
+            roomy
+                .put_if_current("user:2", "f", "short", 0, ttl)
+                .await
+                .unwrap();
+        }
+        roomy
+            .put_if_current("user:2", "g", "kept", 0, MINUTE)
+            .await
+            .unwrap();
+        // moka's timer wheel removes expired values about a second late at most.
+        let mut expired = roomy.evictions();
+        for _ in 0..30 {
+            if expired.expired > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            expired = roomy.evictions();
+        }
+
+        let (dropped, held) = (small.evictions(), small.usage().entries);
+
+        // Each value is held or was dropped (evicted, or refused admission) for the budget.
+        assert_eq!(dropped.size + held, 10, "{dropped:?}, {held} held");
+        assert!(dropped.size >= 7, "{dropped:?}");
+        assert_eq!(dropped.expired, 0, "{dropped:?}");
+        // Two replacements, then the last one expired.
+        assert_eq!(
+            expired,
+            Evictions {
+                size: 0,
+                expired: 1
+            }
+        );
     }
 
     #[tokio::test]

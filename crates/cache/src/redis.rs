@@ -1,5 +1,7 @@
 //! Redis adapters (deadpool-redis), shared by every instance of the service.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,12 +26,12 @@ return {ver, false}
 ";
 
 /// Stores the field, with its own TTL, only if the version is still the one the caller read;
-/// returns 1 if it stored. The scope's index (a sorted set of its field keys by expiry time)
+/// returns {1, fields evicted for the bound} if it stored, {0, 0} if not. The scope's index (a sorted set of its field keys by expiry time)
 /// drops the expired, then the soonest to expire beyond ARGV[4] fields, deleting them: the
 /// bound per scope. Versions are compared as the decimal text INCR keeps, so no precision is
 /// lost in Lua numbers. KEYS: version, index, field; ARGV: version, value, ttl ms, max fields.
 const CACHE_PUT: &str = r"
-if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return {0, 0} end
 local ttl = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -37,12 +39,14 @@ redis.call('SET', KEYS[3], ARGV[1] .. ':' .. ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[2], now + ttl, KEYS[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+local evicted = 0
 if over > 0 then
   local oldest = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #oldest, 2 do redis.call('DEL', oldest[i]) end
+  evicted = over
 end
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-return 1
+return {1, evicted}
 ";
 
 /// Bumps the version (keeping it for ARGV[1] seconds more) and deletes every field in the
@@ -146,6 +150,8 @@ impl HealthProbe for RedisStore {
 pub struct RedisCache {
     store: RedisStore,
     max_fields: u32,
+    /// Values this instance's puts deleted to keep their scope within `max_fields`.
+    evicted: Arc<AtomicU64>,
 }
 
 impl RedisCache {
@@ -155,7 +161,16 @@ impl RedisCache {
         Self {
             store,
             max_fields: DEFAULT_MAX_FIELDS_PER_SCOPE,
+            evicted: Arc::default(),
         }
+    }
+
+    /// How many values this instance's puts have deleted to keep a scope within its bound
+    /// (values that expire, and what Redis's own `maxmemory` policy evicts, are not counted:
+    /// Redis's `INFO stats` has those).
+    #[must_use]
+    pub fn evictions(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     /// The same cache, holding at most `max_fields` (at least 1) per scope.
@@ -218,7 +233,9 @@ impl Cache for RedisCache {
             .clamp(1, CACHE_MAX_TTL_MS);
         let mut cmd = self.script(CACHE_PUT, scope, &[":idx", &format!(":f:{field}")]);
         cmd.arg(version).arg(value).arg(ttl_ms).arg(self.max_fields);
-        Ok(self.query::<u8>(&cmd).await? == 1)
+        let (stored, evicted) = self.query::<(u8, u64)>(&cmd).await?;
+        self.evicted.fetch_add(evicted, Ordering::Relaxed);
+        Ok(stored == 1)
     }
 
     #[tracing::instrument(level = "debug", skip(self), err(level = "warn"))]

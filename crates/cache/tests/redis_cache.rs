@@ -88,7 +88,8 @@ async fn keys(conn: &mut deadpool_redis::Connection, prefix: &str) -> Vec<String
 }
 
 #[tokio::test]
-async fn redis_keeps_only_the_newest_values_of_a_scope_within_the_bound_after_thousands_of_puts() {
+async fn redis_keeps_only_the_newest_values_of_a_scope_within_the_bound_and_counts_those_it_evicted()
+ {
     let Some((cache, prefix, mut conn)) = cache_and_keys(32).await else {
         return;
     };
@@ -108,6 +109,7 @@ async fn redis_keeps_only_the_newest_values_of_a_scope_within_the_bound_after_th
 
     // 32 values and the scope's index: nothing else was left behind.
     assert_eq!(held.len(), 33, "{held:?}");
+    assert_eq!(cache.evictions(), 2_000 - 32);
     assert!(held.iter().any(|k| k.ends_with(":idx")));
     assert!(
         cache

@@ -1,7 +1,8 @@
 //! Connecting, migrating, and the SQLite write gate.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use nestegg_migration::{Migrator, MigratorTrait};
 use nestegg_ports::RepoError;
@@ -23,6 +24,45 @@ pub struct Db {
     /// SQLite allows one writer; taking this before a write transaction queues writers in
     /// the process instead of failing one with `SQLITE_BUSY` when two upgrade at once.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// How long transactions waited to begin.
+    waits: Arc<WaitCounters>,
+}
+
+#[derive(Debug, Default)]
+struct WaitCounters {
+    begun: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+/// The pool's connections at one moment (sqlx's `size` and `num_idle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The most connections the pool opens.
+    pub max: u32,
+    /// Connections open now, in use or idle.
+    pub open: u32,
+    /// Open connections no query holds.
+    pub idle: u32,
+}
+
+impl PoolStats {
+    /// Open connections a query or a transaction holds.
+    #[must_use]
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
+/// How long transactions waited to begin, since the pool was opened: from asking for one
+/// until `BEGIN` returned, so the wait for a pooled connection (and, on SQLite, for the
+/// write gate) and the `BEGIN` round trip. Statements outside a transaction take their
+/// connection inside SeaORM, where the wait cannot be seen; sqlx counts no waits itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BeginWaits {
+    /// Transactions begun (or that failed to begin).
+    pub count: u64,
+    /// Their waits added up, in seconds.
+    pub seconds: f64,
 }
 
 /// A write transaction, holding the SQLite write gate while it lives.
@@ -104,7 +144,60 @@ impl Db {
             .map_err(|e| ConnectError::new(url, &e))?;
         let write_gate =
             (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, write_gate })
+        Ok(Self {
+            conn,
+            write_gate,
+            waits: Arc::default(),
+        })
+    }
+
+    /// The pool's connections now; `None` for a connection that has no sqlx pool.
+    #[must_use]
+    pub fn pool_stats(&self) -> Option<PoolStats> {
+        let (max, open, idle) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (
+                    pool.options().get_max_connections(),
+                    pool.size(),
+                    pool.num_idle(),
+                )
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (
+                    pool.options().get_max_connections(),
+                    pool.size(),
+                    pool.num_idle(),
+                )
+            }
+            _ => return None,
+        };
+        Some(PoolStats {
+            max,
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// How long transactions have waited to begin so far.
+    #[must_use]
+    pub fn begin_waits(&self) -> BeginWaits {
+        let micros = self.waits.waited_micros.load(Ordering::Relaxed);
+        BeginWaits {
+            count: self.waits.begun.load(Ordering::Relaxed),
+            // Exact below 2^53 microseconds (285 years of waiting).
+            #[allow(clippy::cast_precision_loss)]
+            seconds: micros as f64 / 1e6,
+        }
+    }
+
+    fn waited(&self, since: Instant) {
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.waits.begun.fetch_add(1, Ordering::Relaxed);
+        self.waits
+            .waited_micros
+            .fetch_add(micros, Ordering::Relaxed);
     }
 
     /// The connection, for the repositories.
@@ -129,12 +222,12 @@ impl Db {
     pub(crate) async fn begin_read(&self) -> Result<ReadTxn, RepoError> {
         let isolation =
             (self.backend() == DbBackend::Postgres).then_some(IsolationLevel::RepeatableRead);
-        let txn = self
-            .conn
-            .begin_with_config(isolation, None)
-            .await
-            .map_err(db_err)?;
-        Ok(ReadTxn { txn })
+        let asked = Instant::now();
+        let txn = self.conn.begin_with_config(isolation, None).await;
+        self.waited(asked);
+        Ok(ReadTxn {
+            txn: txn.map_err(db_err)?,
+        })
     }
 
     /// Runs a write, and runs it again when it collided with another (a deadlock, a
@@ -161,12 +254,17 @@ impl Db {
     }
 
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn<'_>, RepoError> {
+        let asked = Instant::now();
         let gate = match &self.write_gate {
             Some(gate) => Some(gate.lock().await),
             None => None,
         };
-        let txn = self.conn.begin().await.map_err(db_err)?;
-        Ok(WriteTxn { txn, _gate: gate })
+        let txn = self.conn.begin().await;
+        self.waited(asked);
+        Ok(WriteTxn {
+            txn: txn.map_err(db_err)?,
+            _gate: gate,
+        })
     }
 
     /// Applies every pending migration; returns the names of those applied, oldest first
@@ -249,6 +347,33 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+
+    #[tokio::test]
+    async fn the_pool_tells_connections_in_use_and_transactions_count_their_wait_to_begin() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let before = db.begin_waits();
+
+        let first = db.begin_write().await.unwrap();
+        let held = db.pool_stats().unwrap();
+        let second = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let txn = db.begin_write().await.unwrap();
+                txn.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        let after = db.begin_waits();
+
+        assert!(held.max >= 1, "{held:?}");
+        assert!(held.in_use() >= 1, "{held:?}");
+        assert!(held.open <= held.max, "{held:?}");
+        assert_eq!(after.count - before.count, 2);
+        // The second waited at the SQLite write gate while the first was held.
+        assert!(after.seconds - before.seconds >= 0.04, "{after:?}");
+    }
 
     #[tokio::test]
     async fn a_colliding_write_is_tried_again_and_then_reported_busy() {

@@ -29,7 +29,7 @@ mod users;
 
 pub use accounts::SqlAccountRepository;
 pub use connections::SqlConnectionRepository;
-pub use db::{Db, MigrationStatus};
+pub use db::{BeginWaits, Db, MigrationStatus, PoolStats};
 pub use export::SqlExportRepository;
 pub use investments::SqlInvestmentRepository;
 pub use location::{ConnectError, Location};

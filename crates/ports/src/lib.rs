@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod health;
 pub mod investment;
+pub mod metrics;
 pub mod plaid;
 pub mod portfolio;
 pub mod report;
@@ -37,6 +38,9 @@ pub use export::{ExportPage, ExportReader, ExportRecord, ExportRepository, Expor
 pub use health::HealthProbe;
 pub use investment::{
     Investment, InvestmentFilter, InvestmentPage, InvestmentRepository, NewInvestment, PricePoint,
+};
+pub use metrics::{
+    CacheLookup, Metrics, NoMetrics, SyncOutcome, SyncTrigger, ThrottleCheck, ThrottleRefusal,
 };
 pub use plaid::{
     AccessToken, ExchangedItem, Holdings, LinkToken, Plaid, PlaidAccount, PlaidError, PlaidHolding,

@@ -56,6 +56,11 @@ const fn described(name: &'static str, default: &'static str, meaning: &'static 
 /// Every setting, in the order the README lists them.
 pub const SETTINGS: &[Setting] = &[
     literal("NESTEGG_ADDR", DEFAULT_ADDR, "listen address"),
+    described(
+        "NESTEGG_METRICS_ADDR",
+        "unset: no metrics",
+        "address of a second listener serving GET /metrics (Prometheus text), without a token",
+    ),
     literal(
         "DATABASE_URL",
         DEFAULT_DATABASE_URL,

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub db: TestDb,
+    /// What the server counts; `tests/api/metrics.rs` serves it on a listener of its own.
+    pub metrics: std::sync::Arc<nestegg::metrics::AppMetrics>,
 }
 
 /// Access-token claims for `user` in a session of its own (for hand-made tokens).
@@ -75,6 +77,7 @@ pub fn start(db: TestDb, settings: &Settings, client: Client) -> TestApp {
     init_logs();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let state = web::Data::new(AppState::new(&db.db, settings).unwrap());
+    let metrics = state.metrics.clone();
     let app = serve(listener, state, settings.body_limit).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -82,6 +85,7 @@ pub fn start(db: TestDb, settings: &Settings, client: Client) -> TestApp {
         address,
         client,
         db,
+        metrics,
     }
 }
 

@@ -15,6 +15,7 @@ mod investments;
 mod ledger;
 mod me;
 mod methods;
+mod metrics;
 mod openapi;
 mod plaid;
 mod plaid_instances;

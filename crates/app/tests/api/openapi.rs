@@ -293,11 +293,16 @@ fn values_carry_their_formats_decimals_their_pattern_and_enums_the_domains_names
     );
 }
 
-/// `#[get("..")]`-style route macros in the app's source: each mounts one operation.
+/// `#[get("..")]`-style route macros in the app's source: each mounts one operation. The
+/// metrics listener (`src/metrics/`) is another server, outside the API and its document: its
+/// one route is left out, and `tests/api/metrics.rs` checks the API's listener does not serve it.
 fn route_macros_in_source() -> usize {
     fn walk(dir: &std::path::Path, count: &mut usize) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            if path.is_dir() && path.ends_with("src/metrics") {
+                continue;
+            }
             if path.is_dir() {
                 walk(&path, count);
             } else if path.extension().is_some_and(|e| e == "rs") {

@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use super::*;
 use crate::test_support::{
-    Seen, clock, expect_invalidations, invalid_fields, now, report_cache, user, user_from,
+    Counted, Recorded, Seen, clock, expect_invalidations, invalid_fields, now, report_cache, user,
+    user_from,
 };
 
 struct Mocks {
@@ -284,8 +285,17 @@ async fn a_throttled_login_is_refused_before_any_password_check() {
     });
     m.hasher.expect_verify().never();
     m.throttle.expect_fail().never();
-    let err = m.service().login("ada", "pw", None).await.unwrap_err();
+    let recorded = Arc::new(Recorded::default());
+    let service = m.service().with_metrics(recorded.clone());
+    let err = service.login("ada", "pw", None).await.unwrap_err();
     assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 42));
+    assert_eq!(
+        recorded.calls(),
+        [Counted::Refused(
+            ThrottleCheck::Login,
+            ThrottleRefusal::Limit
+        )]
+    );
 }
 
 #[tokio::test]
@@ -414,8 +424,17 @@ async fn an_attempt_kept_waiting_too_long_is_refused_for_a_second() {
         .returning(|_, _| Err(Throttled::Busy));
     m.throttle.expect_pause().return_const(());
     m.hasher.expect_verify().never();
-    let err = m.service().login("ada", "pw", None).await.unwrap_err();
+    let recorded = Arc::new(Recorded::default());
+    let service = m.service().with_metrics(recorded.clone());
+    let err = service.login("ada", "pw", None).await.unwrap_err();
     assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 1));
+    assert_eq!(
+        recorded.calls(),
+        [Counted::Refused(
+            ThrottleCheck::Login,
+            ThrottleRefusal::Busy
+        )]
+    );
 }
 
 #[tokio::test]

@@ -13,7 +13,9 @@ use nestegg_ports::{
 use uuid::Uuid;
 
 use super::*;
-use crate::test_support::{Seen, clock, date, dec, expect_invalidations, money, now, report_cache};
+use crate::test_support::{
+    Counted, Recorded, Seen, clock, date, dec, expect_invalidations, money, now, report_cache,
+};
 
 /// A cipher that "seals" by prefixing the key id and the context, so tests can see both.
 struct PlainCipher {
@@ -163,6 +165,12 @@ impl Setup {
             SyncSettings::default(),
         )
     }
+
+    /// The service, and what it counts.
+    fn counting(self) -> (BankSync, Arc<Recorded>) {
+        let recorded = Arc::new(Recorded::default());
+        (self.service().with_metrics(recorded.clone()), recorded)
+    }
 }
 
 /// A user's connection and a setup whose repository hands out its sealed token and `cursor`.
@@ -300,7 +308,7 @@ async fn a_mutation_during_pagination_restarts_from_the_saved_cursor_and_drops_t
         Ok(SyncCounts::default())
     });
     expect_invalidations(&mut s.cache, user, 1);
-    s.service().run(&c).await.unwrap();
+    s.service().run(&c, SyncTrigger::Manual).await.unwrap();
     let batch: SyncBatch = applied.take();
     let ids: Vec<_> = batch
         .added
@@ -320,9 +328,17 @@ async fn login_required_leaves_the_data_untouched_and_is_recorded_on_the_connect
         .expect_accounts()
         .returning(|_| Err(PlaidError::LoginRequired));
     s.repo.expect_apply().never();
-    let report = s.service().run(&c).await.unwrap();
+    let (service, counted) = s.counting();
+    let report = service.run(&c, SyncTrigger::Manual).await.unwrap();
     assert_eq!(report.sync_status, SyncStatus::LoginRequired);
     assert!(message.take().unwrap().contains("sign in again"));
+    assert_eq!(
+        counted.calls(),
+        [Counted::Sync(
+            SyncTrigger::Manual,
+            SyncOutcome::LoginRequired
+        )]
+    );
 }
 
 #[tokio::test]
@@ -333,7 +349,12 @@ async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progres
     s.repo.expect_acquire().returning(|_, _, _, _| Ok(false));
     s.plaid.expect_accounts().never();
     s.repo.expect_set_status().never();
-    assert_in_progress(s.service().run(&c).await);
+    let (service, counted) = s.counting();
+    assert_in_progress(service.run(&c, SyncTrigger::Manual).await);
+    assert_eq!(
+        counted.calls(),
+        [Counted::Sync(SyncTrigger::Manual, SyncOutcome::InProgress)]
+    );
 }
 
 #[tokio::test]
@@ -380,12 +401,19 @@ async fn one_failing_connection_does_not_stop_the_scheduled_syncs_of_the_others(
         .times(1)
         .returning(|_, _| Ok(SyncCounts::default()));
     expect_invalidations(&mut s.cache, user, 1);
-    let ran = s
-        .service()
+    let (service, counted) = s.counting();
+    let ran = service
         .sync_due(Duration::from_secs(3600), 10)
         .await
         .unwrap();
     assert_eq!(ran, 2);
+    assert_eq!(
+        counted.calls(),
+        [
+            Counted::Sync(SyncTrigger::Scheduled, SyncOutcome::PlaidError),
+            Counted::Sync(SyncTrigger::Scheduled, SyncOutcome::Ok),
+        ]
+    );
     assert_eq!(
         *statuses.lock().unwrap(),
         [(bad_id, SyncStatus::Error), (good_id, SyncStatus::Ok)]
@@ -416,7 +444,7 @@ async fn an_account_that_cannot_be_stored_is_skipped_and_named_while_the_rest_sy
         Ok(SyncCounts::default())
     });
     expect_invalidations(&mut s.cache, user, 1);
-    s.service().run(&c).await.unwrap();
+    s.service().run(&c, SyncTrigger::Manual).await.unwrap();
     let batch: SyncBatch = applied.take();
     assert_eq!(batch.accounts.len(), 1);
     assert_eq!(batch.accounts[0].account_type, AccountType::CreditCard);
@@ -675,7 +703,7 @@ async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failur
         });
     expect_invalidations(&mut s.cache, user, 2);
     let service = s.service();
-    let report = service.run(&c).await.unwrap();
+    let report = service.run(&c, SyncTrigger::Manual).await.unwrap();
     assert_eq!(report.holdings, 1);
     let batch: HoldingsBatch = applied.take();
     assert_eq!(batch.holdings.len(), 1);
@@ -686,7 +714,7 @@ async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failur
     assert_eq!(held.price_date, date(2026, 11, 23));
     assert_eq!(batch.securities[0].symbol.as_str(), "VTI");
 
-    let report = service.run(&c).await.unwrap();
+    let report = service.run(&c, SyncTrigger::Manual).await.unwrap();
     assert_eq!(report.sync_status, SyncStatus::Ok);
     assert!(
         report
@@ -713,7 +741,7 @@ async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() 
         .returning(|_, _, _| Ok(page(vec![plaid_txn("t", "1")], "next", true)));
     s.repo.expect_apply().never();
     s.repo.expect_set_status().never();
-    assert_in_progress(s.service().run(&c).await);
+    assert_in_progress(s.service().run(&c, SyncTrigger::Manual).await);
 }
 
 #[tokio::test]
@@ -730,5 +758,10 @@ async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
         .withf(|batch, _| batch.from_cursor.as_deref() == Some("c0"))
         .returning(|_, _| Err(RepoError::Conflict(Conflict::SyncSuperseded)));
     s.repo.expect_set_status().never();
-    assert_in_progress(s.service().run(&c).await);
+    let (service, counted) = s.counting();
+    assert_in_progress(service.run(&c, SyncTrigger::Manual).await);
+    assert_eq!(
+        counted.calls(),
+        [Counted::Sync(SyncTrigger::Manual, SyncOutcome::Superseded)]
+    );
 }
