@@ -28,6 +28,17 @@ pub struct Db {
     waits: Arc<WaitCounters>,
 }
 
+/// The advisory lock key migrations hold on PostgreSQL (any fixed number no one else uses).
+const MIGRATION_LOCK: i64 = 0x6e65_7374_6567_67;
+
+/// Ends a lock taken by [`Db::migration_lock`].
+async fn release(lock: Option<DatabaseTransaction>) -> Result<(), RepoError> {
+    match lock {
+        Some(txn) => txn.commit().await.map_err(db_err),
+        None => Ok(()),
+    }
+}
+
 #[derive(Debug, Default)]
 struct WaitCounters {
     begun: AtomicU64,
@@ -273,9 +284,11 @@ impl Db {
     /// # Errors
     /// When a migration fails; it is rolled back where the backend allows.
     pub async fn migrate_up(&self) -> Result<Vec<String>, RepoError> {
+        let lock = self.migration_lock().await?;
         let before = self.applied().await?;
         Migrator::up(&self.conn, None).await.map_err(db_err)?;
         let after = self.applied().await?;
+        release(lock).await?;
         Ok(after.into_iter().filter(|m| !before.contains(m)).collect())
     }
 
@@ -285,14 +298,31 @@ impl Db {
     /// # Errors
     /// When a `down` fails.
     pub async fn migrate_down(&self, steps: Option<u32>) -> Result<Vec<String>, RepoError> {
+        let lock = self.migration_lock().await?;
         let before = self.applied().await?;
         Migrator::down(&self.conn, steps).await.map_err(db_err)?;
         let after = self.applied().await?;
+        release(lock).await?;
         Ok(before
             .into_iter()
             .rev()
             .filter(|m| !after.contains(m))
             .collect())
+    }
+
+    /// On PostgreSQL, a transaction holding the migrations' advisory lock: instances starting
+    /// at once on one database migrate one after the other, so the later ones find nothing to
+    /// do instead of failing on tables the first is creating. The migrations run on other
+    /// pooled connections; the lock ends with this transaction. SQLite serves one instance.
+    async fn migration_lock(&self) -> Result<Option<DatabaseTransaction>, RepoError> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let txn = self.conn.begin().await.map_err(db_err)?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(db_err)?;
+        Ok(Some(txn))
     }
 
     /// The names of the applied migrations, oldest first.

@@ -226,3 +226,26 @@ both_backends!(
         assert_eq!(applied(&db).await, [true]);
     }
 );
+
+/// Two instances starting at once on an empty PostgreSQL database: each migrates at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_instances_migrating_at_once_apply_each_migration_once_and_both_start() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let all = db.db.migrate_down(None).await.unwrap();
+    for round in 0..3 {
+        let (a, b) = (
+            nestegg_persistence::Db::connect(&db.url).await.unwrap(),
+            nestegg_persistence::Db::connect(&db.url).await.unwrap(),
+        );
+        let (ran_a, ran_b) = tokio::join!(a.migrate_up(), b.migrate_up());
+        let (ran_a, ran_b) = (ran_a.unwrap(), ran_b.unwrap());
+        let mut ran: Vec<String> = ran_a.iter().chain(&ran_b).cloned().collect();
+        ran.sort();
+        let mut expected = all.clone();
+        expected.sort();
+        assert_eq!(ran, expected, "round {round}: {ran_a:?} and {ran_b:?}");
+        db.db.migrate_down(None).await.unwrap();
+    }
+}
