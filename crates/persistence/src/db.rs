@@ -29,7 +29,7 @@ pub struct Db {
 }
 
 /// The advisory lock key migrations hold on PostgreSQL (any fixed number no one else uses).
-const MIGRATION_LOCK: i64 = 0x6e65_7374_6567_67;
+const MIGRATION_LOCK: i64 = 0x006e_6573_7465_6767;
 
 /// Ends a lock taken by [`Db::migration_lock`].
 async fn release(lock: Option<DatabaseTransaction>) -> Result<(), RepoError> {
