@@ -91,6 +91,9 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
         spawn_scheduler(state.clone(), settings.sync_interval);
     }
+    if state.cache.is_some() {
+        spawn_cache_upkeep(state.clone());
+    }
     let mut app = serve(listener, state, settings.body_limit)?;
     app.migrations_applied = migrations_applied;
     Ok(app)
@@ -112,6 +115,22 @@ pub fn spawn_scheduler(state: web::Data<AppState>, interval: Duration) {
                 Ok(n) => tracing::info!(synced = n, "scheduled syncs ran"),
                 Err(e) => tracing::warn!(error = %e, "looking for due syncs failed"),
             }
+        }
+    });
+}
+
+/// How often invalidations that could not reach Redis are tried again, so that other
+/// instances stop serving the reports they concern soon after Redis is back.
+const CACHE_UPKEEP_TICK: Duration = Duration::from_secs(1);
+
+/// Retries, every [`CACHE_UPKEEP_TICK`], the report-cache invalidations that failed.
+fn spawn_cache_upkeep(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CACHE_UPKEEP_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            state.report_cache.retry_invalidations().await;
         }
     });
 }
