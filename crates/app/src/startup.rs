@@ -1,6 +1,7 @@
 //! The HTTP server: the routes, the extractor configs and middleware, bound to a listener over
 //! the [`AppState`] built in [`crate::state`].
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
 use nestegg_persistence::Db;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
@@ -23,12 +26,19 @@ use crate::middleware::{
 use crate::routes;
 use crate::state::AppState;
 
+/// How long a stop waits for requests in flight and for the sync the scheduler is running.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A bound, ready-to-run server.
 #[allow(missing_debug_implementations)]
 pub struct Application {
     server: Server,
     addr: SocketAddr,
     migrations_applied: Vec<String>,
+    /// Tells the background tasks to stop (`true`).
+    stopping: watch::Sender<bool>,
+    /// The scheduler, when it runs: awaited (up to the timeout) when stopping.
+    scheduler: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -51,12 +61,81 @@ impl Application {
         &self.migrations_applied
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s).
+    /// Serves until SIGINT or SIGTERM, then stops: no new connection is accepted, requests
+    /// in flight are finished and the scheduler finishes the sync it is running but starts no
+    /// other, all within [`SHUTDOWN_TIMEOUT`].
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// As [`Application::run_until_stopped`], stopping when `stop` completes.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let Self {
+            mut server,
+            stopping,
+            scheduler,
+            ..
+        } = self;
+        let handle = server.handle();
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = stop => {
+                tracing::info!(
+                    timeout_seconds = SHUTDOWN_TIMEOUT.as_secs(),
+                    "stopping: finishing the requests in flight and the sync running; \
+                     no new connection or sync"
+                );
+                stopping.send_replace(true);
+                // Sent now; the server's own future finishes once its workers have.
+                drop(handle.stop(true));
+                server.await
+            }
+        };
+        stopping.send_replace(true);
+        if let Some(scheduler) = scheduler {
+            // It was told to stop when the stop began, so its wait overlaps the requests'.
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, scheduler)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "a scheduled sync was still running at the shutdown timeout; it is \
+                     abandoned, and its connection's lease runs out by itself"
+                );
+            }
+        }
+        served
+    }
+}
+
+/// Completes at SIGINT (Ctrl-C) or SIGTERM (a service manager's stop).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 
@@ -88,13 +167,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let listener = TcpListener::bind(&settings.addr)
         .with_context(|| format!("cannot listen on {} (NESTEGG_ADDR)", settings.addr))?;
     let state = web::Data::new(AppState::new(&db, settings)?);
-    if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
-        spawn_scheduler(state.clone(), settings.sync_interval);
-    }
     if state.cache.is_some() {
         spawn_cache_upkeep(state.clone());
     }
-    let mut app = serve(listener, state, settings.body_limit)?;
+    let mut app = serve(listener, state.clone(), settings.body_limit)?;
+    if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
+        app.scheduler = Some(spawn_scheduler(
+            state,
+            settings.sync_interval,
+            app.stopping.subscribe(),
+        ));
+    }
     app.migrations_applied = migrations_applied;
     Ok(app)
 }
@@ -104,19 +187,29 @@ const SCHEDULER_TICK: Duration = Duration::from_secs(15);
 
 /// Syncs due connections in the background: those a webhook asked for, and those not synced
 /// for `interval`. Several instances may run it at once: each item's lease admits one sync.
-pub fn spawn_scheduler(state: web::Data<AppState>, interval: Duration) {
+/// Once `stop` turns `true` it starts no further sync, finishes the one running, and ends.
+pub fn spawn_scheduler(
+    state: web::Data<AppState>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SCHEDULER_TICK.min(interval));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            match state.sync.sync_due(interval, 20).await {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopping| *stopping) => break,
+            }
+            let keep_going = || !*stop.borrow();
+            match state.sync.sync_due_while(interval, 20, &keep_going).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(synced = n, "scheduled syncs ran"),
                 Err(e) => tracing::warn!(error = %e, "looking for due syncs failed"),
             }
         }
-    });
+        tracing::info!("scheduler stopped");
+    })
 }
 
 /// How often invalidations that could not reach Redis are tried again, so that other
@@ -219,7 +312,9 @@ pub fn serve(
             .into_app()
             .default_service(web::to(routes::unrouted))
     })
-    .shutdown_timeout(10)
+    // Signals are handled by `run_until_stopped`, which also stops the scheduler.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
     .client_request_timeout(Duration::from_secs(30))
     .listen(listener)?
     .run();
@@ -227,5 +322,7 @@ pub fn serve(
         server,
         addr,
         migrations_applied: Vec::new(),
+        stopping: watch::channel(false).0,
+        scheduler: None,
     })
 }

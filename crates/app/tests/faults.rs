@@ -15,11 +15,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use nestegg_persistence::Db;
 use nestegg_persistence::sql::statement;
+use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use support::{PrivatePostgres, PrivateRedis, Server, TempDir, answer, get, post, sign_up};
+use support::{
+    PrivatePostgres, PrivateRedis, Server, TempDir, answer, get, link, plaid_env, post, sign_up,
+};
 
 /// The settings every server of these tests shares, beside `DATABASE_URL`.
 fn base_env(database_url: String) -> Vec<(&'static str, String)> {
@@ -454,4 +457,167 @@ async fn redis_stopped_leaves_answers_correct_and_readiness_degraded_and_when_it
         "the overview was not cached again"
     );
     assert_eq!(net_worth(&client, &server, &token).await, "106");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_slow_request_in_flight_finish_with_200_refuses_new_connections_and_exits_0_within_the_shutdown_timeout()
+ {
+    let dir = TempDir::new("sigterm");
+    drains_on_sigterm(dir.sqlite_url(), &dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_on_postgres_lets_a_slow_request_in_flight_finish_with_200_and_exits_0() {
+    let Some(pg) = PrivatePostgres::start() else {
+        return;
+    };
+    let dir = TempDir::new("sigterm-pg");
+    drains_on_sigterm(pg.url(), &dir).await;
+}
+
+/// A sync held up by a slow Plaid is in flight when SIGTERM comes: it is answered in full,
+/// no new connection is taken, and the process exits 0 within the shutdown timeout.
+async fn drains_on_sigterm(database_url: String, dir: &TempDir) {
+    let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
+    let mut env = base_env(database_url);
+    env.extend(plaid_env(&fake));
+    env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", "0".to_owned()));
+    let mut server = Server::start(&env, &dir.path().join("nestegg.log")).await;
+    let client = Client::new();
+    let token = sign_up(&client, &server, "ada").await;
+    let connection = link(&client, &server, &token, &fake).await;
+    // The default item's 1,438 transactions come in three pages, each answered after 1.5 s.
+    fake.set_delay(Some("/transactions/sync"), Duration::from_millis(1500));
+    let sync = tokio::spawn({
+        let (client, token) = (client.clone(), token.clone());
+        let url = server.url(&format!(
+            "/plaid/connections/{}/sync",
+            connection["id"].as_str().unwrap()
+        ));
+        async move { answer(client.post(url).bearer_auth(token).send().await.unwrap()).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.calls_to("/transactions/sync") < 1 {
+        assert!(Instant::now() < deadline, "the sync never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.terminate();
+    let terminated = Instant::now();
+
+    // No new connection is taken.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = std::net::TcpStream::connect(("127.0.0.1", server.port));
+    assert_eq!(
+        refused.map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "a new connection was accepted after SIGTERM"
+    );
+
+    // The request in flight is answered in full.
+    let (status, report) = sync.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{report}\n{}", server.logs());
+    assert_eq!(report["sync_status"], "ok", "{report}");
+    assert_eq!(report["transactions_added"], 1438, "{report}");
+    assert!(
+        terminated.elapsed() > Duration::from_secs(2),
+        "answered too soon to have been in flight"
+    );
+
+    let exited = server.exited_within(Duration::from_secs(12)).await;
+    let status = exited.unwrap_or_else(|| panic!("still running 12 s after SIGTERM"));
+    assert!(status.success(), "exited with {status}:\n{}", server.logs());
+    assert!(
+        terminated.elapsed() < Duration::from_secs(11),
+        "{:?}",
+        terminated.elapsed()
+    );
+    assert!(
+        server.logs().contains("nestegg stopped"),
+        "{}",
+        server.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_sigterm_the_scheduler_finishes_the_sync_it_is_running_starts_no_other_and_the_process_exits_0()
+ {
+    let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
+    let dir = TempDir::new("sigterm-scheduler");
+    let database_url = dir.sqlite_url();
+    let mut env = base_env(database_url.clone());
+    env.extend(plaid_env(&fake));
+    env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", "1".to_owned()));
+    let mut server = Server::start(&env, &dir.path().join("nestegg.log")).await;
+    let client = Client::new();
+    let token = sign_up(&client, &server, "ada").await;
+    // Each scheduled sync takes a few pages of 500, each answered after 0.7 s; two items are
+    // due.
+    fake.set_delay(Some("/transactions/sync"), Duration::from_millis(700));
+    let item = link(&client, &server, &token, &fake).await["plaid_item_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    link(&client, &server, &token, &fake).await;
+    let pages = fake.log_len(&item).unwrap().div_ceil(500) as u64;
+    assert!(pages >= 3, "{pages} pages");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.calls_to("/transactions/sync") < 1 {
+        assert!(Instant::now() < deadline, "the scheduler never synced");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.terminate();
+    let terminated = Instant::now();
+    let exited = server.exited_within(Duration::from_secs(12)).await;
+    let status = exited.unwrap_or_else(|| panic!("still running 12 s after SIGTERM"));
+    assert!(status.success(), "exited with {status}:\n{}", server.logs());
+    assert!(
+        terminated.elapsed() < Duration::from_secs(11),
+        "{:?}",
+        terminated.elapsed()
+    );
+
+    // The sync it was running finished and let go of its lease, none of its calls to Plaid
+    // failing on the way; the other never started.
+    assert!(
+        !server.logs().contains("plaid call failed"),
+        "{}",
+        server.logs()
+    );
+    assert_eq!(
+        fake.calls_to("/transactions/sync"),
+        pages,
+        "{:?}\n{}",
+        fake.calls(),
+        server.logs()
+    );
+    let rows = query(
+        &database_url,
+        "SELECT sync_cursor, lease_holder, last_sync_at FROM plaid_connections ORDER BY id",
+    )
+    .await;
+    let states: Vec<(bool, bool, bool)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<Option<String>>("", "sync_cursor")
+                    .unwrap()
+                    .is_some(),
+                r.try_get::<Option<uuid::Uuid>>("", "lease_holder")
+                    .unwrap()
+                    .is_some(),
+                r.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", "last_sync_at")
+                    .unwrap()
+                    .is_some(),
+            )
+        })
+        .collect();
+    let synced = (true, false, true);
+    let untouched = (false, false, false);
+    assert!(
+        states == [synced, untouched] || states == [untouched, synced],
+        "{states:?} (cursor, lease, synced)\n{}",
+        server.logs()
+    );
+    let rows = query(&database_url, "SELECT COUNT(*) AS n FROM transactions").await;
+    assert_eq!(rows[0].try_get::<i64>("", "n").unwrap(), 1438);
 }

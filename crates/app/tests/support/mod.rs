@@ -504,3 +504,43 @@ impl Drop for PrivateRedis {
         self.stop();
     }
 }
+
+/// The settings that point a server at the fake Plaid.
+pub fn plaid_env(fake: &nestegg_plaid_fake::FakePlaid) -> Vec<(&'static str, String)> {
+    vec![
+        ("PLAID_CLIENT_ID", fake.client_id().to_owned()),
+        ("PLAID_SECRET", fake.secret().to_owned()),
+        ("PLAID_BASE_URL", fake.base_url().to_owned()),
+    ]
+}
+
+/// Links a new sandbox item of the fake Plaid to the user, as Plaid Link and the front end
+/// would; the connection as the API answers it.
+pub async fn link(
+    client: &Client,
+    server: &Server,
+    token: &str,
+    fake: &nestegg_plaid_fake::FakePlaid,
+) -> Value {
+    use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
+    use nestegg_ports::plaid::Plaid;
+    let public_token = PlaidClient::new(PlaidConfig::new(
+        fake.client_id(),
+        fake.secret(),
+        PlaidEnv::Sandbox,
+        Some(fake.base_url().to_owned()),
+    ))
+    .unwrap()
+    .sandbox_public_token("ins_109508", vec!["transactions".into()])
+    .await
+    .unwrap();
+    let (status, connection) = post(
+        client,
+        &server.url("/plaid/connections"),
+        Some(token),
+        &serde_json::json!({"public_token": public_token}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    connection
+}
