@@ -5,7 +5,7 @@ mod common;
 
 use chrono::Duration;
 use common::exec;
-use nestegg_migration::{MigrationName, Migrator, MigratorTrait};
+use nestegg_migration::{Migrator, MigratorTrait};
 use nestegg_persistence::SqlRefreshTokenRepository;
 use nestegg_persistence::both_backends;
 use nestegg_persistence::testing::TestDb;
