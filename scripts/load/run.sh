@@ -64,7 +64,7 @@ NESTEGG_LOAD_BASES="$(IFS=,; echo "${BASES[*]}")"
 export NESTEGG_LOAD_LEDGER="$WORK/ledger.json"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p' | head -1)"
-echo "postgres: $(psql -X "${PG[@]}" -Atc 'show server_version'), redis: $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/'), $("$VENV/bin/locust" --version 2>&1 | head -1)"
+echo "postgres: $(psql -X "${PG[@]}" -Atc 'show server_version'), redis: $(redis-server --version | sed 's/.* v=\([^ ]*\).*/\1/'), $("$VENV/bin/locust" --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The 1-minute load average every 5 s during the runs.
 (while :; do cut -d' ' -f1 /proc/loadavg >>"$WORK/load"; sleep 5; done) & SAMPLER=$!
