@@ -30,6 +30,10 @@ test-pg:
 bench:
     bash scripts/bench/run.sh
 
+# Mixed load on two instances with PostgreSQL and Redis, then the invariants (a few minutes).
+load:
+    bash scripts/load/run.sh
+
 # What CI runs.
 ci:
     bash .ci/run

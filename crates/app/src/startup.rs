@@ -1,6 +1,7 @@
 //! The HTTP server: the routes, the extractor configs and middleware, bound to a listener over
 //! the [`AppState`] built in [`crate::state`].
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
 use nestegg_persistence::Db;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
@@ -24,6 +27,9 @@ use crate::middleware::{
 use crate::routes;
 use crate::state::AppState;
 
+/// How long a stop waits for requests in flight and for the sync the scheduler is running.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A bound, ready-to-run server.
 #[allow(missing_debug_implementations)]
 pub struct Application {
@@ -31,6 +37,10 @@ pub struct Application {
     addr: SocketAddr,
     migrations_applied: Vec<String>,
     metrics: Option<MetricsServer>,
+    /// Tells the background tasks to stop (`true`).
+    stopping: watch::Sender<bool>,
+    /// The scheduler, when it runs: awaited (up to the timeout) when stopping.
+    scheduler: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -68,23 +78,90 @@ impl Application {
         }
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s); the
+    /// Serves until SIGINT or SIGTERM, then stops: no new connection is accepted, requests
+    /// in flight are finished and the scheduler finishes the sync it is running but starts no
+    /// other, all within [`SHUTDOWN_TIMEOUT`]; the
     /// metrics listener stops with it.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Some(metrics) = self.metrics else {
-            return self.server.await;
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// As [`Application::run_until_stopped`], stopping when `stop` completes.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> std::io::Result<()> {
+        let Self {
+            mut server,
+            stopping,
+            scheduler,
+            metrics,
+            ..
+        } = self;
+        let handle = server.handle();
+        let metrics = metrics.map(|m| (m.server.handle(), tokio::spawn(m.run())));
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = stop => {
+                tracing::info!(
+                    timeout_seconds = SHUTDOWN_TIMEOUT.as_secs(),
+                    "stopping: finishing the requests in flight and the sync running; \
+                     no new connection or sync"
+                );
+                stopping.send_replace(true);
+                // Sent now; the server's own future finishes once its workers have.
+                drop(handle.stop(true));
+                server.await
+            }
         };
-        let handle = metrics.server.handle();
-        let scraped = tokio::spawn(metrics.run());
-        let served = self.server.await;
-        handle.stop(true).await;
-        if let Ok(Err(e)) = scraped.await {
-            tracing::warn!(error = %e, "the metrics listener failed");
+        stopping.send_replace(true);
+        if let Some(scheduler) = scheduler {
+            // It was told to stop when the stop began, so its wait overlaps the requests'.
+            if tokio::time::timeout(SHUTDOWN_TIMEOUT, scheduler)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "a scheduled sync was still running at the shutdown timeout; it is \
+                     abandoned, and its connection's lease runs out by itself"
+                );
+            }
+        }
+        if let Some((handle, scraped)) = metrics {
+            handle.stop(true).await;
+            if let Ok(Err(e)) = scraped.await {
+                tracing::warn!(error = %e, "the metrics listener failed");
+            }
         }
         served
+    }
+}
+
+/// Completes at SIGINT (Ctrl-C) or SIGTERM (a service manager's stop).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 
@@ -123,13 +200,20 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         ),
     };
     let state = web::Data::new(AppState::new(&db, settings)?);
-    if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
-        spawn_scheduler(state.clone(), settings.sync_interval);
+    if state.cache.is_some() {
+        spawn_cache_upkeep(state.clone());
     }
     let metrics = metrics_listener
         .map(|listener| serve_metrics(listener, state.metrics.clone()))
         .transpose()?;
-    let mut app = serve(listener, state, settings.body_limit)?;
+    let mut app = serve(listener, state.clone(), settings.body_limit)?;
+    if settings.plaid.is_some() && !settings.sync_interval.is_zero() {
+        app.scheduler = Some(spawn_scheduler(
+            state,
+            settings.sync_interval,
+            app.stopping.subscribe(),
+        ));
+    }
     app.migrations_applied = migrations_applied;
     app.metrics = metrics;
     Ok(app)
@@ -140,19 +224,45 @@ const SCHEDULER_TICK: Duration = Duration::from_secs(15);
 
 /// Syncs due connections in the background: those a webhook asked for, and those not synced
 /// for `interval`. Several instances may run it at once: each item's lease admits one sync.
-pub fn spawn_scheduler(state: web::Data<AppState>, interval: Duration) {
+/// Once `stop` turns `true` it starts no further sync, finishes the one running, and ends.
+pub fn spawn_scheduler(
+    state: web::Data<AppState>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SCHEDULER_TICK.min(interval));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            let pass = state.sync.sync_due(interval, 20).await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopping| *stopping) => break,
+            }
+            let keep_going = || !*stop.borrow();
+            let pass = state.sync.sync_due_while(interval, 20, &keep_going).await;
             state.metrics.scheduler_pass(pass.is_ok());
             match pass {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(synced = n, "scheduled syncs ran"),
                 Err(e) => tracing::warn!(error = %e, "looking for due syncs failed"),
             }
+        }
+        tracing::info!("scheduler stopped");
+    })
+}
+
+/// How often invalidations that could not reach Redis are tried again, so that other
+/// instances stop serving the reports they concern soon after Redis is back.
+const CACHE_UPKEEP_TICK: Duration = Duration::from_secs(1);
+
+/// Retries, every [`CACHE_UPKEEP_TICK`], the report-cache invalidations that failed.
+fn spawn_cache_upkeep(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CACHE_UPKEEP_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            state.report_cache.retry_invalidations().await;
         }
     });
 }
@@ -242,7 +352,19 @@ pub fn serve(
             .into_app()
             .default_service(web::to(routes::unrouted))
     })
-    .shutdown_timeout(10)
+    // Answers go out as soon as they are written: without TCP_NODELAY, the last piece of a
+    // chunked (compressed or streamed) answer waited for the ACK of the piece before it, which
+    // clients delay by up to 40 ms on a kept-alive connection.
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Err(e) = tcp.set_nodelay(true)
+        {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    })
+    // Signals are handled by `run_until_stopped`, which also stops the scheduler.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
     .client_request_timeout(Duration::from_secs(30))
     .listen(listener)?
     .run();
@@ -251,5 +373,7 @@ pub fn serve(
         addr,
         migrations_applied: Vec::new(),
         metrics: None,
+        stopping: watch::channel(false).0,
+        scheduler: None,
     })
 }

@@ -74,6 +74,9 @@ pub struct AppState {
     pub health: Arc<dyn HealthProbe>,
     /// Redis readiness, when Redis is configured.
     pub cache: Option<Arc<dyn HealthProbe>>,
+    /// The report cache every use case shares (its invalidations that could not reach Redis
+    /// are retried in the background).
+    pub report_cache: ReportCache,
     /// Proxies whose forwarding headers name the client (`NESTEGG_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// What this server counts, served on `NESTEGG_METRICS_ADDR`.
@@ -221,9 +224,10 @@ impl AppState {
                 users.clone(),
                 accounts,
                 Arc::new(SqlReportRepository::new(db.clone())),
-                reports_cache,
+                reports_cache.clone(),
                 clock.clone(),
             ),
+            report_cache: reports_cache,
             clock,
             health: users,
             cache,

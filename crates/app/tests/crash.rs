@@ -1,12 +1,13 @@
-//! The real `nestegg` binary killed with SIGKILL in the middle of a bank sync, then started
-//! again on the same SQLite file: the sync's one write never happened, the dead server's lease
-//! keeps the item locked until it runs out, and the next sync stores everything exactly once.
+//! The real `nestegg` binary killed with SIGKILL in the middle of a bank sync and of manual
+//! writes, then started again on the same SQLite file: the sync's one write never happened,
+//! the dead server's lease keeps the item locked until it runs out, and the next sync stores
+//! everything exactly once; every acknowledged manual write is there, and every manual
+//! account's balance is its opening balance plus its posted transactions, exactly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -14,121 +15,14 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use nestegg_persistence::Db;
 use nestegg_persistence::sql::statement;
-use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
-use nestegg_ports::plaid::Plaid;
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
+use support::{Server, TempDir, answer, get, link, plaid_env, post, sign_up};
 
-const PASSWORD: &str = "correct horse battery";
 const LEASE_SECONDS: u64 = 5;
-
-/// A `nestegg serve` child process; killed when dropped so a failing test leaves none behind.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Starts the binary with `env` (and nothing else from this process's environment) on a
-    /// free port, and waits until it answers `/health/ready`.
-    async fn start(env: &[(&str, String)], log: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_nestegg"))
-            .arg("serve")
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("NESTEGG_ADDR", format!("127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let mut server = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log: log.to_owned(),
-        };
-        let client = Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!(
-                    "nestegg exited with {status} before serving:\n{}",
-                    server.logs()
-                );
-            }
-            let ready = client
-                .get(format!("{}/health/ready", server.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK);
-            if ready {
-                return server;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nestegg did not get ready:\n{}",
-                server.logs()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.base)
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: no shutdown hook, no in-flight request finished, no lease released.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.child.kill().ok();
-            self.child.wait().ok();
-        }
-    }
-}
-
-async fn post(
-    client: &Client,
-    url: &str,
-    token: Option<&str>,
-    body: &Value,
-) -> (StatusCode, Value) {
-    let mut request = client.post(url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 /// Runs SQL on the file the servers use, through a connection of the test's own.
 async fn query(url: &str, sql: &str) -> Vec<sea_orm::QueryResult> {
@@ -145,12 +39,11 @@ async fn query(url: &str, sql: &str) -> Vec<sea_orm::QueryResult> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_next_sync_stores_everything_once_when_the_dead_servers_lease_runs_out()
  {
-    let dir = std::env::temp_dir().join(format!("nestegg-crash-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let database_url = format!("sqlite://{}?mode=rwc", dir.join("nestegg.db").display());
-    let log = dir.join("nestegg.log");
+    let dir = TempDir::new("crash");
+    let database_url = dir.sqlite_url();
+    let log = dir.path().join("nestegg.log");
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
-    let env = [
+    let mut env = vec![
         ("DATABASE_URL", database_url.clone()),
         (
             "NESTEGG_JWT_SECRET",
@@ -158,51 +51,16 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
         ),
         ("NESTEGG_ENCRYPTION_KEY", STANDARD.encode([9u8; 32])),
         ("NESTEGG_BCRYPT_COST", "4".to_owned()),
-        ("PLAID_CLIENT_ID", fake.client_id().to_owned()),
-        ("PLAID_SECRET", fake.secret().to_owned()),
-        ("PLAID_BASE_URL", fake.base_url().to_owned()),
         ("NESTEGG_SYNC_INTERVAL_SECONDS", "0".to_owned()),
         ("NESTEGG_SYNC_LEASE_SECONDS", LEASE_SECONDS.to_string()),
         ("RUST_LOG", "info".to_owned()),
     ];
+    env.extend(plaid_env(&fake));
     let client = Client::new();
     let mut first = Server::start(&env, &log).await;
 
-    let (status, _) = post(
-        &client,
-        &first.url("/auth/register"),
-        None,
-        &json!({"email": "ada@example.com", "username": "ada", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, login) = post(
-        &client,
-        &first.url("/auth/login"),
-        None,
-        &json!({"login": "ada", "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{login}");
-    let token = login["access_token"].as_str().unwrap().to_owned();
-    let public_token = PlaidClient::new(PlaidConfig::new(
-        fake.client_id(),
-        fake.secret(),
-        PlaidEnv::Sandbox,
-        Some(fake.base_url().to_owned()),
-    ))
-    .unwrap()
-    .sandbox_public_token("ins_109508", vec!["transactions".into()])
-    .await
-    .unwrap();
-    let (status, connection) = post(
-        &client,
-        &first.url("/plaid/connections"),
-        Some(&token),
-        &json!({"public_token": public_token}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    let token = sign_up(&client, &first, "ada").await;
+    let connection = link(&client, &first, &token, &fake).await;
     let item = connection["plaid_item_id"].as_str().unwrap().to_owned();
     let sync_path = format!(
         "/plaid/connections/{}/sync",
@@ -215,6 +73,30 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
     let pages = fake.log_len(&item).unwrap().div_ceil(500);
     assert!(pages >= 7, "{pages} pages");
     fake.set_delay(Some("/transactions/sync"), Duration::from_millis(300));
+
+    // Meanwhile, manual writes to three accounts of the user's own, one writer each, going
+    // on until the server is gone.
+    let mut writers = Vec::new();
+    for (n, opening) in ["500.25", "0", "12345.6789"].into_iter().enumerate() {
+        let (status, account) = post(
+            &client,
+            &first.url("/accounts"),
+            Some(&token),
+            &json!({"name": format!("Manual {n}"), "type": "checking", "current_balance": opening}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{account}");
+        let account = account["id"].as_str().unwrap().to_owned();
+        writers.push(tokio::spawn(write_until_gone(
+            client.clone(),
+            first.url(""),
+            token.clone(),
+            account,
+            n,
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     let running = tokio::spawn({
         let (client, url, token) = (client.clone(), first.url(&sync_path), token.clone());
         async move { client.post(url).bearer_auth(token).send().await }
@@ -230,6 +112,10 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     first.kill();
+    let mut written = Vec::new();
+    for writer in writers {
+        written.push(writer.await.unwrap());
+    }
     let killed_at_page = fake.calls_to("/transactions/sync");
     assert!(
         killed_at_page < pages as u64,
@@ -241,7 +127,11 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
     );
 
     // Nothing of the sync was written; the dead server's lease is still in the row.
-    let rows = query(&database_url, "SELECT COUNT(*) AS n FROM transactions").await;
+    let rows = query(
+        &database_url,
+        "SELECT COUNT(*) AS n FROM transactions WHERE plaid_transaction_id IS NOT NULL",
+    )
+    .await;
     assert_eq!(rows[0].try_get::<i64>("", "n").unwrap(), 0);
     let rows = query(
         &database_url,
@@ -305,7 +195,8 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
     assert_eq!(report["transactions_added"], at_bank.len());
     let mut stored: Vec<String> = query(
         &database_url,
-        "SELECT plaid_transaction_id FROM transactions ORDER BY plaid_transaction_id",
+        "SELECT plaid_transaction_id FROM transactions WHERE plaid_transaction_id IS NOT NULL \
+         ORDER BY plaid_transaction_id",
     )
     .await
     .iter()
@@ -334,11 +225,11 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| {
-            (
-                a["plaid_account_id"].as_str().unwrap().to_owned(),
+        .filter_map(|a| {
+            Some((
+                a["plaid_account_id"].as_str()?.to_owned(),
                 a["current_balance"].as_str().unwrap().parse().unwrap(),
-            )
+            ))
         })
         .collect();
     let bank: BTreeMap<String, Decimal> = fake
@@ -349,6 +240,184 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
         .collect();
     assert_eq!(ours, bank);
 
+    // Every acknowledged manual write is there as acknowledged (the one each writer had in
+    // flight at the kill either happened whole or not at all), and each manual account's
+    // balance is its opening balance plus its posted transactions, as is its latest point.
+    for writes in &written {
+        assert!(
+            writes.acknowledged >= 10,
+            "only {} writes acknowledged before the kill",
+            writes.acknowledged
+        );
+        let mut stored = stored_transactions(&client, &second, &token, &writes.account).await;
+        let unknown: Vec<String> = stored
+            .keys()
+            .filter(|id| !writes.expected.contains_key(*id))
+            .cloned()
+            .collect();
+        if let [id] = unknown.as_slice() {
+            let made = stored.remove(id);
+            assert_eq!(made, writes.create_in_flight, "an unknown transaction {id}");
+        }
+        assert!(unknown.len() <= 1, "unknown transactions {unknown:?}");
+        let mut expected = writes.expected.clone();
+        if let Some((id, before, after)) = &writes.in_flight {
+            let now = stored.get(id).copied();
+            assert!(
+                now == *before || now == *after,
+                "the write in flight at the kill is half there: {now:?}, not {before:?} or {after:?}"
+            );
+            expected.insert(id.clone(), now);
+        }
+        let expected: BTreeMap<String, (Decimal, bool)> = expected
+            .into_iter()
+            .filter_map(|(id, state)| state.map(|s| (id, s)))
+            .collect();
+        assert_eq!(stored, expected, "account {}", writes.account);
+        let (status, account) = get(
+            &client,
+            &second.url(&format!("/accounts/{}", writes.account)),
+            &token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{account}");
+        let dec = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+        let all = stored_transactions(&client, &second, &token, &writes.account).await;
+        let posted: Decimal = all
+            .values()
+            .filter(|(_, pending)| !pending)
+            .map(|(amount, _)| *amount)
+            .sum();
+        let balance = dec(&account["current_balance"]);
+        assert_eq!(
+            balance,
+            dec(&account["opening_balance"]) + posted,
+            "{account}"
+        );
+        let (status, points) = get(
+            &client,
+            &second.url(&format!("/accounts/{}/snapshots", writes.account)),
+            &token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{points}");
+        let latest = points["items"].as_array().unwrap().last().unwrap();
+        assert_eq!(dec(&latest["balance"]), balance, "{points}");
+    }
     drop(second);
-    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A transaction's amount and whether it is pending; `None`: deleted (or never made).
+type State = Option<(Decimal, bool)>;
+
+/// What one writer did before the server died.
+#[derive(Debug)]
+struct Written {
+    account: String,
+    /// Each transaction as the last acknowledged write left it.
+    expected: BTreeMap<String, State>,
+    /// The write that got no answer: its transaction, before and after.
+    in_flight: Option<(String, State, State)>,
+    /// The create that got no answer (its id unknown): what it would have stored.
+    create_in_flight: State,
+    acknowledged: usize,
+}
+
+/// Writes to `account` one request after another (creates, some of them pending; posting
+/// those; deleting some) until a request gets no answer because the server is gone.
+async fn write_until_gone(
+    client: Client,
+    api: String,
+    token: String,
+    account: String,
+    writer: usize,
+) -> Written {
+    let mut done = Written {
+        account: account.clone(),
+        expected: BTreeMap::new(),
+        in_flight: None,
+        create_in_flight: None,
+        acknowledged: 0,
+    };
+    let mut pending: Vec<String> = Vec::new();
+    let mut posted: Vec<String> = Vec::new();
+    for i in 0.. {
+        let (request, id, after) = if i % 4 == 3 && !pending.is_empty() {
+            let id = pending.remove(0);
+            let (amount, _) = done.expected[&id].unwrap();
+            let request = client
+                .patch(format!("{api}/transactions/{id}"))
+                .json(&json!({"is_pending": false}));
+            (request, Some(id), Some((amount, false)))
+        } else if i % 7 == 6 && posted.len() > 2 {
+            let id = posted.remove(0);
+            let request = client.delete(format!("{api}/transactions/{id}"));
+            (request, Some(id), None)
+        } else {
+            let amount = Decimal::new(
+                i64::try_from(1 + (writer * 53 + i * 97) % 50_000).unwrap(),
+                2,
+            );
+            let is_pending = i % 3 == 0;
+            let request = client.post(format!("{api}/transactions")).json(&json!({
+                "account_id": account, "amount": amount.to_string(),
+                "date": chrono::Utc::now().date_naive(), "description": format!("w{writer}-{i}"),
+                "is_pending": is_pending,
+            }));
+            (request, None, Some((amount, is_pending)))
+        };
+        let Ok(response) = request.bearer_auth(&token).send().await else {
+            match id {
+                Some(id) => {
+                    let before = done.expected[&id];
+                    done.in_flight = Some((id, before, after));
+                }
+                None => done.create_in_flight = after,
+            }
+            return done;
+        };
+        let (status, body) = answer(response).await;
+        assert!(status.is_success(), "{status} {body}");
+        done.acknowledged += 1;
+        let id = id.unwrap_or_else(|| body["id"].as_str().unwrap().to_owned());
+        match after {
+            Some((_, true)) => pending.push(id.clone()),
+            Some((_, false)) => posted.push(id.clone()),
+            None => {}
+        }
+        done.expected.insert(id, after);
+    }
+    done
+}
+
+/// Every transaction of the account, by id: amount and whether pending.
+async fn stored_transactions(
+    client: &Client,
+    server: &Server,
+    token: &str,
+    account: &str,
+) -> BTreeMap<String, (Decimal, bool)> {
+    let mut stored = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/transactions?account_id={account}&limit=500");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let (status, page) = get(client, &server.url(&path), token).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for t in page["items"].as_array().unwrap() {
+            stored.insert(
+                t["id"].as_str().unwrap().to_owned(),
+                (
+                    t["amount"].as_str().unwrap().parse().unwrap(),
+                    t["is_pending"].as_bool().unwrap(),
+                ),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return stored,
+        }
+    }
 }

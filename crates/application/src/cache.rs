@@ -1,8 +1,10 @@
 //! Cached reports per user, never stale after a write.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use nestegg_ports::{Cache, CacheLookup, Cached, Metrics, NoMetrics};
 use serde::Serialize;
@@ -12,12 +14,82 @@ use crate::error::AppError;
 
 /// Reads through the cache and invalidates a user's reports after their writes. A cache
 /// outage never fails a request: reads fall back to computing, and the outage is logged.
+///
+/// An invalidation that cannot reach the cache is remembered and tried again (before the next
+/// lookup, and whenever [`ReportCache::retry_invalidations`] is called) until it gets through.
+/// Until then the user's cached values are neither read nor stored: a cache that comes back
+/// with what it held (Redis restarted with its data, or reachable again after a network
+/// fault) still holds values from before the write, under a version the write never bumped.
 #[derive(Clone)]
 #[allow(missing_debug_implementations)]
 pub struct ReportCache {
     cache: Arc<dyn Cache>,
     ttl: Duration,
     metrics: Arc<dyn Metrics>,
+    outstanding: Arc<Outstanding>,
+}
+
+/// The most users whose invalidation is remembered; past that, every cached value is
+/// distrusted until the cache is reachable again and a TTL has passed.
+const MAX_OUTSTANDING: usize = 100_000;
+
+/// Invalidations that did not reach the cache.
+#[derive(Default)]
+struct Outstanding {
+    state: Mutex<OutstandingState>,
+    /// Whether a task is retrying them (one at a time).
+    retrying: AtomicBool,
+}
+
+#[derive(Default)]
+struct OutstandingState {
+    /// Each user with the number of the latest failed invalidation, so that a retry that
+    /// succeeds forgets the user only if no later one failed meanwhile.
+    users: HashMap<Uuid, u64>,
+    /// Failed invalidations so far.
+    failures: u64,
+    /// Some users were not remembered ([`MAX_OUTSTANDING`]): no cached value is trusted.
+    overflowed: bool,
+    /// After an overflow: no cached value is trusted before this (a TTL after the cache
+    /// was reachable again, when every value from before has expired).
+    distrust_until: Option<Instant>,
+}
+
+impl Outstanding {
+    fn lock(&self) -> MutexGuard<'_, OutstandingState> {
+        // A panic while holding this lock leaves the map whole; carry on with it.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn remember(&self, user_id: Uuid) {
+        let mut state = self.lock();
+        state.failures += 1;
+        let n = state.failures;
+        if state.users.len() < MAX_OUTSTANDING || state.users.contains_key(&user_id) {
+            state.users.insert(user_id, n);
+        } else {
+            state.overflowed = true;
+        }
+    }
+
+    /// Whether the user's cached values may be trusted now.
+    fn trusts(&self, user_id: Uuid) -> bool {
+        let mut state = self.lock();
+        if let Some(until) = state.distrust_until {
+            if Instant::now() < until {
+                return false;
+            }
+            state.distrust_until = None;
+        }
+        !state.overflowed && !state.users.contains_key(&user_id)
+    }
+
+    fn is_empty(&self) -> bool {
+        let state = self.lock();
+        state.users.is_empty() && !state.overflowed
+    }
 }
 
 /// What a cache lookup found: the text, or the version to store a computed value under
@@ -39,6 +111,7 @@ impl ReportCache {
             cache,
             ttl,
             metrics: Arc::new(NoMetrics),
+            outstanding: Arc::default(),
         }
     }
 
@@ -46,6 +119,48 @@ impl ReportCache {
     #[must_use]
     pub fn with_metrics(self, metrics: Arc<dyn Metrics>) -> Self {
         Self { metrics, ..self }
+    }
+
+    /// Tries again the invalidations that did not reach the cache, one after another, until
+    /// one fails. Whether none is left outstanding (`false` also when another task is at it).
+    pub async fn retry_invalidations(&self) -> bool {
+        if self.outstanding.is_empty() {
+            return true;
+        }
+        if self.outstanding.retrying.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let users: Vec<(Uuid, u64)> = {
+            let state = self.outstanding.lock();
+            state.users.iter().map(|(u, n)| (*u, *n)).collect()
+        };
+        let mut reached = true;
+        for (user_id, failure) in users {
+            if let Err(e) = self.cache.invalidate(&scope(user_id)).await {
+                tracing::debug!(error = %e, "cache still unreachable; invalidations outstanding");
+                reached = false;
+                break;
+            }
+            let mut state = self.outstanding.lock();
+            if state.users.get(&user_id) == Some(&failure) {
+                state.users.remove(&user_id);
+            }
+        }
+        let done = {
+            let mut state = self.outstanding.lock();
+            if reached && state.overflowed {
+                // Users beyond the bound were not remembered: distrust every value until all
+                // those stored before now have expired.
+                state.overflowed = false;
+                state.distrust_until = Some(Instant::now() + self.ttl);
+            }
+            if reached && state.users.is_empty() {
+                tracing::info!("cache reachable again; outstanding invalidations done");
+            }
+            state.users.is_empty() && !state.overflowed
+        };
+        self.outstanding.retrying.store(false, Ordering::Release);
+        done
     }
 
     /// The cached JSON text of `field` for the user, or that of `compute`'s value, which is
@@ -66,14 +181,13 @@ impl ReportCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, AppError>>,
     {
-        let scope = scope(user_id);
-        let version = match self.lookup(&scope, field).await {
+        let version = match self.lookup(user_id, field).await {
             Lookup::Hit(text) => return Ok(text),
             Lookup::Miss(version) => version,
         };
         let text = Self::computed_json(compute).await?;
         if let Some(version) = version {
-            self.store(&scope, field, &text, version).await;
+            self.store(&scope(user_id), field, &text, version).await;
         }
         Ok(text)
     }
@@ -112,8 +226,8 @@ impl ReportCache {
         serde_json::to_string(&value).map_err(|e| AppError::Unexpected(e.into()))
     }
 
-    async fn lookup(&self, scope: &str, field: &str) -> Lookup {
-        let lookup = self.read(scope, field).await;
+    async fn lookup(&self, user_id: Uuid, field: &str) -> Lookup {
+        let lookup = self.read(user_id, field).await;
         self.metrics.report_cache(match &lookup {
             Lookup::Hit(_) => CacheLookup::Hit,
             Lookup::Miss(Some(_)) => CacheLookup::Miss,
@@ -122,8 +236,13 @@ impl ReportCache {
         lookup
     }
 
-    async fn read(&self, scope: &str, field: &str) -> Lookup {
-        match self.cache.get(scope, field).await {
+    async fn read(&self, user_id: Uuid, field: &str) -> Lookup {
+        self.retry_invalidations().await;
+        if !self.outstanding.trusts(user_id) {
+            // Its values may predate a write whose invalidation has not reached the cache.
+            return Lookup::Miss(None);
+        }
+        match self.cache.get(&scope(user_id), field).await {
             Ok(Cached {
                 value: Some(text), ..
             }) => Lookup::Hit(text),
@@ -148,11 +267,12 @@ impl ReportCache {
         }
     }
 
-    /// Drops the user's cached reports; call after every write that changes them.
+    /// Drops the user's cached reports; call after every write that changes them. If the
+    /// cache cannot be reached, the invalidation is remembered and tried again.
     pub async fn invalidate(&self, user_id: Uuid) {
         if let Err(e) = self.cache.invalidate(&scope(user_id)).await {
-            // The TTL bounds how long a value cached before the outage can outlive this write.
-            tracing::error!(error = %e, %user_id, "cache invalidation failed");
+            tracing::error!(error = %e, %user_id, "cache invalidation failed; it will be retried");
+            self.outstanding.remember(user_id);
         }
     }
 }
@@ -287,5 +407,137 @@ mod tests {
             .times(1)
             .returning(|_| Err(CacheError::Unavailable("down".into())));
         cache(mock).invalidate(Uuid::nil()).await;
+    }
+
+    #[tokio::test]
+    async fn a_user_whose_invalidation_failed_is_computed_from_the_database_until_a_retry_reaches_the_cache()
+     {
+        let mut mock = MockCache::new();
+        let user = Uuid::now_v7();
+        let mut seq = mockall::Sequence::new();
+        // The write's invalidation fails; at the next read the cache is still unreachable, so
+        // the read is computed and nothing is read from or stored in the cache.
+        mock.expect_invalidate()
+            .times(2)
+            .in_sequence(&mut seq)
+            .returning(|_| Err(CacheError::Unavailable("down".into())));
+        // Then the retry reaches it, and only after that is the cache read again.
+        mock.expect_invalidate()
+            .with(eq(format!("user:{user}")))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+        mock.expect_get()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _| {
+                Ok(Cached {
+                    version: 9,
+                    value: Some("\"fresh\"".into()),
+                })
+            });
+        mock.expect_put_if_current().never();
+        let cache = cache(mock);
+        cache.invalidate(user).await;
+        let text = cache
+            .get_or_compute_json(user, "f", || async { Ok("computed") })
+            .await
+            .unwrap();
+        assert_eq!(text, "\"computed\"");
+        let text = cache
+            .get_or_compute_json(user, "f", || async {
+                Err::<String, _>(AppError::NotFound("should not be computed"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(text, "\"fresh\"");
+    }
+
+    #[tokio::test]
+    async fn an_invalidation_that_fails_again_while_an_earlier_one_is_retried_is_not_forgotten() {
+        let mut mock = MockCache::new();
+        let user = Uuid::now_v7();
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let cache_slot: std::sync::Arc<std::sync::OnceLock<super::ReportCache>> =
+            std::sync::Arc::default();
+        let (counted, slot) = (calls.clone(), cache_slot.clone());
+        // 1: the first write's invalidation fails. 2: the retry reaches the cache, but while it
+        // runs a second write's invalidation fails. 3: the next read retries again: the user is
+        // still outstanding, not forgotten.
+        mock.expect_invalidate().returning(move |_| {
+            let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            match n {
+                1 => Err(CacheError::Unavailable("down".into())),
+                2 => {
+                    // Another write's invalidation fails while this retry is in flight.
+                    slot.get().unwrap().outstanding.remember(user);
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        });
+        mock.expect_get().returning(|_, _| {
+            Ok(Cached {
+                version: 1,
+                value: Some("1".into()),
+            })
+        });
+        let cache = cache(mock);
+        cache_slot.set(cache.clone()).ok().unwrap();
+        cache.invalidate(user).await;
+        cache
+            .get_or_compute_json(user, "f", || async { Ok(0) })
+            .await
+            .unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let text = cache
+            .get_or_compute_json(user, "f", || async { Ok(0) })
+            .await
+            .unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(text, "1");
+    }
+
+    #[tokio::test]
+    async fn when_more_users_miss_their_invalidation_than_are_remembered_no_value_is_trusted_until_a_ttl_after_the_cache_returns()
+     {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let mut mock = MockCache::new();
+        let down = Arc::new(AtomicBool::new(true));
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let is_down = down.clone();
+        mock.expect_invalidate().returning(move |_| {
+            if is_down.load(Ordering::SeqCst) {
+                Err(CacheError::Unavailable("down".into()))
+            } else {
+                Ok(())
+            }
+        });
+        let counted = reads.clone();
+        mock.expect_get().returning(move |_, _| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(Cached {
+                version: 1,
+                value: Some("1".into()),
+            })
+        });
+        let ttl = Duration::from_millis(200);
+        let cache = super::ReportCache::new(Arc::new(mock), ttl);
+        for _ in 0..=super::MAX_OUTSTANDING {
+            cache.invalidate(Uuid::new_v4()).await;
+        }
+        let someone = Uuid::new_v4();
+        let read = || cache.get_or_compute_json(someone, "f", || async { Ok(0) });
+        assert_eq!(read().await.unwrap(), "0");
+        down.store(false, Ordering::SeqCst);
+        assert!(cache.retry_invalidations().await);
+        // Reachable again, but users beyond the bound were never remembered.
+        assert_eq!(read().await.unwrap(), "0");
+        assert_eq!(reads.load(Ordering::SeqCst), 0);
+        tokio::time::sleep(ttl).await;
+        assert_eq!(read().await.unwrap(), "1");
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
     }
 }

@@ -313,7 +313,21 @@ impl BankSync {
     /// # Errors
     /// Store failures while looking for due connections.
     pub async fn sync_due(&self, interval: Duration, limit: u32) -> Result<usize, AppError> {
-        if self.plaid.is_none() {
+        self.sync_due_while(interval, limit, &|| true).await
+    }
+
+    /// As [`BankSync::sync_due`], asking `keep_going` before each connection: once it says no
+    /// (the service is stopping), no further sync starts; the one running is finished.
+    ///
+    /// # Errors
+    /// Store failures while looking for due connections.
+    pub async fn sync_due_while(
+        &self,
+        interval: Duration,
+        limit: u32,
+        keep_going: &(dyn Fn() -> bool + Send + Sync),
+    ) -> Result<usize, AppError> {
+        if self.plaid.is_none() || !keep_going() {
             return Ok(0);
         }
         let since = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
@@ -325,6 +339,9 @@ impl BankSync {
         let due = self.connections.due(before, limit).await?;
         let mut ran = 0;
         for connection in &due {
+            if !keep_going() {
+                break;
+            }
             match self.run(connection, SyncTrigger::Scheduled).await {
                 Ok(_) => ran += 1,
                 Err(AppError::Conflict { .. }) => {}

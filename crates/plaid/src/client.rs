@@ -31,10 +31,31 @@ enum Replay {
 }
 
 /// Plaid over HTTP. Cheap to clone; share one per process.
+///
+/// Each request runs on the Tokio runtime the client was made on (when it was made on one),
+/// so its pooled connections belong to that runtime. A server's worker threads each run a
+/// runtime of their own that stops before the process does: a connection opened while
+/// serving a request there would break for whoever used it next once that worker stopped
+/// (at shutdown, the scheduler's sync in flight).
 #[derive(Clone)]
 pub struct PlaidClient {
     http: reqwest::Client,
     config: PlaidConfig,
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+/// One attempt failed without an answer.
+#[derive(Debug)]
+enum SendError {
+    Http(reqwest::Error),
+    /// The task running it was cancelled (its runtime is shutting down).
+    Cancelled,
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(e: reqwest::Error) -> Self {
+        Self::Http(e)
+    }
 }
 
 impl fmt::Debug for PlaidClient {
@@ -80,7 +101,11 @@ impl PlaidClient {
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .build()?;
-        Ok(Self { http, config })
+        Ok(Self {
+            http,
+            config,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        })
     }
 
     /// The configuration in use.
@@ -154,12 +179,10 @@ impl PlaidClient {
                     return Err(map_error(status, error, retry_after));
                 }
                 Err(e) => {
-                    let what = if e.is_timeout() {
-                        "timed out"
-                    } else if e.is_connect() {
-                        "cannot connect"
-                    } else {
-                        "request failed"
+                    let what = match e {
+                        SendError::Http(e) if e.is_timeout() => "timed out",
+                        SendError::Http(e) if e.is_connect() => "cannot connect",
+                        SendError::Http(_) | SendError::Cancelled => "request failed",
                     };
                     tracing::warn!(path, attempt, elapsed_ms, error = what, "plaid call failed");
                     if replay == Replay::Safe && retries_left {
@@ -178,22 +201,32 @@ impl PlaidClient {
         }
     }
 
-    /// One attempt: the status, `Retry-After` and the body.
+    /// One attempt: the status, `Retry-After` and the body; on the client's runtime.
     async fn send<B: Serialize + Sync>(
         &self,
         url: &str,
         body: &B,
-    ) -> Result<(StatusCode, Option<Duration>, Vec<u8>), reqwest::Error> {
-        let response = self.http.post(url).json(body).send().await?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let bytes = response.bytes().await?;
-        Ok((status, retry_after, bytes.to_vec()))
+    ) -> Result<(StatusCode, Option<Duration>, Vec<u8>), SendError> {
+        let request = self.http.post(url).json(body);
+        let attempt = async move {
+            let response = request.send().await?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let bytes = response.bytes().await?;
+            Ok((status, retry_after, bytes.to_vec()))
+        };
+        match &self.runtime {
+            Some(runtime) => runtime
+                .spawn(attempt)
+                .await
+                .unwrap_or(Err(SendError::Cancelled)),
+            None => attempt.await,
+        }
     }
 
     /// The wait before retry number `attempt` (1-based): the base doubled each time, capped,

@@ -765,3 +765,49 @@ async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
         [Counted::Sync(SyncTrigger::Manual, SyncOutcome::Superseded)]
     );
 }
+
+#[tokio::test]
+async fn once_told_to_stop_the_scheduled_syncs_start_no_further_connection_after_the_running_one() {
+    let user = Uuid::now_v7();
+    let (first, second) = (connection(user), connection(user));
+    let (first_secret, second_secret) = (secret_for(&first, None), secret_for(&second, None));
+    let first_id = first.id;
+    let mut s = Setup::new();
+    let due = vec![first.clone(), second.clone()];
+    s.repo.expect_due().returning(move |_, _| Ok(due.clone()));
+    s.repo.expect_secret().returning(move |id| {
+        Ok(if id == first_id {
+            first_secret.clone()
+        } else {
+            second_secret.clone()
+        })
+    });
+    let leased = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&leased);
+    s.repo.expect_acquire().returning(move |id, _, _, _| {
+        seen.lock().unwrap().push(id);
+        Ok(true)
+    });
+    s.repo.expect_release().returning(|_, _| Ok(()));
+    s.repo.expect_set_status().returning(|_, _, _, _, _| Ok(()));
+    s.plaid.expect_accounts().returning(|_| Ok(vec![]));
+    s.plaid
+        .expect_transactions_sync()
+        .returning(|_, _, _| Ok(page(vec![], "c1", false)));
+    s.repo
+        .expect_apply()
+        .times(1)
+        .returning(|_, _| Ok(SyncCounts::default()));
+    expect_invalidations(&mut s.cache, user, 1);
+    // Asked before looking for due connections and before each one: the stop comes while the
+    // first one syncs.
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let keep_going = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2;
+    let ran = s
+        .service()
+        .sync_due_while(Duration::from_secs(3600), 10, &keep_going)
+        .await
+        .unwrap();
+    assert_eq!(ran, 1);
+    assert!(leased.lock().unwrap().iter().all(|id| *id == first_id));
+}
