@@ -13,28 +13,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use nestegg_persistence::Db;
-use nestegg_persistence::sql::statement;
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use support::{Server, TempDir, answer, get, link, plaid_env, post, sign_up};
+use support::{Server, TempDir, answer, get, link, plaid_env, post, query, sign_up};
 
 const LEASE_SECONDS: u64 = 5;
-
-/// Runs SQL on the file the servers use, through a connection of the test's own.
-async fn query(url: &str, sql: &str) -> Vec<sea_orm::QueryResult> {
-    let db = Db::connect(url).await.unwrap();
-    let rows = db
-        .conn()
-        .query_all_raw(statement(db.backend(), sql, []))
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    rows
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_next_sync_stores_everything_once_when_the_dead_servers_lease_runs_out()

@@ -13,15 +13,13 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use nestegg_persistence::Db;
-use nestegg_persistence::sql::statement;
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use support::{
-    PrivatePostgres, PrivateRedis, Server, TempDir, answer, get, link, plaid_env, post, sign_up,
+    PrivatePostgres, PrivateRedis, Server, TempDir, answer, get, link, plaid_env, post, query,
+    sign_up,
 };
 
 /// The settings every server of these tests shares, beside `DATABASE_URL`.
@@ -119,18 +117,6 @@ async fn write_until(
         }
     }
     (outcomes, acknowledged)
-}
-
-/// Runs `sql` on `url` through a connection of the test's own.
-async fn query(url: &str, sql: &str) -> Vec<sea_orm::QueryResult> {
-    let db = Db::connect(url).await.unwrap();
-    let rows = db
-        .conn()
-        .query_all_raw(statement(db.backend(), sql, []))
-        .await
-        .unwrap();
-    db.close().await.unwrap();
-    rows
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

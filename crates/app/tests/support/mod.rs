@@ -159,6 +159,20 @@ impl Drop for Server {
 }
 
 /// The answer's status and its body as JSON (a string when it is not JSON).
+/// Runs `sql` on the database at `url` (the one the servers use) through a connection of
+/// the test's own.
+pub async fn query(url: &str, sql: &str) -> Vec<sea_orm::QueryResult> {
+    use sea_orm::ConnectionTrait;
+    let db = nestegg_persistence::Db::connect(url).await.unwrap();
+    let rows = db
+        .conn()
+        .query_all_raw(nestegg_persistence::sql::statement(db.backend(), sql, []))
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    rows
+}
+
 pub async fn answer(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
