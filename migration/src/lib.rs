@@ -14,6 +14,7 @@ mod m20261126_000004_ledger;
 mod m20261127_000005_plaid_sync;
 mod m20261128_000006_sessions;
 mod m20261129_000007_export_order;
+mod m20261130_000008_instances;
 mod steps;
 
 use steps::Run;
@@ -29,6 +30,7 @@ pub const SOURCES: &[&str] = &[
     include_str!("m20261127_000005_plaid_sync.rs"),
     include_str!("m20261128_000006_sessions.rs"),
     include_str!("m20261129_000007_export_order.rs"),
+    include_str!("m20261130_000008_instances.rs"),
     include_str!("steps.rs"),
 ];
 
@@ -47,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(Run(m20261127_000005_plaid_sync::Migration)),
             Box::new(Run(m20261128_000006_sessions::Migration)),
             Box::new(Run(m20261129_000007_export_order::Migration)),
+            Box::new(Run(m20261130_000008_instances::Migration)),
         ]
     }
 }

@@ -96,6 +96,20 @@ pub struct Settings {
     pub cache_max_bytes: u64,
     /// Reports cached per user in Redis (`NESTEGG_CACHE_MAX_ENTRIES_PER_USER`, default 32).
     pub cache_max_entries_per_user: u32,
+    /// Whether this instance serves the database alone or beside others
+    /// (`NESTEGG_INSTANCES`: `one`, the default, or `several`, PostgreSQL only).
+    pub instances: Instances,
+}
+
+/// How many server instances serve one database (`NESTEGG_INSTANCES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instances {
+    /// This one alone (checked at start on PostgreSQL: a second instance is refused). It
+    /// keeps cached reports, checked sessions and login counters in its own memory.
+    One,
+    /// Several on one PostgreSQL database: what they must agree on (report versions,
+    /// sessions, login counters) is read from Redis when set, from the database otherwise.
+    Several,
 }
 
 /// Plaid's settings.
@@ -333,6 +347,24 @@ impl Settings {
             0..=60,
             "expected a whole number of seconds from 0 to 60",
         )?;
+        let instances = match get("NESTEGG_INSTANCES").as_deref().map(str::trim) {
+            None | Some("one") => Instances::One,
+            Some("several") if !is_sqlite => Instances::Several,
+            Some("several") => {
+                return Err(ConfigError::Invalid {
+                    name: "NESTEGG_INSTANCES",
+                    why: "several instances need a PostgreSQL DATABASE_URL (an SQLite file \
+                          is served by one process)"
+                        .into(),
+                });
+            }
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "NESTEGG_INSTANCES",
+                    why: "expected one or several".into(),
+                });
+            }
+        };
         let trusted_proxies = match get("NESTEGG_TRUSTED_PROXIES") {
             None => Vec::new(),
             Some(list) => parse_proxies(&list)?,
@@ -379,17 +411,36 @@ impl Settings {
             bcrypt_queue,
             cache_max_bytes,
             cache_max_entries_per_user,
+            instances,
         })
     }
 }
 
 impl Settings {
+    /// How long a session's state, once read, is trusted: `NESTEGG_SESSION_CHECK_SECONDS`
+    /// alone; not at all beside other instances, where a logout through one of them must be
+    /// refused at once by the others.
+    #[must_use]
+    pub fn session_check_ttl(&self) -> std::time::Duration {
+        match self.instances {
+            Instances::One => self.session_check_ttl,
+            Instances::Several => std::time::Duration::ZERO,
+        }
+    }
+
     /// The report cache and login throttle in use, for the start-up line: `in-process`, or
     /// Redis's URL without its user, password or query, and the key prefix.
     #[must_use]
     pub fn cache_description(&self) -> String {
         let Some(url) = &self.redis_url else {
-            return "in-process".to_owned();
+            return match self.instances {
+                Instances::One => "in-process".to_owned(),
+                Instances::Several => {
+                    "in-process, versions and login counters in the database (several \
+                     instances)"
+                        .to_owned()
+                }
+            };
         };
         let url = url.split('?').next().unwrap_or_default();
         let shown = match url.split_once("://") {

@@ -12,12 +12,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context;
-use nestegg_persistence::Db;
+use nestegg_persistence::{ClaimError, Db, InstanceClaim, InstanceRole};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use utoipa_actix_web::AppExt;
 
-use crate::config::Settings;
+use crate::config::{Instances, Settings};
 use crate::decode;
 use crate::error::ApiError;
 use crate::metrics::server::{MetricsServer, serve_metrics};
@@ -41,6 +41,8 @@ pub struct Application {
     stopping: watch::Sender<bool>,
     /// The scheduler, when it runs: awaited (up to the timeout) when stopping.
     scheduler: Option<JoinHandle<()>>,
+    /// This instance's claim on the database, kept while it serves (see [`claim_database`]).
+    claim: Option<(InstanceClaim, Db)>,
 }
 
 impl Application {
@@ -99,12 +101,26 @@ impl Application {
             stopping,
             scheduler,
             metrics,
+            claim,
             ..
         } = self;
         let handle = server.handle();
         let metrics = metrics.map(|m| (m.server.handle(), tokio::spawn(m.run())));
+        let lost = async move {
+            match claim {
+                Some((claim, db)) => keep_claim(claim, db).await,
+                None => std::future::pending().await,
+            }
+        };
         let served = tokio::select! {
             served = &mut server => served,
+            why = lost => {
+                tracing::error!("{why}; stopping");
+                stopping.send_replace(true);
+                drop(handle.stop(true));
+                // Whatever the server's own end, this instance must not go on serving.
+                server.await.and(Err(std::io::Error::other(why)))
+            }
             () = stop => {
                 tracing::info!(
                     timeout_seconds = SHUTDOWN_TIMEOUT.as_secs(),
@@ -190,6 +206,7 @@ pub async fn migrated_database(settings: &Settings) -> anyhow::Result<(Db, Vec<S
 /// When the database cannot be reached or migrated, or the address cannot be bound.
 pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let (db, migrations_applied) = migrated_database(settings).await?;
+    let claim = claim_database(&db, settings.instances).await?;
     let listener = TcpListener::bind(&settings.addr)
         .with_context(|| format!("cannot listen on {} (NESTEGG_ADDR)", settings.addr))?;
     let metrics_listener = match &settings.metrics_addr {
@@ -216,7 +233,66 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     }
     app.migrations_applied = migrations_applied;
     app.metrics = metrics;
+    app.claim = Some((claim, db));
     Ok(app)
+}
+
+/// How long a start waits for a claim another instance holds: a process that was just
+/// killed leaves its connection, and so its lock, to the database for a moment.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(5);
+
+/// How often a serving instance checks that its claim still holds.
+const CLAIM_CHECK: Duration = Duration::from_secs(1);
+
+/// Claims the database for this instance's role (`NESTEGG_INSTANCES`): a sole instance must
+/// be the only one, an instance of several must not meet a sole one.
+///
+/// # Errors
+/// When another instance holds the database in a role that excludes this one (after waiting
+/// up to [`CLAIM_PATIENCE`]), or the database cannot be asked.
+pub async fn claim_database(db: &Db, instances: Instances) -> anyhow::Result<InstanceClaim> {
+    let role = match instances {
+        Instances::One => InstanceRole::Sole,
+        Instances::Several => InstanceRole::Shared,
+    };
+    let started = std::time::Instant::now();
+    loop {
+        match InstanceClaim::claim(db, role).await {
+            Ok(claim) => return Ok(claim),
+            Err(ClaimError::Taken(why)) if started.elapsed() < CLAIM_PATIENCE => {
+                tracing::debug!(why, "the database is claimed; asking again");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("claiming the database")),
+        }
+    }
+}
+
+/// Checks the claim every [`CLAIM_CHECK`] and claims again when its connection went (the
+/// database restarted): returns only when another instance took the database meanwhile in
+/// a role that excludes this one, with why.
+async fn keep_claim(mut claim: InstanceClaim, db: Db) -> String {
+    let mut warned = false;
+    loop {
+        tokio::time::sleep(CLAIM_CHECK).await;
+        if claim.holds().await {
+            continue;
+        }
+        if !warned {
+            tracing::warn!("the connection holding this instance's claim went; claiming again");
+            warned = true;
+        }
+        match claim.renew(&db).await {
+            Ok(()) => {
+                warned = false;
+                tracing::info!("this instance's claim on the database holds again");
+            }
+            Err(ClaimError::Taken(why)) => return why.to_owned(),
+            Err(ClaimError::Store(e)) => {
+                tracing::debug!(error = %e, "cannot claim the database yet");
+            }
+        }
+    }
 }
 
 /// How often the scheduler looks for due connections: a webhook's request waits at most this.
@@ -374,6 +450,7 @@ pub fn serve(
         migrations_applied: Vec::new(),
         metrics: None,
         stopping: watch::channel(false).0,
+        claim: None,
         scheduler: None,
     })
 }

@@ -15,21 +15,24 @@ use nestegg_application::plaid::{BankSync, SyncSettings};
 use nestegg_application::portfolios::PortfolioService;
 use nestegg_application::reports::ReportService;
 use nestegg_application::transactions::TransactionService;
-use nestegg_cache::{InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle};
+use nestegg_cache::{
+    InMemoryCache, InMemoryThrottle, RedisCache, RedisStore, RedisThrottle, SharedVersionCache,
+};
 use nestegg_crypto::{
     AesGcmCipher, BcryptHasher, JwtAccessTokens, PlaidWebhookVerifier, RandomSecretTokens,
 };
 use nestegg_persistence::{
     Db, SqlAccountRepository, SqlConnectionRepository, SqlExportRepository,
     SqlInvestmentRepository, SqlPortfolioRepository, SqlRefreshTokenRepository,
-    SqlReportRepository, SqlTransactionRepository, SqlUserRepository,
+    SqlLoginThrottle, SqlReportRepository, SqlScopeVersions, SqlTransactionRepository,
+    SqlUserRepository,
 };
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_ports::{
     AccessTokens, Cache, Cipher, Clock, HealthProbe, LoginThrottle, Plaid, WebhookVerifier,
 };
 
-use crate::config::Settings;
+use crate::config::{Instances, Settings};
 use crate::metrics::{AppMetrics, CacheSource, Sources};
 
 /// The wall clock, truncated to microseconds so that a time reads back the same from every
@@ -106,6 +109,18 @@ impl AppState {
                     Arc::new(redis.clone()),
                     Some(Arc::new(store)),
                     CacheSource::Redis(redis),
+                )
+            }
+            None if settings.instances == Instances::Several => {
+                // No cache server between the instances: values stay in each one's memory,
+                // their versions and the login counters go to the database they share.
+                let memory = Arc::new(InMemoryCache::new(settings.cache_max_bytes));
+                let versions = Arc::new(SqlScopeVersions::new(db.clone()));
+                (
+                    Arc::new(SqlLoginThrottle::new(db.clone())),
+                    Arc::new(SharedVersionCache::new(memory.clone(), versions)),
+                    None,
+                    CacheSource::Memory(memory),
                 )
             }
             None => {
@@ -192,7 +207,7 @@ impl AppState {
                 ports,
                 AuthPolicy {
                     session_max_age: settings.session_max_age,
-                    session_check_ttl: settings.session_check_ttl,
+                    session_check_ttl: settings.session_check_ttl(),
                     registration_open: settings.registration_open,
                     ..AuthPolicy::default()
                 },

@@ -451,7 +451,10 @@ impl BankSync {
         trigger: SyncTrigger,
     ) -> Result<SyncReport, AppError> {
         let started = Instant::now();
-        let (outcome, result) = self.run_leased(connection).await;
+        // A scheduled sync takes the lease only if the connection is as it was listed: one
+        // synced meanwhile by another instance is no longer due.
+        let listed = (trigger == SyncTrigger::Scheduled).then_some(connection.updated_at);
+        let (outcome, result) = self.run_leased(connection, listed).await;
         self.metrics
             .sync_finished(trigger, outcome, started.elapsed());
         result
@@ -460,8 +463,9 @@ impl BankSync {
     async fn run_leased(
         &self,
         connection: &Connection,
+        listed: Option<DateTime<Utc>>,
     ) -> (SyncOutcome, Result<SyncReport, AppError>) {
-        match self.hold(connection.id).await {
+        match self.hold(connection.id, listed).await {
             Ok(true) => {}
             Ok(false) => return (SyncOutcome::InProgress, Err(in_progress())),
             Err(e) => return (SyncOutcome::StoreError, Err(e.into())),
@@ -484,13 +488,17 @@ impl BankSync {
         (outcome, result)
     }
 
-    /// Takes or renews the connection's lease for this process. Whether it holds it.
-    async fn hold(&self, id: Uuid) -> Result<bool, RepoError> {
+    /// Takes or renews the connection's lease for this process (taking it only if the
+    /// connection still has the `updated_at` it was `listed` with, when given). Whether it
+    /// holds it.
+    async fn hold(&self, id: Uuid, listed: Option<DateTime<Utc>>) -> Result<bool, RepoError> {
         let now = self.clock.now();
         let until = now
             + chrono::Duration::from_std(self.settings.lease)
                 .unwrap_or_else(|_| chrono::Duration::minutes(5));
-        self.connections.acquire(id, self.holder, now, until).await
+        self.connections
+            .acquire(id, self.holder, now, until, listed)
+            .await
     }
 
     async fn record(
@@ -669,7 +677,7 @@ impl BankSync {
             added.extend(page.added);
             modified.extend(page.modified);
             removed.extend(page.removed.into_iter().map(|r| r.transaction_id));
-            if !self.hold(id).await.map_err(store_failure)? {
+            if !self.hold(id, None).await.map_err(store_failure)? {
                 return Err(Failure::Superseded);
             }
             if !page.has_more {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use moka::Expiry;
 use moka::notification::RemovalCause;
 use moka::sync::Cache as Moka;
-use nestegg_ports::{Cache, CacheError, Cached};
+use nestegg_ports::{Cache, CacheError, Cached, ScopeVersions};
 
 /// The default budget: about a hundred of the largest reports (a ten-year daily history is
 /// ~300 KB), and with the allocator's share still under 64 MB of resident memory
@@ -154,6 +154,30 @@ impl InMemoryCache {
         }
     }
 
+    /// The value of (scope, field) if it was stored under `version`.
+    fn value_at(&self, scope: &str, field: &str, version: u64) -> Option<String> {
+        self.values
+            .get(&key(scope, field))
+            .filter(|entry| entry.version == version)
+            .map(|entry| entry.value.to_string())
+    }
+
+    /// Stores the value under `version`, evicting at once for the budget.
+    fn store(&self, scope: &str, field: &str, value: &str, version: u64, ttl: Duration) {
+        self.values.insert(
+            key(scope, field),
+            Entry {
+                version,
+                value: value.into(),
+                ttl,
+            },
+        );
+        // moka applies evictions in batches (dozens of writes); with values of hundreds of KB
+        // that let the cache overshoot its budget by tens of MB. A put follows a computation
+        // that took milliseconds, so evicting at once costs little.
+        self.values.run_pending_tasks();
+    }
+
     fn version_of(&self, scope: &str) -> &AtomicU64 {
         // The modulo is below VERSION_SLOTS, so the cast back to usize cannot truncate.
         let slot = (self.hasher.hash_one(scope) % VERSION_SLOTS as u64) as usize;
@@ -171,11 +195,7 @@ impl Cache for InMemoryCache {
     async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
         // The version first: a value read after it that still carries it was current then.
         let version = self.version_of(scope).load(Ordering::SeqCst);
-        let value = self
-            .values
-            .get(&key(scope, field))
-            .filter(|entry| entry.version == version)
-            .map(|entry| entry.value.to_string());
+        let value = self.value_at(scope, field, version);
         Ok(Cached { version, value })
     }
 
@@ -192,24 +212,64 @@ impl Cache for InMemoryCache {
         }
         // An invalidation landing between the check and the insert is harmless: the entry
         // carries `version`, which is no longer current, so it is never served.
-        self.values.insert(
-            key(scope, field),
-            Entry {
-                version,
-                value: value.into(),
-                ttl,
-            },
-        );
-        // moka applies evictions in batches (dozens of writes); with values of hundreds of KB
-        // that let the cache overshoot its budget by tens of MB. A put follows a computation
-        // that took milliseconds, so evicting at once costs little.
-        self.values.run_pending_tasks();
+        self.store(scope, field, value, version, ttl);
         Ok(true)
     }
 
     async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
         self.version_of(scope).fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// Values in this process's memory ([`InMemoryCache`]'s budget and TTLs) under versions kept
+/// in a store every instance shares ([`ScopeVersions`], the database): for several instances
+/// without a cache server. A lookup reads the scope's version from the store and serves the
+/// local value only if it was computed under that version; an invalidation bumps the stored
+/// version, so a write through any instance retires every other instance's values for the
+/// scope at once. Each lookup costs one small read of the store (a hit included), and a put
+/// another.
+#[allow(missing_debug_implementations)]
+pub struct SharedVersionCache {
+    local: Arc<InMemoryCache>,
+    versions: Arc<dyn ScopeVersions>,
+}
+
+impl SharedVersionCache {
+    /// Values in `local`, versions in `versions`.
+    #[must_use]
+    pub fn new(local: Arc<InMemoryCache>, versions: Arc<dyn ScopeVersions>) -> Self {
+        Self { local, versions }
+    }
+}
+
+#[async_trait]
+impl Cache for SharedVersionCache {
+    async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
+        let version = self.versions.current(scope).await?;
+        let value = self.local.value_at(scope, field, version);
+        Ok(Cached { version, value })
+    }
+
+    async fn put_if_current(
+        &self,
+        scope: &str,
+        field: &str,
+        value: &str,
+        version: u64,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        if self.versions.current(scope).await? != version {
+            return Ok(false);
+        }
+        // A bump landing between the read and the store is harmless: the value carries
+        // `version`, which every later lookup finds outdated.
+        self.local.store(scope, field, value, version, ttl);
+        Ok(true)
+    }
+
+    async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
+        self.versions.bump(scope).await
     }
 }
 

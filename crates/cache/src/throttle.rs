@@ -9,31 +9,15 @@ use deadpool_redis::redis;
 use moka::Expiry;
 use moka::policy::EvictionPolicy;
 use nestegg_ports::throttle::PENDING_TIMEOUT;
-use nestegg_ports::{LoginThrottle, RepoError, ThrottleKey, Throttled};
+use nestegg_ports::{LoginThrottle, RepoError, ThrottleCounter, ThrottleKey, Throttled};
 
 use crate::redis::RedisStore;
 
-/// One key's window: when it ends, its failures, and attempts still being judged.
+/// One key's counter and the window it was made for (its entry expires with the window).
 #[derive(Debug, Clone, Copy)]
 struct Counter {
-    ends: DateTime<Utc>,
-    failures: u32,
-    pending: u32,
-    /// After this, pending attempts no longer count (their requests were dropped).
-    pending_until: DateTime<Utc>,
+    count: ThrottleCounter,
     window: Duration,
-}
-
-impl Counter {
-    fn fresh(k: &ThrottleKey, now: DateTime<Utc>) -> Self {
-        Self {
-            ends: now + to_chrono(k.window),
-            failures: 0,
-            pending: 0,
-            pending_until: now,
-            window: k.window,
-        }
-    }
 }
 
 /// Entries leave the cache when their window ends; an update keeps the window's end.
@@ -101,49 +85,38 @@ impl InMemoryThrottle {
     }
 
     /// The key's counter in its current window (a fresh one when the last window ended).
-    fn current(&self, k: &ThrottleKey, now: DateTime<Utc>) -> Counter {
-        match self.counters.get(&k.key) {
-            Some(mut c) if c.ends > now => {
-                if c.pending_until <= now {
-                    c.pending = 0;
-                }
-                c
-            }
-            _ => Counter::fresh(k, now),
-        }
+    fn current(&self, k: &ThrottleKey, now: DateTime<Utc>) -> ThrottleCounter {
+        ThrottleCounter::at(self.counters.get(&k.key).map(|c| c.count), k, now)
     }
 
-    fn store(&self, k: &ThrottleKey, counter: Counter) {
+    fn store(&self, k: &ThrottleKey, count: ThrottleCounter) {
         if self
             .counters
             .get(&k.key)
-            .is_some_and(|old| old.ends != counter.ends)
+            .is_some_and(|old| old.count.ends != count.ends)
         {
             // A new window replaces the entry, so that its expiry starts again too.
             self.counters.invalidate(&k.key);
         }
-        self.counters.insert(k.key.clone(), counter);
+        self.counters.insert(
+            k.key.clone(),
+            Counter {
+                count,
+                window: k.window,
+            },
+        );
     }
 
     fn settle(&self, keys: &[ThrottleKey], now: DateTime<Utc>, failed: bool) {
         let _step = self.step();
         for k in keys {
-            let mut c = self.current(k, now);
-            c.pending = c.pending.saturating_sub(1);
-            if failed {
-                c.failures = c.failures.saturating_add(1);
-            } else if c.failures == 0 && c.pending == 0 {
+            match self.current(k, now).settled(failed) {
+                Some(c) => self.store(k, c),
                 // Nothing left to remember: free the entry for others.
-                self.counters.invalidate(&k.key);
-                continue;
+                None => self.counters.invalidate(&k.key),
             }
-            self.store(k, c);
         }
     }
-}
-
-fn to_chrono(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 /// Seconds to announce for a wait, rounded up so that waiting exactly that long is enough.
@@ -159,29 +132,10 @@ impl LoginThrottle for InMemoryThrottle {
         now: DateTime<Utc>,
     ) -> Result<Vec<u32>, Throttled> {
         let _step = self.step();
-        let counters: Vec<Counter> = keys.iter().map(|k| self.current(k, now)).collect();
-        let mut busy = false;
-        let mut wait = chrono::Duration::zero();
+        let counters: Vec<ThrottleCounter> = keys.iter().map(|k| self.current(k, now)).collect();
+        ThrottleCounter::judge(keys, &counters, now)?;
         for (k, c) in keys.iter().zip(&counters) {
-            if c.failures >= k.max_failures {
-                wait = wait.max(c.ends - now);
-            } else if c.failures.saturating_add(c.pending) >= k.max_failures {
-                busy = true;
-            }
-        }
-        if wait > chrono::Duration::zero() {
-            let ms = wait.num_milliseconds().max(0).unsigned_abs();
-            return Err(Throttled::Refused {
-                retry_after: whole_seconds(ms),
-            });
-        }
-        if busy {
-            return Err(Throttled::Busy);
-        }
-        for (k, mut c) in keys.iter().zip(counters.iter().copied()) {
-            c.pending = c.pending.saturating_add(1);
-            c.pending_until = now + to_chrono(PENDING_TIMEOUT);
-            self.store(k, c);
+            self.store(k, c.admitted(now));
         }
         Ok(counters.iter().map(|c| c.failures).collect())
     }
@@ -361,6 +315,10 @@ mod tests {
             max_failures: max,
             window: Duration::from_secs(900),
         }
+    }
+
+    fn to_chrono(d: Duration) -> chrono::Duration {
+        chrono::Duration::from_std(d).unwrap()
     }
 
     fn t0() -> DateTime<Utc> {

@@ -22,7 +22,7 @@ use nestegg_ports::RepoError;
 use sea_orm::{ConnectionTrait, DbBackend, Value};
 use uuid::Uuid;
 
-pub use tables::{Column, Kind, TABLES, Table};
+pub use tables::{Column, Kind, NOT_COPIED, TABLES, Table};
 
 use crate::db::Db;
 use crate::sql::Sql;

@@ -152,18 +152,21 @@ impl ConnectionRepository for SqlConnectionRepository {
         holder: Uuid,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        listed: Option<DateTime<Utc>>,
     ) -> Result<bool, RepoError> {
         // One conditional UPDATE: of two instances racing for the lease, the database lets
-        // exactly one match the condition.
-        let taken = self
-            .db
-            .sql()
-            .exec(
-                "UPDATE plaid_connections SET lease_holder = $1, lease_until = $2 \
-                 WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4 OR lease_holder = $1)",
-                [holder.into(), until.into(), id.into(), now.into()],
-            )
-            .await?;
+        // exactly one match the condition; and an instance whose list of due connections is
+        // older than another's finished sync (which changed `updated_at`) matches nothing.
+        let mut sql = "UPDATE plaid_connections SET lease_holder = $1, lease_until = $2 \
+                       WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4 \
+                       OR lease_holder = $1)"
+            .to_owned();
+        let mut values = vec![holder.into(), until.into(), id.into(), now.into()];
+        if let Some(listed) = listed {
+            sql.push_str(" AND updated_at = $5");
+            values.push(listed.into());
+        }
+        let taken = self.db.sql().exec(&sql, values).await?;
         Ok(taken == 1)
     }
 

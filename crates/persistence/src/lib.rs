@@ -14,6 +14,7 @@ mod entity;
 mod error;
 mod export;
 mod holdings;
+mod instances;
 mod investments;
 mod ledger;
 pub mod location;
@@ -31,6 +32,9 @@ pub use accounts::SqlAccountRepository;
 pub use connections::SqlConnectionRepository;
 pub use db::{BeginWaits, Db, MigrationStatus, PoolStats};
 pub use export::SqlExportRepository;
+pub use instances::{
+    ClaimError, InstanceClaim, InstanceRole, SqlLoginThrottle, SqlScopeVersions,
+};
 pub use investments::SqlInvestmentRepository;
 pub use location::{ConnectError, Location};
 pub use portfolios::SqlPortfolioRepository;

@@ -379,23 +379,23 @@ both_backends!(
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let now = common::now();
         let until = now + TimeDelta::minutes(5);
-        assert!(f.repo.acquire(f.connection, a, now, until).await.unwrap());
-        assert!(!f.repo.acquire(f.connection, b, now, until).await.unwrap());
+        assert!(f.repo.acquire(f.connection, a, now, until, None).await.unwrap());
+        assert!(!f.repo.acquire(f.connection, b, now, until, None).await.unwrap());
         // A crashed holder's lease runs out.
         let later = until + TimeDelta::seconds(1);
         assert!(
             f.repo
-                .acquire(f.connection, b, later, later + TimeDelta::minutes(5))
+                .acquire(f.connection, b, later, later + TimeDelta::minutes(5), None)
                 .await
                 .unwrap()
         );
         f.repo.release(f.connection, a).await.unwrap();
         assert!(
-            !f.repo.acquire(f.connection, a, later, later).await.unwrap(),
+            !f.repo.acquire(f.connection, a, later, later, None).await.unwrap(),
             "a stale holder's release does not free another's lease"
         );
         f.repo.release(f.connection, b).await.unwrap();
-        assert!(f.repo.acquire(f.connection, a, later, later).await.unwrap());
+        assert!(f.repo.acquire(f.connection, a, later, later, None).await.unwrap());
     }
 );
 

@@ -21,6 +21,8 @@ const TABLES: &[&str] = &[
     "portfolio_trades",
     "balance_adjustments",
     "sessions",
+    "cache_versions",
+    "login_throttle",
 ];
 
 async fn tables(db: &TestDb) -> Vec<String> {
@@ -76,6 +78,7 @@ const INDEXES: &[&str] = &[
     "idx_portfolio_trades_investment_id",
     "idx_balance_adjustments_account_date",
     "idx_sessions_user_id",
+    "idx_login_throttle_window_ends",
 ];
 
 /// Named unique, foreign-key and check constraints (the seed's, and ours).

@@ -57,3 +57,22 @@ pub trait Cache: Send + Sync {
     /// [`CacheError::Unavailable`] when the cache cannot be reached.
     async fn invalidate(&self, scope: &str) -> Result<(), CacheError>;
 }
+
+/// Scope versions kept where every server instance reads them (the database), for instances
+/// that share no cache server: each keeps values in its own memory and serves one only while
+/// the version it was computed under is still the stored one.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ScopeVersions: Send + Sync {
+    /// The scope's version now (0 before its first bump).
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the store cannot be reached.
+    async fn current(&self, scope: &str) -> Result<u64, CacheError>;
+
+    /// Moves the scope to a new version, which no earlier reader holds.
+    ///
+    /// # Errors
+    /// [`CacheError::Unavailable`] when the store cannot be reached.
+    async fn bump(&self, scope: &str) -> Result<(), CacheError>;
+}

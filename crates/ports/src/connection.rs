@@ -219,7 +219,9 @@ pub trait ConnectionRepository: Send + Sync {
     async fn secret(&self, id: Uuid) -> Result<ConnectionSecret, RepoError>;
 
     /// Takes the connection's sync lease for `holder` until `until`, unless another holder's
-    /// lease runs past `now`. Whether it was taken.
+    /// lease runs past `now`, or (with `listed`, the `updated_at` it had when listed as due)
+    /// the connection changed since it was listed: a sync that ran meanwhile (on another
+    /// instance) changed it, and the connection is then no longer due. Whether it was taken.
     ///
     /// # Errors
     /// Store failures.
@@ -229,6 +231,7 @@ pub trait ConnectionRepository: Send + Sync {
         holder: Uuid,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        listed: Option<DateTime<Utc>>,
     ) -> Result<bool, RepoError>;
 
     /// Gives the lease back (a no-op unless `holder` holds it).

@@ -27,7 +27,7 @@ pub mod user;
 pub use account::{
     Account, AccountRepository, AccountUpdate, Adjustment, NewAccount, Snapshot, WriteTime,
 };
-pub use cache::{Cache, CacheError, Cached};
+pub use cache::{Cache, CacheError, Cached, ScopeVersions};
 pub use clock::Clock;
 pub use connection::{
     Connection, ConnectionRepository, ConnectionSecret, HoldingsBatch, NewConnection, SyncBatch,
@@ -55,7 +55,7 @@ pub use report::{CashflowGrouping, FxRate, ReportRepository};
 pub use security::{
     AccessClaims, AccessTokens, Cipher, IssuedAccessToken, PasswordHasher, Sealed, SecretTokens,
 };
-pub use throttle::{LoginThrottle, ThrottleKey, Throttled};
+pub use throttle::{Counter as ThrottleCounter, LoginThrottle, ThrottleKey, Throttled};
 pub use token::{
     NewRefreshToken, NewSession, RefreshToken, RefreshTokenRepository, Rotation, Session,
 };

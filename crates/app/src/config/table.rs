@@ -76,6 +76,12 @@ pub const SETTINGS: &[Setting] = &[
         "nestegg:",
         "prefix of every Redis key this instance writes",
     ),
+    literal(
+        "NESTEGG_INSTANCES",
+        "one",
+        "one, or several (PostgreSQL): instances sharing a database then share report \
+         versions, sessions and login counters through Redis or the database",
+    ),
     described(
         "NESTEGG_JWT_SECRET",
         "generated into the key file (SQLite only)",

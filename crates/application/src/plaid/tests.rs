@@ -139,8 +139,8 @@ impl Setup {
         // Taken once, then renewed after every page.
         self.repo
             .expect_acquire()
-            .withf(move |conn, _, _, _| *conn == id)
-            .returning(|_, _, _, _| Ok(true));
+            .withf(move |conn, _, _, _, _| *conn == id)
+            .returning(|_, _, _, _, _| Ok(true));
         self.repo.expect_release().times(1).returning(|_, _| Ok(()));
         let seen = Seen::new();
         let keep = seen.handle();
@@ -346,7 +346,7 @@ async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progres
     let user = Uuid::now_v7();
     let c = connection(user);
     let mut s = Setup::new();
-    s.repo.expect_acquire().returning(|_, _, _, _| Ok(false));
+    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(false));
     s.plaid.expect_accounts().never();
     s.repo.expect_set_status().never();
     let (service, counted) = s.counting();
@@ -355,6 +355,51 @@ async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progres
         counted.calls(),
         [Counted::Sync(SyncTrigger::Manual, SyncOutcome::InProgress)]
     );
+}
+
+#[tokio::test]
+async fn a_scheduled_sync_leases_a_connection_only_as_it_was_listed_and_skips_one_synced_meanwhile()
+ {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let listed = c.updated_at;
+    let mut s = Setup::new();
+    let due = vec![c.clone()];
+    s.repo.expect_due().returning(move |_, _| Ok(due.clone()));
+    // Another instance synced it after this one listed it: the store refuses the lease.
+    s.repo
+        .expect_acquire()
+        .withf(move |_, _, _, _, as_listed| *as_listed == Some(listed))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(false));
+    s.plaid.expect_accounts().never();
+    s.repo.expect_set_status().never();
+    let (service, counted) = s.counting();
+
+    let ran = service
+        .sync_due(Duration::from_secs(3600), 10)
+        .await
+        .unwrap();
+
+    assert_eq!(ran, 0);
+    assert_eq!(
+        counted.calls(),
+        [Counted::Sync(SyncTrigger::Scheduled, SyncOutcome::InProgress)]
+    );
+}
+
+#[tokio::test]
+async fn a_sync_asked_for_by_hand_leases_the_connection_whatever_changed_since_it_was_read() {
+    let user = Uuid::now_v7();
+    let c = connection(user);
+    let mut s = Setup::new();
+    s.repo
+        .expect_acquire()
+        .withf(|_, _, _, _, listed| listed.is_none())
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(false));
+    let (service, _) = s.counting();
+    assert_in_progress(service.run(&c, SyncTrigger::Manual).await);
 }
 
 #[tokio::test]
@@ -373,7 +418,7 @@ async fn one_failing_connection_does_not_stop_the_scheduled_syncs_of_the_others(
             good_secret.clone()
         })
     });
-    s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
+    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(true));
     s.repo.expect_release().returning(|_, _| Ok(()));
     let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&statuses);
@@ -638,7 +683,7 @@ fn plaid_failures_reach_the_client_as_their_kind() {
 async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failure_is_only_a_note() {
     use nestegg_ports::{Holdings, PlaidHolding, PlaidSecurity};
     let (user, c, mut s) = with_connection(None);
-    s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
+    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(true));
     s.repo.expect_release().returning(|_, _| Ok(()));
     let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&messages);
@@ -729,7 +774,7 @@ async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() 
     let (_, c, mut s) = with_connection(Some("c0"));
     let mut calls = 0;
     // Granted, renewed after page 1, then another instance holds it.
-    s.repo.expect_acquire().returning(move |_, _, _, _| {
+    s.repo.expect_acquire().returning(move |_, _, _, _, _| {
         calls += 1;
         Ok(calls <= 2)
     });
@@ -747,7 +792,7 @@ async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() 
 #[tokio::test]
 async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
     let (_, c, mut s) = with_connection(Some("c0"));
-    s.repo.expect_acquire().returning(|_, _, _, _| Ok(true));
+    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(true));
     s.repo.expect_release().returning(|_, _| Ok(()));
     s.plaid.expect_accounts().returning(|_| Ok(vec![]));
     s.plaid
@@ -784,7 +829,7 @@ async fn once_told_to_stop_the_scheduled_syncs_start_no_further_connection_after
     });
     let leased = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&leased);
-    s.repo.expect_acquire().returning(move |id, _, _, _| {
+    s.repo.expect_acquire().returning(move |id, _, _, _, _| {
         seen.lock().unwrap().push(id);
         Ok(true)
     });

@@ -83,6 +83,10 @@ const MONEY: Kind = Kind::Decimal(Scale::Money);
 const FINE: Kind = Kind::Decimal(Scale::Fine);
 const PERCENT: Kind = Kind::Decimal(Scale::Percent);
 
+/// Tables a backup leaves out: state that only matters while server instances run (cache
+/// versions, login-throttle counters), rebuilt by use, not data to restore.
+pub const NOT_COPIED: &[&str] = &["cache_versions", "login_throttle"];
+
 /// Every table holding data, parents before children: restore inserts in this order and
 /// deletes (with `replace`) in the reverse one, so foreign keys hold at every statement.
 /// `seaql_migrations` is not data: a backup records the applied migrations in its header.
