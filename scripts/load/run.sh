@@ -42,6 +42,8 @@ trap cleanup EXIT
 createdb "${PG[@]}" "$DB"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+# Two instances on one database: they must say so (a sole instance refuses company).
+export NESTEGG_INSTANCES=several
 export REDIS_URL="redis://127.0.0.1:6379" NESTEGG_REDIS_PREFIX="$PREFIX"
 export NESTEGG_JWT_SECRET="load-secret-load-secret-load-secret!!"
 export NESTEGG_ENCRYPTION_KEY="$(printf '%032d' 0 | base64)"

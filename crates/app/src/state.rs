@@ -23,9 +23,8 @@ use nestegg_crypto::{
 };
 use nestegg_persistence::{
     Db, SqlAccountRepository, SqlConnectionRepository, SqlExportRepository,
-    SqlInvestmentRepository, SqlPortfolioRepository, SqlRefreshTokenRepository,
-    SqlLoginThrottle, SqlReportRepository, SqlScopeVersions, SqlTransactionRepository,
-    SqlUserRepository,
+    SqlInvestmentRepository, SqlLoginThrottle, SqlPortfolioRepository, SqlRefreshTokenRepository,
+    SqlReportRepository, SqlScopeVersions, SqlTransactionRepository, SqlUserRepository,
 };
 use nestegg_plaid::{PlaidClient, PlaidConfig, PlaidEnv};
 use nestegg_ports::{

@@ -57,7 +57,12 @@ mod shared_versions {
                 .unwrap()
         );
         assert_eq!(
-            second.get("user:1", "overview").await.unwrap().value.as_deref(),
+            second
+                .get("user:1", "overview")
+                .await
+                .unwrap()
+                .value
+                .as_deref(),
             Some("before")
         );
 

@@ -150,8 +150,8 @@ impl SqlLoginThrottle {
                      pending_until = $4 WHERE key = $5",
                     [
                         c.ends.into(),
-                        i64::from(c.failures).into(),
-                        i64::from(c.pending).into(),
+                        stored(c.failures).into(),
+                        stored(c.pending).into(),
                         c.pending_until.into(),
                         key.key.as_str().into(),
                     ],
@@ -238,9 +238,14 @@ impl SqlLoginThrottle {
     }
 }
 
-/// A stored count, never negative (the table's check constraint).
-fn count(n: i64) -> u32 {
+/// A stored count (`INTEGER`), never negative (the table's check constraint).
+fn count(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A count as stored, capped at what the column holds.
+fn stored(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 #[async_trait]

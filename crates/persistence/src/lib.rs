@@ -32,9 +32,7 @@ pub use accounts::SqlAccountRepository;
 pub use connections::SqlConnectionRepository;
 pub use db::{BeginWaits, Db, MigrationStatus, PoolStats};
 pub use export::SqlExportRepository;
-pub use instances::{
-    ClaimError, InstanceClaim, InstanceRole, SqlLoginThrottle, SqlScopeVersions,
-};
+pub use instances::{ClaimError, InstanceClaim, InstanceRole, SqlLoginThrottle, SqlScopeVersions};
 pub use investments::SqlInvestmentRepository;
 pub use location::{ConnectError, Location};
 pub use portfolios::SqlPortfolioRepository;

@@ -379,8 +379,18 @@ both_backends!(
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let now = common::now();
         let until = now + TimeDelta::minutes(5);
-        assert!(f.repo.acquire(f.connection, a, now, until, None).await.unwrap());
-        assert!(!f.repo.acquire(f.connection, b, now, until, None).await.unwrap());
+        assert!(
+            f.repo
+                .acquire(f.connection, a, now, until, None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !f.repo
+                .acquire(f.connection, b, now, until, None)
+                .await
+                .unwrap()
+        );
         // A crashed holder's lease runs out.
         let later = until + TimeDelta::seconds(1);
         assert!(
@@ -391,11 +401,69 @@ both_backends!(
         );
         f.repo.release(f.connection, a).await.unwrap();
         assert!(
-            !f.repo.acquire(f.connection, a, later, later, None).await.unwrap(),
+            !f.repo
+                .acquire(f.connection, a, later, later, None)
+                .await
+                .unwrap(),
             "a stale holder's release does not free another's lease"
         );
         f.repo.release(f.connection, b).await.unwrap();
-        assert!(f.repo.acquire(f.connection, a, later, later, None).await.unwrap());
+        assert!(
+            f.repo
+                .acquire(f.connection, a, later, later, None)
+                .await
+                .unwrap()
+        );
+    }
+);
+
+both_backends!(
+    a_lease_asked_for_a_connection_as_listed_is_refused_once_a_sync_changed_it_meanwhile,
+    |db: TestDb| async move {
+        let f = Fixture::new(db).await;
+        let now = common::now();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        // Both instances list the connection as due.
+        let listed = f.repo.due(now, 10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        let as_listed = Some(listed[0].updated_at);
+        // The first syncs it and gives the lease back.
+        let until = now + TimeDelta::minutes(5);
+        assert!(
+            f.repo
+                .acquire(f.connection, a, now, until, as_listed)
+                .await
+                .unwrap()
+        );
+        let later = now + TimeDelta::seconds(2);
+        f.repo
+            .set_status(f.connection, SyncStatus::Ok, None, Some(later), later)
+            .await
+            .unwrap();
+        f.repo.release(f.connection, a).await.unwrap();
+
+        // The second's list is older than that sync: no lease, so no second sync.
+        assert!(
+            !f.repo
+                .acquire(f.connection, b, later, until, as_listed)
+                .await
+                .unwrap()
+        );
+        // Listed afresh (or asked for by hand) it is leased as before.
+        let fresh = f.repo.get(f.user, f.connection).await.unwrap().updated_at;
+        assert!(
+            f.repo
+                .acquire(f.connection, b, later, until, Some(fresh))
+                .await
+                .unwrap()
+        );
+        f.repo.release(f.connection, b).await.unwrap();
+        assert!(
+            f.repo
+                .acquire(f.connection, a, later, until, None)
+                .await
+                .unwrap()
+        );
     }
 );
 

@@ -359,7 +359,7 @@ async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progres
 
 #[tokio::test]
 async fn a_scheduled_sync_leases_a_connection_only_as_it_was_listed_and_skips_one_synced_meanwhile()
- {
+{
     let user = Uuid::now_v7();
     let c = connection(user);
     let listed = c.updated_at;
@@ -384,7 +384,10 @@ async fn a_scheduled_sync_leases_a_connection_only_as_it_was_listed_and_skips_on
     assert_eq!(ran, 0);
     assert_eq!(
         counted.calls(),
-        [Counted::Sync(SyncTrigger::Scheduled, SyncOutcome::InProgress)]
+        [Counted::Sync(
+            SyncTrigger::Scheduled,
+            SyncOutcome::InProgress
+        )]
     );
 }
 
