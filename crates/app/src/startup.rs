@@ -217,9 +217,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         ),
     };
     let state = web::Data::new(AppState::new(&db, settings)?);
-    if state.cache.is_some() {
-        spawn_cache_upkeep(state.clone());
-    }
+    // Outstanding invalidations are retried whatever holds the versions (Redis, or the
+    // database several instances share): until one gets through, other instances could
+    // still serve the reports it concerns. Alone and in process, none is ever outstanding.
+    spawn_cache_upkeep(state.clone());
     let metrics = metrics_listener
         .map(|listener| serve_metrics(listener, state.metrics.clone()))
         .transpose()?;
@@ -327,8 +328,9 @@ pub fn spawn_scheduler(
     })
 }
 
-/// How often invalidations that could not reach Redis are tried again, so that other
-/// instances stop serving the reports they concern soon after Redis is back.
+/// How often invalidations that could not reach Redis (or the database holding the versions)
+/// are tried again, so that other instances stop serving the reports they concern soon after
+/// it is back.
 const CACHE_UPKEEP_TICK: Duration = Duration::from_secs(1);
 
 /// Retries, every [`CACHE_UPKEEP_TICK`], the report-cache invalidations that failed.

@@ -226,7 +226,6 @@ impl RedisThrottle {
         keys: &[ThrottleKey],
         args: &[u64],
     ) -> Result<Vec<u64>, RepoError> {
-        let mut conn = self.store.conn().await?;
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(script).arg(keys.len());
         for k in keys {
@@ -235,9 +234,7 @@ impl RedisThrottle {
         for a in args {
             cmd.arg(*a);
         }
-        cmd.query_async::<Vec<u64>>(&mut conn)
-            .await
-            .map_err(|e| RepoError::Unavailable(e.to_string()))
+        self.store.run::<Vec<u64>>(&cmd).await
     }
 
     async fn settle(&self, keys: &[ThrottleKey], failed: bool) {

@@ -286,16 +286,6 @@ impl TransactionRepository for SqlTransactionRepository {
             sql.push_str(&condition.replace('?', &format!("${}", values.len())));
         };
         if let Some(account_id) = filter.account_id {
-            // Another user's account is a 404, not an empty page.
-            let owned = conn
-                .opt(
-                    "SELECT 1 AS owned FROM accounts WHERE id = $1 AND user_id = $2",
-                    [account_id.into(), user_id.into()],
-                )
-                .await?;
-            if owned.is_none() {
-                return Err(RepoError::NotFound);
-            }
             and("account_id = ?", account_id.into(), &mut sql);
         }
         if let Some(from) = filter.from {
@@ -326,6 +316,20 @@ impl TransactionRepository for SqlTransactionRepository {
         let after = filter.after.map(|(date, id)| (date.into(), id));
         let limit = keyset(&mut sql, &mut values, "date", true, after, filter.limit);
         let found = conn.all(&sql, values).await?;
+        if let (Some(account_id), true) = (filter.account_id, found.is_empty()) {
+            // Another user's account is a 404, not an empty page. Asked only when the page is
+            // empty: rows found under both `user_id` and `account_id` prove the account is
+            // the user's, so the usual page costs one query, as the user's own list does.
+            let owned = conn
+                .opt(
+                    "SELECT 1 AS owned FROM accounts WHERE id = $1 AND user_id = $2",
+                    [account_id.into(), user_id.into()],
+                )
+                .await?;
+            if owned.is_none() {
+                return Err(RepoError::NotFound);
+            }
+        }
         let read = found
             .iter()
             .map(rows::transaction)
