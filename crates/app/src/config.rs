@@ -915,6 +915,54 @@ mod tests {
     }
 
     #[test]
+    fn an_instance_serves_alone_by_default_and_several_share_only_postgresql_and_never_trust_a_session_read_before()
+     {
+        let key = STANDARD.encode([1u8; 32]);
+        let secret = "x".repeat(32);
+        let pg = [
+            ("DATABASE_URL", "postgres://localhost/n"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+            ("NESTEGG_SESSION_CHECK_SECONDS", "5"),
+        ];
+        let alone = settings(&pg).unwrap();
+        assert_eq!(alone.instances, Instances::One);
+        assert_eq!(alone.session_check_ttl().as_secs(), 5);
+        assert_eq!(alone.cache_description(), "in-process");
+
+        let mut several = pg.to_vec();
+        several.push(("NESTEGG_INSTANCES", "several"));
+        let shared = settings(&several).unwrap();
+        assert_eq!(shared.instances, Instances::Several);
+        assert_eq!(shared.session_check_ttl(), std::time::Duration::ZERO);
+        assert!(
+            shared.cache_description().contains("in the database"),
+            "{}",
+            shared.cache_description()
+        );
+
+        let sqlite = [
+            ("DATABASE_URL", "sqlite://nestegg.db"),
+            ("NESTEGG_JWT_SECRET", secret.as_str()),
+            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
+            ("NESTEGG_INSTANCES", "several"),
+        ];
+        let refused = settings(&sqlite).unwrap_err().to_string();
+        assert!(
+            refused.starts_with("NESTEGG_INSTANCES") && refused.contains("PostgreSQL"),
+            "{refused}"
+        );
+        let mut odd = pg.to_vec();
+        odd.push(("NESTEGG_INSTANCES", "two"));
+        assert!(
+            settings(&odd)
+                .unwrap_err()
+                .to_string()
+                .contains("expected one or several")
+        );
+    }
+
+    #[test]
     fn the_sync_lease_defaults_to_five_minutes_and_refuses_values_outside_5_to_3600_seconds() {
         let key = STANDARD.encode([1u8; 32]);
         let secret = "x".repeat(32);
