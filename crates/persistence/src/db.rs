@@ -139,6 +139,11 @@ impl Db {
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings every connection it hands out by default: a second round trip for
+            // each statement outside a transaction (a session check, a cached report's
+            // version). A connection in use is known to work; one idle for a while (through a
+            // database restart, say) is still checked before it is used.
+            .test_before_acquire_if_idle_for(Duration::from_secs(2))
             .map_sqlx_sqlite_opts(move |o| {
                 let o = o
                     .journal_mode(SqliteJournalMode::Wal)
