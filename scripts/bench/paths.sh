@@ -101,9 +101,12 @@ echo "wrk -d${SECONDS_EACH}s; server, PostgreSQL, Redis and wrk share the machin
 start_server NESTEGG_INSTANCES=one
 run "GET /health/live (baseline)" "/health/live" 16
 run "GET /overview cached, one instance, in process" "/api/v1/overview" 16
-run "GET /transactions first page, the user's" "/api/v1/transactions?limit=50" 1
-run "GET /transactions first page, busy account (9%)" "/api/v1/transactions?limit=50&account_id=$BUSY" 1
-run "GET /transactions first page, small account" "/api/v1/transactions?limit=50&account_id=$SMALL" 1
+# Twice each, alternating, to show the run-to-run spread beside the differences.
+for _ in 1 2; do
+  run "GET /transactions first page, the user's" "/api/v1/transactions?limit=50" 1
+  run "GET /transactions first page, busy account (9%)" "/api/v1/transactions?limit=50&account_id=$BUSY" 1
+  run "GET /transactions first page, small account" "/api/v1/transactions?limit=50&account_id=$SMALL" 1
+done
 run "GET /transactions first page, the user's" "/api/v1/transactions?limit=50" 16
 run "GET /transactions first page, busy account (9%)" "/api/v1/transactions?limit=50&account_id=$BUSY" 16
 start_server NESTEGG_INSTANCES=one REDIS_URL=redis://127.0.0.1:6379 NESTEGG_REDIS_PREFIX="$PREFIX"
