@@ -2,7 +2,7 @@
 //! machine's Redis (`TEST_REDIS_URL`) and without it, taking requests in turn: a write through
 //! one is never followed by a stale report from the other, a logout through one is refused at
 //! once by the other, and failed logins count once across both. And a sole instance (the
-//! default) is never joined by a second. Skipped without PostgreSQL (or Redis) unless
+//! default) is never joined by a second, on PostgreSQL or on an SQLite file. Skipped without PostgreSQL (or Redis) unless
 //! `NESTEGG_REQUIRE_PG=1` (`NESTEGG_REQUIRE_REDIS=1`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
@@ -197,6 +197,32 @@ async fn postgres_with_redis_two_instances_taking_turns_never_serve_a_stale_repo
     alternate_requests_between(&servers).await;
 }
 
+/// Runs `nestegg serve` with `env` expecting it to refuse to start; what it said.
+fn refused_start(env: &[(&'static str, String)]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nestegg"))
+        .arg("serve")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("NESTEGG_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{said}");
+    said
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_one_sqlite_file_is_refused_and_the_first_serves_on() {
+    let dir = TempDir::new("instances-sqlite");
+    let env = env(&dir.sqlite_url());
+    let first = Server::start(&env, &dir.path().join("first.log")).await;
+    let said = refused_start(&env);
+    assert!(said.contains("SQLite file"), "{said}");
+    let client = Client::new();
+    let (status, _) = get(&client, &format!("{}/health/ready", first.base), "").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_second_instance_is_refused_beside_a_sole_one_naming_the_setting_and_the_first_serves_on()
  {
@@ -209,15 +235,7 @@ async fn postgres_a_second_instance_is_refused_beside_a_sole_one_naming_the_sett
     for role in ["one", "several"] {
         let mut second_env = env.clone();
         second_env.push(("NESTEGG_INSTANCES", role.to_owned()));
-        second_env.push(("NESTEGG_ADDR", "127.0.0.1:0".to_owned()));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nestegg"))
-            .arg("serve")
-            .env_clear()
-            .envs(second_env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        let said = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{role}: {said}");
+        let said = refused_start(&second_env);
         assert!(said.contains("NESTEGG_INSTANCES"), "{role}: {said}");
     }
     let client = Client::new();

@@ -26,6 +26,8 @@ pub struct Db {
     write_gate: Option<Arc<Mutex<()>>>,
     /// How long transactions waited to begin.
     waits: Arc<WaitCounters>,
+    /// The SQLite file, when it is one (not in memory).
+    file: Option<Arc<std::path::PathBuf>>,
 }
 
 /// The advisory lock key migrations hold on PostgreSQL (any fixed number no one else uses).
@@ -160,10 +162,15 @@ impl Db {
             .map_err(|e| ConnectError::new(url, &e))?;
         let write_gate =
             (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let file = match crate::location::Location::of(url) {
+            crate::location::Location::Sqlite { path } => path.map(Arc::new),
+            _ => None,
+        };
         Ok(Self {
             conn,
             write_gate,
             waits: Arc::default(),
+            file,
         })
     }
 
@@ -220,6 +227,12 @@ impl Db {
     #[must_use]
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// The SQLite file this is, if it is one (`None` for PostgreSQL and in-memory SQLite).
+    #[must_use]
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref().map(std::path::PathBuf::as_path)
     }
 
     /// Which backend this is.

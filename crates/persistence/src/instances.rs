@@ -301,12 +301,41 @@ pub enum ClaimError {
     Store(#[from] RepoError),
 }
 
+/// Locks `<file>.lock` beside an SQLite database for this process.
+fn lock_file(file: &std::path::Path) -> Result<std::fs::File, ClaimError> {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| {
+            ClaimError::Store(RepoError::Unavailable(format!(
+                "cannot open {}: {e}",
+                std::path::Path::new(&name).display()
+            )))
+        })?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ClaimError::Taken(
+            "another Nestegg process is serving this SQLite file: an SQLite database is served \
+             by one process (for several instances, use PostgreSQL with \
+             NESTEGG_INSTANCES=several); stop the other one first",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(ClaimError::Store(RepoError::Unavailable(
+            format!("cannot lock {}: {e}", std::path::Path::new(&name).display()),
+        ))),
+    }
+}
+
 /// An instance's claim on a PostgreSQL database, held for as long as the instance serves it:
 /// a sole instance holds the instances' advisory lock exclusively, each of several instances
 /// holds it shared, so a sole instance never runs beside another (which would serve reports
 /// from its memory that the other's writes made stale). The lock lives in a transaction kept
-/// open on a connection of its own, and ends with it (also when the process dies). On SQLite,
-/// which one process serves, the claim holds nothing.
+/// open on a connection of its own, and ends with it (also when the process dies). An SQLite
+/// file is served by one process: its claim is an exclusive lock on `<file>.lock`, which the
+/// system releases when the process ends, however it ends.
 #[derive(Debug)]
 pub struct InstanceClaim {
     role: InstanceRole,
@@ -315,8 +344,14 @@ pub struct InstanceClaim {
 
 #[derive(Debug)]
 enum Held {
-    /// SQLite: nothing to hold.
+    /// In-memory SQLite: nothing to hold.
     Nothing,
+    /// An SQLite file: an exclusive lock on `<file>.lock`, released by the system when the
+    /// process ends however it ends.
+    File {
+        /// Held open for the lock; never read.
+        _lock: std::fs::File,
+    },
     /// The transaction holding the lock.
     Lock(DatabaseTransaction),
     /// The lock went with its connection and is not claimed again yet.
@@ -333,7 +368,12 @@ impl InstanceClaim {
         if db.backend() != DbBackend::Postgres {
             return Ok(Self {
                 role,
-                held: Held::Nothing,
+                held: match db.sqlite_file() {
+                    Some(file) => Held::File {
+                        _lock: lock_file(file)?,
+                    },
+                    None => Held::Nothing,
+                },
             });
         }
         let txn = db.conn().begin().await.map_err(db_err)?;
@@ -373,7 +413,7 @@ impl InstanceClaim {
     /// Whether the claim still holds: its connection answers (the lock lives as long as it).
     pub async fn holds(&self) -> bool {
         match &self.held {
-            Held::Nothing => true,
+            Held::Nothing | Held::File { .. } => true,
             Held::Lock(txn) => txn.execute_unprepared("SELECT 1").await.is_ok(),
             Held::Lost => false,
         }

@@ -222,10 +222,36 @@ async fn postgres_a_sole_instance_refuses_a_second_of_either_role_and_instances_
 }
 
 #[tokio::test]
-async fn an_sqlite_database_is_claimed_by_one_process_without_a_lock() {
-    let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let claim = InstanceClaim::claim(&db.db, InstanceRole::Sole)
+async fn an_sqlite_file_is_claimed_by_one_holder_at_a_time_and_free_again_once_it_lets_go() {
+    let dir = std::env::temp_dir().join(format!("nestegg-claim-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("n.db").display());
+    let (first, second) = (
+        Db::connect(&url).await.unwrap(),
+        Db::connect(&url).await.unwrap(),
+    );
+
+    let claim = InstanceClaim::claim(&first, InstanceRole::Sole)
         .await
         .unwrap();
+    assert!(claim.holds().await);
+    let refused = InstanceClaim::claim(&second, InstanceRole::Sole).await;
+    assert!(
+        matches!(&refused, Err(ClaimError::Taken(why)) if why.contains("SQLite")),
+        "{refused:?}"
+    );
+    drop(claim);
+    assert!(
+        InstanceClaim::claim(&second, InstanceRole::Sole)
+            .await
+            .is_ok()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_claimed_without_a_lock() {
+    let db = Db::connect("sqlite::memory:").await.unwrap();
+    let claim = InstanceClaim::claim(&db, InstanceRole::Sole).await.unwrap();
     assert!(claim.holds().await);
 }
