@@ -10,14 +10,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Server, TempDir, answer, get, link, plaid_env, post, query, sign_up};
+use support::{Server, TempDir, answer, get, link, plaid_env, post, query, server_env, sign_up};
 
 const LEASE_SECONDS: u64 = 5;
 
@@ -28,18 +26,11 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
     let database_url = dir.sqlite_url();
     let log = dir.path().join("nestegg.log");
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
-    let mut env = vec![
-        ("DATABASE_URL", database_url.clone()),
-        (
-            "NESTEGG_JWT_SECRET",
-            "crash-test-secret-crash-test-secret!".to_owned(),
-        ),
-        ("NESTEGG_ENCRYPTION_KEY", STANDARD.encode([9u8; 32])),
-        ("NESTEGG_BCRYPT_COST", "4".to_owned()),
+    let mut env = server_env(&database_url);
+    env.extend([
         ("NESTEGG_SYNC_INTERVAL_SECONDS", "0".to_owned()),
         ("NESTEGG_SYNC_LEASE_SECONDS", LEASE_SECONDS.to_string()),
-        ("RUST_LOG", "info".to_owned()),
-    ];
+    ]);
     env.extend(plaid_env(&fake));
     let client = Client::new();
     let mut first = Server::start(&env, &log).await;

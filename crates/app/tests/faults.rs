@@ -11,30 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{
     PrivatePostgres, PrivateRedis, Server, TempDir, answer, get, link, plaid_env, post, query,
-    sign_up,
+    server_env, sign_up,
 };
-
-/// The settings every server of these tests shares, beside `DATABASE_URL`.
-fn base_env(database_url: String) -> Vec<(&'static str, String)> {
-    vec![
-        ("DATABASE_URL", database_url),
-        (
-            "NESTEGG_JWT_SECRET",
-            "faults-test-secret-faults-test-secret".to_owned(),
-        ),
-        ("NESTEGG_ENCRYPTION_KEY", STANDARD.encode([7u8; 32])),
-        ("NESTEGG_BCRYPT_COST", "4".to_owned()),
-        ("RUST_LOG", "info".to_owned()),
-    ]
-}
 
 /// What one request answered, and when it was sent and answered.
 #[derive(Debug, Clone)]
@@ -126,7 +110,7 @@ async fn postgres_stopped_under_writes_answers_503_in_the_envelope_recovers_with
         return;
     };
     let dir = TempDir::new("pg-fault");
-    let server = Server::start(&base_env(pg.url()), &dir.path().join("nestegg.log")).await;
+    let server = Server::start(&server_env(&pg.url()), &dir.path().join("nestegg.log")).await;
     let client = Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -349,7 +333,7 @@ async fn redis_stopped_leaves_answers_correct_and_readiness_degraded_and_when_it
         return;
     };
     let dir = TempDir::new("redis-fault");
-    let mut env = base_env(dir.sqlite_url());
+    let mut env = server_env(&dir.sqlite_url());
     env.push(("REDIS_URL", redis.url()));
     env.push(("NESTEGG_REDIS_PREFIX", "faults:".to_owned()));
     let server = Server::start(&env, &dir.path().join("nestegg.log")).await;
@@ -461,11 +445,33 @@ async fn sigterm_on_postgres_lets_a_slow_request_in_flight_finish_with_200_and_e
     drains_on_sigterm(pg.url(), &dir).await;
 }
 
+/// Waits (up to 10 s) until the fake Plaid has been asked for a first sync page; fails with
+/// `never` otherwise.
+async fn first_sync_page_asked(fake: &FakePlaid, never: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.calls_to("/transactions/sync") < 1 {
+        assert!(Instant::now() < deadline, "{never}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The server, sent SIGTERM at `terminated`, exits with status 0 within the shutdown timeout.
+async fn exits_0_within_the_shutdown_timeout(server: &mut Server, terminated: Instant) {
+    let exited = server.exited_within(Duration::from_secs(12)).await;
+    let status = exited.unwrap_or_else(|| panic!("still running 12 s after SIGTERM"));
+    assert!(status.success(), "exited with {status}:\n{}", server.logs());
+    assert!(
+        terminated.elapsed() < Duration::from_secs(11),
+        "{:?}",
+        terminated.elapsed()
+    );
+}
+
 /// A sync held up by a slow Plaid is in flight when SIGTERM comes: it is answered in full,
 /// no new connection is taken, and the process exits 0 within the shutdown timeout.
 async fn drains_on_sigterm(database_url: String, dir: &TempDir) {
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
-    let mut env = base_env(database_url);
+    let mut env = server_env(&database_url);
     env.extend(plaid_env(&fake));
     env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", "0".to_owned()));
     let mut server = Server::start(&env, &dir.path().join("nestegg.log")).await;
@@ -483,11 +489,7 @@ async fn drains_on_sigterm(database_url: String, dir: &TempDir) {
         ));
         async move { answer(client.post(url).bearer_auth(token).send().await.unwrap()).await }
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.calls_to("/transactions/sync") < 1 {
-        assert!(Instant::now() < deadline, "the sync never started");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    first_sync_page_asked(&fake, "the sync never started").await;
     server.terminate();
     let terminated = Instant::now();
 
@@ -513,14 +515,7 @@ async fn drains_on_sigterm(database_url: String, dir: &TempDir) {
         "answered too soon to have been in flight"
     );
 
-    let exited = server.exited_within(Duration::from_secs(12)).await;
-    let status = exited.unwrap_or_else(|| panic!("still running 12 s after SIGTERM"));
-    assert!(status.success(), "exited with {status}:\n{}", server.logs());
-    assert!(
-        terminated.elapsed() < Duration::from_secs(11),
-        "{:?}",
-        terminated.elapsed()
-    );
+    exits_0_within_the_shutdown_timeout(&mut server, terminated).await;
     assert!(
         server.logs().contains("nestegg stopped"),
         "{}",
@@ -534,7 +529,7 @@ async fn after_sigterm_the_scheduler_finishes_the_sync_it_is_running_starts_no_o
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
     let dir = TempDir::new("sigterm-scheduler");
     let database_url = dir.sqlite_url();
-    let mut env = base_env(database_url.clone());
+    let mut env = server_env(&database_url);
     env.extend(plaid_env(&fake));
     env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", "1".to_owned()));
     let mut server = Server::start(&env, &dir.path().join("nestegg.log")).await;
@@ -553,21 +548,10 @@ async fn after_sigterm_the_scheduler_finishes_the_sync_it_is_running_starts_no_o
         .to_owned();
     let pages = fake.log_len(&item).unwrap().div_ceil(500) as u64;
     assert!(pages >= 3, "{pages} pages");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.calls_to("/transactions/sync") < 1 {
-        assert!(Instant::now() < deadline, "the scheduler never synced");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    first_sync_page_asked(&fake, "the scheduler never synced").await;
     server.terminate();
     let terminated = Instant::now();
-    let exited = server.exited_within(Duration::from_secs(12)).await;
-    let status = exited.unwrap_or_else(|| panic!("still running 12 s after SIGTERM"));
-    assert!(status.success(), "exited with {status}:\n{}", server.logs());
-    assert!(
-        terminated.elapsed() < Duration::from_secs(11),
-        "{:?}",
-        terminated.elapsed()
-    );
+    exits_0_within_the_shutdown_timeout(&mut server, terminated).await;
 
     // The sync it was running finished and let go of its lease, none of its calls to Plaid
     // failing on the way; the other never started.

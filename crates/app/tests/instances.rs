@@ -10,26 +10,11 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use nestegg_persistence::testing::{Backend, TestDb};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::json;
-use support::{PASSWORD, Server, TempDir, get, post, sign_up};
-
-fn env(database_url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("DATABASE_URL", database_url.to_owned()),
-        (
-            "NESTEGG_JWT_SECRET",
-            "instances-test-secret-instances-test".to_owned(),
-        ),
-        ("NESTEGG_ENCRYPTION_KEY", STANDARD.encode([9u8; 32])),
-        ("NESTEGG_BCRYPT_COST", "4".to_owned()),
-        ("RUST_LOG", "info".to_owned()),
-    ]
-}
+use support::{PASSWORD, Server, TempDir, get, post, server_env, sign_up};
 
 /// The machine's Redis for these tests, with a key prefix of the test's own; `None` (a skip)
 /// when `TEST_REDIS_URL` is unset, unless `NESTEGG_REQUIRE_REDIS=1`.
@@ -65,7 +50,7 @@ async fn two_instances(
     dir: &TempDir,
     extra: &[(&'static str, String)],
 ) -> [Server; 2] {
-    let mut env = env(&db.url);
+    let mut env = server_env(&db.url);
     env.extend_from_slice(extra);
     env.push(("NESTEGG_INSTANCES", "several".to_owned()));
     [
@@ -214,7 +199,7 @@ fn refused_start(env: &[(&'static str, String)]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_on_one_sqlite_file_is_refused_and_the_first_serves_on() {
     let dir = TempDir::new("instances-sqlite");
-    let env = env(&dir.sqlite_url());
+    let env = server_env(&dir.sqlite_url());
     let first = Server::start(&env, &dir.path().join("first.log")).await;
     let said = refused_start(&env);
     assert!(said.contains("SQLite file"), "{said}");
@@ -230,7 +215,7 @@ async fn postgres_a_second_instance_is_refused_beside_a_sole_one_naming_the_sett
         return;
     };
     let dir = TempDir::new("instances-sole");
-    let env = env(&db.url);
+    let env = server_env(&db.url);
     let first = Server::start(&env, &dir.path().join("first.log")).await;
     for role in ["one", "several"] {
         let mut second_env = env.clone();

@@ -133,7 +133,7 @@ impl LoginThrottle for InMemoryThrottle {
     ) -> Result<Vec<u32>, Throttled> {
         let _step = self.step();
         let counters: Vec<ThrottleCounter> = keys.iter().map(|k| self.current(k, now)).collect();
-        ThrottleCounter::judge(keys, &counters, now)?;
+        ThrottleCounter::judge(keys.iter().zip(&counters), now)?;
         for (k, c) in keys.iter().zip(&counters) {
             self.store(k, c.admitted(now));
         }

@@ -88,8 +88,7 @@ impl SqlLoginThrottle {
         Self { db }
     }
 
-    /// The keys sorted and without repeats (the order rows are locked in), each with the
-    /// position of its first appearance in `keys`.
+    /// The keys sorted and without repeats: the order their rows are locked in.
     fn ordered(keys: &[ThrottleKey]) -> Vec<&ThrottleKey> {
         let mut sorted: Vec<&ThrottleKey> = keys.iter().collect();
         sorted.sort_by(|a, b| a.key.cmp(&b.key));
@@ -180,11 +179,9 @@ impl SqlLoginThrottle {
             .retrying(|| async {
                 let txn = self.db.begin_write().await?;
                 let counters = Self::load(&txn.sql(), &ordered, now).await?;
-                if let Err(throttled) = ThrottleCounter::judge(
-                    &ordered.iter().map(|k| (*k).clone()).collect::<Vec<_>>(),
-                    &counters,
-                    now,
-                ) {
+                if let Err(throttled) =
+                    ThrottleCounter::judge(ordered.iter().copied().zip(&counters), now)
+                {
                     txn.commit().await?;
                     return Ok(Err(throttled));
                 }
@@ -192,11 +189,7 @@ impl SqlLoginThrottle {
                     Self::save(&txn.sql(), k, Some(c.admitted(now))).await?;
                 }
                 txn.commit().await?;
-                Ok(Ok(ordered
-                    .iter()
-                    .map(|k| k.key.clone())
-                    .zip(counters.iter().map(|c| c.failures))
-                    .collect::<Vec<_>>()))
+                Ok(Ok(counters.iter().map(|c| c.failures).collect::<Vec<_>>()))
             })
             .await?;
         // Counters of windows that have ended count nothing any more.
@@ -207,13 +200,15 @@ impl SqlLoginThrottle {
                 [Value::from(now)],
             )
             .await?;
+        // Back from the order the rows were locked in to the order asked.
         Ok(verdict.map(|failures| {
             keys.iter()
                 .map(|k| {
-                    failures
+                    ordered
                         .iter()
-                        .find(|(key, _)| *key == k.key)
-                        .map_or(0, |(_, f)| *f)
+                        .position(|o| o.key == k.key)
+                        .and_then(|i| failures.get(i).copied())
+                        .unwrap_or(0)
                 })
                 .collect()
         }))

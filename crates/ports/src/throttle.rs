@@ -120,20 +120,19 @@ impl Counter {
         }
     }
 
-    /// Whether an attempt may go ahead against these keys and their counters (as of `now`,
-    /// in the same order): refused while a key has its failures, busy while failures and
-    /// pending attempts together reach a limit.
+    /// Whether an attempt may go ahead against these keys, each with its counter as of `now`:
+    /// refused while a key has its failures, busy while failures and pending attempts
+    /// together reach a limit.
     ///
     /// # Errors
     /// [`Throttled`] when the attempt may not go ahead now.
-    pub fn judge(
-        keys: &[ThrottleKey],
-        counters: &[Self],
+    pub fn judge<'a>(
+        counted: impl IntoIterator<Item = (&'a ThrottleKey, &'a Self)>,
         now: DateTime<Utc>,
     ) -> Result<(), Throttled> {
         let mut busy = false;
         let mut wait = chrono::Duration::zero();
-        for (k, c) in keys.iter().zip(counters) {
+        for (k, c) in counted {
             if c.failures >= k.max_failures {
                 wait = wait.max(c.ends - now);
             } else if c.failures.saturating_add(c.pending) >= k.max_failures {

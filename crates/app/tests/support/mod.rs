@@ -50,6 +50,26 @@ impl Drop for TempDir {
     }
 }
 
+/// The settings every server these tests start shares, beside `DATABASE_URL`: fixed secrets
+/// (any process of one test can read another's tokens and Plaid links), the cheapest bcrypt
+/// cost, logs at INFO.
+pub fn server_env(database_url: &str) -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        (
+            "NESTEGG_JWT_SECRET",
+            "test-server-secret-test-server-secret".to_owned(),
+        ),
+        (
+            "NESTEGG_ENCRYPTION_KEY",
+            base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+        ),
+        ("NESTEGG_BCRYPT_COST", "4".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]
+}
+
 /// A `nestegg serve` child process; killed when dropped so a failing test leaves none behind.
 pub struct Server {
     pub child: Child,
