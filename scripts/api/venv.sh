@@ -1,16 +1,7 @@
 #!/usr/bin/env bash
-# Prints the path of a virtual environment holding scripts/api/requirements.txt, creating or
-# updating it first. It lives outside the clone (NESTEGG_PY_VENV, default /var/tmp/nestegg-py)
-# so CI installs from PyPI once per machine, not once per run.
+# Prints the path of a virtual environment holding scripts/api/requirements.txt (the OpenAPI
+# validator, client generator and schemathesis), outside the clone (NESTEGG_PY_VENV, default
+# /var/tmp/nestegg-py).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="${NESTEGG_PY_VENV:-/var/tmp/nestegg-py}"
-stamp="$venv/.requirements"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv" >&2
-fi
-if ! cmp -s "$here/requirements.txt" "$stamp"; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" >&2
-    cp "$here/requirements.txt" "$stamp"
-fi
-echo "$venv"
+exec bash "$here/../venv.sh" "$here/requirements.txt" "${NESTEGG_PY_VENV:-/var/tmp/nestegg-py}"
