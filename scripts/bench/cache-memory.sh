@@ -17,17 +17,12 @@ cd "$(dirname "$0")/../.."
 REQUESTS="${REQUESTS:-10000}"
 PORT="${PORT:-18081}"
 BASE="http://127.0.0.1:$PORT"
-WORK=$(mktemp -d)
-SERVER=
-trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-cargo build --release -q -p nestegg
-BIN="${CARGO_TARGET_DIR:-target}/release/nestegg"
-
-# shellcheck source=scripts/bench/memory.sh
-source scripts/bench/memory.sh
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
+scratch
+build_release
 machine
-
 
 # Starts a server (pid in SERVER) on a fresh database with NESTEGG_CACHE_MAX_BYTES=$1.
 start_server() {
@@ -36,31 +31,24 @@ start_server() {
     NESTEGG_BCRYPT_COST=4 NESTEGG_CACHE_MAX_BYTES="$1" RUST_LOG=warn \
     "$BIN" serve >"$WORK/server.log" 2>&1 &
   SERVER=$!
-  for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.1; done
+  wait_up "$BASE/health/live"
 }
 
 # One user with five accounts and 200 transactions over ten years; prints the access token.
 seed() {
   python3 - "$BASE" <<'PY'
-import datetime, json, sys, urllib.request
+import datetime, sys
+sys.path.insert(0, "scripts/bench")
+from api import call, new_user
 base = sys.argv[1]
-def call(method, path, body, token=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    return json.load(urllib.request.urlopen(req))
-call("POST", "/api/v1/auth/register",
-     {"email": "bench@example.com", "username": "bench", "password": "benchmark password"})
-token = call("POST", "/api/v1/auth/login",
-             {"login": "bench", "password": "benchmark password"})["access_token"]
+token = new_user(base, "bench")
 today = datetime.date.today()
 for n, kind in enumerate(["checking", "savings", "credit_card", "checking", "savings"]):
-    account = call("POST", "/api/v1/accounts",
+    account = call(base, "POST", "/api/v1/accounts",
                    {"name": f"A{n}", "type": kind, "current_balance": "1000"}, token)["id"]
     for i in range(40):
         day = today - datetime.timedelta(days=(i * 91 + n * 17) % 3650)
-        call("POST", "/api/v1/transactions",
+        call(base, "POST", "/api/v1/transactions",
              {"account_id": account, "amount": f"-{i + 1}.25", "date": day.isoformat(),
               "description": "bench"}, token)
 print(token)

@@ -16,46 +16,34 @@ cd "$(dirname "$0")/../.."
 PORT="${PORT:-18082}"
 BASE="http://127.0.0.1:$PORT"
 DOUBLINGS="${DOUBLINGS:-10}"
-WORK=$(mktemp -d)
-SERVER=
-trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-cargo build --release -q -p nestegg
-BIN="${CARGO_TARGET_DIR:-target}/release/nestegg"
-DB="$WORK/n.db"
-
-# shellcheck source=scripts/bench/memory.sh
-source scripts/bench/memory.sh
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
+scratch
+build_release
 machine
+DB="$WORK/n.db"
 
 DATABASE_URL="sqlite://$DB?mode=rwc" NESTEGG_ADDR="127.0.0.1:$PORT" NESTEGG_BCRYPT_COST=4 \
     RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.1; done
-
+wait_up "$BASE/health/live"
 
 # Registers $1 with one checking account and 1,000 transactions through the API; prints the
 # access token.
 seed() {
   python3 - "$BASE" "$1" <<'PY'
-import datetime, json, sys, urllib.request
+import datetime, sys
+sys.path.insert(0, "scripts/bench")
+from api import call, new_user
 base, name = sys.argv[1], sys.argv[2]
-def call(method, path, body, token=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    return json.load(urllib.request.urlopen(req))
-call("POST", "/api/v1/auth/register",
-     {"email": f"{name}@example.com", "username": name, "password": "benchmark password"})
-token = call("POST", "/api/v1/auth/login",
-             {"login": name, "password": "benchmark password"})["access_token"]
-account = call("POST", "/api/v1/accounts",
+token = new_user(base, name)
+account = call(base, "POST", "/api/v1/accounts",
                {"name": "Checking", "type": "checking", "current_balance": "1000",
                 "opened_on": "2015-01-01"}, token)["id"]
 start = datetime.date(2016, 1, 1)
 for i in range(1000):
-    call("POST", "/api/v1/transactions",
+    call(base, "POST", "/api/v1/transactions",
          {"account_id": account, "amount": f"-{i % 97 + 1}.25",
           "date": (start + datetime.timedelta(days=i * 3)).isoformat(),
           "description": f"Coffee and a croissant #{i}", "merchant_name": "Corner Cafe",

@@ -12,12 +12,12 @@ cd "$(dirname "$0")/../.."
 
 ROWS="${ROWS:-1000000}"
 BASELINE_REV="${BASELINE_REV:-bc6352a}"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -U postgres -h 127.0.0.1)
 # Absolute, so that the baseline's build (in another folder) shares the same target.
 TARGET="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 SCRIPT_DIR="$(pwd)/scripts/bench"
 
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
 cargo build --release -q -p nestegg
 cp "$TARGET/release/nestegg" /tmp/nestegg-bench-current
 BASE_TREE=/tmp/nestegg-bench-baseline
@@ -28,53 +28,38 @@ git worktree add -q --detach "$BASE_TREE" "$BASELINE_REV"
 cp "$TARGET/release/nestegg" /tmp/nestegg-bench-baseline-bin
 git worktree remove --force "$BASE_TREE"
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p' | head -1)"
-echo "postgres: $("${PSQL[@]}" -Atc 'show server_version')"
+machine
+pg_bench
 echo "baseline: $BASELINE_REV ($(git log -1 --format=%s "$BASELINE_REV" | cut -c1-60))"
 
-export NESTEGG_JWT_SECRET="bench-secret-bench-secret-bench-secret!!"
-export NESTEGG_ENCRYPTION_KEY="$(printf '%032d' 0 | base64)"
-export NESTEGG_BCRYPT_COST=4 RUST_LOG=warn
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 SERVER=
 trap 'kill $SERVER 2>/dev/null || true' EXIT
+
+# Starts BIN on database DB at PORT (for BASE), as the bench user (registered unless
+# "login-only"), until stop.
+serve() { # bin, db, port, [login-only]
+  BASE="http://127.0.0.1:$3"
+  DATABASE_URL="postgres://postgres@127.0.0.1:5432/$2" NESTEGG_ADDR="127.0.0.1:$3" "$1" serve & SERVER=$!
+  wait_up "$BASE/health/live"
+  bench_user "${4:-}"
+}
+stop() { kill $SERVER; wait $SERVER 2>/dev/null || true; }
 
 # Starts BIN on a fresh database DB at PORT with one user and 20 accounts, seeds ROWS
 # transactions over ten years, and sets BASE, AUTH, TOKEN and ACCOUNTS.
 setup() { # bin, db, port
-  local bin=$1 db=$2 port=$3
-  "${PSQL[@]}" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
-  BASE="http://127.0.0.1:$port"
-  DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" NESTEGG_ADDR="127.0.0.1:$port" \
-    "$bin" serve & SERVER=$!
-  for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.2; done
-  curl -sf -X POST "$BASE/api/v1/auth/register" -H 'content-type: application/json' \
-    -d '{"email":"bench@example.com","username":"bench","password":"benchmark password"}' >/dev/null
-  TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-    -d '{"login":"bench","password":"benchmark password"}' | json "['access_token']")
-  AUTH="authorization: Bearer $TOKEN"
+  fresh_db "$2"
+  serve "$@"
   local ids=()
   for i in $(seq 1 20); do
     type=checking; [ $((i % 5)) = 0 ] && type=credit_card; [ $((i % 5)) = 1 ] && type=savings
-    ids+=("$(curl -sf -X POST "$BASE/api/v1/accounts" -H 'content-type: application/json' -H "$AUTH" \
-      -d "{\"name\":\"Account $i\",\"type\":\"$type\",\"current_balance\":\"100000000\"}" | json "['id']")")
+    ids+=("$(new_account "Account $i" "$type" 100000000)")
   done
   ACCOUNTS=$(IFS=,; echo "${ids[*]}")
   local start; start=$(date +%s)
-  "${PSQL[@]}" -d "$db" <<SQL
-INSERT INTO transactions (id, user_id, account_id, amount, date, description, merchant_name,
-                          category, is_pending, is_recurring, created_at, updated_at)
-SELECT gen_random_uuid(), a.user_id, a.id,
-       (CASE WHEN g % 10 = 0 THEN 1 ELSE -1 END) * (1 + (random() * 20000)::int) / 100.0,
-       CURRENT_DATE - (random() * 3649)::int,
-       'Purchase ' || g, (ARRAY['Amazon','Whole Foods','Shell','Netflix','Acme Corp'])[1 + g % 5],
-       (ARRAY['food_and_drink','shopping','transportation','income','transfer','entertainment'])[1 + g % 6],
-       g % 50 = 0, false, now(), now()
-FROM generate_series(1, $ROWS) g
-JOIN LATERAL (SELECT id, user_id FROM accounts ORDER BY id OFFSET (g % 20) LIMIT 1) a ON true;
-VACUUM ANALYZE transactions;
-SQL
-  # Vacuumed above, so that autovacuum does not start on the fresh rows in the middle of a run.
+  seed_transactions "$2" "$ROWS" 3649 \
+    "JOIN LATERAL (SELECT id, user_id FROM accounts ORDER BY id OFFSET (g % 20) LIMIT 1) a ON true" \
+    "" no-ledger
   echo "  seeded $ROWS transactions in $(( $(date +%s) - start )) s"
 }
 
@@ -86,12 +71,8 @@ ledger_rebuild() { # db
 }
 
 posts() { # label, date, connections
-  local out
-  out=$(ACCOUNTS=$ACCOUNTS DATE=$2 TOKEN=$TOKEN wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d10s --latency -s "$SCRIPT_DIR/post.lua" "$BASE")
-  printf '  %-56s %8s posts/s   p50 %-9s p99 %s\n' "$1" \
-    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
-  if grep -q "Non-2xx" <<<"$out"; then echo "  !! $(grep Non-2xx <<<"$out")"; fi
+  ACCOUNTS=$ACCOUNTS DATE=$2 TOKEN=$TOKEN wrk_row "$(printf '  %-56s' "$1")" posts/s \
+    -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"${4:-10}s" -s "$SCRIPT_DIR/post.lua" "$BASE"
 }
 
 TODAY=$(date -u +%F)
@@ -103,7 +84,7 @@ echo "baseline build:"
 setup /tmp/nestegg-bench-baseline-bin nestegg_bench_base 18081
 posts "POST /transactions dated today (baseline)" "$TODAY" 8
 posts "POST /transactions dated today, 1 at a time (baseline)" "$TODAY" 1
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop
 
 echo
 echo "current build:"
@@ -116,13 +97,10 @@ posts "POST /transactions dated 3 years back, 1 at a time" "$THREE_YEARS" 1
 
 echo
 echo "daily ten-year history of 20 accounts ($TEN_YEARS to $TODAY), uncached (a rate change drops the cache before each request):"
-for i in $(seq 1 10); do
-  curl -sf -X PUT "$BASE/api/v1/fx-rates/EUR" -H 'content-type: application/json' -H "$AUTH" -d "{\"rate\":\"1.0$i\"}" >/dev/null
-  curl -sf -o /dev/null -w '%{time_total}\n' -H "$AUTH" "$BASE/api/v1/overview/history?from=$TEN_YEARS&to=$TODAY&interval=day"
-done | sort -n | awk '{a[NR]=$1} END {printf "  min %.3f s  median %.3f s  max %.3f s (n=%d)\n", a[1], a[int((NR+1)/2)], a[NR], NR}'
+uncached_times "/api/v1/overview/history?from=$TEN_YEARS&to=$TODAY&interval=day"
 echo "  points: $(curl -sf -H "$AUTH" "$BASE/api/v1/overview/history?from=$TEN_YEARS&to=$TODAY&interval=day" | json "['items'].__len__()")"
 
-kill $SERVER; wait $SERVER 2>/dev/null || true
+stop
 
 # The everyday write, one connection, baseline and current alternating on their own seeded
 # databases: on two shared cores a single run of each drifts by ±20 %, alternating does not.
@@ -131,17 +109,10 @@ echo "POST /transactions dated today, 1 at a time, alternating builds (wrk -t1 -
 for round in 1 2 3; do
   for build in baseline current; do
     if [ $build = baseline ]; then bin=/tmp/nestegg-bench-baseline-bin db=nestegg_bench_base; else bin=/tmp/nestegg-bench-current db=nestegg_bench_ledger; fi
-    BASE="http://127.0.0.1:18083"
-    DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" NESTEGG_ADDR="127.0.0.1:18083" "$bin" serve & SERVER=$!
-    for _ in $(seq 1 100); do curl -sf "$BASE/health/live" >/dev/null && break; sleep 0.2; done
-    TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-      -d '{"login":"bench","password":"benchmark password"}' | json "['access_token']")
+    serve $bin $db 18083 login-only
     ACCOUNTS=$("${PSQL[@]}" -d "$db" -Atc "SELECT string_agg(id::text, ',') FROM accounts")
-    out=$(ACCOUNTS=$ACCOUNTS DATE=$TODAY TOKEN=$TOKEN wrk -t1 -c1 -d8s --latency -s "$SCRIPT_DIR/post.lua" "$BASE")
-    printf '  round %s %-9s %8s posts/s   p50 %-9s p99 %s\n' "$round" "$build" \
-      "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
-      "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
-    kill $SERVER; wait $SERVER 2>/dev/null || true
+    posts "round $round $build" "$TODAY" 1 8
+    stop
   done
 done
 

@@ -21,22 +21,18 @@ ROWS="${ROWS:-100000}"
 PORT="${PORT:-18090}"
 SECONDS_EACH="${SECONDS_EACH:-10}"
 DB=nestegg_paths
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -U postgres -h 127.0.0.1)
 BASE="http://127.0.0.1:$PORT"
 PREFIX="bench-paths:$$:"
 
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-cargo build --release -q -p nestegg
-BIN="${CARGO_TARGET_DIR:-target}/release/nestegg"
+# shellcheck source=scripts/bench/common.sh
+source scripts/bench/common.sh
+build_release
+machine
+pg_bench
+echo "redis: $(redis-server --version | awk '{print $3}')"
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(lscpu | sed -n 's/Model name: *//p' | head -1)"
-echo "postgres: $("${PSQL[@]}" -Atc 'show server_version'), redis: $(redis-server --version | awk '{print $3}')"
-
-"${PSQL[@]}" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-export NESTEGG_JWT_SECRET="bench-secret-bench-secret-bench-secret!!"
-export NESTEGG_ENCRYPTION_KEY="$(printf '%032d' 0 | base64)"
-export NESTEGG_ADDR="127.0.0.1:$PORT" NESTEGG_BCRYPT_COST=4 RUST_LOG=warn
+fresh_db $DB
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" NESTEGG_ADDR="127.0.0.1:$PORT"
 
 SERVER=
 stop_server() {
@@ -51,49 +47,25 @@ trap cleanup EXIT
 start_server() { # VAR=value ... for this server only
   stop_server
   env "$@" "$BIN" serve & SERVER=$!
-  for _ in $(seq 1 100); do curl -sf "$BASE/health/ready" >/dev/null && return; sleep 0.1; done
-  echo "the server did not start" >&2; exit 1
+  wait_up "$BASE/health/ready"
 }
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 start_server NESTEGG_INSTANCES=one
-curl -sf -X POST "$BASE/api/v1/auth/register" -H 'content-type: application/json' \
-  -d '{"email":"bench@example.com","username":"bench","password":"benchmark password"}' >/dev/null
-TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"login":"bench","password":"benchmark password"}' | json "['access_token']")
-AUTH="authorization: Bearer $TOKEN"
-for n in $(seq 1 20); do
-  curl -sf -X POST "$BASE/api/v1/accounts" -H 'content-type: application/json' -H "$AUTH" \
-    -d "{\"name\":\"Account $n\",\"type\":\"checking\",\"current_balance\":\"1000\"}" >/dev/null
-done
+bench_user
+for n in $(seq 1 20); do new_account "Account $n" checking 1000 >/dev/null; done
 
 echo "seeding $ROWS transactions..."
 # Accounts in creation order: the first is the busy one (9% of the rows), the other 19 share
 # the rest evenly.
-"${PSQL[@]}" -d "$DB" <<SQL
-CREATE TEMP TABLE numbered AS SELECT id, user_id, row_number() OVER (ORDER BY created_at, id) - 1 AS n FROM accounts;
-INSERT INTO transactions (id, user_id, account_id, amount, date, description, merchant_name,
-                          category, is_pending, is_recurring, created_at, updated_at)
-SELECT gen_random_uuid(), a.user_id, a.id,
-       (CASE WHEN g % 10 = 0 THEN 1 ELSE -1 END) * (1 + (random() * 20000)::int) / 100.0,
-       CURRENT_DATE - (random() * 1095)::int,
-       'Purchase ' || g, (ARRAY['Amazon','Whole Foods','Shell','Netflix','Acme Corp'])[1 + g % 5],
-       (ARRAY['food_and_drink','shopping','transportation','income','transfer','entertainment'])[1 + g % 6],
-       g % 50 = 0, false, now(), now()
-FROM generate_series(1, $ROWS) g
-JOIN numbered a ON a.n = CASE WHEN g % 100 < 9 THEN 0 ELSE 1 + g % 19 END;
-VACUUM ANALYZE transactions;
-SQL
-"${PSQL[@]}" -d "$DB" -f scripts/bench/ledger-rebuild.sql
+seed_transactions "$DB" "$ROWS" 1095 \
+  "JOIN numbered a ON a.n = CASE WHEN g % 100 < 9 THEN 0 ELSE 1 + g % 19 END" \
+  "CREATE TEMP TABLE numbered AS SELECT id, user_id, row_number() OVER (ORDER BY created_at, id) - 1 AS n FROM accounts;"
 BUSY=$("${PSQL[@]}" -d "$DB" -Atc "SELECT id FROM accounts ORDER BY created_at, id LIMIT 1")
 SMALL=$("${PSQL[@]}" -d "$DB" -Atc "SELECT id FROM accounts ORDER BY created_at, id OFFSET 1 LIMIT 1")
 echo "busy account: $("${PSQL[@]}" -d "$DB" -Atc "SELECT COUNT(*) FROM transactions WHERE account_id = '$BUSY'") rows; small: $("${PSQL[@]}" -d "$DB" -Atc "SELECT COUNT(*) FROM transactions WHERE account_id = '$SMALL'")"
 
 run() { # name, path, connections
-  local out; out=$(wrk -t"$(( $3 > 1 ? 2 : 1 ))" -c"$3" -d"${SECONDS_EACH}s" --latency -H "$AUTH" "$BASE$2")
-  printf '%-52s c=%-3s %10s req/s   p50 %-9s p99 %s\n' "$1" "$3" \
-    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")"
+  wrk_row "$(printf '%-52s c=%-3s' "$1" "$3")" req/s -t"$(( $3 > 1 ? 2 : 1 ))" -c"$3" -d"${SECONDS_EACH}s" -H "$AUTH" "$BASE$2"
 }
 
 echo
