@@ -94,6 +94,15 @@ macro_rules! decimal_kind {
                 self.0
             }
 
+            /// `value` normalized, if it has this kind's places and magnitude (the checks every
+            /// kind shares; its constructor adds its own sign rule).
+            fn checked(value: Decimal) -> Result<Decimal, DomainError> {
+                check(value, Self::KIND, $scale, $limit_const, $limit)
+            }
+
+            /// What errors call a value of this kind.
+            const KIND: &'static str = $kind;
+
             /// Rounds a computed value half-even to this kind's scale, then checks its rules.
             ///
             /// # Errors
@@ -171,14 +180,7 @@ impl Money {
     /// # Errors
     /// [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
     pub fn new(value: Decimal) -> Result<Self, DomainError> {
-        check(
-            value,
-            "an amount of money",
-            Self::SCALE,
-            Self::limit(),
-            Self::LIMIT_TEXT,
-        )
-        .map(Self)
+        Self::checked(value).map(Self)
     }
 
     /// Money that must not be negative (costs, fees).
@@ -254,53 +256,26 @@ impl Money {
     }
 }
 
-fn positive(
-    value: Decimal,
-    kind: &'static str,
-    scale: u32,
-    limit: Decimal,
-    limit_text: &'static str,
-) -> Result<Decimal, DomainError> {
-    let value = check(value, kind, scale, limit, limit_text)?;
-    if value <= Decimal::ZERO {
-        return Err(DomainError::NotPositive { kind });
-    }
-    Ok(value)
+/// `new` for the kinds that must be above zero (quantities, prices, rates).
+macro_rules! positive_kind {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// Checks that `value` is above zero, with this kind's places and magnitude.
+            ///
+            /// # Errors
+            /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or
+            /// [`DomainError::OutOfRange`].
+            pub fn new(value: Decimal) -> Result<Self, DomainError> {
+                let value = Self::checked(value)?;
+                if value <= Decimal::ZERO {
+                    return Err(DomainError::NotPositive { kind: Self::KIND });
+                }
+                Ok(Self(value))
+            }
+        }
+    )*};
 }
-
-impl Quantity {
-    /// Checks that `value` is a positive quantity with at most 8 decimal places.
-    ///
-    /// # Errors
-    /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
-    pub fn new(value: Decimal) -> Result<Self, DomainError> {
-        positive(
-            value,
-            "a quantity",
-            Self::SCALE,
-            Self::limit(),
-            Self::LIMIT_TEXT,
-        )
-        .map(Self)
-    }
-}
-
-impl Price {
-    /// Checks that `value` is a positive price with at most 8 decimal places.
-    ///
-    /// # Errors
-    /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
-    pub fn new(value: Decimal) -> Result<Self, DomainError> {
-        positive(
-            value,
-            "a price",
-            Self::SCALE,
-            Self::limit(),
-            Self::LIMIT_TEXT,
-        )
-        .map(Self)
-    }
-}
+positive_kind!(Quantity, Price, Rate);
 
 impl UnitCost {
     /// Zero (shares received for free).
@@ -311,36 +286,11 @@ impl UnitCost {
     /// # Errors
     /// [`DomainError::Negative`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
     pub fn new(value: Decimal) -> Result<Self, DomainError> {
-        let value = check(
-            value,
-            "a unit cost",
-            Self::SCALE,
-            Self::limit(),
-            Self::LIMIT_TEXT,
-        )?;
+        let value = Self::checked(value)?;
         if value < Decimal::ZERO {
-            return Err(DomainError::Negative {
-                kind: "a unit cost",
-            });
+            return Err(DomainError::Negative { kind: Self::KIND });
         }
         Ok(Self(value))
-    }
-}
-
-impl Rate {
-    /// Checks that `value` is a positive exchange rate with at most 8 decimal places.
-    ///
-    /// # Errors
-    /// [`DomainError::NotPositive`], [`DomainError::TooPrecise`] or [`DomainError::OutOfRange`].
-    pub fn new(value: Decimal) -> Result<Self, DomainError> {
-        positive(
-            value,
-            "an exchange rate",
-            Self::SCALE,
-            Self::limit(),
-            Self::LIMIT_TEXT,
-        )
-        .map(Self)
     }
 }
 
@@ -353,14 +303,7 @@ impl Percentage {
     /// # Errors
     /// [`DomainError::PercentageOutOfRange`] or [`DomainError::TooPrecise`].
     pub fn new(value: Decimal) -> Result<Self, DomainError> {
-        let value = check(
-            value,
-            "a percentage",
-            Self::SCALE,
-            Self::limit(),
-            Self::LIMIT_TEXT,
-        )
-        .map_err(|e| match e {
+        let value = Self::checked(value).map_err(|e| match e {
             DomainError::OutOfRange { .. } => DomainError::PercentageOutOfRange,
             other => other,
         })?;

@@ -273,10 +273,7 @@ mod tests {
         // Checking opened with 1000 today; -100, +500 and -50 dated 40, 20 and 5 days ago. The
         // opening moves back to the earliest transaction's date.
         let t = AccountType::Checking;
-        let mut steps = vec![Step {
-            date: day(-40),
-            delta: m("1000"),
-        }];
+        let mut steps = vec![step(-40, "1000")];
         for (amount, d) in [("-100", -40), ("500", -20), ("-50", -5)] {
             steps.extend(Step::of(posting(amount), day(d), t));
         }
@@ -306,59 +303,28 @@ mod tests {
         assert_eq!(spent.delta, m("45.50"));
     }
 
+    /// A step of `delta` on `day(d)`.
+    fn step(d: i64, delta: &str) -> Step {
+        Step {
+            date: day(d),
+            delta: m(delta),
+        }
+    }
+
     #[test]
     fn moving_an_entry_to_another_date_undoes_it_there_and_applies_it_here() {
-        let before = Step {
-            date: day(-10),
-            delta: m("30"),
-        };
-        let after = Step {
-            date: day(-3),
-            delta: m("50"),
-        };
+        let before = step(-10, "30");
         assert_eq!(
-            replace(Some(before), Some(after)).unwrap(),
-            vec![
-                Step {
-                    date: day(-10),
-                    delta: m("-30")
-                },
-                Step {
-                    date: day(-3),
-                    delta: m("50")
-                }
-            ]
-        );
-        let back = Step {
-            date: day(-20),
-            delta: m("50"),
-        };
-        assert_eq!(
-            replace(Some(before), Some(back)).unwrap(),
-            vec![
-                Step {
-                    date: day(-20),
-                    delta: m("50")
-                },
-                Step {
-                    date: day(-10),
-                    delta: m("-30")
-                }
-            ]
+            replace(Some(before), Some(step(-3, "50"))).unwrap(),
+            vec![step(-10, "-30"), step(-3, "50")]
         );
         assert_eq!(
-            replace(
-                Some(before),
-                Some(Step {
-                    date: day(-10),
-                    delta: m("45")
-                })
-            )
-            .unwrap(),
-            vec![Step {
-                date: day(-10),
-                delta: m("15")
-            }]
+            replace(Some(before), Some(step(-20, "50"))).unwrap(),
+            vec![step(-20, "50"), step(-10, "-30")]
+        );
+        assert_eq!(
+            replace(Some(before), Some(step(-10, "45"))).unwrap(),
+            vec![step(-10, "15")]
         );
         assert!(replace(Some(before), Some(before)).unwrap().is_empty());
         assert!(replace(None, None).unwrap().is_empty());

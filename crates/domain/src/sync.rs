@@ -238,35 +238,29 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
-    #[test]
-    fn depository_accounts_become_checking_or_savings_by_subtype() {
-        assert_eq!(
-            account_type_for("depository", Some("checking")),
-            AccountType::Checking
-        );
-        assert_eq!(
-            account_type_for("depository", Some("savings")),
-            AccountType::Savings
-        );
-        assert_eq!(
-            account_type_for("depository", Some("money market")),
-            AccountType::Savings
-        );
-        assert_eq!(account_type_for("depository", None), AccountType::Savings);
+    /// Asserts the account type of each (Plaid type, subtype).
+    fn assert_types(cases: &[(&str, Option<&str>, AccountType)]) {
+        for &(kind, subtype, expected) in cases {
+            assert_eq!(
+                account_type_for(kind, subtype),
+                expected,
+                "{kind}/{subtype:?}"
+            );
+        }
     }
 
     #[test]
-    fn credit_loans_and_mortgages_become_liabilities() {
-        assert_eq!(
-            account_type_for("credit", Some("credit card")),
-            AccountType::CreditCard
-        );
-        assert_eq!(
-            account_type_for("loan", Some("mortgage")),
-            AccountType::Mortgage
-        );
-        assert_eq!(account_type_for("loan", Some("student")), AccountType::Loan);
-        assert_eq!(account_type_for("loan", Some("auto")), AccountType::Loan);
+    fn depository_accounts_become_checking_or_savings_and_credit_and_loans_liabilities() {
+        assert_types(&[
+            ("depository", Some("checking"), AccountType::Checking),
+            ("depository", Some("savings"), AccountType::Savings),
+            ("depository", Some("money market"), AccountType::Savings),
+            ("depository", None, AccountType::Savings),
+            ("credit", Some("credit card"), AccountType::CreditCard),
+            ("loan", Some("mortgage"), AccountType::Mortgage),
+            ("loan", Some("student"), AccountType::Loan),
+            ("loan", Some("auto"), AccountType::Loan),
+        ]);
     }
 
     #[test]
@@ -286,39 +280,32 @@ mod tests {
                 "{plan}"
             );
         }
-        assert_eq!(
-            account_type_for("investment", Some("brokerage")),
-            AccountType::Investment
-        );
-        assert_eq!(account_type_for("brokerage", None), AccountType::Investment);
+        assert_types(&[
+            ("investment", Some("brokerage"), AccountType::Investment),
+            ("brokerage", None, AccountType::Investment),
+        ]);
     }
 
     #[test]
     fn unknown_kinds_become_other() {
-        assert_eq!(account_type_for("other", None), AccountType::Other);
-        assert_eq!(account_type_for("", Some("x")), AccountType::Other);
+        assert_types(&[
+            ("other", None, AccountType::Other),
+            ("", Some("x"), AccountType::Other),
+        ]);
     }
 
     #[test]
     fn categories_follow_the_primary_personal_finance_category() {
-        assert_eq!(
-            category_for(Some("FOOD_AND_DRINK")),
-            TransactionCategory::FoodAndDrink
-        );
-        assert_eq!(
-            category_for(Some("TRANSFER_OUT")),
-            TransactionCategory::Transfer
-        );
-        assert_eq!(category_for(Some("INCOME")), TransactionCategory::Income);
-        assert_eq!(
-            category_for(Some("GENERAL_MERCHANDISE")),
-            TransactionCategory::Shopping
-        );
-        assert_eq!(
-            category_for(Some("SOMETHING_NEW")),
-            TransactionCategory::Other
-        );
-        assert_eq!(category_for(None), TransactionCategory::Other);
+        for (primary, expected) in [
+            (Some("FOOD_AND_DRINK"), TransactionCategory::FoodAndDrink),
+            (Some("TRANSFER_OUT"), TransactionCategory::Transfer),
+            (Some("INCOME"), TransactionCategory::Income),
+            (Some("GENERAL_MERCHANDISE"), TransactionCategory::Shopping),
+            (Some("SOMETHING_NEW"), TransactionCategory::Other),
+            (None, TransactionCategory::Other),
+        ] {
+            assert_eq!(category_for(primary), expected, "{primary:?}");
+        }
     }
 
     #[test]
