@@ -154,16 +154,33 @@ impl InMemoryCache {
         }
     }
 
-    /// The value of (scope, field) if it was stored under `version`.
-    fn value_at(&self, scope: &str, field: &str, version: u64) -> Option<String> {
-        self.values
+    /// The lookup of (scope, field) when `version` is the scope's current one: the value if it
+    /// was stored under that version.
+    fn lookup(&self, scope: &str, field: &str, version: u64) -> Cached {
+        let value = self
+            .values
             .get(&key(scope, field))
             .filter(|entry| entry.version == version)
-            .map(|entry| entry.value.to_string())
+            .map(|entry| entry.value.to_string());
+        Cached { version, value }
     }
 
-    /// Stores the value under `version`, evicting at once for the budget.
-    fn store(&self, scope: &str, field: &str, value: &str, version: u64, ttl: Duration) {
+    /// Stores the value under `version` if that is still `current`, the scope's version read
+    /// just before; whether it stored.
+    ///
+    /// An invalidation landing between that read and the insert is harmless: the entry carries
+    /// `version`, which is no longer current, so it is never served.
+    fn store_if(
+        &self,
+        current: u64,
+        (scope, field): (&str, &str),
+        value: &str,
+        version: u64,
+        ttl: Duration,
+    ) -> bool {
+        if current != version {
+            return false;
+        }
         self.values.insert(
             key(scope, field),
             Entry {
@@ -176,6 +193,7 @@ impl InMemoryCache {
         // that let the cache overshoot its budget by tens of MB. A put follows a computation
         // that took milliseconds, so evicting at once costs little.
         self.values.run_pending_tasks();
+        true
     }
 
     fn version_of(&self, scope: &str) -> &AtomicU64 {
@@ -195,8 +213,7 @@ impl Cache for InMemoryCache {
     async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
         // The version first: a value read after it that still carries it was current then.
         let version = self.version_of(scope).load(Ordering::SeqCst);
-        let value = self.value_at(scope, field, version);
-        Ok(Cached { version, value })
+        Ok(self.lookup(scope, field, version))
     }
 
     async fn put_if_current(
@@ -207,13 +224,8 @@ impl Cache for InMemoryCache {
         version: u64,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        if self.version_of(scope).load(Ordering::SeqCst) != version {
-            return Ok(false);
-        }
-        // An invalidation landing between the check and the insert is harmless: the entry
-        // carries `version`, which is no longer current, so it is never served.
-        self.store(scope, field, value, version, ttl);
-        Ok(true)
+        let current = self.version_of(scope).load(Ordering::SeqCst);
+        Ok(self.store_if(current, (scope, field), value, version, ttl))
     }
 
     async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
@@ -247,8 +259,7 @@ impl SharedVersionCache {
 impl Cache for SharedVersionCache {
     async fn get(&self, scope: &str, field: &str) -> Result<Cached, CacheError> {
         let version = self.versions.current(scope).await?;
-        let value = self.local.value_at(scope, field, version);
-        Ok(Cached { version, value })
+        Ok(self.local.lookup(scope, field, version))
     }
 
     async fn put_if_current(
@@ -259,13 +270,10 @@ impl Cache for SharedVersionCache {
         version: u64,
         ttl: Duration,
     ) -> Result<bool, CacheError> {
-        if self.versions.current(scope).await? != version {
-            return Ok(false);
-        }
-        // A bump landing between the read and the store is harmless: the value carries
-        // `version`, which every later lookup finds outdated.
-        self.local.store(scope, field, value, version, ttl);
-        Ok(true)
+        let current = self.versions.current(scope).await?;
+        Ok(self
+            .local
+            .store_if(current, (scope, field), value, version, ttl))
     }
 
     async fn invalidate(&self, scope: &str) -> Result<(), CacheError> {
