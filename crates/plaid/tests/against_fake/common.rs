@@ -50,6 +50,14 @@ pub async fn link(client: &PlaidClient) -> (String, AccessToken) {
     (item.item_id, item.access_token)
 }
 
+/// A fake, a client of it and a linked item (its id and access token): most tests' start.
+pub async fn linked() -> (FakePlaid, PlaidClient, (String, AccessToken)) {
+    let fake = fake().await;
+    let client = client(&fake);
+    let item = link(&client).await;
+    (fake, client, item)
+}
+
 pub fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }

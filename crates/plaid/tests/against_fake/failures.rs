@@ -4,15 +4,13 @@ use nestegg_plaid::PlaidClient;
 use nestegg_plaid_fake::{Failure, FakeConfig, FakePlaid};
 use nestegg_ports::plaid::{Plaid, PlaidError};
 
-use crate::common::{client, config, fake, link};
+use crate::common::{config, fake, link, linked};
 
 const SYNC: &str = "/transactions/sync";
 
 #[tokio::test]
 async fn server_errors_and_rate_limits_are_retried_until_the_call_succeeds() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (fake, client, (_, token)) = linked().await;
 
     fake.fail_next(SYNC, 2, Failure::internal());
     fake.fail_next(SYNC, 1, Failure::rate_limited(Some(0)));
@@ -23,9 +21,7 @@ async fn server_errors_and_rate_limits_are_retried_until_the_call_succeeds() {
 
 #[tokio::test]
 async fn a_rate_limit_that_outlasts_the_retries_is_reported_with_its_retry_after() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (fake, client, (_, token)) = linked().await;
 
     fake.fail_next(SYNC, 10, Failure::rate_limited(Some(0)));
     let err = client
@@ -43,9 +39,7 @@ async fn a_rate_limit_that_outlasts_the_retries_is_reported_with_its_retry_after
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_wait_budget_is_not_waited_for() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (fake, client, (_, token)) = linked().await;
 
     fake.fail_next("/accounts/get", 1, Failure::rate_limited(Some(60)));
     let started = std::time::Instant::now();
@@ -62,9 +56,7 @@ async fn a_retry_after_beyond_the_wait_budget_is_not_waited_for() {
 
 #[tokio::test]
 async fn server_errors_after_every_retry_make_plaid_unavailable() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (fake, client, (_, token)) = linked().await;
 
     fake.fail_next("/item/get", 10, Failure::internal());
     let err = client.item(&token).await.unwrap_err();
@@ -74,9 +66,7 @@ async fn server_errors_after_every_retry_make_plaid_unavailable() {
 
 #[tokio::test]
 async fn a_client_error_is_not_retried_and_keeps_its_code_and_request_id() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (fake, client, (_, token)) = linked().await;
 
     fake.fail_next(
         "/accounts/get",
@@ -93,9 +83,7 @@ async fn a_client_error_is_not_retried_and_keeps_its_code_and_request_id() {
 
 #[tokio::test]
 async fn an_institution_that_is_down_makes_plaid_unavailable_without_retries() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (fake, client, (_, token)) = linked().await;
     fake.fail_next("/accounts/get", 1, Failure::institution_down());
     let err = client.accounts(&token).await.unwrap_err();
     assert!(matches!(err, PlaidError::Unavailable(_)), "{err:?}");
@@ -105,9 +93,7 @@ async fn an_institution_that_is_down_makes_plaid_unavailable_without_retries() {
 #[tokio::test]
 async fn a_mutation_during_pagination_is_the_ports_error_and_a_restart_from_the_saved_cursor_completes()
  {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
     fake.fail_sync_at_page(3);
 
     let saved: Option<String> = None;
@@ -145,9 +131,7 @@ async fn a_mutation_during_pagination_is_the_ports_error_and_a_restart_from_the_
 
 #[tokio::test]
 async fn an_item_that_needs_a_new_login_reports_login_required() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
 
     fake.fail_next(SYNC, 1, Failure::login_required());
     assert_eq!(

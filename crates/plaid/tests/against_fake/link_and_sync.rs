@@ -4,7 +4,7 @@ use chrono::Utc;
 use nestegg_plaid_fake::{Balances, NewTransaction, TransactionChange};
 use nestegg_ports::plaid::{AccessToken, Plaid, PlaidError, PlaidTransaction};
 
-use crate::common::{client, dec, fake, link};
+use crate::common::{client, dec, fake, linked};
 
 /// Syncs from `cursor` until `has_more` is false: all updates and the last cursor.
 async fn sync_all(
@@ -111,9 +111,7 @@ async fn a_public_token_works_once() {
 
 #[tokio::test]
 async fn the_first_sync_pages_through_two_years_of_history_with_two_pending_transactions() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
 
     let (added, modified, removed, _, pages) = sync_all(&client, &token, None, 250).await;
     assert_eq!(added.len(), fake.log_len(&item_id).unwrap());
@@ -151,9 +149,7 @@ async fn the_first_sync_pages_through_two_years_of_history_with_two_pending_tran
 
 #[tokio::test]
 async fn later_pages_carry_what_was_added_modified_and_removed_after_the_saved_cursor() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
     let (_, _, _, cursor, _) = sync_all(&client, &token, None, 500).await;
 
     let empty = client
@@ -206,9 +202,7 @@ async fn later_pages_carry_what_was_added_modified_and_removed_after_the_saved_c
 
 #[tokio::test]
 async fn a_posted_pending_transaction_replaces_the_pending_one_and_points_to_it() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
     let (added, _, _, cursor, _) = sync_all(&client, &token, None, 500).await;
     let pending = added.iter().find(|t| t.pending).unwrap().clone();
 
@@ -236,9 +230,7 @@ async fn a_posted_pending_transaction_replaces_the_pending_one_and_points_to_it(
 
 #[tokio::test]
 async fn balances_arrive_exact_including_an_overdrawn_checking_account() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
     let checking = fake.account_id(&item_id, "checking").unwrap();
     let savings = fake.account_id(&item_id, "savings").unwrap();
     fake.set_balances(
@@ -273,9 +265,7 @@ async fn balances_arrive_exact_including_an_overdrawn_checking_account() {
 
 #[tokio::test]
 async fn holdings_arrive_with_exact_decimals_and_their_securities() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (_fake, client, (_, token)) = linked().await;
 
     let holdings = client.holdings(&token).await.unwrap();
     assert_eq!(holdings.accounts.len(), 2);
@@ -318,9 +308,7 @@ async fn holdings_arrive_with_exact_decimals_and_their_securities() {
 
 #[tokio::test]
 async fn a_removed_item_and_an_unknown_token_are_refused() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (_, token) = link(&client).await;
+    let (_fake, client, (_, token)) = linked().await;
     client.remove_item(&token).await.unwrap();
     assert_eq!(
         client.accounts(&token).await.unwrap_err(),
@@ -335,9 +323,7 @@ async fn a_removed_item_and_an_unknown_token_are_refused() {
 
 #[tokio::test]
 async fn a_hundred_thousand_generated_transactions_page_through_in_full() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, token) = link(&client).await;
+    let (fake, client, (item_id, token)) = linked().await;
     let (_, _, _, cursor, _) = sync_all(&client, &token, None, 500).await;
 
     let started = Instant::now();

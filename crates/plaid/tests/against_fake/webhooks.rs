@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{client, fake, link};
+use crate::common::{client, fake, linked};
 
 #[derive(Debug, Deserialize)]
 struct Claims {
@@ -55,9 +55,7 @@ async fn verify(client: &impl Plaid, body: &str, jwt: &str) -> Result<Claims, St
 
 #[tokio::test]
 async fn a_webhook_verifies_with_the_key_the_client_fetches_by_its_kid() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, _) = link(&client).await;
+    let (fake, client, (item_id, _)) = linked().await;
 
     let hook = fake
         .webhook(&item_id, WebhookKind::SyncUpdatesAvailable, Signing::Valid)
@@ -80,9 +78,7 @@ async fn a_webhook_verifies_with_the_key_the_client_fetches_by_its_kid() {
 
 #[tokio::test]
 async fn webhooks_signed_wrongly_stale_or_tampered_fail_verification() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, _) = link(&client).await;
+    let (fake, client, (item_id, _)) = linked().await;
     for (signing, why) in [
         (Signing::WrongKey, "InvalidSignature"),
         (Signing::Stale, "stale"),
@@ -140,9 +136,7 @@ async fn receive_one(listener: &tokio::net::TcpListener) -> (String, String) {
 
 #[tokio::test]
 async fn the_fake_posts_signed_webhooks_to_the_configured_url() {
-    let fake = fake().await;
-    let client = client(&fake);
-    let (item_id, _) = link(&client).await;
+    let (fake, client, (item_id, _)) = linked().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     fake.set_webhook_url(Some(format!(
         "http://{}/webhooks/plaid",
