@@ -1,7 +1,6 @@
 //! Cached reports per user, never stale after a write.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -170,17 +169,12 @@ impl ReportCache {
     ///
     /// # Errors
     /// Those of `compute`, or [`AppError::Unexpected`] if the value cannot be serialized.
-    pub async fn get_or_compute_json<T, F, Fut>(
+    pub async fn get_or_compute_json<T: Serialize>(
         &self,
         user_id: Uuid,
         field: &str,
-        compute: F,
-    ) -> Result<String, AppError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+        compute: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<String, AppError> {
         let version = match self.lookup(user_id, field).await {
             Lookup::Hit(text) => return Ok(text),
             Lookup::Miss(version) => version,
@@ -197,18 +191,13 @@ impl ReportCache {
     ///
     /// # Errors
     /// As [`ReportCache::get_or_compute_json`].
-    pub async fn get_or_compute_json_if<T, F, Fut>(
+    pub async fn get_or_compute_json_if<T: Serialize>(
         &self,
         worth_caching: bool,
         user_id: Uuid,
         field: &str,
-        compute: F,
-    ) -> Result<String, AppError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+        compute: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<String, AppError> {
         if worth_caching {
             self.get_or_compute_json(user_id, field, compute).await
         } else {
@@ -216,12 +205,9 @@ impl ReportCache {
         }
     }
 
-    async fn computed_json<T, F, Fut>(compute: F) -> Result<String, AppError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+    async fn computed_json<T: Serialize>(
+        compute: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<String, AppError> {
         let value = compute().await?;
         serde_json::to_string(&value).map_err(|e| AppError::Unexpected(e.into()))
     }
@@ -284,21 +270,17 @@ mod tests {
 
     use mockall::predicate::eq;
     use nestegg_ports::cache::MockCache;
-    use nestegg_ports::{CacheError, CacheLookup, Cached};
+    use nestegg_ports::{CacheError, CacheLookup};
     use uuid::Uuid;
 
     use crate::error::AppError;
-    use crate::test_support::{Counted, Recorded, report_cache as cache};
+    use crate::test_support::{Counted, Recorded, cached, report_cache as cache};
 
     #[tokio::test]
     async fn a_hit_is_served_without_computing() {
         let mut mock = MockCache::new();
-        mock.expect_get().returning(|_, _| {
-            Ok(Cached {
-                version: 3,
-                value: Some("\"cached\"".into()),
-            })
-        });
+        mock.expect_get()
+            .returning(|_, _| cached(3, Some("\"cached\"")));
         mock.expect_put_if_current().never();
         let text = cache(mock)
             .get_or_compute_json(Uuid::nil(), "f", || async {
@@ -313,12 +295,7 @@ mod tests {
     async fn a_miss_is_computed_and_stored_under_the_version_read_before() {
         let mut mock = MockCache::new();
         let user = Uuid::now_v7();
-        mock.expect_get().returning(|_, _| {
-            Ok(Cached {
-                version: 7,
-                value: None,
-            })
-        });
+        mock.expect_get().returning(|_, _| cached(7, None));
         mock.expect_put_if_current()
             .with(
                 eq(format!("user:{user}")),
@@ -367,14 +344,8 @@ mod tests {
         let mut mock = MockCache::new();
         let mut answers = vec![
             Err(CacheError::Unavailable("down".into())),
-            Ok(Cached {
-                version: 2,
-                value: None,
-            }),
-            Ok(Cached {
-                version: 2,
-                value: Some("1".into()),
-            }),
+            cached(2, None),
+            cached(2, Some("1")),
         ];
         mock.expect_get()
             .times(3)
@@ -430,12 +401,7 @@ mod tests {
         mock.expect_get()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _| {
-                Ok(Cached {
-                    version: 9,
-                    value: Some("\"fresh\"".into()),
-                })
-            });
+            .returning(|_, _| cached(9, Some("\"fresh\"")));
         mock.expect_put_if_current().never();
         let cache = cache(mock);
         cache.invalidate(user).await;
@@ -476,12 +442,7 @@ mod tests {
                 _ => Ok(()),
             }
         });
-        mock.expect_get().returning(|_, _| {
-            Ok(Cached {
-                version: 1,
-                value: Some("1".into()),
-            })
-        });
+        mock.expect_get().returning(|_, _| cached(1, Some("1")));
         let cache = cache(mock);
         cache_slot.set(cache.clone()).ok().unwrap();
         cache.invalidate(user).await;
@@ -518,10 +479,7 @@ mod tests {
         let counted = reads.clone();
         mock.expect_get().returning(move |_, _| {
             counted.fetch_add(1, Ordering::SeqCst);
-            Ok(Cached {
-                version: 1,
-                value: Some("1".into()),
-            })
+            cached(1, Some("1"))
         });
         let ttl = Duration::from_millis(200);
         let cache = super::ReportCache::new(Arc::new(mock), ttl);

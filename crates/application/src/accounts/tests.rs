@@ -10,7 +10,7 @@ use nestegg_ports::cache::MockCache;
 use super::*;
 use crate::test_support::{
     Seen, account, account_from, clock, date, dec, expect_invalidations, invalid_fields, money,
-    report_cache, unavailable, validation, write_time,
+    refusal, report_cache, unavailable, validation, write_time,
 };
 
 struct Mocks {
@@ -243,14 +243,8 @@ async fn deleting_an_account_with_transactions_is_a_conflict_and_drops_no_report
         .delete(Uuid::now_v7(), Uuid::now_v7())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "account_has_transactions",
-            field: None,
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("conflict", "account_has_transactions"));
+    assert!(matches!(err, AppError::Conflict { field: None, .. }));
 }
 
 #[tokio::test]

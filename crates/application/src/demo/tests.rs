@@ -18,8 +18,8 @@ use nestegg_ports::{Account, Conflict, Investment, NewUser, Portfolio, WriteTime
 use super::*;
 use crate::auth::{AuthPolicy, AuthPorts};
 use crate::test_support::{
-    account_from, clock, investment, investment_from, now, overdraft, portfolio_from, report_cache,
-    today, trade_from, transaction_from, unavailable, user_from, write_time,
+    account_from, clock, investment, investment_from, now, overdraft, portfolio_from, refusal,
+    report_cache, today, trade_from, transaction_from, unavailable, user_from, write_time,
 };
 
 /// Everything the demo handed to its ports.
@@ -379,13 +379,8 @@ async fn a_taken_demo_name_stops_the_demo_before_any_account_is_written() {
         .returning(|_| Err(RepoError::Conflict(Conflict::Username)));
     m.accounts.expect_create().never();
     let (result, _) = m.run().await;
-    assert!(matches!(
-        result.unwrap_err(),
-        AppError::Conflict {
-            code: "username_taken",
-            ..
-        }
-    ));
+    let err = result.unwrap_err();
+    assert_eq!(refusal(&err), ("conflict", "username_taken"));
 }
 
 #[tokio::test]
@@ -430,13 +425,8 @@ async fn a_balance_rule_other_than_an_overdraft_stops_the_demo() {
         .returning(|_, _| Err(RepoError::Rule(DomainError::Overflow)));
     m.portfolios.expect_create().never();
     let (result, _) = m.run().await;
-    assert!(matches!(
-        result.unwrap_err(),
-        AppError::Rule {
-            code: "out_of_range",
-            ..
-        }
-    ));
+    let err = result.unwrap_err();
+    assert_eq!(refusal(&err), ("rule", "out_of_range"));
 }
 
 #[tokio::test]

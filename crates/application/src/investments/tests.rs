@@ -7,7 +7,7 @@ use nestegg_ports::{Conflict, RepoError};
 use super::*;
 use crate::test_support::{
     Seen, check_page_limits, clock, date, dec, invalid_fields, investment, investment_from, now,
-    today,
+    refusal, today,
 };
 
 fn service(investments: MockInvestmentRepository) -> InvestmentService {
@@ -123,13 +123,7 @@ async fn a_store_failure_while_adding_a_security_is_passed_on() {
         .create(Uuid::now_v7(), input())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "conflict",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("conflict", "conflict"));
 }
 
 #[tokio::test]

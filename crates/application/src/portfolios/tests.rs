@@ -7,8 +7,8 @@ use nestegg_ports::portfolio::MockPortfolioRepository;
 
 use super::*;
 use crate::test_support::{
-    Seen, clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, trade_from,
-    validation,
+    Seen, clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, refusal,
+    trade_from, validation,
 };
 
 fn service(portfolios: MockPortfolioRepository) -> PortfolioService {
@@ -317,10 +317,10 @@ async fn adding_a_security_already_held_is_a_duplicate_item_conflict_naming_the_
         .add_item(Uuid::now_v7(), Uuid::now_v7(), item_input())
         .await
         .unwrap_err();
+    assert_eq!(refusal(&err), ("conflict", "duplicate_item"));
     assert!(matches!(
         err,
         AppError::Conflict {
-            code: "duplicate_item",
             field: Some("investment_id"),
             ..
         }
@@ -368,13 +368,7 @@ async fn selling_more_than_is_held_is_an_insufficient_quantity_rule_error() {
         .trade(Uuid::now_v7(), Uuid::now_v7(), trade_input("sell"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Rule {
-            code: "insufficient_quantity",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("rule", "insufficient_quantity"));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use nestegg_ports::transaction::MockTransactionRepository;
 use super::*;
 use crate::test_support::{
     Seen, check_page_limits, clock, date, dec, expect_invalidations, invalid_fields, money,
-    overdraft, report_cache, transaction, transaction_from, validation, write_time,
+    overdraft, refusal, report_cache, transaction, transaction_from, validation, write_time,
 };
 
 struct Mocks {
@@ -367,13 +367,7 @@ async fn a_plaid_transaction_cannot_be_deleted() {
     let id = m.holding(from_plaid());
     m.writes_nothing();
     let err = m.service().delete(Uuid::now_v7(), id).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "plaid_transaction",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("conflict", "plaid_transaction"));
 }
 
 #[tokio::test]
