@@ -276,19 +276,38 @@ mod tests {
     use crate::error::AppError;
     use crate::test_support::{Counted, Recorded, cached, report_cache as cache};
 
+    use super::ReportCache;
+
+    /// The cache being unreachable.
+    fn down() -> CacheError {
+        CacheError::Unavailable("down".into())
+    }
+
+    /// The user's `f` from `cache`, or the JSON of `value` where it has to be computed.
+    async fn json_of(cache: &ReportCache, user: Uuid, value: impl serde::Serialize) -> String {
+        cache
+            .get_or_compute_json(user, "f", || async { Ok(value) })
+            .await
+            .unwrap()
+    }
+
+    /// The user's `f` from `cache`, where computing it would be a failure.
+    async fn cached_json(cache: &ReportCache, user: Uuid) -> String {
+        cache
+            .get_or_compute_json(user, "f", || async {
+                Err::<String, _>(AppError::NotFound("should not be computed"))
+            })
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_hit_is_served_without_computing() {
         let mut mock = MockCache::new();
         mock.expect_get()
             .returning(|_, _| cached(3, Some("\"cached\"")));
         mock.expect_put_if_current().never();
-        let text = cache(mock)
-            .get_or_compute_json(Uuid::nil(), "f", || async {
-                Err::<String, _>(AppError::NotFound("should not be computed"))
-            })
-            .await
-            .unwrap();
-        assert_eq!(text, "\"cached\"");
+        assert_eq!(cached_json(&cache(mock), Uuid::nil()).await, "\"cached\"");
     }
 
     #[tokio::test]
@@ -306,24 +325,15 @@ mod tests {
             )
             .times(1)
             .returning(|_, _, _, _, _| Ok(true));
-        let text = cache(mock)
-            .get_or_compute_json(user, "f", || async { Ok(42) })
-            .await
-            .unwrap();
-        assert_eq!(text, "42");
+        assert_eq!(json_of(&cache(mock), user, 42).await, "42");
     }
 
     #[tokio::test]
     async fn an_unavailable_cache_computes_and_stores_nothing() {
         let mut mock = MockCache::new();
-        mock.expect_get()
-            .returning(|_, _| Err(CacheError::Unavailable("down".into())));
+        mock.expect_get().returning(|_, _| Err(down()));
         mock.expect_put_if_current().never();
-        let text = cache(mock)
-            .get_or_compute_json(Uuid::nil(), "f", || async { Ok(5) })
-            .await
-            .unwrap();
-        assert_eq!(text, "5");
+        assert_eq!(json_of(&cache(mock), Uuid::nil(), 5).await, "5");
     }
 
     #[tokio::test]
@@ -342,11 +352,7 @@ mod tests {
     async fn each_lookup_is_counted_as_a_hit_a_miss_or_unavailable_and_uncached_reports_not_at_all()
     {
         let mut mock = MockCache::new();
-        let mut answers = vec![
-            Err(CacheError::Unavailable("down".into())),
-            cached(2, None),
-            cached(2, Some("1")),
-        ];
+        let mut answers = vec![Err(down()), cached(2, None), cached(2, Some("1"))];
         mock.expect_get()
             .times(3)
             .returning(move |_, _| answers.pop().unwrap());
@@ -374,9 +380,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_invalidation_does_not_fail_the_write() {
         let mut mock = MockCache::new();
-        mock.expect_invalidate()
-            .times(1)
-            .returning(|_| Err(CacheError::Unavailable("down".into())));
+        mock.expect_invalidate().times(1).returning(|_| Err(down()));
         cache(mock).invalidate(Uuid::nil()).await;
     }
 
@@ -391,7 +395,7 @@ mod tests {
         mock.expect_invalidate()
             .times(2)
             .in_sequence(&mut seq)
-            .returning(|_| Err(CacheError::Unavailable("down".into())));
+            .returning(|_| Err(down()));
         // Then the retry reaches it, and only after that is the cache read again.
         mock.expect_invalidate()
             .with(eq(format!("user:{user}")))
@@ -405,18 +409,8 @@ mod tests {
         mock.expect_put_if_current().never();
         let cache = cache(mock);
         cache.invalidate(user).await;
-        let text = cache
-            .get_or_compute_json(user, "f", || async { Ok("computed") })
-            .await
-            .unwrap();
-        assert_eq!(text, "\"computed\"");
-        let text = cache
-            .get_or_compute_json(user, "f", || async {
-                Err::<String, _>(AppError::NotFound("should not be computed"))
-            })
-            .await
-            .unwrap();
-        assert_eq!(text, "\"fresh\"");
+        assert_eq!(json_of(&cache, user, "computed").await, "\"computed\"");
+        assert_eq!(cached_json(&cache, user).await, "\"fresh\"");
     }
 
     #[tokio::test]
@@ -424,7 +418,7 @@ mod tests {
         let mut mock = MockCache::new();
         let user = Uuid::now_v7();
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let cache_slot: std::sync::Arc<std::sync::OnceLock<super::ReportCache>> =
+        let cache_slot: std::sync::Arc<std::sync::OnceLock<ReportCache>> =
             std::sync::Arc::default();
         let (counted, slot) = (calls.clone(), cache_slot.clone());
         // 1: the first write's invalidation fails. 2: the retry reaches the cache, but while it
@@ -433,7 +427,7 @@ mod tests {
         mock.expect_invalidate().returning(move |_| {
             let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             match n {
-                1 => Err(CacheError::Unavailable("down".into())),
+                1 => Err(down()),
                 2 => {
                     // Another write's invalidation fails while this retry is in flight.
                     slot.get().unwrap().outstanding.remember(user);
@@ -446,15 +440,9 @@ mod tests {
         let cache = cache(mock);
         cache_slot.set(cache.clone()).ok().unwrap();
         cache.invalidate(user).await;
-        cache
-            .get_or_compute_json(user, "f", || async { Ok(0) })
-            .await
-            .unwrap();
+        json_of(&cache, user, 0).await;
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
-        let text = cache
-            .get_or_compute_json(user, "f", || async { Ok(0) })
-            .await
-            .unwrap();
+        let text = json_of(&cache, user, 0).await;
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert_eq!(text, "1");
     }
@@ -466,12 +454,12 @@ mod tests {
         use std::sync::atomic::{AtomicBool, Ordering};
 
         let mut mock = MockCache::new();
-        let down = Arc::new(AtomicBool::new(true));
+        let offline = Arc::new(AtomicBool::new(true));
         let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let is_down = down.clone();
+        let is_down = offline.clone();
         mock.expect_invalidate().returning(move |_| {
             if is_down.load(Ordering::SeqCst) {
-                Err(CacheError::Unavailable("down".into()))
+                Err(down())
             } else {
                 Ok(())
             }
@@ -482,20 +470,19 @@ mod tests {
             cached(1, Some("1"))
         });
         let ttl = Duration::from_millis(200);
-        let cache = super::ReportCache::new(Arc::new(mock), ttl);
+        let cache = ReportCache::new(Arc::new(mock), ttl);
         for _ in 0..=super::MAX_OUTSTANDING {
             cache.invalidate(Uuid::new_v4()).await;
         }
         let someone = Uuid::new_v4();
-        let read = || cache.get_or_compute_json(someone, "f", || async { Ok(0) });
-        assert_eq!(read().await.unwrap(), "0");
-        down.store(false, Ordering::SeqCst);
+        assert_eq!(json_of(&cache, someone, 0).await, "0");
+        offline.store(false, Ordering::SeqCst);
         assert!(cache.retry_invalidations().await);
         // Reachable again, but users beyond the bound were never remembered.
-        assert_eq!(read().await.unwrap(), "0");
+        assert_eq!(json_of(&cache, someone, 0).await, "0");
         assert_eq!(reads.load(Ordering::SeqCst), 0);
         tokio::time::sleep(ttl).await;
-        assert_eq!(read().await.unwrap(), "1");
+        assert_eq!(json_of(&cache, someone, 0).await, "1");
         assert_eq!(reads.load(Ordering::SeqCst), 1);
     }
 }
