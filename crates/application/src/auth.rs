@@ -311,17 +311,7 @@ impl AuthService {
             || self.ports.hasher.dummy_hash(),
             |u| u.password_hash.clone(),
         );
-        let matches = match self.ports.hasher.verify(password, &hash).await {
-            Ok(matches) => matches && user.is_some(),
-            Err(e) => {
-                // Not judged (the queue is full, say): it must not count as a failure.
-                self.ports
-                    .throttle
-                    .forgive(&keys, self.ports.clock.now())
-                    .await;
-                return Err(e.into());
-            }
-        };
+        let matches = self.verify(password, &hash, &keys).await? && user.is_some();
         if !matches {
             self.ports
                 .throttle
@@ -330,14 +320,37 @@ impl AuthService {
             return Err(BAD_CREDENTIALS);
         }
         // A right password never counts against anyone, even for an inactive account.
-        self.ports
-            .throttle
-            .forgive(&keys, self.ports.clock.now())
-            .await;
+        self.forgive(&keys).await;
         match user {
             Some(user) if user.is_active => self.start_session(user.id).await,
             _ => Err(BAD_CREDENTIALS),
         }
+    }
+
+    /// Whether `password` matches `hash`. A password the hasher could not judge (its queue is
+    /// full, say) must not count as a failure: its attempt on `keys` is forgiven and the
+    /// hasher's error passed on.
+    async fn verify(
+        &self,
+        password: &str,
+        hash: &str,
+        keys: &[ThrottleKey],
+    ) -> Result<bool, AppError> {
+        match self.ports.hasher.verify(password, hash).await {
+            Ok(matches) => Ok(matches),
+            Err(e) => {
+                self.forgive(keys).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Takes back the attempt on each of `keys`.
+    async fn forgive(&self, keys: &[ThrottleKey]) {
+        self.ports
+            .throttle
+            .forgive(keys, self.ports.clock.now())
+            .await;
     }
 
     fn key(&self, key: String, max_failures: u32) -> ThrottleKey {
@@ -554,26 +567,8 @@ impl AuthService {
         let key = [self.key(format!("confirm:{user_id}"), self.policy.failures_per_pair)];
         self.admit(&key, ThrottleCheck::PasswordConfirmation)
             .await?;
-        let matches = match self
-            .ports
-            .hasher
-            .verify(password, &user.password_hash)
-            .await
-        {
-            Ok(matches) => matches,
-            Err(e) => {
-                self.ports
-                    .throttle
-                    .forgive(&key, self.ports.clock.now())
-                    .await;
-                return Err(e.into());
-            }
-        };
-        if matches {
-            self.ports
-                .throttle
-                .forgive(&key, self.ports.clock.now())
-                .await;
+        if self.verify(password, &user.password_hash, &key).await? {
+            self.forgive(&key).await;
             Ok(user)
         } else {
             self.ports.throttle.fail(&key, self.ports.clock.now()).await;
