@@ -14,6 +14,12 @@ fn service(investments: MockInvestmentRepository) -> InvestmentService {
     InvestmentService::new(Arc::new(investments), Arc::new(clock()))
 }
 
+/// A service over a store that expects no call at all (the mock fails any call it does not
+/// expect), for input refused before the store is asked.
+fn store_untouched() -> InvestmentService {
+    service(MockInvestmentRepository::new())
+}
+
 fn input() -> InvestmentInput {
     InvestmentInput {
         symbol: "acme".into(),
@@ -32,9 +38,7 @@ fn empty_page() -> InvestmentPage {
 
 #[tokio::test]
 async fn adding_a_security_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_create().never();
-    let err = service(repo)
+    let err = store_untouched()
         .create(
             Uuid::now_v7(),
             InvestmentInput {
@@ -192,9 +196,7 @@ async fn a_security_page_limit_must_be_between_1_and_500() {
 
 #[tokio::test]
 async fn listing_reports_a_bad_symbol_search_and_limit_together() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_list().never();
-    let err = service(repo)
+    let err = store_untouched()
         .list(
             Uuid::now_v7(),
             Some("$$$".into()),
@@ -223,9 +225,7 @@ async fn a_security_search_may_be_255_characters_but_not_256() {
 
 #[tokio::test]
 async fn a_price_that_is_not_positive_on_an_unsupported_date_reports_both_and_stores_nothing() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_put_price().never();
-    let err = service(repo)
+    let err = store_untouched()
         .put_price(
             Uuid::now_v7(),
             Uuid::now_v7(),

@@ -132,9 +132,8 @@ fn holdings(targets: &[(InvestmentType, &str)], held: Vec<Holding>) -> Portfolio
 
 #[tokio::test]
 async fn targets_adding_up_to_more_than_100_are_refused() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_create().never();
-    let err = service(repo)
+    // The mock fails any call it does not expect: the store is never asked.
+    let err = service(MockPortfolioRepository::new())
         .create(
             Uuid::now_v7(),
             PortfolioInput {
