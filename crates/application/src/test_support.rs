@@ -101,6 +101,22 @@ impl<T> Seen<T> {
     }
 }
 
+impl<N: Send + 'static, A: Send + 'static> Seen<(N, A)> {
+    /// A mock's answer to a write of `new` at `at` (`create(new, at)`): keeps both for the test
+    /// to look at, and answers `stored(&new)`, what a store keeps for it.
+    pub(crate) fn storing<R: 'static>(
+        &self,
+        stored: fn(&N) -> R,
+    ) -> impl FnMut(N, A) -> Result<R, RepoError> + Send + 'static {
+        let keep = self.handle();
+        move |new, at| {
+            let record = stored(&new);
+            keep.keep((new, at));
+            Ok(record)
+        }
+    }
+}
+
 // --- What the use cases count ---
 
 /// One call a use case made on the `Metrics` port.

@@ -78,15 +78,10 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
     let seen = Seen::new();
-    let captured = seen.handle();
     m.accounts
         .expect_create()
         .times(1)
-        .returning(move |new, at| {
-            let account = account_from(&new);
-            captured.keep((new, at));
-            Ok(account)
-        });
+        .returning(seen.storing(account_from));
     expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(

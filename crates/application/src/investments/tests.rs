@@ -80,15 +80,9 @@ async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_
     let mut repo = MockInvestmentRepository::new();
     let user = Uuid::now_v7();
     let seen = Seen::new();
-    let captured = seen.handle();
     repo.expect_create()
-        .withf(|_, at| *at == now())
         .times(1)
-        .returning(move |new, _| {
-            let i = investment_from(&new);
-            captured.keep(new);
-            Ok(i)
-        });
+        .returning(seen.storing(investment_from));
     let created = service(repo)
         .create(
             user,
@@ -105,7 +99,8 @@ async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_
         )
         .await
         .unwrap();
-    let new = seen.take();
+    let (new, at) = seen.take();
+    assert_eq!(at, now());
     assert_eq!(new.owner, Some(user));
     assert!(!new.id.is_nil());
     assert_eq!(new.symbol, "BRK.B");

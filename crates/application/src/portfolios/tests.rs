@@ -154,15 +154,9 @@ async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwis
     let mut repo = MockPortfolioRepository::new();
     let user = Uuid::now_v7();
     let seen = Seen::new();
-    let captured = seen.handle();
     repo.expect_create()
-        .withf(|_, at| *at == now())
         .times(1)
-        .returning(move |new, _| {
-            let p = portfolio_from(&new);
-            captured.keep(new);
-            Ok(p)
-        });
+        .returning(seen.storing(portfolio_from));
     service(repo)
         .create(
             user,
@@ -175,7 +169,8 @@ async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwis
         )
         .await
         .unwrap();
-    let new = seen.take();
+    let (new, at) = seen.take();
+    assert_eq!(at, now());
     assert_eq!(new.user_id, user);
     assert!(!new.id.is_nil());
     assert_eq!(new.name, "Retirement");

@@ -79,15 +79,10 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
     let given = input();
     let account = given.account_id;
     let seen = Seen::new();
-    let captured = seen.handle();
     m.transactions
         .expect_create()
         .times(1)
-        .returning(move |new, at| {
-            let t = transaction_from(&new);
-            captured.keep((new, at));
-            Ok(t)
-        });
+        .returning(seen.storing(transaction_from));
     expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(
