@@ -34,6 +34,18 @@ impl Mocks {
         self
     }
 
+    /// The store keeps exactly one new account (what it was handed is kept for the test to look
+    /// at), and the user's cached reports are dropped once.
+    fn creating_one(&mut self, user: Uuid) -> Seen<(NewAccount, WriteTime)> {
+        let seen = Seen::new();
+        self.accounts
+            .expect_create()
+            .times(1)
+            .returning(seen.storing(account_from));
+        expect_invalidations(&mut self.cache, user, 1);
+        seen
+    }
+
     fn service(self) -> AccountService {
         AccountService::new(
             Arc::new(self.accounts),
@@ -59,11 +71,7 @@ fn input(account_type: &str, balance: &str) -> AccountInput {
 async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    m.accounts
-        .expect_create()
-        .times(1)
-        .returning(|new, _| Ok(account_from(&new)));
-    expect_invalidations(&mut m.cache, user, 1);
+    m.creating_one(user);
     let account = m
         .service()
         .create(user, input("credit_card", "-5"))
@@ -77,12 +85,7 @@ async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
 async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_write_time() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let seen = Seen::new();
-    m.accounts
-        .expect_create()
-        .times(1)
-        .returning(seen.storing(account_from));
-    expect_invalidations(&mut m.cache, user, 1);
+    let seen = m.creating_one(user);
     m.service()
         .create(
             user,
@@ -114,18 +117,14 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
 async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_absent() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    m.accounts
-        .expect_create()
-        .withf(|new, _| {
-            new.currency == CurrencyCode::parse("EUR").unwrap() && new.institution_name.is_none()
-        })
-        .times(1)
-        .returning(|new, _| Ok(account_from(&new)));
-    expect_invalidations(&mut m.cache, user, 1);
+    let seen = m.creating_one(user);
     let mut account = input("checking", "0");
     account.currency = Some("EUR".into());
     account.institution_name = Some("   ".into());
     let created = m.service().create(user, account).await.unwrap();
+    let (new, _) = seen.take();
+    assert_eq!(new.currency, CurrencyCode::parse("EUR").unwrap());
+    assert!(new.institution_name.is_none());
     assert_eq!(created.currency.as_str(), "EUR");
 }
 
