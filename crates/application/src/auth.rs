@@ -153,36 +153,29 @@ pub struct AuthService {
     metrics: Arc<dyn Metrics>,
 }
 
-const BAD_CREDENTIALS: AppError = AppError::Unauthorized {
-    code: "invalid_credentials",
-    message: "the login or password is wrong",
-};
-const BAD_REFRESH: AppError = AppError::Unauthorized {
-    code: "invalid_refresh_token",
-    message: "the refresh token is invalid, expired or already used",
-};
+/// A refusal of the caller's credentials, with its stable code and message.
+const fn unauthorized(code: &'static str, message: &'static str) -> AppError {
+    AppError::Unauthorized { code, message }
+}
+
+const BAD_CREDENTIALS: AppError =
+    unauthorized("invalid_credentials", "the login or password is wrong");
+const BAD_REFRESH: AppError = unauthorized(
+    "invalid_refresh_token",
+    "the refresh token is invalid, expired or already used",
+);
 const REGISTRATION_CLOSED: AppError = AppError::Forbidden {
     code: "registration_closed",
     message: "this server does not accept new accounts",
 };
-const NOT_AUTHENTICATED: AppError = AppError::Unauthorized {
-    code: "unauthorized",
-    message: "authentication is required",
-};
+const NOT_AUTHENTICATED: AppError = unauthorized("unauthorized", "authentication is required");
 /// A missing, malformed or forged bearer token (the extractor answers it too, before a token is
 /// even read).
-pub const BAD_ACCESS: AppError = AppError::Unauthorized {
-    code: "unauthorized",
-    message: "a valid bearer token is required",
-};
-const EXPIRED_ACCESS: AppError = AppError::Unauthorized {
-    code: "token_expired",
-    message: "the access token has expired; refresh it",
-};
-const SESSION_ENDED: AppError = AppError::Unauthorized {
-    code: "session_ended",
-    message: "the session has ended; log in again",
-};
+pub const BAD_ACCESS: AppError = unauthorized("unauthorized", "a valid bearer token is required");
+const EXPIRED_ACCESS: AppError =
+    unauthorized("token_expired", "the access token has expired; refresh it");
+const SESSION_ENDED: AppError =
+    unauthorized("session_ended", "the session has ended; log in again");
 
 impl AuthService {
     /// A service over these ports.
