@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use mockall::predicate::eq;
+use nestegg_ports::RepoError;
 use nestegg_ports::cache::MockCache;
 use nestegg_ports::transaction::MockTransactionRepository;
 
