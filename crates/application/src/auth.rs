@@ -153,36 +153,29 @@ pub struct AuthService {
     metrics: Arc<dyn Metrics>,
 }
 
-const BAD_CREDENTIALS: AppError = AppError::Unauthorized {
-    code: "invalid_credentials",
-    message: "the login or password is wrong",
-};
-const BAD_REFRESH: AppError = AppError::Unauthorized {
-    code: "invalid_refresh_token",
-    message: "the refresh token is invalid, expired or already used",
-};
+/// A refusal of the caller's credentials, with its stable code and message.
+const fn unauthorized(code: &'static str, message: &'static str) -> AppError {
+    AppError::Unauthorized { code, message }
+}
+
+const BAD_CREDENTIALS: AppError =
+    unauthorized("invalid_credentials", "the login or password is wrong");
+const BAD_REFRESH: AppError = unauthorized(
+    "invalid_refresh_token",
+    "the refresh token is invalid, expired or already used",
+);
 const REGISTRATION_CLOSED: AppError = AppError::Forbidden {
     code: "registration_closed",
     message: "this server does not accept new accounts",
 };
-const NOT_AUTHENTICATED: AppError = AppError::Unauthorized {
-    code: "unauthorized",
-    message: "authentication is required",
-};
+const NOT_AUTHENTICATED: AppError = unauthorized("unauthorized", "authentication is required");
 /// A missing, malformed or forged bearer token (the extractor answers it too, before a token is
 /// even read).
-pub const BAD_ACCESS: AppError = AppError::Unauthorized {
-    code: "unauthorized",
-    message: "a valid bearer token is required",
-};
-const EXPIRED_ACCESS: AppError = AppError::Unauthorized {
-    code: "token_expired",
-    message: "the access token has expired; refresh it",
-};
-const SESSION_ENDED: AppError = AppError::Unauthorized {
-    code: "session_ended",
-    message: "the session has ended; log in again",
-};
+pub const BAD_ACCESS: AppError = unauthorized("unauthorized", "a valid bearer token is required");
+const EXPIRED_ACCESS: AppError =
+    unauthorized("token_expired", "the access token has expired; refresh it");
+const SESSION_ENDED: AppError =
+    unauthorized("session_ended", "the session has ended; log in again");
 
 impl AuthService {
     /// A service over these ports.
@@ -311,17 +304,7 @@ impl AuthService {
             || self.ports.hasher.dummy_hash(),
             |u| u.password_hash.clone(),
         );
-        let matches = match self.ports.hasher.verify(password, &hash).await {
-            Ok(matches) => matches && user.is_some(),
-            Err(e) => {
-                // Not judged (the queue is full, say): it must not count as a failure.
-                self.ports
-                    .throttle
-                    .forgive(&keys, self.ports.clock.now())
-                    .await;
-                return Err(e.into());
-            }
-        };
+        let matches = self.verify(password, &hash, &keys).await? && user.is_some();
         if !matches {
             self.ports
                 .throttle
@@ -330,14 +313,37 @@ impl AuthService {
             return Err(BAD_CREDENTIALS);
         }
         // A right password never counts against anyone, even for an inactive account.
-        self.ports
-            .throttle
-            .forgive(&keys, self.ports.clock.now())
-            .await;
+        self.forgive(&keys).await;
         match user {
             Some(user) if user.is_active => self.start_session(user.id).await,
             _ => Err(BAD_CREDENTIALS),
         }
+    }
+
+    /// Whether `password` matches `hash`. A password the hasher could not judge (its queue is
+    /// full, say) must not count as a failure: its attempt on `keys` is forgiven and the
+    /// hasher's error passed on.
+    async fn verify(
+        &self,
+        password: &str,
+        hash: &str,
+        keys: &[ThrottleKey],
+    ) -> Result<bool, AppError> {
+        match self.ports.hasher.verify(password, hash).await {
+            Ok(matches) => Ok(matches),
+            Err(e) => {
+                self.forgive(keys).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Takes back the attempt on each of `keys`.
+    async fn forgive(&self, keys: &[ThrottleKey]) {
+        self.ports
+            .throttle
+            .forgive(keys, self.ports.clock.now())
+            .await;
     }
 
     fn key(&self, key: String, max_failures: u32) -> ThrottleKey {
@@ -554,26 +560,8 @@ impl AuthService {
         let key = [self.key(format!("confirm:{user_id}"), self.policy.failures_per_pair)];
         self.admit(&key, ThrottleCheck::PasswordConfirmation)
             .await?;
-        let matches = match self
-            .ports
-            .hasher
-            .verify(password, &user.password_hash)
-            .await
-        {
-            Ok(matches) => matches,
-            Err(e) => {
-                self.ports
-                    .throttle
-                    .forgive(&key, self.ports.clock.now())
-                    .await;
-                return Err(e.into());
-            }
-        };
-        if matches {
-            self.ports
-                .throttle
-                .forgive(&key, self.ports.clock.now())
-                .await;
+        if self.verify(password, &user.password_hash, &key).await? {
+            self.forgive(&key).await;
             Ok(user)
         } else {
             self.ports.throttle.fail(&key, self.ports.clock.now()).await;

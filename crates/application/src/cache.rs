@@ -1,7 +1,6 @@
 //! Cached reports per user, never stale after a write.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -170,17 +169,12 @@ impl ReportCache {
     ///
     /// # Errors
     /// Those of `compute`, or [`AppError::Unexpected`] if the value cannot be serialized.
-    pub async fn get_or_compute_json<T, F, Fut>(
+    pub async fn get_or_compute_json<T: Serialize>(
         &self,
         user_id: Uuid,
         field: &str,
-        compute: F,
-    ) -> Result<String, AppError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+        compute: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<String, AppError> {
         let version = match self.lookup(user_id, field).await {
             Lookup::Hit(text) => return Ok(text),
             Lookup::Miss(version) => version,
@@ -197,18 +191,13 @@ impl ReportCache {
     ///
     /// # Errors
     /// As [`ReportCache::get_or_compute_json`].
-    pub async fn get_or_compute_json_if<T, F, Fut>(
+    pub async fn get_or_compute_json_if<T: Serialize>(
         &self,
         worth_caching: bool,
         user_id: Uuid,
         field: &str,
-        compute: F,
-    ) -> Result<String, AppError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+        compute: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<String, AppError> {
         if worth_caching {
             self.get_or_compute_json(user_id, field, compute).await
         } else {
@@ -216,12 +205,9 @@ impl ReportCache {
         }
     }
 
-    async fn computed_json<T, F, Fut>(compute: F) -> Result<String, AppError>
-    where
-        T: Serialize,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+    async fn computed_json<T: Serialize>(
+        compute: impl AsyncFnOnce() -> Result<T, AppError>,
+    ) -> Result<String, AppError> {
         let value = compute().await?;
         serde_json::to_string(&value).map_err(|e| AppError::Unexpected(e.into()))
     }
@@ -284,41 +270,51 @@ mod tests {
 
     use mockall::predicate::eq;
     use nestegg_ports::cache::MockCache;
-    use nestegg_ports::{CacheError, CacheLookup, Cached};
+    use nestegg_ports::{CacheError, CacheLookup};
     use uuid::Uuid;
 
     use crate::error::AppError;
-    use crate::test_support::{Counted, Recorded, report_cache as cache};
+    use crate::test_support::{Counted, Recorded, cached, report_cache as cache};
+
+    use super::ReportCache;
+
+    /// The cache being unreachable.
+    fn down() -> CacheError {
+        CacheError::Unavailable("down".into())
+    }
+
+    /// The user's `f` from `cache`, or the JSON of `value` where it has to be computed.
+    async fn json_of(cache: &ReportCache, user: Uuid, value: impl serde::Serialize) -> String {
+        cache
+            .get_or_compute_json(user, "f", || async { Ok(value) })
+            .await
+            .unwrap()
+    }
+
+    /// The user's `f` from `cache`, where computing it would be a failure.
+    async fn cached_json(cache: &ReportCache, user: Uuid) -> String {
+        cache
+            .get_or_compute_json(user, "f", || async {
+                Err::<String, _>(AppError::NotFound("should not be computed"))
+            })
+            .await
+            .unwrap()
+    }
 
     #[tokio::test]
     async fn a_hit_is_served_without_computing() {
         let mut mock = MockCache::new();
-        mock.expect_get().returning(|_, _| {
-            Ok(Cached {
-                version: 3,
-                value: Some("\"cached\"".into()),
-            })
-        });
+        mock.expect_get()
+            .returning(|_, _| cached(3, Some("\"cached\"")));
         mock.expect_put_if_current().never();
-        let text = cache(mock)
-            .get_or_compute_json(Uuid::nil(), "f", || async {
-                Err::<String, _>(AppError::NotFound("should not be computed"))
-            })
-            .await
-            .unwrap();
-        assert_eq!(text, "\"cached\"");
+        assert_eq!(cached_json(&cache(mock), Uuid::nil()).await, "\"cached\"");
     }
 
     #[tokio::test]
     async fn a_miss_is_computed_and_stored_under_the_version_read_before() {
         let mut mock = MockCache::new();
         let user = Uuid::now_v7();
-        mock.expect_get().returning(|_, _| {
-            Ok(Cached {
-                version: 7,
-                value: None,
-            })
-        });
+        mock.expect_get().returning(|_, _| cached(7, None));
         mock.expect_put_if_current()
             .with(
                 eq(format!("user:{user}")),
@@ -329,24 +325,15 @@ mod tests {
             )
             .times(1)
             .returning(|_, _, _, _, _| Ok(true));
-        let text = cache(mock)
-            .get_or_compute_json(user, "f", || async { Ok(42) })
-            .await
-            .unwrap();
-        assert_eq!(text, "42");
+        assert_eq!(json_of(&cache(mock), user, 42).await, "42");
     }
 
     #[tokio::test]
     async fn an_unavailable_cache_computes_and_stores_nothing() {
         let mut mock = MockCache::new();
-        mock.expect_get()
-            .returning(|_, _| Err(CacheError::Unavailable("down".into())));
+        mock.expect_get().returning(|_, _| Err(down()));
         mock.expect_put_if_current().never();
-        let text = cache(mock)
-            .get_or_compute_json(Uuid::nil(), "f", || async { Ok(5) })
-            .await
-            .unwrap();
-        assert_eq!(text, "5");
+        assert_eq!(json_of(&cache(mock), Uuid::nil(), 5).await, "5");
     }
 
     #[tokio::test]
@@ -365,17 +352,7 @@ mod tests {
     async fn each_lookup_is_counted_as_a_hit_a_miss_or_unavailable_and_uncached_reports_not_at_all()
     {
         let mut mock = MockCache::new();
-        let mut answers = vec![
-            Err(CacheError::Unavailable("down".into())),
-            Ok(Cached {
-                version: 2,
-                value: None,
-            }),
-            Ok(Cached {
-                version: 2,
-                value: Some("1".into()),
-            }),
-        ];
+        let mut answers = vec![Err(down()), cached(2, None), cached(2, Some("1"))];
         mock.expect_get()
             .times(3)
             .returning(move |_, _| answers.pop().unwrap());
@@ -403,9 +380,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_invalidation_does_not_fail_the_write() {
         let mut mock = MockCache::new();
-        mock.expect_invalidate()
-            .times(1)
-            .returning(|_| Err(CacheError::Unavailable("down".into())));
+        mock.expect_invalidate().times(1).returning(|_| Err(down()));
         cache(mock).invalidate(Uuid::nil()).await;
     }
 
@@ -420,7 +395,7 @@ mod tests {
         mock.expect_invalidate()
             .times(2)
             .in_sequence(&mut seq)
-            .returning(|_| Err(CacheError::Unavailable("down".into())));
+            .returning(|_| Err(down()));
         // Then the retry reaches it, and only after that is the cache read again.
         mock.expect_invalidate()
             .with(eq(format!("user:{user}")))
@@ -430,27 +405,12 @@ mod tests {
         mock.expect_get()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _| {
-                Ok(Cached {
-                    version: 9,
-                    value: Some("\"fresh\"".into()),
-                })
-            });
+            .returning(|_, _| cached(9, Some("\"fresh\"")));
         mock.expect_put_if_current().never();
         let cache = cache(mock);
         cache.invalidate(user).await;
-        let text = cache
-            .get_or_compute_json(user, "f", || async { Ok("computed") })
-            .await
-            .unwrap();
-        assert_eq!(text, "\"computed\"");
-        let text = cache
-            .get_or_compute_json(user, "f", || async {
-                Err::<String, _>(AppError::NotFound("should not be computed"))
-            })
-            .await
-            .unwrap();
-        assert_eq!(text, "\"fresh\"");
+        assert_eq!(json_of(&cache, user, "computed").await, "\"computed\"");
+        assert_eq!(cached_json(&cache, user).await, "\"fresh\"");
     }
 
     #[tokio::test]
@@ -458,7 +418,7 @@ mod tests {
         let mut mock = MockCache::new();
         let user = Uuid::now_v7();
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let cache_slot: std::sync::Arc<std::sync::OnceLock<super::ReportCache>> =
+        let cache_slot: std::sync::Arc<std::sync::OnceLock<ReportCache>> =
             std::sync::Arc::default();
         let (counted, slot) = (calls.clone(), cache_slot.clone());
         // 1: the first write's invalidation fails. 2: the retry reaches the cache, but while it
@@ -467,7 +427,7 @@ mod tests {
         mock.expect_invalidate().returning(move |_| {
             let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             match n {
-                1 => Err(CacheError::Unavailable("down".into())),
+                1 => Err(down()),
                 2 => {
                     // Another write's invalidation fails while this retry is in flight.
                     slot.get().unwrap().outstanding.remember(user);
@@ -476,24 +436,13 @@ mod tests {
                 _ => Ok(()),
             }
         });
-        mock.expect_get().returning(|_, _| {
-            Ok(Cached {
-                version: 1,
-                value: Some("1".into()),
-            })
-        });
+        mock.expect_get().returning(|_, _| cached(1, Some("1")));
         let cache = cache(mock);
         cache_slot.set(cache.clone()).ok().unwrap();
         cache.invalidate(user).await;
-        cache
-            .get_or_compute_json(user, "f", || async { Ok(0) })
-            .await
-            .unwrap();
+        json_of(&cache, user, 0).await;
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
-        let text = cache
-            .get_or_compute_json(user, "f", || async { Ok(0) })
-            .await
-            .unwrap();
+        let text = json_of(&cache, user, 0).await;
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert_eq!(text, "1");
     }
@@ -505,12 +454,12 @@ mod tests {
         use std::sync::atomic::{AtomicBool, Ordering};
 
         let mut mock = MockCache::new();
-        let down = Arc::new(AtomicBool::new(true));
+        let offline = Arc::new(AtomicBool::new(true));
         let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let is_down = down.clone();
+        let is_down = offline.clone();
         mock.expect_invalidate().returning(move |_| {
             if is_down.load(Ordering::SeqCst) {
-                Err(CacheError::Unavailable("down".into()))
+                Err(down())
             } else {
                 Ok(())
             }
@@ -518,26 +467,22 @@ mod tests {
         let counted = reads.clone();
         mock.expect_get().returning(move |_, _| {
             counted.fetch_add(1, Ordering::SeqCst);
-            Ok(Cached {
-                version: 1,
-                value: Some("1".into()),
-            })
+            cached(1, Some("1"))
         });
         let ttl = Duration::from_millis(200);
-        let cache = super::ReportCache::new(Arc::new(mock), ttl);
+        let cache = ReportCache::new(Arc::new(mock), ttl);
         for _ in 0..=super::MAX_OUTSTANDING {
             cache.invalidate(Uuid::new_v4()).await;
         }
         let someone = Uuid::new_v4();
-        let read = || cache.get_or_compute_json(someone, "f", || async { Ok(0) });
-        assert_eq!(read().await.unwrap(), "0");
-        down.store(false, Ordering::SeqCst);
+        assert_eq!(json_of(&cache, someone, 0).await, "0");
+        offline.store(false, Ordering::SeqCst);
         assert!(cache.retry_invalidations().await);
         // Reachable again, but users beyond the bound were never remembered.
-        assert_eq!(read().await.unwrap(), "0");
+        assert_eq!(json_of(&cache, someone, 0).await, "0");
         assert_eq!(reads.load(Ordering::SeqCst), 0);
         tokio::time::sleep(ttl).await;
-        assert_eq!(read().await.unwrap(), "1");
+        assert_eq!(json_of(&cache, someone, 0).await, "1");
         assert_eq!(reads.load(Ordering::SeqCst), 1);
     }
 }

@@ -12,7 +12,7 @@ use nestegg_domain::{
     AccountType, CurrencyCode, DomainError, Email, InvestmentType, Money, Percentage, Preferences,
     TransactionCategory, Username,
 };
-use nestegg_ports::cache::MockCache;
+use nestegg_ports::cache::{CacheError, MockCache};
 use nestegg_ports::clock::MockClock;
 use nestegg_ports::{
     Account, Cached, Investment, NewAccount, NewInvestment, NewPortfolio, NewTrade, NewTransaction,
@@ -101,6 +101,22 @@ impl<T> Seen<T> {
     }
 }
 
+impl<N: Send + 'static, A: Send + 'static> Seen<(N, A)> {
+    /// A mock's answer to a write of `new` at `at` (`create(new, at)`): keeps both for the test
+    /// to look at, and answers `stored(&new)`, what a store keeps for it.
+    pub(crate) fn storing<R: 'static>(
+        &self,
+        stored: fn(&N) -> R,
+    ) -> impl FnMut(N, A) -> Result<R, RepoError> + Send + 'static {
+        let keep = self.handle();
+        move |new, at| {
+            let record = stored(&new);
+            keep.keep((new, at));
+            Ok(record)
+        }
+    }
+}
+
 // --- What the use cases count ---
 
 /// One call a use case made on the `Metrics` port.
@@ -150,6 +166,14 @@ impl nestegg_ports::Metrics for Recorded {
 
 // --- The report cache ---
 
+/// The cache's answer to a lookup: the scope at `version`, holding `value` (none: a miss).
+pub(crate) fn cached(version: u64, value: Option<&str>) -> Result<Cached, CacheError> {
+    Ok(Cached {
+        version,
+        value: value.map(str::to_owned),
+    })
+}
+
 /// The use cases' report cache over `cache`.
 pub(crate) fn report_cache(cache: MockCache) -> ReportCache {
     ReportCache::new(Arc::new(cache), Duration::from_secs(60))
@@ -174,12 +198,7 @@ pub(crate) fn expect_miss(cache: &mut MockCache, user_id: Uuid, field: String) {
         .expect_get()
         .withf(move |scope, field| scope == s && field == f)
         .times(1)
-        .returning(|_, _| {
-            Ok(Cached {
-                version: 4,
-                value: None,
-            })
-        });
+        .returning(|_, _| cached(4, None));
     cache
         .expect_put_if_current()
         .withf(move |s, f, _, v, _| *s == scope && *f == field && *v == 4)
@@ -194,12 +213,7 @@ pub(crate) fn expect_hit(cache: &mut MockCache, user_id: Uuid, field: String, te
         .expect_get()
         .withf(move |s, f| *s == scope && *f == field)
         .times(1)
-        .returning(move |_, _| {
-            Ok(Cached {
-                version: 4,
-                value: Some(text.into()),
-            })
-        });
+        .returning(move |_, _| cached(4, Some(text)));
     cache.expect_put_if_current().never();
 }
 
@@ -216,6 +230,18 @@ pub(crate) fn validation(err: AppError) -> BTreeMap<String, String> {
 /// The names of the fields a validation error is about, in order.
 pub(crate) fn invalid_fields(err: AppError) -> Vec<String> {
     validation(err).into_keys().collect()
+}
+
+/// The kind of a refusal that carries a stable code, and that code, e.g.
+/// `("conflict", "email_taken")`; panics on any other error.
+pub(crate) fn refusal(err: &AppError) -> (&'static str, &'static str) {
+    match err {
+        AppError::Rule { code, .. } => ("rule", code),
+        AppError::Unauthorized { code, .. } => ("unauthorized", code),
+        AppError::Conflict { code, .. } => ("conflict", code),
+        AppError::Forbidden { code, .. } => ("forbidden", code),
+        other => panic!("expected a refusal with a code, got {other:?}"),
+    }
 }
 
 /// A store that cannot be reached.

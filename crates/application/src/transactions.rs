@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use nestegg_domain::{Money, TransactionAmount, TransactionCategory, report, text};
 use nestegg_ports::{
-    Clock, HistoryEntry, NewTransaction, RepoError, Transaction, TransactionFilter,
-    TransactionPage, TransactionRepository, TransactionUpdate,
+    Clock, HistoryEntry, NewTransaction, Transaction, TransactionFilter, TransactionPage,
+    TransactionRepository, TransactionUpdate,
 };
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -115,13 +115,6 @@ fn read_only(field: &str) -> AppError {
     AppError::Rule {
         code: "read_only_field",
         message: format!("{field} cannot be changed on this transaction"),
-    }
-}
-
-fn balance_rule(e: RepoError) -> AppError {
-    match e {
-        RepoError::NotFound => AppError::NotFound("transaction"),
-        other => other.into(),
     }
 }
 
@@ -339,7 +332,7 @@ impl TransactionService {
             .transactions
             .update(user_id, id, update, write_time(self.clock.as_ref()))
             .await
-            .map_err(balance_rule)?;
+            .map_err(not_found("transaction"))?;
         self.cache.invalidate(user_id).await;
         Ok(updated)
     }
@@ -361,7 +354,7 @@ impl TransactionService {
         self.transactions
             .delete(user_id, id, write_time(self.clock.as_ref()))
             .await
-            .map_err(balance_rule)?;
+            .map_err(not_found("transaction"))?;
         self.cache.invalidate(user_id).await;
         Ok(())
     }

@@ -10,7 +10,7 @@ use nestegg_ports::cache::MockCache;
 use super::*;
 use crate::test_support::{
     Seen, account, account_from, clock, date, dec, expect_invalidations, invalid_fields, money,
-    report_cache, unavailable, validation, write_time,
+    refusal, report_cache, unavailable, validation, write_time,
 };
 
 struct Mocks {
@@ -32,6 +32,18 @@ impl Mocks {
         self.accounts.expect_update().never();
         self.cache.expect_invalidate().never();
         self
+    }
+
+    /// The store keeps exactly one new account (what it was handed is kept for the test to look
+    /// at), and the user's cached reports are dropped once.
+    fn creating_one(&mut self, user: Uuid) -> Seen<(NewAccount, WriteTime)> {
+        let seen = Seen::new();
+        self.accounts
+            .expect_create()
+            .times(1)
+            .returning(seen.storing(account_from));
+        expect_invalidations(&mut self.cache, user, 1);
+        seen
     }
 
     fn service(self) -> AccountService {
@@ -59,11 +71,7 @@ fn input(account_type: &str, balance: &str) -> AccountInput {
 async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    m.accounts
-        .expect_create()
-        .times(1)
-        .returning(|new, _| Ok(account_from(&new)));
-    expect_invalidations(&mut m.cache, user, 1);
+    m.creating_one(user);
     let account = m
         .service()
         .create(user, input("credit_card", "-5"))
@@ -77,17 +85,7 @@ async fn a_negative_opening_balance_is_allowed_on_a_credit_card() {
 async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_write_time() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    let seen = Seen::new();
-    let captured = seen.handle();
-    m.accounts
-        .expect_create()
-        .times(1)
-        .returning(move |new, at| {
-            let account = account_from(&new);
-            captured.keep((new, at));
-            Ok(account)
-        });
-    expect_invalidations(&mut m.cache, user, 1);
+    let seen = m.creating_one(user);
     m.service()
         .create(
             user,
@@ -119,18 +117,14 @@ async fn creating_hands_the_store_trimmed_text_usd_by_default_and_the_clocks_wri
 async fn an_explicit_currency_and_a_blank_institution_are_stored_as_given_and_absent() {
     let mut m = Mocks::new();
     let user = Uuid::now_v7();
-    m.accounts
-        .expect_create()
-        .withf(|new, _| {
-            new.currency == CurrencyCode::parse("EUR").unwrap() && new.institution_name.is_none()
-        })
-        .times(1)
-        .returning(|new, _| Ok(account_from(&new)));
-    expect_invalidations(&mut m.cache, user, 1);
+    let seen = m.creating_one(user);
     let mut account = input("checking", "0");
     account.currency = Some("EUR".into());
     account.institution_name = Some("   ".into());
     let created = m.service().create(user, account).await.unwrap();
+    let (new, _) = seen.take();
+    assert_eq!(new.currency, CurrencyCode::parse("EUR").unwrap());
+    assert!(new.institution_name.is_none());
     assert_eq!(created.currency.as_str(), "EUR");
 }
 
@@ -243,14 +237,8 @@ async fn deleting_an_account_with_transactions_is_a_conflict_and_drops_no_report
         .delete(Uuid::now_v7(), Uuid::now_v7())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "account_has_transactions",
-            field: None,
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("conflict", "account_has_transactions"));
+    assert!(matches!(err, AppError::Conflict { field: None, .. }));
 }
 
 #[tokio::test]

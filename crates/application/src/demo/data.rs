@@ -5,6 +5,10 @@ use nestegg_domain::{AccountType, InvestmentType, TransactionCategory};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use Amount::{Cents, Dollars, Earned, Spent};
+use TransactionCategory as C;
+use When::{Chance, Weekday};
+
 /// The demo portfolio's securities: symbol, name, type, sector, price a year ago, yearly drift
 /// in percent.
 pub(super) const SECURITIES: &[(&str, &str, InvestmentType, &str, i64, i64)] = &[
@@ -76,7 +80,11 @@ impl Rng {
         Decimal::new(cents, 2)
     }
 
+    /// One of `items`; a single one is no choice and draws nothing.
     pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        if let [only] = items {
+            return only;
+        }
         let n = u64::try_from(items.len()).unwrap_or(1).max(1);
         items[usize::try_from(self.next() % n).unwrap_or(0)]
     }
@@ -191,213 +199,287 @@ impl Planned {
     }
 }
 
-/// The demo person's fixed schedule for one day: pay, bills, transfers, shopping and fuel
-/// (the card payment, which depends on what is owed, is the demo logic's).
-pub(super) fn schedule(rng: &mut Rng, day: NaiveDate, ids: &[Uuid]) -> Vec<Planned> {
-    use TransactionCategory as C;
-    let mut out = Vec::new();
-    let d = day.day();
-    if d == 1 || d == 15 {
-        out.push(Planned::new(
-            ids[CHECKING],
-            Decimal::new(340_000, 2),
-            "Payroll",
-            Some("Acme Corp"),
-            C::Income,
-            true,
-        ));
+/// How much a scheduled entry moves: a fixed amount in dollars or in cents, or a random one
+/// in whole cents between two dollar bounds, earned or spent.
+#[derive(Debug, Clone, Copy)]
+enum Amount {
+    Dollars(i64),
+    Cents(i64),
+    Earned(i64, i64),
+    Spent(i64, i64),
+}
+
+impl Amount {
+    fn draw(self, rng: &mut Rng) -> Decimal {
+        match self {
+            Self::Dollars(d) => Decimal::from(d),
+            Self::Cents(c) => Decimal::new(c, 2),
+            Self::Earned(lo, hi) => rng.dollars(lo, hi),
+            Self::Spent(lo, hi) => -rng.dollars(lo, hi),
+        }
     }
-    if d == 2 {
-        out.push(Planned::new(
-            ids[CHECKING],
-            Decimal::from(-2_150),
-            "Mortgage payment",
-            Some("Wells Fargo"),
-            C::Transfer,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[MORTGAGE],
-            Decimal::from(2_150),
-            "Payment received",
-            None,
-            C::Transfer,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[CHECKING],
-            Decimal::from(-420),
-            "Auto loan payment",
-            Some("Toyota Financial"),
-            C::Transfer,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[LOAN],
-            Decimal::from(420),
-            "Payment received",
-            None,
-            C::Transfer,
-            true,
-        ));
-    }
-    if d == 3 {
-        out.push(Planned::new(
-            ids[CHECKING],
-            Decimal::from(-1_500),
-            "Transfer to savings",
-            None,
-            C::Transfer,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[SAVINGS],
-            Decimal::from(1_500),
-            "Transfer from checking",
-            None,
-            C::Transfer,
-            true,
-        ));
-    }
-    if d == 5 {
-        out.push(Planned::new(
-            ids[CHECKING],
-            -rng.dollars(80, 160),
-            "Electric bill",
-            Some("PG&E"),
-            C::Payment,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[CHECKING],
-            Decimal::new(-7_000, 2),
-            "Internet",
-            Some("Comcast"),
-            C::Payment,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[CARD],
-            Decimal::new(-1_549, 2),
-            "Netflix",
-            Some("Netflix"),
-            C::Entertainment,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[CARD],
-            Decimal::new(-1_099, 2),
-            "Spotify",
-            Some("Spotify"),
-            C::Entertainment,
-            true,
-        ));
-        out.push(Planned::new(
-            ids[CARD],
-            Decimal::from(-45),
-            "Gym membership",
-            Some("Equinox"),
-            C::HealthAndFitness,
-            true,
-        ));
-    }
-    if d == 28 {
-        out.push(Planned::new(
-            ids[SAVINGS],
-            rng.dollars(20, 45),
-            "Interest",
-            Some("Ally"),
-            C::Income,
-            false,
-        ));
-    }
-    if d == 10 {
-        out.push(Planned::new(
-            ids[CHECKING],
-            Decimal::from(-100),
-            "ATM withdrawal",
-            None,
-            C::Transfer,
-            false,
-        ));
-        out.push(Planned::new(
-            ids[CASH],
-            Decimal::from(100),
-            "ATM withdrawal",
-            None,
-            C::Transfer,
-            false,
-        ));
-    }
-    if rng.chance(40) {
-        out.push(Planned::new(
-            ids[CASH],
-            -rng.dollars(3, 12),
-            "Coffee and snacks",
-            Some("Corner Cafe"),
-            C::FoodAndDrink,
-            false,
-        ));
-    }
-    if day.weekday().num_days_from_monday() == 5 {
-        let store = rng.pick(&["Whole Foods", "Trader Joe's", "Safeway"]);
-        out.push(Planned::new(
-            ids[CARD],
-            -rng.dollars(65, 190),
-            "Groceries",
-            Some(store),
-            C::FoodAndDrink,
-            false,
-        ));
-    }
-    if rng.chance(35) {
-        let place = rng.pick(&[
+}
+
+/// When an everyday purchase is made: on a weekday (0 is Monday), or by chance (in percent).
+#[derive(Debug, Clone, Copy)]
+enum When {
+    Weekday(u32),
+    Chance(u64),
+}
+
+/// Pay, a bill or a transfer on fixed days of the month.
+struct Monthly {
+    days: &'static [u32],
+    account: usize,
+    amount: Amount,
+    description: &'static str,
+    merchant: Option<&'static str>,
+    category: TransactionCategory,
+    recurring: bool,
+}
+
+/// The monthly entries; a day's are written in this order.
+const MONTHLY: &[Monthly] = &[
+    Monthly {
+        days: &[1, 15],
+        account: CHECKING,
+        amount: Cents(340_000),
+        description: "Payroll",
+        merchant: Some("Acme Corp"),
+        category: C::Income,
+        recurring: true,
+    },
+    Monthly {
+        days: &[2],
+        account: CHECKING,
+        amount: Dollars(-2_150),
+        description: "Mortgage payment",
+        merchant: Some("Wells Fargo"),
+        category: C::Transfer,
+        recurring: true,
+    },
+    Monthly {
+        days: &[2],
+        account: MORTGAGE,
+        amount: Dollars(2_150),
+        description: "Payment received",
+        merchant: None,
+        category: C::Transfer,
+        recurring: true,
+    },
+    Monthly {
+        days: &[2],
+        account: CHECKING,
+        amount: Dollars(-420),
+        description: "Auto loan payment",
+        merchant: Some("Toyota Financial"),
+        category: C::Transfer,
+        recurring: true,
+    },
+    Monthly {
+        days: &[2],
+        account: LOAN,
+        amount: Dollars(420),
+        description: "Payment received",
+        merchant: None,
+        category: C::Transfer,
+        recurring: true,
+    },
+    Monthly {
+        days: &[3],
+        account: CHECKING,
+        amount: Dollars(-1_500),
+        description: "Transfer to savings",
+        merchant: None,
+        category: C::Transfer,
+        recurring: true,
+    },
+    Monthly {
+        days: &[3],
+        account: SAVINGS,
+        amount: Dollars(1_500),
+        description: "Transfer from checking",
+        merchant: None,
+        category: C::Transfer,
+        recurring: true,
+    },
+    Monthly {
+        days: &[5],
+        account: CHECKING,
+        amount: Spent(80, 160),
+        description: "Electric bill",
+        merchant: Some("PG&E"),
+        category: C::Payment,
+        recurring: true,
+    },
+    Monthly {
+        days: &[5],
+        account: CHECKING,
+        amount: Cents(-7_000),
+        description: "Internet",
+        merchant: Some("Comcast"),
+        category: C::Payment,
+        recurring: true,
+    },
+    Monthly {
+        days: &[5],
+        account: CARD,
+        amount: Cents(-1_549),
+        description: "Netflix",
+        merchant: Some("Netflix"),
+        category: C::Entertainment,
+        recurring: true,
+    },
+    Monthly {
+        days: &[5],
+        account: CARD,
+        amount: Cents(-1_099),
+        description: "Spotify",
+        merchant: Some("Spotify"),
+        category: C::Entertainment,
+        recurring: true,
+    },
+    Monthly {
+        days: &[5],
+        account: CARD,
+        amount: Dollars(-45),
+        description: "Gym membership",
+        merchant: Some("Equinox"),
+        category: C::HealthAndFitness,
+        recurring: true,
+    },
+    Monthly {
+        days: &[28],
+        account: SAVINGS,
+        amount: Earned(20, 45),
+        description: "Interest",
+        merchant: Some("Ally"),
+        category: C::Income,
+        recurring: false,
+    },
+    Monthly {
+        days: &[10],
+        account: CHECKING,
+        amount: Dollars(-100),
+        description: "ATM withdrawal",
+        merchant: None,
+        category: C::Transfer,
+        recurring: false,
+    },
+    Monthly {
+        days: &[10],
+        account: CASH,
+        amount: Dollars(100),
+        description: "ATM withdrawal",
+        merchant: None,
+        category: C::Transfer,
+        recurring: false,
+    },
+];
+
+/// An everyday purchase, never recurring: on the card or in cash, at one of its merchants.
+struct Everyday {
+    when: When,
+    account: usize,
+    /// The range of its amount, in dollars.
+    dollars: (i64, i64),
+    description: &'static str,
+    merchants: &'static [&'static str],
+    category: TransactionCategory,
+}
+
+/// The everyday purchases, in the order they are considered each day.
+const EVERYDAY: &[Everyday] = &[
+    Everyday {
+        when: Chance(40),
+        account: CASH,
+        dollars: (3, 12),
+        description: "Coffee and snacks",
+        merchants: &["Corner Cafe"],
+        category: C::FoodAndDrink,
+    },
+    Everyday {
+        when: Weekday(5),
+        account: CARD,
+        dollars: (65, 190),
+        description: "Groceries",
+        merchants: &["Whole Foods", "Trader Joe's", "Safeway"],
+        category: C::FoodAndDrink,
+    },
+    Everyday {
+        when: Chance(35),
+        account: CARD,
+        dollars: (12, 85),
+        description: "Dining out",
+        merchants: &[
             "Chipotle",
             "Luigi's Trattoria",
             "Blue Bottle",
             "Sushi Ko",
             "Taco Bell",
-        ]);
+        ],
+        category: C::FoodAndDrink,
+    },
+    Everyday {
+        when: Weekday(2),
+        account: CARD,
+        dollars: (35, 70),
+        description: "Fuel",
+        merchants: &["Shell", "Chevron"],
+        category: C::Transportation,
+    },
+    Everyday {
+        when: Chance(10),
+        account: CARD,
+        dollars: (20, 250),
+        description: "Shopping",
+        merchants: &["Amazon", "Target", "REI", "IKEA"],
+        category: C::Shopping,
+    },
+    Everyday {
+        when: Chance(1),
+        account: CARD,
+        dollars: (300, 1_200),
+        description: "Flights",
+        merchants: &["United Airlines"],
+        category: C::Travel,
+    },
+];
+
+/// The demo person's fixed schedule for one day: pay, bills, transfers, shopping and fuel
+/// (the card payment, which depends on what is owed, is the demo logic's). The generator is
+/// drawn in table order, so that every demo is the same.
+pub(super) fn schedule(rng: &mut Rng, day: NaiveDate, ids: &[Uuid]) -> Vec<Planned> {
+    let mut out = Vec::new();
+    for m in MONTHLY.iter().filter(|m| m.days.contains(&day.day())) {
+        let amount = m.amount.draw(rng);
         out.push(Planned::new(
-            ids[CARD],
-            -rng.dollars(12, 85),
-            "Dining out",
-            Some(place),
-            C::FoodAndDrink,
-            false,
+            ids[m.account],
+            amount,
+            m.description,
+            m.merchant,
+            m.category,
+            m.recurring,
         ));
     }
-    if day.weekday().num_days_from_monday() == 2 {
-        let station = rng.pick(&["Shell", "Chevron"]);
-        out.push(Planned::new(
-            ids[CARD],
-            -rng.dollars(35, 70),
-            "Fuel",
-            Some(station),
-            C::Transportation,
-            false,
-        ));
-    }
-    if rng.chance(10) {
-        let shop = rng.pick(&["Amazon", "Target", "REI", "IKEA"]);
-        out.push(Planned::new(
-            ids[CARD],
-            -rng.dollars(20, 250),
-            "Shopping",
-            Some(shop),
-            C::Shopping,
-            false,
-        ));
-    }
-    if rng.chance(1) {
-        out.push(Planned::new(
-            ids[CARD],
-            -rng.dollars(300, 1_200),
-            "Flights",
-            Some("United Airlines"),
-            C::Travel,
-            false,
-        ));
+    let weekday = day.weekday().num_days_from_monday();
+    for e in EVERYDAY {
+        let made = match e.when {
+            Weekday(w) => w == weekday,
+            Chance(percent) => rng.chance(percent),
+        };
+        if made {
+            let merchant = rng.pick(e.merchants);
+            let (lo, hi) = e.dollars;
+            out.push(Planned::new(
+                ids[e.account],
+                -rng.dollars(lo, hi),
+                e.description,
+                Some(merchant),
+                e.category,
+                false,
+            ));
+        }
     }
     out
 }

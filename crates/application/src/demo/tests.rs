@@ -18,9 +18,16 @@ use nestegg_ports::{Account, Conflict, Investment, NewUser, Portfolio, WriteTime
 use super::*;
 use crate::auth::{AuthPolicy, AuthPorts};
 use crate::test_support::{
-    account_from, clock, investment, investment_from, now, overdraft, portfolio_from, report_cache,
-    today, trade_from, transaction_from, unavailable, user_from, write_time,
+    account_from, clock, investment, investment_from, now, overdraft, portfolio_from, refusal,
+    report_cache, today, trade_from, transaction_from, unavailable, user_from, write_time,
 };
+
+/// Writes what a mock was handed into `log` with `record`, then answers `stored`: what a store
+/// keeps for it.
+fn kept<T>(log: &Mutex<Log>, stored: T, record: impl FnOnce(&mut Log)) -> Result<T, RepoError> {
+    record(&mut log.lock().unwrap());
+    Ok(stored)
+}
 
 /// Everything the demo handed to its ports.
 #[derive(Default)]
@@ -76,11 +83,10 @@ impl Mocks {
 
     fn users_ok(&mut self) {
         let log = Arc::clone(&self.log);
-        self.users.expect_create().times(1).returning(move |new| {
-            let user = user_from(&new);
-            log.lock().unwrap().user = Some(new);
-            Ok(user)
-        });
+        self.users
+            .expect_create()
+            .times(1)
+            .returning(move |new| kept(&log, user_from(&new), |l| l.user = Some(new)));
     }
 
     /// Accounts are stored and read back, and reconciled.
@@ -94,11 +100,9 @@ impl Mocks {
         let log = Arc::clone(&self.log);
         self.accounts.expect_create().returning(move |new, _| {
             let account = account_from(&new);
-            log.lock()
-                .unwrap()
-                .accounts
-                .insert(account.id, account.clone());
-            Ok(account)
+            kept(&log, account.clone(), |l| {
+                l.accounts.insert(account.id, account);
+            })
         });
         let log = Arc::clone(&self.log);
         self.accounts.expect_get().returning(move |_, id| {
@@ -128,9 +132,9 @@ impl Mocks {
     fn transactions_ok(&mut self) {
         let log = Arc::clone(&self.log);
         self.transactions.expect_create().returning(move |new, at| {
-            let t = transaction_from(&new);
-            log.lock().unwrap().transactions.push((new, at));
-            Ok(t)
+            kept(&log, transaction_from(&new), |l| {
+                l.transactions.push((new, at))
+            })
         });
     }
 
@@ -141,11 +145,9 @@ impl Mocks {
 
     fn securities_created(&mut self) {
         let log = Arc::clone(&self.log);
-        self.investments.expect_create().returning(move |new, _| {
-            let i = investment_from(&new);
-            log.lock().unwrap().securities.push(new);
-            Ok(i)
-        });
+        self.investments
+            .expect_create()
+            .returning(move |new, _| kept(&log, investment_from(&new), |l| l.securities.push(new)));
     }
 
     fn prices_ok(&mut self) {
@@ -153,12 +155,12 @@ impl Mocks {
         self.investments
             .expect_put_price()
             .returning(move |user, id, _, _| {
-                log.lock().unwrap().prices += 1;
-                Ok(Investment {
+                let priced = Investment {
                     id,
                     owner: Some(user),
                     ..investment()
-                })
+                };
+                kept(&log, priced, |l| l.prices += 1)
             });
     }
 
@@ -175,8 +177,7 @@ impl Mocks {
                 is_default: true,
                 ..portfolio_from(&new)
             };
-            log.lock().unwrap().portfolio = Some(new);
-            Ok(p)
+            kept(&log, p, |l| l.portfolio = Some(new))
         });
     }
 
@@ -185,9 +186,7 @@ impl Mocks {
         self.portfolios
             .expect_trade()
             .returning(move |_, portfolio, new, _| {
-                let t = trade_from(&new);
-                log.lock().unwrap().trades.push((portfolio, new));
-                Ok(t)
+                kept(&log, trade_from(&new), |l| l.trades.push((portfolio, new)))
             });
     }
 
@@ -379,13 +378,8 @@ async fn a_taken_demo_name_stops_the_demo_before_any_account_is_written() {
         .returning(|_| Err(RepoError::Conflict(Conflict::Username)));
     m.accounts.expect_create().never();
     let (result, _) = m.run().await;
-    assert!(matches!(
-        result.unwrap_err(),
-        AppError::Conflict {
-            code: "username_taken",
-            ..
-        }
-    ));
+    let err = result.unwrap_err();
+    assert_eq!(refusal(&err), ("conflict", "username_taken"));
 }
 
 #[tokio::test]
@@ -404,39 +398,34 @@ async fn a_failing_account_store_stops_the_demo_with_an_error() {
 }
 
 #[tokio::test]
-async fn a_failing_transaction_store_stops_the_demo_with_an_error() {
-    let mut m = Mocks::new();
-    m.users_ok();
-    m.accounts_ok();
-    m.transactions
-        .expect_create()
-        .times(1)
-        .returning(|_, _| Err(unavailable()));
-    m.investments.expect_create().never();
-    m.portfolios.expect_create().never();
-    let (result, log) = m.run().await;
-    assert!(matches!(result.unwrap_err(), AppError::Unavailable(_)));
-    assert!(log.lock().unwrap().reconciliations.is_empty());
-}
-
-#[tokio::test]
-async fn a_balance_rule_other_than_an_overdraft_stops_the_demo() {
-    let mut m = Mocks::new();
-    m.users_ok();
-    m.accounts_ok();
-    m.transactions
-        .expect_create()
-        .times(1)
-        .returning(|_, _| Err(RepoError::Rule(DomainError::Overflow)));
-    m.portfolios.expect_create().never();
-    let (result, _) = m.run().await;
-    assert!(matches!(
-        result.unwrap_err(),
-        AppError::Rule {
-            code: "out_of_range",
-            ..
-        }
-    ));
+async fn a_failing_transaction_store_or_a_balance_rule_other_than_an_overdraft_stops_the_demo() {
+    // Each case: what the store answers, and whether the demo's error is the expected one.
+    type Case = (&'static str, fn() -> RepoError, fn(&AppError) -> bool);
+    let cases: [Case; 2] = [
+        ("an unavailable store", unavailable, |err| {
+            matches!(err, AppError::Unavailable(_))
+        }),
+        (
+            "an overflow",
+            || RepoError::Rule(DomainError::Overflow),
+            |err| refusal(err) == ("rule", "out_of_range"),
+        ),
+    ];
+    for (case, failure, expected) in cases {
+        let mut m = Mocks::new();
+        m.users_ok();
+        m.accounts_ok();
+        m.transactions
+            .expect_create()
+            .times(1)
+            .returning(move |_, _| Err(failure()));
+        m.investments.expect_create().never();
+        m.portfolios.expect_create().never();
+        let (result, log) = m.run().await;
+        let err = result.expect_err(case);
+        assert!(expected(&err), "{case}: {err:?}");
+        assert!(log.lock().unwrap().reconciliations.is_empty(), "{case}");
+    }
 }
 
 #[tokio::test]

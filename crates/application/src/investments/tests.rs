@@ -7,11 +7,17 @@ use nestegg_ports::{Conflict, RepoError};
 use super::*;
 use crate::test_support::{
     Seen, check_page_limits, clock, date, dec, invalid_fields, investment, investment_from, now,
-    today,
+    refusal, today,
 };
 
 fn service(investments: MockInvestmentRepository) -> InvestmentService {
     InvestmentService::new(Arc::new(investments), Arc::new(clock()))
+}
+
+/// A service over a store that expects no call at all (the mock fails any call it does not
+/// expect), for input refused before the store is asked.
+fn store_untouched() -> InvestmentService {
+    service(MockInvestmentRepository::new())
 }
 
 fn input() -> InvestmentInput {
@@ -32,9 +38,7 @@ fn empty_page() -> InvestmentPage {
 
 #[tokio::test]
 async fn adding_a_security_reports_every_invalid_field_at_once_and_stores_nothing() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_create().never();
-    let err = service(repo)
+    let err = store_untouched()
         .create(
             Uuid::now_v7(),
             InvestmentInput {
@@ -76,15 +80,9 @@ async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_
     let mut repo = MockInvestmentRepository::new();
     let user = Uuid::now_v7();
     let seen = Seen::new();
-    let captured = seen.handle();
     repo.expect_create()
-        .withf(|_, at| *at == now())
         .times(1)
-        .returning(move |new, _| {
-            let i = investment_from(&new);
-            captured.keep(new);
-            Ok(i)
-        });
+        .returning(seen.storing(investment_from));
     let created = service(repo)
         .create(
             user,
@@ -101,7 +99,8 @@ async fn an_added_security_is_private_to_its_user_with_an_upper_case_symbol_and_
         )
         .await
         .unwrap();
-    let new = seen.take();
+    let (new, at) = seen.take();
+    assert_eq!(at, now());
     assert_eq!(new.owner, Some(user));
     assert!(!new.id.is_nil());
     assert_eq!(new.symbol, "BRK.B");
@@ -123,13 +122,7 @@ async fn a_store_failure_while_adding_a_security_is_passed_on() {
         .create(Uuid::now_v7(), input())
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "conflict",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("conflict", "conflict"));
 }
 
 #[tokio::test]
@@ -198,9 +191,7 @@ async fn a_security_page_limit_must_be_between_1_and_500() {
 
 #[tokio::test]
 async fn listing_reports_a_bad_symbol_search_and_limit_together() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_list().never();
-    let err = service(repo)
+    let err = store_untouched()
         .list(
             Uuid::now_v7(),
             Some("$$$".into()),
@@ -229,9 +220,7 @@ async fn a_security_search_may_be_255_characters_but_not_256() {
 
 #[tokio::test]
 async fn a_price_that_is_not_positive_on_an_unsupported_date_reports_both_and_stores_nothing() {
-    let mut repo = MockInvestmentRepository::new();
-    repo.expect_put_price().never();
-    let err = service(repo)
+    let err = store_untouched()
         .put_price(
             Uuid::now_v7(),
             Uuid::now_v7(),

@@ -1,5 +1,5 @@
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mockall::Sequence;
 use nestegg_domain::{AccountType, SyncStatus, TransactionCategory};
@@ -118,6 +118,9 @@ fn page(added: Vec<PlaidTransaction>, next: &str, has_more: bool) -> SyncPage {
     }
 }
 
+/// Statuses recorded on connections: the connection, status and message.
+type Statuses = Arc<Mutex<Vec<(Uuid, SyncStatus, Option<String>)>>>;
+
 struct Setup {
     plaid: MockPlaid,
     repo: MockConnectionRepository,
@@ -166,6 +169,58 @@ impl Setup {
         )
     }
 
+    /// Every lease is granted and released.
+    fn leases(&mut self) {
+        self.repo
+            .expect_acquire()
+            .returning(|_, _, _, _, _| Ok(true));
+        self.repo.expect_release().returning(|_, _| Ok(()));
+    }
+
+    /// Plaid has no accounts and no new transactions for any item.
+    fn nothing_new(&mut self) {
+        self.plaid.expect_accounts().returning(|_| Ok(vec![]));
+        self.plaid
+            .expect_transactions_sync()
+            .returning(|_, _, _| Ok(page(vec![], "c1", false)));
+    }
+
+    /// Exactly one (empty) batch is applied, and the user's reports are dropped once.
+    fn applies_once(&mut self, user: Uuid) {
+        self.repo
+            .expect_apply()
+            .times(1)
+            .returning(|_, _| Ok(SyncCounts::default()));
+        expect_invalidations(&mut self.cache, user, 1);
+    }
+
+    /// Every status recorded on a connection, in order: the connection, status and message.
+    fn statuses(&mut self) -> Statuses {
+        let statuses = Statuses::default();
+        let seen = Arc::clone(&statuses);
+        self.repo
+            .expect_set_status()
+            .returning(move |id, status, message, _, _| {
+                seen.lock().unwrap().push((id, status, message));
+                Ok(())
+            });
+        statuses
+    }
+
+    /// Syncs `c` by hand: the result, and the outcome of each sync counted.
+    async fn run_by_hand(self, c: &Connection) -> (Result<SyncReport, AppError>, Vec<SyncOutcome>) {
+        let (service, counted) = self.counting();
+        let result = service.run(c, SyncTrigger::Manual).await;
+        (result, outcomes(&counted, SyncTrigger::Manual))
+    }
+
+    /// Runs the scheduled syncs: how many connections ran, and the outcome of each sync counted.
+    async fn sync_due(self) -> (usize, Vec<SyncOutcome>) {
+        let (service, counted) = self.counting();
+        let ran = service.sync_due(Duration::from_secs(3600), 10).await;
+        (ran.unwrap(), outcomes(&counted, SyncTrigger::Scheduled))
+    }
+
     /// The service, and what it counts.
     fn counting(self) -> (BankSync, Arc<Recorded>) {
         let recorded = Arc::new(Recorded::default());
@@ -183,6 +238,38 @@ fn with_connection(cursor: Option<&str>) -> (Uuid, Connection, Setup) {
         .expect_secret()
         .returning(move |_| Ok(secret.clone()));
     (user, c, s)
+}
+
+/// Two connections of one user, due in this order, and a setup whose repository lists them as
+/// due and hands out each one's sealed token.
+fn two_due() -> (Uuid, Connection, Connection, Setup) {
+    let user = Uuid::now_v7();
+    let (first, second) = (connection(user), connection(user));
+    let (first_secret, second_secret) = (secret_for(&first, None), secret_for(&second, None));
+    let first_id = first.id;
+    let mut s = Setup::new();
+    let due = vec![first.clone(), second.clone()];
+    s.repo.expect_due().returning(move |_, _| Ok(due.clone()));
+    s.repo.expect_secret().returning(move |id| {
+        Ok(if id == first_id {
+            first_secret.clone()
+        } else {
+            second_secret.clone()
+        })
+    });
+    (user, first, second, s)
+}
+
+/// The outcome of each sync `counted` counted, in order; each was started by `trigger`.
+fn outcomes(counted: &Recorded, trigger: SyncTrigger) -> Vec<SyncOutcome> {
+    counted
+        .calls()
+        .into_iter()
+        .map(|call| match call {
+            Counted::Sync(t, outcome) if t == trigger => outcome,
+            other => panic!("expected a {trigger:?} sync, counted {other:?}"),
+        })
+        .collect()
 }
 
 fn assert_in_progress<T: std::fmt::Debug>(result: Result<T, AppError>) {
@@ -328,40 +415,28 @@ async fn login_required_leaves_the_data_untouched_and_is_recorded_on_the_connect
         .expect_accounts()
         .returning(|_| Err(PlaidError::LoginRequired));
     s.repo.expect_apply().never();
-    let (service, counted) = s.counting();
-    let report = service.run(&c, SyncTrigger::Manual).await.unwrap();
-    assert_eq!(report.sync_status, SyncStatus::LoginRequired);
+    let (report, outcomes) = s.run_by_hand(&c).await;
+    assert_eq!(report.unwrap().sync_status, SyncStatus::LoginRequired);
     assert!(message.take().unwrap().contains("sign in again"));
-    assert_eq!(
-        counted.calls(),
-        [Counted::Sync(
-            SyncTrigger::Manual,
-            SyncOutcome::LoginRequired
-        )]
-    );
+    assert_eq!(outcomes, [SyncOutcome::LoginRequired]);
 }
 
 #[tokio::test]
 async fn a_second_sync_while_one_holds_the_lease_is_refused_with_sync_in_progress() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
+    let c = connection(Uuid::now_v7());
     let mut s = Setup::new();
     s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(false));
     s.plaid.expect_accounts().never();
     s.repo.expect_set_status().never();
-    let (service, counted) = s.counting();
-    assert_in_progress(service.run(&c, SyncTrigger::Manual).await);
-    assert_eq!(
-        counted.calls(),
-        [Counted::Sync(SyncTrigger::Manual, SyncOutcome::InProgress)]
-    );
+    let (result, outcomes) = s.run_by_hand(&c).await;
+    assert_in_progress(result);
+    assert_eq!(outcomes, [SyncOutcome::InProgress]);
 }
 
 #[tokio::test]
 async fn a_scheduled_sync_leases_a_connection_only_as_it_was_listed_and_skips_one_synced_meanwhile()
 {
-    let user = Uuid::now_v7();
-    let c = connection(user);
+    let c = connection(Uuid::now_v7());
     let listed = c.updated_at;
     let mut s = Setup::new();
     let due = vec![c.clone()];
@@ -374,63 +449,26 @@ async fn a_scheduled_sync_leases_a_connection_only_as_it_was_listed_and_skips_on
         .returning(|_, _, _, _, _| Ok(false));
     s.plaid.expect_accounts().never();
     s.repo.expect_set_status().never();
-    let (service, counted) = s.counting();
-
-    let ran = service
-        .sync_due(Duration::from_secs(3600), 10)
-        .await
-        .unwrap();
-
-    assert_eq!(ran, 0);
-    assert_eq!(
-        counted.calls(),
-        [Counted::Sync(
-            SyncTrigger::Scheduled,
-            SyncOutcome::InProgress
-        )]
-    );
+    assert_eq!(s.sync_due().await, (0, vec![SyncOutcome::InProgress]));
 }
 
 #[tokio::test]
 async fn a_sync_asked_for_by_hand_leases_the_connection_whatever_changed_since_it_was_read() {
-    let user = Uuid::now_v7();
-    let c = connection(user);
+    let c = connection(Uuid::now_v7());
     let mut s = Setup::new();
     s.repo
         .expect_acquire()
         .withf(|_, _, _, _, listed| listed.is_none())
         .times(1)
         .returning(|_, _, _, _, _| Ok(false));
-    let (service, _) = s.counting();
-    assert_in_progress(service.run(&c, SyncTrigger::Manual).await);
+    assert_in_progress(s.service().run(&c, SyncTrigger::Manual).await);
 }
 
 #[tokio::test]
 async fn one_failing_connection_does_not_stop_the_scheduled_syncs_of_the_others() {
-    let user = Uuid::now_v7();
-    let (bad, good) = (connection(user), connection(user));
-    let (bad_id, good_id) = (bad.id, good.id);
-    let mut s = Setup::new();
-    let due = vec![bad.clone(), good.clone()];
-    s.repo.expect_due().returning(move |_, _| Ok(due.clone()));
-    let (bad_secret, good_secret) = (secret_for(&bad, None), secret_for(&good, None));
-    s.repo.expect_secret().returning(move |id| {
-        Ok(if id == bad_id {
-            bad_secret.clone()
-        } else {
-            good_secret.clone()
-        })
-    });
-    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(true));
-    s.repo.expect_release().returning(|_, _| Ok(()));
-    let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = Arc::clone(&statuses);
-    s.repo
-        .expect_set_status()
-        .returning(move |id, status, _, _, _| {
-            seen.lock().unwrap().push((id, status));
-            Ok(())
-        });
+    let (user, bad, good, mut s) = two_due();
+    s.leases();
+    let statuses = s.statuses();
     // The first item's bank is down; the second syncs.
     let mut calls = 0;
     s.plaid.expect_accounts().returning(move |_| {
@@ -444,27 +482,20 @@ async fn one_failing_connection_does_not_stop_the_scheduled_syncs_of_the_others(
     s.plaid
         .expect_transactions_sync()
         .returning(|_, _, _| Ok(page(vec![], "c1", false)));
-    s.repo
-        .expect_apply()
-        .times(1)
-        .returning(|_, _| Ok(SyncCounts::default()));
-    expect_invalidations(&mut s.cache, user, 1);
-    let (service, counted) = s.counting();
-    let ran = service
-        .sync_due(Duration::from_secs(3600), 10)
-        .await
-        .unwrap();
-    assert_eq!(ran, 2);
+    s.applies_once(user);
     assert_eq!(
-        counted.calls(),
-        [
-            Counted::Sync(SyncTrigger::Scheduled, SyncOutcome::PlaidError),
-            Counted::Sync(SyncTrigger::Scheduled, SyncOutcome::Ok),
-        ]
+        s.sync_due().await,
+        (2, vec![SyncOutcome::PlaidError, SyncOutcome::Ok])
     );
+    let statuses: Vec<_> = statuses
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, status, _)| (*id, *status))
+        .collect();
     assert_eq!(
-        *statuses.lock().unwrap(),
-        [(bad_id, SyncStatus::Error), (good_id, SyncStatus::Ok)]
+        statuses,
+        [(bad.id, SyncStatus::Error), (good.id, SyncStatus::Ok)]
     );
 }
 
@@ -686,16 +717,8 @@ fn plaid_failures_reach_the_client_as_their_kind() {
 async fn holdings_of_an_investment_item_merge_per_security_and_a_holdings_failure_is_only_a_note() {
     use nestegg_ports::{Holdings, PlaidHolding, PlaidSecurity};
     let (user, c, mut s) = with_connection(None);
-    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(true));
-    s.repo.expect_release().returning(|_, _| Ok(()));
-    let messages = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = Arc::clone(&messages);
-    s.repo
-        .expect_set_status()
-        .returning(move |_, status, message, _, _| {
-            seen.lock().unwrap().push((status, message));
-            Ok(())
-        });
+    s.leases();
+    s.repo.expect_set_status().returning(|_, _, _, _, _| Ok(()));
     s.plaid.expect_accounts().returning(|_| {
         Ok(vec![
             plaid_account("acc-b", "investment", "brokerage", "5000"),
@@ -795,41 +818,22 @@ async fn a_sync_that_loses_its_lease_mid_pagination_stops_and_records_nothing() 
 #[tokio::test]
 async fn a_batch_another_sync_superseded_is_not_recorded_as_an_error() {
     let (_, c, mut s) = with_connection(Some("c0"));
-    s.repo.expect_acquire().returning(|_, _, _, _, _| Ok(true));
-    s.repo.expect_release().returning(|_, _| Ok(()));
-    s.plaid.expect_accounts().returning(|_| Ok(vec![]));
-    s.plaid
-        .expect_transactions_sync()
-        .returning(|_, _, _| Ok(page(vec![], "c1", false)));
+    s.leases();
+    s.nothing_new();
     s.repo
         .expect_apply()
         .withf(|batch, _| batch.from_cursor.as_deref() == Some("c0"))
         .returning(|_, _| Err(RepoError::Conflict(Conflict::SyncSuperseded)));
     s.repo.expect_set_status().never();
-    let (service, counted) = s.counting();
-    assert_in_progress(service.run(&c, SyncTrigger::Manual).await);
-    assert_eq!(
-        counted.calls(),
-        [Counted::Sync(SyncTrigger::Manual, SyncOutcome::Superseded)]
-    );
+    let (result, outcomes) = s.run_by_hand(&c).await;
+    assert_in_progress(result);
+    assert_eq!(outcomes, [SyncOutcome::Superseded]);
 }
 
 #[tokio::test]
 async fn once_told_to_stop_the_scheduled_syncs_start_no_further_connection_after_the_running_one() {
-    let user = Uuid::now_v7();
-    let (first, second) = (connection(user), connection(user));
-    let (first_secret, second_secret) = (secret_for(&first, None), secret_for(&second, None));
+    let (user, first, _, mut s) = two_due();
     let first_id = first.id;
-    let mut s = Setup::new();
-    let due = vec![first.clone(), second.clone()];
-    s.repo.expect_due().returning(move |_, _| Ok(due.clone()));
-    s.repo.expect_secret().returning(move |id| {
-        Ok(if id == first_id {
-            first_secret.clone()
-        } else {
-            second_secret.clone()
-        })
-    });
     let leased = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&leased);
     s.repo.expect_acquire().returning(move |id, _, _, _, _| {
@@ -838,15 +842,8 @@ async fn once_told_to_stop_the_scheduled_syncs_start_no_further_connection_after
     });
     s.repo.expect_release().returning(|_, _| Ok(()));
     s.repo.expect_set_status().returning(|_, _, _, _, _| Ok(()));
-    s.plaid.expect_accounts().returning(|_| Ok(vec![]));
-    s.plaid
-        .expect_transactions_sync()
-        .returning(|_, _, _| Ok(page(vec![], "c1", false)));
-    s.repo
-        .expect_apply()
-        .times(1)
-        .returning(|_, _| Ok(SyncCounts::default()));
-    expect_invalidations(&mut s.cache, user, 1);
+    s.nothing_new();
+    s.applies_once(user);
     // Asked before looking for due connections and before each one: the stop comes while the
     // first one syncs.
     let asked = std::sync::atomic::AtomicUsize::new(0);

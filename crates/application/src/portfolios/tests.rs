@@ -7,8 +7,8 @@ use nestegg_ports::portfolio::MockPortfolioRepository;
 
 use super::*;
 use crate::test_support::{
-    Seen, clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, trade_from,
-    validation,
+    Seen, clock, date, dec, invalid_fields, money, now, pct, portfolio, portfolio_from, refusal,
+    trade_from, validation,
 };
 
 fn service(portfolios: MockPortfolioRepository) -> PortfolioService {
@@ -132,9 +132,8 @@ fn holdings(targets: &[(InvestmentType, &str)], held: Vec<Holding>) -> Portfolio
 
 #[tokio::test]
 async fn targets_adding_up_to_more_than_100_are_refused() {
-    let mut repo = MockPortfolioRepository::new();
-    repo.expect_create().never();
-    let err = service(repo)
+    // The mock fails any call it does not expect: the store is never asked.
+    let err = service(MockPortfolioRepository::new())
         .create(
             Uuid::now_v7(),
             PortfolioInput {
@@ -155,15 +154,9 @@ async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwis
     let mut repo = MockPortfolioRepository::new();
     let user = Uuid::now_v7();
     let seen = Seen::new();
-    let captured = seen.handle();
     repo.expect_create()
-        .withf(|_, at| *at == now())
         .times(1)
-        .returning(move |new, _| {
-            let p = portfolio_from(&new);
-            captured.keep(new);
-            Ok(p)
-        });
+        .returning(seen.storing(portfolio_from));
     service(repo)
         .create(
             user,
@@ -176,7 +169,8 @@ async fn a_new_portfolio_is_in_usd_not_default_and_trimmed_unless_asked_otherwis
         )
         .await
         .unwrap();
-    let new = seen.take();
+    let (new, at) = seen.take();
+    assert_eq!(at, now());
     assert_eq!(new.user_id, user);
     assert!(!new.id.is_nil());
     assert_eq!(new.name, "Retirement");
@@ -317,10 +311,10 @@ async fn adding_a_security_already_held_is_a_duplicate_item_conflict_naming_the_
         .add_item(Uuid::now_v7(), Uuid::now_v7(), item_input())
         .await
         .unwrap_err();
+    assert_eq!(refusal(&err), ("conflict", "duplicate_item"));
     assert!(matches!(
         err,
         AppError::Conflict {
-            code: "duplicate_item",
             field: Some("investment_id"),
             ..
         }
@@ -368,13 +362,7 @@ async fn selling_more_than_is_held_is_an_insufficient_quantity_rule_error() {
         .trade(Uuid::now_v7(), Uuid::now_v7(), trade_input("sell"))
         .await
         .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Rule {
-            code: "insufficient_quantity",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("rule", "insufficient_quantity"));
 }
 
 #[tokio::test]

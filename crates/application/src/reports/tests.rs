@@ -13,7 +13,7 @@ use serde_json::json;
 use super::*;
 use crate::test_support::{
     account, clock, currency as code, date, dec, expect_hit, expect_invalidations, expect_miss,
-    invalid_fields, money, now, report_cache, today, unavailable, user, validation,
+    invalid_fields, money, now, refusal, report_cache, today, unavailable, user, validation,
 };
 
 fn eur() -> CurrencyCode {
@@ -197,13 +197,7 @@ async fn an_overview_for_a_user_who_no_longer_exists_is_unauthorized() {
     m.accounts.expect_list().never();
     let (id, service) = m.service();
     let err = service.overview(id).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Unauthorized {
-            code: "unauthorized",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("unauthorized", "unauthorized"));
 }
 
 #[tokio::test]

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use mockall::predicate::eq;
+use nestegg_ports::RepoError;
 use nestegg_ports::cache::MockCache;
 use nestegg_ports::transaction::MockTransactionRepository;
 
 use super::*;
 use crate::test_support::{
     Seen, check_page_limits, clock, date, dec, expect_invalidations, invalid_fields, money,
-    overdraft, report_cache, transaction, transaction_from, validation, write_time,
+    overdraft, refusal, report_cache, transaction, transaction_from, validation, write_time,
 };
 
 struct Mocks {
@@ -79,15 +80,10 @@ async fn recording_hands_the_store_defaults_trimmed_text_and_the_clocks_write_ti
     let given = input();
     let account = given.account_id;
     let seen = Seen::new();
-    let captured = seen.handle();
     m.transactions
         .expect_create()
         .times(1)
-        .returning(move |new, at| {
-            let t = transaction_from(&new);
-            captured.keep((new, at));
-            Ok(t)
-        });
+        .returning(seen.storing(transaction_from));
     expect_invalidations(&mut m.cache, user, 1);
     m.service()
         .create(
@@ -367,13 +363,7 @@ async fn a_plaid_transaction_cannot_be_deleted() {
     let id = m.holding(from_plaid());
     m.writes_nothing();
     let err = m.service().delete(Uuid::now_v7(), id).await.unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Conflict {
-            code: "plaid_transaction",
-            ..
-        }
-    ));
+    assert_eq!(refusal(&err), ("conflict", "plaid_transaction"));
 }
 
 #[tokio::test]
