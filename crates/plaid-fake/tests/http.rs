@@ -108,47 +108,45 @@ async fn plaid_endpoints_refuse_missing_or_wrong_credentials_and_bad_counts() {
     let base = fake.base_url().to_owned();
     let (_, token) = fake.create_item("ins_109508");
 
-    let (status, e) = post(
-        &format!("{base}/item/get"),
-        &json!({"access_token": token}),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, e["error_code"].as_str()),
-        (400, Some("MISSING_FIELDS"))
-    );
-    let (status, e) = post(
-        &format!("{base}/item/get"),
-        &json!({"access_token": token}),
-        Some(("fake-client-id", "nope")),
-    )
-    .await;
-    assert_eq!(
-        (status, e["error_type"].as_str(), e["error_code"].as_str()),
-        (400, Some("INVALID_INPUT"), Some("INVALID_API_KEYS"))
-    );
     let creds = Some(("fake-client-id", "fake-secret"));
-    let (status, e) = post(
-        &format!("{base}/transactions/sync"),
-        &json!({"access_token": token, "count": 501}),
-        creds,
-    )
-    .await;
-    assert_eq!(
-        (status, e["error_code"].as_str()),
-        (400, Some("INVALID_FIELD"))
-    );
-    let (status, e) = post(
-        &format!("{base}/transactions/sync"),
-        &json!({"access_token": "access-sandbox-x"}),
-        creds,
-    )
-    .await;
-    assert_eq!(
-        (status, e["error_code"].as_str()),
-        (400, Some("INVALID_ACCESS_TOKEN"))
-    );
+    let wrong = Some(("fake-client-id", "nope"));
+    let cap = json!({"access_token": token, "count": 501});
+    let unknown = json!({"access_token": "access-sandbox-x"});
+    // (path, body, credentials, error_type when checked, error_code)
+    for (path, body, with, kind, code) in [
+        (
+            "/item/get",
+            json!({"access_token": token}),
+            None,
+            None,
+            "MISSING_FIELDS",
+        ),
+        (
+            "/item/get",
+            json!({"access_token": token}),
+            wrong,
+            Some("INVALID_INPUT"),
+            "INVALID_API_KEYS",
+        ),
+        ("/transactions/sync", cap, creds, None, "INVALID_FIELD"),
+        (
+            "/transactions/sync",
+            unknown,
+            creds,
+            None,
+            "INVALID_ACCESS_TOKEN",
+        ),
+    ] {
+        let (status, e) = post(&format!("{base}{path}"), &body, with).await;
+        assert_eq!(
+            (status, e["error_code"].as_str()),
+            (400, Some(code)),
+            "{path} {body}"
+        );
+        if let Some(kind) = kind {
+            assert_eq!(e["error_type"].as_str(), Some(kind), "{path} {body}");
+        }
+    }
     let (status, page) = post(
         &format!("{base}/transactions/sync"),
         &json!({"access_token": token}),
