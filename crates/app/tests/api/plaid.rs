@@ -84,17 +84,21 @@ pub(crate) async fn public_token(fake: &FakePlaid) -> String {
         .unwrap()
 }
 
+/// Links a new sandbox item for the holder of `token`: the connection as the API answers it.
+pub(crate) async fn connect(app: &TestApp, fake: &FakePlaid, token: &str) -> Value {
+    let public = public_token(fake).await;
+    app.create(
+        "/api/v1/plaid/connections",
+        token,
+        json!({"public_token": public}),
+    )
+    .await
+}
+
 /// Signs `name` in and links a new item: (token, connection).
 pub(crate) async fn linked(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value) {
     let (token, _) = app.signed_in(name).await;
-    let public = public_token(fake).await;
-    let connection = app
-        .create(
-            "/api/v1/plaid/connections",
-            &token,
-            json!({"public_token": public}),
-        )
-        .await;
+    let connection = connect(app, fake, &token).await;
     (token, connection)
 }
 
@@ -158,14 +162,7 @@ plaid_test!(
             )
             .await;
         assert!(link["link_token"].as_str().unwrap().starts_with("link-"));
-        let public = public_token(&fake).await;
-        let connection = app
-            .create(
-                "/api/v1/plaid/connections",
-                &token,
-                json!({"public_token": public}),
-            )
-            .await;
+        let connection = connect(&app, &fake, &token).await;
         assert_eq!(connection["sync_status"], "pending");
         assert!(connection.get("access_token").is_none());
 
@@ -521,14 +518,7 @@ plaid_test!(
     access_tokens_are_stored_sealed_and_a_token_copied_to_another_row_does_not_open,
     |app: TestApp, fake: FakePlaid| async move {
         let (token, first) = linked(&app, &fake, "ada").await;
-        let public = public_token(&fake).await;
-        let second = app
-            .create(
-                "/api/v1/plaid/connections",
-                &token,
-                json!({"public_token": public}),
-            )
-            .await;
+        let second = connect(&app, &fake, &token).await;
         let db = app.db.db.conn();
         let backend = db.get_database_backend();
         let rows = db

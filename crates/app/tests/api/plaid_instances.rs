@@ -17,10 +17,10 @@ use nestegg_persistence::testing::{Backend, TestDb};
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use sea_orm::ConnectionTrait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::{TestApp, id, items, start};
-use crate::plaid::{item, linked, plaid_settings, public_token};
+use crate::plaid::{connect, item, linked, plaid_settings};
 
 /// A first instance serving on a fresh PostgreSQL database with Plaid pointing at a fake whose
 /// sync pages each take `page_delay`; `None` when PostgreSQL is not set up.
@@ -166,15 +166,7 @@ async fn two_instances_running_the_scheduler_at_once_sync_every_due_connection_o
     let (token, first) = linked(&app, &fake, "ada").await;
     let mut linked_items = vec![item(&first)];
     for _ in 0..2 {
-        let public = public_token(&fake).await;
-        let connection = app
-            .create(
-                "/api/v1/plaid/connections",
-                &token,
-                json!({"public_token": public}),
-            )
-            .await;
-        linked_items.push(item(&connection));
+        linked_items.push(item(&connect(&app, &fake, &token).await));
     }
     for i in &linked_items {
         fake.add_generated_transactions(i, 800).unwrap();
