@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, described, invalid_fields, items};
+use crate::helpers::{TestApp, described, id, invalid_fields, items, with};
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -17,17 +17,22 @@ fn ago(n: u64) -> String {
     (today() - Days::new(n)).to_string()
 }
 
-/// The net worth of each point of a history, by date.
-fn worth(history: &Value) -> Vec<(String, String)> {
-    items(history)
+/// Each item of a list as (date, its `field`).
+fn by_date(list: &Value, field: &str) -> Vec<(String, String)> {
+    items(list)
         .iter()
         .map(|p| {
             (
                 p["date"].as_str().unwrap().to_owned(),
-                p["net_worth"].as_str().unwrap().to_owned(),
+                p[field].as_str().unwrap().to_owned(),
             )
         })
         .collect()
+}
+
+/// The net worth of each point of a history, by date.
+fn worth(history: &Value) -> Vec<(String, String)> {
+    by_date(history, "net_worth")
 }
 
 app_test!(
@@ -169,6 +174,20 @@ app_test!(
     }
 );
 
+/// Records a pending transaction of `amount` on `account`, dated `date`; its path.
+async fn hold(
+    app: &TestApp,
+    token: &str,
+    account: &str,
+    (amount, date, description): (&str, &str, &str),
+) -> String {
+    let body = described(account, amount, date, description);
+    let created = app
+        .transaction(token, with(body, json!({"is_pending": true})))
+        .await;
+    format!("/api/v1/transactions/{}", id(&created))
+}
+
 /// Each snapshot of an account from `from` on: (date, balance).
 async fn points(app: &TestApp, token: &str, account: &str, from: &str) -> Vec<(String, String)> {
     let snapshots = app
@@ -177,15 +196,7 @@ async fn points(app: &TestApp, token: &str, account: &str, from: &str) -> Vec<(S
             token,
         )
         .await;
-    items(&snapshots)
-        .iter()
-        .map(|p| {
-            (
-                p["date"].as_str().unwrap().to_owned(),
-                p["balance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    by_date(&snapshots, "balance")
 }
 
 app_test!(
@@ -194,14 +205,7 @@ app_test!(
         let (token, account) = app.with_checking("ada", "100").await;
         app.transaction(&token, described(&account, "50", &ago(20), "Paycheck"))
             .await;
-        let hold = app
-            .transaction(
-                &token,
-                json!({"account_id": account, "amount": "-30", "date": ago(10),
-                       "description": "Hotel hold", "is_pending": true}),
-            )
-            .await;
-        let path = format!("/api/v1/transactions/{}", hold["id"].as_str().unwrap());
+        let path = hold(&app, &token, &account, ("-30", &ago(10), "Hotel hold")).await;
         let trend = format!(
             "/api/v1/overview/history?from={}&to={}&interval=day",
             ago(11),
@@ -278,14 +282,7 @@ app_test!(
             )
             .await;
         let savings = savings["id"].as_str().unwrap().to_owned();
-        let hold = app
-            .transaction(
-                &token,
-                json!({"account_id": savings, "amount": "-25", "date": ago(3),
-                       "description": "Transfer out", "is_pending": true}),
-            )
-            .await;
-        let path = format!("/api/v1/transactions/{}", hold["id"].as_str().unwrap());
+        let path = hold(&app, &token, &savings, ("-25", &ago(3), "Transfer out")).await;
         let (status, body) = app
             .patch_json(&path, &json!({"is_pending": false}), &token)
             .await;
