@@ -64,6 +64,19 @@ struct TradeBody {
     date: NaiveDate,
 }
 
+impl From<TradeBody> for TradeInput {
+    fn from(body: TradeBody) -> Self {
+        Self {
+            investment_id: body.investment_id,
+            side: body.side,
+            quantity: body.quantity.0,
+            price: body.price.0,
+            fee: body.fee.map(|d| d.0),
+            date: body.date,
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "create_trade", tag = "portfolios",
     summary = "Buy or sell: the holding and realized gain follow.",
@@ -73,22 +86,11 @@ struct TradeBody {
 )]
 #[post("/portfolios/{id}/trades")]
 pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>) -> Reply {
-    let b = body.into_inner();
+    let input = TradeInput::from(body.into_inner());
     let t = me
         .app
         .portfolios
-        .trade(
-            me.id,
-            id.into_inner(),
-            TradeInput {
-                investment_id: b.investment_id,
-                side: b.side,
-                quantity: b.quantity.0,
-                price: b.price.0,
-                fee: b.fee.map(|d| d.0),
-                date: b.date,
-            },
-        )
+        .trade(me.id, id.into_inner(), input)
         .await?;
     let item = t.item.clone().map(ItemDto::from);
     let mut dto = TradeDto::from(t);
