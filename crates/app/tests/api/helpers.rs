@@ -249,11 +249,15 @@ impl TestApp {
         self.create("/api/v1/accounts", token, body).await
     }
 
+    /// Creates an account from [`account_body`]'s fields; returns its id.
+    pub async fn new_account(&self, token: &str, name: &str, kind: &str, balance: &str) -> String {
+        id(&self.account(token, account_body(name, kind, balance)).await)
+    }
+
     /// Creates a checking account holding `balance`; returns its id.
     pub async fn checking(&self, token: &str, balance: &str) -> String {
-        id(&self
-            .account(token, account_body("Checking", "checking", balance))
-            .await)
+        self.new_account(token, "Checking", "checking", balance)
+            .await
     }
 
     /// Creates a transaction; asserts 201 and returns it.
