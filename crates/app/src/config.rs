@@ -276,19 +276,13 @@ impl Settings {
                 "use at least 32 bytes",
             ));
         }
-        let bcrypt_cost = whole_number(
-            "NESTEGG_BCRYPT_COST",
-            get("NESTEGG_BCRYPT_COST"),
-            12,
-            4..=31,
-            "expected a whole number from 4 to 31",
-        )?;
+        let bcrypt_cost = whole_number(&get, "NESTEGG_BCRYPT_COST", 12, 4..=31, None)?;
         let cache_ttl_secs = whole_number(
+            &get,
             "NESTEGG_CACHE_TTL_SECONDS",
-            get("NESTEGG_CACHE_TTL_SECONDS"),
             300,
             1..=86_400,
-            "expected a whole number of seconds from 1 to 86400",
+            Some("seconds"),
         )?;
         let cors_origins = match get("NESTEGG_CORS_ORIGINS") {
             None => Vec::new(),
@@ -312,46 +306,41 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
         };
         let cache_max_bytes = whole_number(
+            &get,
             "NESTEGG_CACHE_MAX_BYTES",
-            get("NESTEGG_CACHE_MAX_BYTES"),
             32 * 1024 * 1024,
             0..=1 << 40,
-            "expected a whole number of bytes from 0 to 1099511627776",
+            Some("bytes"),
         )?;
         let cache_max_entries_per_user = whole_number(
+            &get,
             "NESTEGG_CACHE_MAX_ENTRIES_PER_USER",
-            get("NESTEGG_CACHE_MAX_ENTRIES_PER_USER"),
             32,
             1..=10_000,
-            "expected a whole number from 1 to 10000",
+            None,
         )?;
         let sync_secs = whole_number(
+            &get,
             "NESTEGG_SYNC_INTERVAL_SECONDS",
-            get("NESTEGG_SYNC_INTERVAL_SECONDS"),
             6 * 3600,
             0..=7 * 86_400,
-            "expected a whole number of seconds from 0 to 604800",
+            Some("seconds"),
         )?;
         let lease_secs = whole_number(
+            &get,
             "NESTEGG_SYNC_LEASE_SECONDS",
-            get("NESTEGG_SYNC_LEASE_SECONDS"),
             300,
             5..=3600,
-            "expected a whole number of seconds from 5 to 3600",
+            Some("seconds"),
         )?;
-        let session_days: u64 = whole_number(
-            "NESTEGG_SESSION_MAX_DAYS",
-            get("NESTEGG_SESSION_MAX_DAYS"),
-            90,
-            1..=3650,
-            "expected a whole number of days from 1 to 3650",
-        )?;
+        let session_days: u64 =
+            whole_number(&get, "NESTEGG_SESSION_MAX_DAYS", 90, 1..=3650, Some("days"))?;
         let session_check_secs = whole_number(
+            &get,
             "NESTEGG_SESSION_CHECK_SECONDS",
-            get("NESTEGG_SESSION_CHECK_SECONDS"),
             5,
             0..=60,
-            "expected a whole number of seconds from 0 to 60",
+            Some("seconds"),
         )?;
         let instances = match get("NESTEGG_INSTANCES").as_deref().map(str::trim) {
             None | Some("one") => Instances::One,
@@ -384,13 +373,7 @@ impl Settings {
                 ));
             }
         };
-        let bcrypt_queue = whole_number(
-            "NESTEGG_BCRYPT_QUEUE",
-            get("NESTEGG_BCRYPT_QUEUE"),
-            64,
-            1..=100_000,
-            "expected a whole number from 1 to 100000",
-        )?;
+        let bcrypt_queue = whole_number(&get, "NESTEGG_BCRYPT_QUEUE", 64, 1..=100_000, None)?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             metrics_addr: get("NESTEGG_METRICS_ADDR").map(|a| a.trim().to_owned()),
@@ -480,21 +463,30 @@ fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
 
 /// The whole number `value` of variable `name`, or `default` when it is unset; one that does
 /// not parse or falls outside `range` is refused with `why`.
-fn whole_number<T: std::str::FromStr + PartialOrd>(
+/// The variable `name` read through `get` as a whole number in `range`, `default` when unset;
+/// the refusal names the range and what the number counts (`of`: seconds, bytes, ...).
+fn whole_number<T: std::str::FromStr + PartialOrd + fmt::Display>(
+    get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
-    value: Option<String>,
     default: T,
     range: std::ops::RangeInclusive<T>,
-    why: &str,
+    of: Option<&str>,
 ) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<T>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| ConfigError::invalid(name, why)),
-    }
+    let Some(value) = get(name) else {
+        return Ok(default);
+    };
+    value
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            let of = of.map(|unit| format!(" of {unit}")).unwrap_or_default();
+            let (start, end) = (range.start(), range.end());
+            ConfigError::invalid(
+                name,
+                format!("expected a whole number{of} from {start} to {end}"),
+            )
+        })
 }
 
 /// `DATABASE_URL`, or the default SQLite file.
@@ -750,6 +742,28 @@ mod tests {
         }
     }
 
+    /// A fresh directory for an SQLite file `n.db` and its key file; removed when dropped.
+    struct KeyDir(PathBuf);
+
+    impl KeyDir {
+        fn new(what: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("nestegg-{what}-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        /// The URL of `n.db` in it.
+        fn url(&self) -> String {
+            format!("sqlite://{}/n.db?mode=rwc", self.0.display())
+        }
+    }
+
+    impl Drop for KeyDir {
+        fn drop(&mut self) {
+            std::fs::remove_dir_all(&self.0).ok();
+        }
+    }
+
     /// Settings that ask for every variable: SQLite by default, both secrets and Plaid set.
     const EVERYTHING: [(&str, &str); 4] = [
         ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
@@ -861,21 +875,19 @@ mod tests {
 
     #[test]
     fn sqlite_generates_secrets_once_and_keeps_them_in_a_private_key_file() {
-        let dir = std::env::temp_dir().join(format!("nestegg-cfg-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let dir = KeyDir::new("cfg");
+        let url = dir.url();
         let first = settings(&[("DATABASE_URL", &url)]).unwrap();
         let second = settings(&[("DATABASE_URL", &url)]).unwrap();
         assert_eq!(first.jwt_secret, second.jwt_secret);
         assert_eq!(first.encryption_key.expose().len(), 32);
-        let key_file = dir.join("n.db.keys");
+        let key_file = dir.0.join("n.db.keys");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
@@ -896,8 +908,15 @@ mod tests {
             assert!(err.starts_with(named), "{err}");
         }
         assert_eq!(on_postgres(&[]).unwrap().bcrypt_cost, 12);
-        let err = refusal_on_postgres(&[("NESTEGG_BCRYPT_COST", "3")]);
-        assert!(err.starts_with("NESTEGG_BCRYPT_COST"), "{err}");
+        assert_eq!(
+            refusal_on_postgres(&[("NESTEGG_BCRYPT_COST", "3")]),
+            "NESTEGG_BCRYPT_COST is invalid: expected a whole number from 4 to 31"
+        );
+        assert_eq!(
+            refusal_on_postgres(&[("NESTEGG_CACHE_MAX_BYTES", "-1")]),
+            "NESTEGG_CACHE_MAX_BYTES is invalid: expected a whole number of bytes from 0 to \
+             1099511627776"
+        );
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
     }
 
@@ -1025,9 +1044,8 @@ mod tests {
 
     #[test]
     fn rotating_the_key_file_keeps_the_old_key_as_previous_until_it_is_dropped() {
-        let dir = std::env::temp_dir().join(format!("nestegg-rot-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let dir = KeyDir::new("rot");
+        let url = dir.url();
         let before = settings(&[("DATABASE_URL", &url)]).unwrap();
         assert!(before.previous_encryption_keys.is_empty());
         assert!(rotate_key_file(&url).unwrap().is_some());
@@ -1043,7 +1061,6 @@ mod tests {
         assert_eq!(after.encryption_key, rotated.encryption_key);
         assert!(after.previous_encryption_keys.is_empty());
         assert_eq!(rotate_key_file("sqlite::memory:").unwrap(), None);
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
@@ -1073,17 +1090,15 @@ mod tests {
     #[test]
     fn a_key_file_others_can_read_is_refused_naming_the_fix() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("nestegg-perm-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let dir = KeyDir::new("perm");
+        let url = dir.url();
         settings(&[("DATABASE_URL", &url)]).unwrap();
-        let key_file = dir.join("n.db.keys");
+        let key_file = dir.0.join("n.db.keys");
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = settings(&[("DATABASE_URL", &url)]).unwrap_err().to_string();
         assert!(err.contains("readable by group or others"), "{err}");
         assert!(err.contains("chmod 600"), "{err}");
         assert!(!err.contains('\n'), "one line: {err}");
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
