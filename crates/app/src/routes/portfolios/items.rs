@@ -5,12 +5,21 @@ use nestegg_application::portfolios::{ItemInput, ItemPatch};
 use nestegg_domain::{Money, Percentage, Quantity, UnitCost};
 use nestegg_ports::PortfolioItem;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, present};
 use crate::error::{ApiError, Envelope};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
+
+/// Configures the portfolio item routes.
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(items)
+        .service(add_item)
+        .service(update_item)
+        .service(delete_item);
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ItemDto {
@@ -60,7 +69,7 @@ impl From<PortfolioItem> for ItemDto {
     responses((status = 200, description = "Items", body = Items<ItemDto>)),
 )]
 #[get("/portfolios/{id}/items")]
-pub(super) async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
+async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
     let all = me.app.portfolios.items(me.id, id.into_inner()).await?;
     ok(Items::<ItemDto>::from(all))
 }
@@ -93,7 +102,7 @@ impl From<ItemBody> for ItemInput {
     ),
 )]
 #[post("/portfolios/{id}/items")]
-pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: Json<ItemBody>) -> Reply {
+async fn add_item(me: Caller, id: web::Path<Uuid>, body: Json<ItemBody>) -> Reply {
     let input = ItemInput::from(body.into_inner());
     let item = me
         .app
@@ -137,7 +146,7 @@ impl TryFrom<ItemPatchBody> for ItemPatch {
     responses((status = 200, description = "The item", body = ItemDto)),
 )]
 #[patch("/portfolios/{id}/items/{item_id}")]
-pub(super) async fn update_item(
+async fn update_item(
     me: Caller,
     path: web::Path<(Uuid, Uuid)>,
     body: Json<ItemPatchBody>,
@@ -157,7 +166,7 @@ pub(super) async fn update_item(
     responses((status = 204, description = "Deleted")),
 )]
 #[delete("/portfolios/{id}/items/{item_id}")]
-pub(super) async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {
+async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {
     let (id, item_id) = path.into_inner();
     me.app.portfolios.delete_item(me.id, id, item_id).await?;
     no_content()

@@ -28,14 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_one)
         .service(update)
         .service(remove)
-        .service(items::items)
-        .service(items::add_item)
-        .service(items::update_item)
-        .service(items::delete_item)
-        .service(trades::trade)
-        .service(trades::trades)
-        .service(analysis::summary)
-        .service(analysis::rebalance);
+        .configure(items::configure)
+        .configure(trades::configure)
+        .configure(analysis::configure);
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -7,12 +7,18 @@ use nestegg_domain::portfolio::Side;
 use nestegg_domain::{Money, Price, Quantity};
 use nestegg_ports::Trade;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::items::ItemDto;
 use crate::dto::{Dec, Json, Page, Query, decode_cursor, encode_cursor, parse_cursor};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
+
+/// Configures the portfolio trade routes.
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(trade).service(trades);
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TradeDto {
@@ -85,7 +91,7 @@ impl From<TradeBody> for TradeInput {
     ),
 )]
 #[post("/portfolios/{id}/trades")]
-pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>) -> Reply {
+async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>) -> Reply {
     let input = TradeInput::from(body.into_inner());
     let t = me
         .app
@@ -114,7 +120,7 @@ struct PageQuery {
     responses((status = 200, description = "A page", body = Page<TradeDto>)),
 )]
 #[get("/portfolios/{id}/trades")]
-pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: Query<PageQuery>) -> Reply {
+async fn trades(me: Caller, id: web::Path<Uuid>, query: Query<PageQuery>) -> Reply {
     let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
     let (page, next) = me
         .app
