@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::app_test;
-use crate::helpers::{TestApp, error_code, id, spawn_app};
+use crate::helpers::{TestApp, error_code, spawn_app};
 
 /// Serves the app's metrics on a listener of their own; its base URL.
 fn metrics_listener(app: &TestApp) -> String {
@@ -154,7 +154,7 @@ app_test!(
 async fn bank_syncs_are_counted_by_trigger_and_outcome_with_their_durations() {
     let (app, fake) = crate::plaid::spawn(Backend::Sqlite).await.unwrap();
     let (token, connection) = crate::plaid::linked(&app, &fake, "ada").await;
-    let path = format!("/api/v1/plaid/connections/{}/sync", id(&connection));
+    let path = format!("{}/sync", crate::plaid::connection_path(&connection));
     let ok = app
         .expect(StatusCode::OK, Method::POST, &path, None, &token)
         .await;
