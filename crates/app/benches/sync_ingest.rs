@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
-use nestegg::config::{PlaidSettings, Secret, Settings};
+use nestegg::config::Settings;
 use nestegg::state::AppState;
 use nestegg_application::auth::Registration;
 use nestegg_application::plaid::{synced_account, synced_transaction};
@@ -82,21 +82,16 @@ fn settings(database_url: &str, fake: &FakePlaid) -> Settings {
             "bench-secret-bench-secret-bench-secret!!".to_owned(),
         ),
         ("NESTEGG_ENCRYPTION_KEY", STANDARD.encode([7u8; 32])),
+        ("PLAID_CLIENT_ID", fake.client_id().to_owned()),
+        ("PLAID_SECRET", fake.secret().to_owned()),
+        ("PLAID_BASE_URL", fake.base_url().to_owned()),
     ];
-    let mut settings = Settings::from_lookup(|k| {
+    Settings::from_lookup(|k| {
         vars.iter()
             .find(|(name, _)| *name == k)
             .map(|(_, v)| v.clone())
     })
-    .expect("settings");
-    settings.plaid = Some(PlaidSettings {
-        client_id: fake.client_id().to_owned(),
-        secret: Secret::from_test(fake.secret().as_bytes()),
-        env: "sandbox".into(),
-        base_url: Some(fake.base_url().to_owned()),
-        webhook_url: None,
-    });
-    settings
+    .expect("settings")
 }
 
 async fn fresh_db() -> TestDb {

@@ -166,6 +166,15 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    fn invalid(name: &'static str, why: impl Into<String>) -> Self {
+        Self::Invalid {
+            name,
+            why: why.into(),
+        }
+    }
+}
+
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Default database: an SQLite file in the working directory, created if missing.
@@ -201,10 +210,10 @@ impl Settings {
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         let is_sqlite = database_url.starts_with("sqlite:");
         if !is_sqlite && !database_url.starts_with("postgres") {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_URL",
-                why: "expected sqlite://... or postgres://...".into(),
-            });
+            return Err(ConfigError::invalid(
+                "DATABASE_URL",
+                "expected sqlite://... or postgres://...",
+            ));
         }
         let jwt = get("NESTEGG_JWT_SECRET").map(|s| Secret(s.into_bytes()));
         let enc = get("NESTEGG_ENCRYPTION_KEY")
@@ -239,19 +248,16 @@ impl Settings {
             (Some(client_id), Some(secret)) => {
                 let env = get("PLAID_ENV").unwrap_or_else(|| "sandbox".to_owned());
                 if !matches!(env.as_str(), "sandbox" | "production") {
-                    return Err(ConfigError::Invalid {
-                        name: "PLAID_ENV",
-                        why: "expected sandbox or production".into(),
-                    });
+                    return Err(ConfigError::invalid(
+                        "PLAID_ENV",
+                        "expected sandbox or production",
+                    ));
                 }
                 let url = |name: &'static str| -> Result<Option<String>, ConfigError> {
                     match get(name) {
-                        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
-                            Err(ConfigError::Invalid {
-                                name,
-                                why: "expected an http:// or https:// URL".into(),
-                            })
-                        }
+                        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => Err(
+                            ConfigError::invalid(name, "expected an http:// or https:// URL"),
+                        ),
                         other => Ok(other),
                     }
                 };
@@ -265,24 +271,18 @@ impl Settings {
             }
         };
         if jwt_secret.0.len() < 32 {
-            return Err(ConfigError::Invalid {
-                name: "NESTEGG_JWT_SECRET",
-                why: "use at least 32 bytes".into(),
-            });
+            return Err(ConfigError::invalid(
+                "NESTEGG_JWT_SECRET",
+                "use at least 32 bytes",
+            ));
         }
-        let bcrypt_cost = whole_number(
-            "NESTEGG_BCRYPT_COST",
-            get("NESTEGG_BCRYPT_COST"),
-            12,
-            4..=31,
-            "expected a whole number from 4 to 31",
-        )?;
+        let bcrypt_cost = whole_number(&get, "NESTEGG_BCRYPT_COST", 12, 4..=31, None)?;
         let cache_ttl_secs = whole_number(
+            &get,
             "NESTEGG_CACHE_TTL_SECONDS",
-            get("NESTEGG_CACHE_TTL_SECONDS"),
             300,
             1..=86_400,
-            "expected a whole number of seconds from 1 to 86400",
+            Some("seconds"),
         )?;
         let cors_origins = match get("NESTEGG_CORS_ORIGINS") {
             None => Vec::new(),
@@ -297,72 +297,66 @@ impl Settings {
                     // An origin is a scheme, a host and maybe a port: no path, not even "/".
                     match scheme {
                         Some(rest) if !rest.is_empty() && !rest.contains('/') => Ok(o.to_owned()),
-                        _ => Err(ConfigError::Invalid {
-                            name: "NESTEGG_CORS_ORIGINS",
-                            why: format!("'{o}' is not an origin like https://app.example.com"),
-                        }),
+                        _ => Err(ConfigError::invalid(
+                            "NESTEGG_CORS_ORIGINS",
+                            format!("'{o}' is not an origin like https://app.example.com"),
+                        )),
                     }
                 })
                 .collect::<Result<_, _>>()?,
         };
         let cache_max_bytes = whole_number(
+            &get,
             "NESTEGG_CACHE_MAX_BYTES",
-            get("NESTEGG_CACHE_MAX_BYTES"),
             32 * 1024 * 1024,
             0..=1 << 40,
-            "expected a whole number of bytes from 0 to 1099511627776",
+            Some("bytes"),
         )?;
         let cache_max_entries_per_user = whole_number(
+            &get,
             "NESTEGG_CACHE_MAX_ENTRIES_PER_USER",
-            get("NESTEGG_CACHE_MAX_ENTRIES_PER_USER"),
             32,
             1..=10_000,
-            "expected a whole number from 1 to 10000",
+            None,
         )?;
         let sync_secs = whole_number(
+            &get,
             "NESTEGG_SYNC_INTERVAL_SECONDS",
-            get("NESTEGG_SYNC_INTERVAL_SECONDS"),
             6 * 3600,
             0..=7 * 86_400,
-            "expected a whole number of seconds from 0 to 604800",
+            Some("seconds"),
         )?;
         let lease_secs = whole_number(
+            &get,
             "NESTEGG_SYNC_LEASE_SECONDS",
-            get("NESTEGG_SYNC_LEASE_SECONDS"),
             300,
             5..=3600,
-            "expected a whole number of seconds from 5 to 3600",
+            Some("seconds"),
         )?;
-        let session_days: u64 = whole_number(
-            "NESTEGG_SESSION_MAX_DAYS",
-            get("NESTEGG_SESSION_MAX_DAYS"),
-            90,
-            1..=3650,
-            "expected a whole number of days from 1 to 3650",
-        )?;
+        let session_days: u64 =
+            whole_number(&get, "NESTEGG_SESSION_MAX_DAYS", 90, 1..=3650, Some("days"))?;
         let session_check_secs = whole_number(
+            &get,
             "NESTEGG_SESSION_CHECK_SECONDS",
-            get("NESTEGG_SESSION_CHECK_SECONDS"),
             5,
             0..=60,
-            "expected a whole number of seconds from 0 to 60",
+            Some("seconds"),
         )?;
         let instances = match get("NESTEGG_INSTANCES").as_deref().map(str::trim) {
             None | Some("one") => Instances::One,
             Some("several") if !is_sqlite => Instances::Several,
             Some("several") => {
-                return Err(ConfigError::Invalid {
-                    name: "NESTEGG_INSTANCES",
-                    why: "several instances need a PostgreSQL DATABASE_URL (an SQLite file \
-                          is served by one process)"
-                        .into(),
-                });
+                return Err(ConfigError::invalid(
+                    "NESTEGG_INSTANCES",
+                    "several instances need a PostgreSQL DATABASE_URL (an SQLite file \
+                          is served by one process)",
+                ));
             }
             Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "NESTEGG_INSTANCES",
-                    why: "expected one or several".into(),
-                });
+                return Err(ConfigError::invalid(
+                    "NESTEGG_INSTANCES",
+                    "expected one or several",
+                ));
             }
         };
         let trusted_proxies = match get("NESTEGG_TRUSTED_PROXIES") {
@@ -373,19 +367,13 @@ impl Settings {
             None | Some("open") => true,
             Some("closed") => false,
             Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "NESTEGG_REGISTRATION",
-                    why: "expected open or closed".into(),
-                });
+                return Err(ConfigError::invalid(
+                    "NESTEGG_REGISTRATION",
+                    "expected open or closed",
+                ));
             }
         };
-        let bcrypt_queue = whole_number(
-            "NESTEGG_BCRYPT_QUEUE",
-            get("NESTEGG_BCRYPT_QUEUE"),
-            64,
-            1..=100_000,
-            "expected a whole number from 1 to 100000",
-        )?;
+        let bcrypt_queue = whole_number(&get, "NESTEGG_BCRYPT_QUEUE", 64, 1..=100_000, None)?;
         Ok(Self {
             addr: get("NESTEGG_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned()),
             metrics_addr: get("NESTEGG_METRICS_ADDR").map(|a| a.trim().to_owned()),
@@ -463,9 +451,11 @@ fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         .map(|p| {
             p.parse::<ipnet::IpNet>()
                 .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| ConfigError::Invalid {
-                    name: "NESTEGG_TRUSTED_PROXIES",
-                    why: format!("{p:?} is not an address or CIDR"),
+                .map_err(|_| {
+                    ConfigError::invalid(
+                        "NESTEGG_TRUSTED_PROXIES",
+                        format!("{p:?} is not an address or CIDR"),
+                    )
                 })
         })
         .collect()
@@ -473,24 +463,30 @@ fn parse_proxies(list: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
 
 /// The whole number `value` of variable `name`, or `default` when it is unset; one that does
 /// not parse or falls outside `range` is refused with `why`.
-fn whole_number<T: std::str::FromStr + PartialOrd>(
+/// The variable `name` read through `get` as a whole number in `range`, `default` when unset;
+/// the refusal names the range and what the number counts (`of`: seconds, bytes, ...).
+fn whole_number<T: std::str::FromStr + PartialOrd + fmt::Display>(
+    get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
-    value: Option<String>,
     default: T,
     range: std::ops::RangeInclusive<T>,
-    why: &str,
+    of: Option<&str>,
 ) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<T>()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| ConfigError::Invalid {
+    let Some(value) = get(name) else {
+        return Ok(default);
+    };
+    value
+        .parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            let of = of.map(|unit| format!(" of {unit}")).unwrap_or_default();
+            let (start, end) = (range.start(), range.end());
+            ConfigError::invalid(
                 name,
-                why: why.into(),
-            }),
-    }
+                format!("expected a whole number{of} from {start} to {end}"),
+            )
+        })
 }
 
 /// `DATABASE_URL`, or the default SQLite file.
@@ -503,10 +499,7 @@ pub fn database_url_from_env() -> String {
 }
 
 fn decode_key(text: &str) -> Result<Secret, ConfigError> {
-    let invalid = |why: &str| ConfigError::Invalid {
-        name: "NESTEGG_ENCRYPTION_KEY",
-        why: why.into(),
-    };
+    let invalid = |why: &str| ConfigError::invalid("NESTEGG_ENCRYPTION_KEY", why);
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|_| invalid("expected base64"))?;
@@ -517,10 +510,10 @@ fn decode_key(text: &str) -> Result<Secret, ConfigError> {
 }
 
 fn invalid_previous() -> ConfigError {
-    ConfigError::Invalid {
-        name: "NESTEGG_ENCRYPTION_KEYS_PREVIOUS",
-        why: "expected comma-separated base64 keys of exactly 32 bytes".into(),
-    }
+    ConfigError::invalid(
+        "NESTEGG_ENCRYPTION_KEYS_PREVIOUS",
+        "expected comma-separated base64 keys of exactly 32 bytes",
+    )
 }
 
 /// The SQLite file a URL names, or `None` for an in-memory database.
@@ -733,14 +726,41 @@ mod tests {
         settings(&vars)
     }
 
+    /// The message the settings of a PostgreSQL deployment plus `more` are refused with.
+    fn refusal_on_postgres(more: &[(&str, &str)]) -> String {
+        on_postgres(more).unwrap_err().to_string()
+    }
+
     /// Asserts that each variable's value is refused with a message naming the variable.
     fn refused_on_postgres(cases: &[(&str, &str)]) {
         for (name, bad) in cases {
-            let err = on_postgres(&[(name, bad)]).unwrap_err().to_string();
+            let err = refusal_on_postgres(&[(name, bad)]);
             assert!(
                 err.starts_with(&format!("{name} is invalid")),
                 "{bad:?}: {err}"
             );
+        }
+    }
+
+    /// A fresh directory for an SQLite file `n.db` and its key file; removed when dropped.
+    struct KeyDir(PathBuf);
+
+    impl KeyDir {
+        fn new(what: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("nestegg-{what}-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        /// The URL of `n.db` in it.
+        fn url(&self) -> String {
+            format!("sqlite://{}/n.db?mode=rwc", self.0.display())
+        }
+    }
+
+    impl Drop for KeyDir {
+        fn drop(&mut self) {
+            std::fs::remove_dir_all(&self.0).ok();
         }
     }
 
@@ -855,61 +875,47 @@ mod tests {
 
     #[test]
     fn sqlite_generates_secrets_once_and_keeps_them_in_a_private_key_file() {
-        let dir = std::env::temp_dir().join(format!("nestegg-cfg-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let dir = KeyDir::new("cfg");
+        let url = dir.url();
         let first = settings(&[("DATABASE_URL", &url)]).unwrap();
         let second = settings(&[("DATABASE_URL", &url)]).unwrap();
         assert_eq!(first.jwt_secret, second.jwt_secret);
         assert_eq!(first.encryption_key.expose().len(), 32);
-        let key_file = dir.join("n.db.keys");
+        let key_file = dir.0.join("n.db.keys");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn bad_values_are_refused_with_the_variable_named() {
-        let pg = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", "short"),
-            ("NESTEGG_ENCRYPTION_KEY", "AAAA"),
-        ];
-        assert!(
-            settings(&pg)
-                .unwrap_err()
-                .to_string()
-                .starts_with("NESTEGG_ENCRYPTION_KEY")
-        );
         let key = STANDARD.encode([1u8; 32]);
-        let pg = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", "short"),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
-        assert!(
-            settings(&pg)
-                .unwrap_err()
-                .to_string()
-                .starts_with("NESTEGG_JWT_SECRET")
+        // With a short secret and a bad key, the key is named first.
+        for (sealing, named) in [
+            ("AAAA", "NESTEGG_ENCRYPTION_KEY"),
+            (key.as_str(), "NESTEGG_JWT_SECRET"),
+        ] {
+            let err = settings(&[
+                ("DATABASE_URL", "postgres://localhost/n"),
+                ("NESTEGG_JWT_SECRET", "short"),
+                ("NESTEGG_ENCRYPTION_KEY", sealing),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with(named), "{err}");
+        }
+        assert_eq!(on_postgres(&[]).unwrap().bcrypt_cost, 12);
+        assert_eq!(
+            refusal_on_postgres(&[("NESTEGG_BCRYPT_COST", "3")]),
+            "NESTEGG_BCRYPT_COST is invalid: expected a whole number from 4 to 31"
         );
-        let secret = "x".repeat(32);
-        let mut ok = vec![
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", secret.as_str()),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
-        assert_eq!(settings(&ok).unwrap().bcrypt_cost, 12);
-        ok.push(("NESTEGG_BCRYPT_COST", "3"));
-        assert!(
-            settings(&ok)
-                .unwrap_err()
-                .to_string()
-                .starts_with("NESTEGG_BCRYPT_COST")
+        assert_eq!(
+            refusal_on_postgres(&[("NESTEGG_CACHE_MAX_BYTES", "-1")]),
+            "NESTEGG_CACHE_MAX_BYTES is invalid: expected a whole number of bytes from 0 to \
+             1099511627776"
         );
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
     }
@@ -917,22 +923,13 @@ mod tests {
     #[test]
     fn an_instance_serves_alone_by_default_and_several_share_only_postgresql_and_never_trust_a_session_read_before()
      {
-        let key = STANDARD.encode([1u8; 32]);
-        let secret = "x".repeat(32);
-        let pg = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", secret.as_str()),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-            ("NESTEGG_SESSION_CHECK_SECONDS", "5"),
-        ];
-        let alone = settings(&pg).unwrap();
+        let check = ("NESTEGG_SESSION_CHECK_SECONDS", "5");
+        let alone = on_postgres(&[check]).unwrap();
         assert_eq!(alone.instances, Instances::One);
         assert_eq!(alone.session_check_ttl().as_secs(), 5);
         assert_eq!(alone.cache_description(), "in-process");
 
-        let mut several = pg.to_vec();
-        several.push(("NESTEGG_INSTANCES", "several"));
-        let shared = settings(&several).unwrap();
+        let shared = on_postgres(&[check, ("NESTEGG_INSTANCES", "several")]).unwrap();
         assert_eq!(shared.instances, Instances::Several);
         assert_eq!(shared.session_check_ttl(), std::time::Duration::ZERO);
         assert!(
@@ -941,6 +938,8 @@ mod tests {
             shared.cache_description()
         );
 
+        let key = STANDARD.encode([1u8; 32]);
+        let secret = "x".repeat(32);
         let sqlite = [
             ("DATABASE_URL", "sqlite://nestegg.db"),
             ("NESTEGG_JWT_SECRET", secret.as_str()),
@@ -952,44 +951,29 @@ mod tests {
             refused.starts_with("NESTEGG_INSTANCES") && refused.contains("PostgreSQL"),
             "{refused}"
         );
-        let mut odd = pg.to_vec();
-        odd.push(("NESTEGG_INSTANCES", "two"));
-        assert!(
-            settings(&odd)
-                .unwrap_err()
-                .to_string()
-                .contains("expected one or several")
-        );
+        let odd = refusal_on_postgres(&[check, ("NESTEGG_INSTANCES", "two")]);
+        assert!(odd.contains("expected one or several"), "{odd}");
     }
 
     #[test]
     fn the_sync_lease_defaults_to_five_minutes_and_refuses_values_outside_5_to_3600_seconds() {
-        let key = STANDARD.encode([1u8; 32]);
-        let secret = "x".repeat(32);
-        let base = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", secret.as_str()),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
         assert_eq!(
-            settings(&base).unwrap().sync_lease,
+            on_postgres(&[]).unwrap().sync_lease,
             std::time::Duration::from_secs(300)
         );
         for secs in [5, 60, 3600] {
             let value = secs.to_string();
-            let mut vars = base.to_vec();
-            vars.push(("NESTEGG_SYNC_LEASE_SECONDS", value.as_str()));
-            assert_eq!(settings(&vars).unwrap().sync_lease.as_secs(), secs);
+            let set = on_postgres(&[("NESTEGG_SYNC_LEASE_SECONDS", value.as_str())]).unwrap();
+            assert_eq!(set.sync_lease.as_secs(), secs);
         }
-        for bad in ["4", "3601", "0", "-5", "1.5", "five minutes"] {
-            let mut vars = base.to_vec();
-            vars.push(("NESTEGG_SYNC_LEASE_SECONDS", bad));
-            let err = settings(&vars).unwrap_err().to_string();
-            assert!(
-                err.starts_with("NESTEGG_SYNC_LEASE_SECONDS is invalid"),
-                "{bad:?}: {err}"
-            );
-        }
+        refused_on_postgres(&[
+            ("NESTEGG_SYNC_LEASE_SECONDS", "4"),
+            ("NESTEGG_SYNC_LEASE_SECONDS", "3601"),
+            ("NESTEGG_SYNC_LEASE_SECONDS", "0"),
+            ("NESTEGG_SYNC_LEASE_SECONDS", "-5"),
+            ("NESTEGG_SYNC_LEASE_SECONDS", "1.5"),
+            ("NESTEGG_SYNC_LEASE_SECONDS", "five minutes"),
+        ]);
     }
 
     #[test]
@@ -1060,9 +1044,8 @@ mod tests {
 
     #[test]
     fn rotating_the_key_file_keeps_the_old_key_as_previous_until_it_is_dropped() {
-        let dir = std::env::temp_dir().join(format!("nestegg-rot-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let dir = KeyDir::new("rot");
+        let url = dir.url();
         let before = settings(&[("DATABASE_URL", &url)]).unwrap();
         assert!(before.previous_encryption_keys.is_empty());
         assert!(rotate_key_file(&url).unwrap().is_some());
@@ -1078,73 +1061,44 @@ mod tests {
         assert_eq!(after.encryption_key, rotated.encryption_key);
         assert!(after.previous_encryption_keys.is_empty());
         assert_eq!(rotate_key_file("sqlite::memory:").unwrap(), None);
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn plaid_needs_both_credentials_and_a_known_environment() {
-        let key = STANDARD.encode([1u8; 32]);
-        let pg = [
-            ("DATABASE_URL", "postgres://localhost/n"),
-            ("NESTEGG_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("NESTEGG_ENCRYPTION_KEY", key.as_str()),
-        ];
-        assert!(settings(&pg).unwrap().plaid.is_none());
-        let mut only_id = pg.to_vec();
-        only_id.push(("PLAID_CLIENT_ID", "id"));
+        assert!(on_postgres(&[]).unwrap().plaid.is_none());
+        let id = ("PLAID_CLIENT_ID", "id");
         assert_eq!(
-            settings(&only_id).unwrap_err().to_string(),
+            refusal_on_postgres(&[id]),
             "PLAID_SECRET must be set together with PLAID_CLIENT_ID"
         );
-        let mut both = only_id.clone();
-        both.push(("PLAID_SECRET", "s3cret"));
-        let plaid = settings(&both).unwrap().plaid.unwrap();
+        let secret = ("PLAID_SECRET", "s3cret");
+        let plaid = on_postgres(&[id, secret]).unwrap().plaid.unwrap();
         assert_eq!(
             (plaid.env.as_str(), plaid.base_url.as_deref()),
             ("sandbox", None)
         );
         assert!(!format!("{plaid:?}").contains("s3cret"));
-        let mut bad = both.clone();
-        bad.push(("PLAID_ENV", "development"));
-        assert!(
-            settings(&bad)
-                .unwrap_err()
-                .to_string()
-                .starts_with("PLAID_ENV")
-        );
-        let mut bad_url = both.clone();
-        bad_url.push(("PLAID_BASE_URL", "ftp://x"));
-        assert!(
-            settings(&bad_url)
-                .unwrap_err()
-                .to_string()
-                .starts_with("PLAID_BASE_URL")
-        );
-        let mut previous = pg.to_vec();
-        previous.push(("NESTEGG_ENCRYPTION_KEYS_PREVIOUS", "not-base64"));
-        assert!(
-            settings(&previous)
-                .unwrap_err()
-                .to_string()
-                .starts_with("NESTEGG_ENCRYPTION_KEYS_PREVIOUS")
-        );
+        for (name, bad) in [("PLAID_ENV", "development"), ("PLAID_BASE_URL", "ftp://x")] {
+            let err = refusal_on_postgres(&[id, secret, (name, bad)]);
+            assert!(err.starts_with(name), "{bad:?}: {err}");
+        }
+        let err = refusal_on_postgres(&[("NESTEGG_ENCRYPTION_KEYS_PREVIOUS", "not-base64")]);
+        assert!(err.starts_with("NESTEGG_ENCRYPTION_KEYS_PREVIOUS"), "{err}");
     }
 
     #[cfg(unix)]
     #[test]
     fn a_key_file_others_can_read_is_refused_naming_the_fix() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("nestegg-perm-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/n.db?mode=rwc", dir.display());
+        let dir = KeyDir::new("perm");
+        let url = dir.url();
         settings(&[("DATABASE_URL", &url)]).unwrap();
-        let key_file = dir.join("n.db.keys");
+        let key_file = dir.0.join("n.db.keys");
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = settings(&[("DATABASE_URL", &url)]).unwrap_err().to_string();
         assert!(err.contains("readable by group or others"), "{err}");
         assert!(err.contains("chmod 600"), "{err}");
         assert!(!err.contains('\n'), "one line: {err}");
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

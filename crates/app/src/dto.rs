@@ -60,20 +60,27 @@ impl utoipa::ToSchema for Dec {
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
-impl<T> Json<T> {
-    /// The body.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
+/// `into_inner` and `Deref` for an extractor that wraps what it read, as actix's own do.
+macro_rules! unwraps_to_inner {
+    ($extractor:ident, $doc:literal) => {
+        impl<T> $extractor<T> {
+            #[doc = $doc]
+            pub fn into_inner(self) -> T {
+                self.0
+            }
+        }
+
+        impl<T> std::ops::Deref for $extractor<T> {
+            type Target = T;
+
+            fn deref(&self) -> &T {
+                &self.0
+            }
+        }
+    };
 }
 
-impl<T> std::ops::Deref for Json<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+unwraps_to_inner!(Json, "The body.");
 
 impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
     type Error = actix_web::Error;
@@ -100,20 +107,7 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
-impl<T> Query<T> {
-    /// The parameters.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> std::ops::Deref for Query<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
+unwraps_to_inner!(Query, "The parameters.");
 
 impl<T: serde::de::DeserializeOwned> actix_web::FromRequest for Query<T> {
     type Error = actix_web::Error;

@@ -78,17 +78,7 @@ const UNICODE: &str = "Café ☕ 東京 🦀 \"quoted\" back\\slash";
 async fn demo_with_tricky_values(db: &TestDb) -> (String, String) {
     let state = AppState::new(&db.db, &settings(&db.url)).unwrap();
     let login = state.demo.create(&state.auth).await.unwrap();
-    let tokens = state
-        .auth
-        .login(&login.username, &login.password, None)
-        .await
-        .unwrap();
-    let user = state
-        .auth
-        .authenticate(&tokens.access_token)
-        .await
-        .unwrap()
-        .user_id;
+    let user = user_of(&state, &login.username, &login.password).await;
     let account = |name: &str, kind: &str, balance: &str| AccountInput {
         name: name.to_owned(),
         account_type: kind.to_owned(),

@@ -15,7 +15,9 @@ use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Server, TempDir, answer, get, link, plaid_env, post, query, server_env, sign_up};
+use support::{
+    Server, TempDir, answer, create, get, link, plaid_env, post, query, read, server_env, sign_up,
+};
 
 const LEASE_SECONDS: u64 = 5;
 
@@ -54,14 +56,13 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
     // on until the server is gone.
     let mut writers = Vec::new();
     for (n, opening) in ["500.25", "0", "12345.6789"].into_iter().enumerate() {
-        let (status, account) = post(
+        let account = create(
             &client,
             &first.url("/accounts"),
-            Some(&token),
+            &token,
             &json!({"name": format!("Manual {n}"), "type": "checking", "current_balance": opening}),
         )
         .await;
-        assert_eq!(status, StatusCode::CREATED, "{account}");
         let account = account["id"].as_str().unwrap().to_owned();
         writers.push(tokio::spawn(write_until_gone(
             client.clone(),
@@ -250,13 +251,12 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
             .filter_map(|(id, state)| state.map(|s| (id, s)))
             .collect();
         assert_eq!(stored, expected, "account {}", writes.account);
-        let (status, account) = get(
+        let account = read(
             &client,
             &second.url(&format!("/accounts/{}", writes.account)),
             &token,
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{account}");
         let dec = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
         let all = stored_transactions(&client, &second, &token, &writes.account).await;
         let posted: Decimal = all
@@ -270,13 +270,12 @@ async fn a_server_killed_mid_sync_stores_nothing_of_it_and_after_a_restart_the_n
             dec(&account["opening_balance"]) + posted,
             "{account}"
         );
-        let (status, points) = get(
+        let points = read(
             &client,
             &second.url(&format!("/accounts/{}/snapshots", writes.account)),
             &token,
         )
         .await;
-        assert_eq!(status, StatusCode::OK, "{points}");
         let latest = points["items"].as_array().unwrap().last().unwrap();
         assert_eq!(dec(&latest["balance"]), balance, "{points}");
     }

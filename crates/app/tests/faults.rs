@@ -16,8 +16,8 @@ use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{
-    PrivatePostgres, PrivateRedis, Server, TempDir, answer, get, link, plaid_env, post, query,
-    server_env, sign_up,
+    PrivatePostgres, PrivateRedis, Server, TempDir, answer, checking, create, get, link, plaid_env,
+    post, query, server_env, sign_up,
 };
 
 /// What one request answered, and when it was sent and answered.
@@ -120,15 +120,8 @@ async fn postgres_stopped_under_writes_answers_503_in_the_envelope_recovers_with
     let mut accounts = Vec::new();
     for n in 0..4 {
         let token = sign_up(&client, &server, &format!("writer{n}")).await;
-        let (status, account) = post(
-            &client,
-            &server.url("/accounts"),
-            Some(&token),
-            &json!({"name": "Checking", "type": "checking", "current_balance": "1000.01"}),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{account}");
-        accounts.push((token, account["id"].as_str().unwrap().to_owned()));
+        let account = checking(&client, &server, &token, "1000.01").await;
+        accounts.push((token, account));
     }
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
@@ -342,15 +335,7 @@ async fn redis_stopped_leaves_answers_correct_and_readiness_degraded_and_when_it
         .build()
         .unwrap();
     let token = sign_up(&client, &server, "ada").await;
-    let (status, account) = post(
-        &client,
-        &server.url("/accounts"),
-        Some(&token),
-        &json!({"name": "Checking", "type": "checking", "current_balance": "100"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{account}");
-    let account = account["id"].as_str().unwrap().to_owned();
+    let account = checking(&client, &server, &token, "100").await;
     let deposit = |amount: &str| {
         json!({"account_id": account, "amount": amount,
                "date": chrono::Utc::now().date_naive(), "description": "deposit"})
@@ -369,14 +354,7 @@ async fn redis_stopped_leaves_answers_correct_and_readiness_degraded_and_when_it
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(ready, json!({"database": "ok", "cache": "degraded"}));
     let started = Instant::now();
-    let (status, body) = post(
-        &client,
-        &server.url("/transactions"),
-        Some(&token),
-        &deposit("5"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    create(&client, &server.url("/transactions"), &token, &deposit("5")).await;
     assert_eq!(net_worth(&client, &server, &token).await, "105");
     let (status, login) = post(
         &client,
@@ -409,14 +387,7 @@ async fn redis_stopped_leaves_answers_correct_and_readiness_degraded_and_when_it
     assert_eq!(net_worth(&client, &server, &token).await, "105");
 
     // And the cache is in use again: a write invalidates, a read caches.
-    let (status, body) = post(
-        &client,
-        &server.url("/transactions"),
-        Some(&token),
-        &deposit("1"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    create(&client, &server.url("/transactions"), &token, &deposit("1")).await;
     assert!(
         cached(&redis).trim().is_empty(),
         "the write left a cached report"
@@ -467,16 +438,29 @@ async fn exits_0_within_the_shutdown_timeout(server: &mut Server, terminated: In
     );
 }
 
+/// A server on `database_url` with Plaid at `fake` and the scheduler syncing every
+/// `sync_interval` seconds (0: off), logging into `dir`, and ada signed up on it:
+/// (server, client, ada's token).
+async fn ada_on_plaid(
+    database_url: &str,
+    fake: &FakePlaid,
+    sync_interval: &str,
+    dir: &TempDir,
+) -> (Server, Client, String) {
+    let mut env = server_env(database_url);
+    env.extend(plaid_env(fake));
+    env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", sync_interval.to_owned()));
+    let server = Server::start(&env, &dir.path().join("nestegg.log")).await;
+    let client = Client::new();
+    let token = sign_up(&client, &server, "ada").await;
+    (server, client, token)
+}
+
 /// A sync held up by a slow Plaid is in flight when SIGTERM comes: it is answered in full,
 /// no new connection is taken, and the process exits 0 within the shutdown timeout.
 async fn drains_on_sigterm(database_url: String, dir: &TempDir) {
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
-    let mut env = server_env(&database_url);
-    env.extend(plaid_env(&fake));
-    env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", "0".to_owned()));
-    let mut server = Server::start(&env, &dir.path().join("nestegg.log")).await;
-    let client = Client::new();
-    let token = sign_up(&client, &server, "ada").await;
+    let (mut server, client, token) = ada_on_plaid(&database_url, &fake, "0", dir).await;
     let connection = link(&client, &server, &token, &fake).await;
     // The default item's transactions (about 1,440, by the calendar) come in three pages,
     // each answered after 1.5 s.
@@ -529,12 +513,7 @@ async fn after_sigterm_the_scheduler_finishes_the_sync_it_is_running_starts_no_o
     let fake = FakePlaid::start(FakeConfig::default()).await.unwrap();
     let dir = TempDir::new("sigterm-scheduler");
     let database_url = dir.sqlite_url();
-    let mut env = server_env(&database_url);
-    env.extend(plaid_env(&fake));
-    env.push(("NESTEGG_SYNC_INTERVAL_SECONDS", "1".to_owned()));
-    let mut server = Server::start(&env, &dir.path().join("nestegg.log")).await;
-    let client = Client::new();
-    let token = sign_up(&client, &server, "ada").await;
+    let (mut server, client, token) = ada_on_plaid(&database_url, &fake, "1", &dir).await;
     // Each scheduled sync takes a few pages of 500, each answered after 0.7 s; two items are
     // due.
     fake.set_delay(Some("/transactions/sync"), Duration::from_millis(700));

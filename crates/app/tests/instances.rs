@@ -14,7 +14,7 @@ use nestegg_persistence::testing::{Backend, TestDb};
 use reqwest::{Client, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::json;
-use support::{PASSWORD, Server, TempDir, get, post, server_env, sign_up};
+use support::{PASSWORD, Server, TempDir, checking, get, post, server_env, sign_up};
 
 /// The machine's Redis for these tests, with a key prefix of the test's own; `None` (a skip)
 /// when `TEST_REDIS_URL` is unset, unless `NESTEGG_REQUIRE_REDIS=1`.
@@ -66,15 +66,7 @@ async fn alternate_requests_between(servers: &[Server; 2]) {
         .build()
         .unwrap();
     let token = sign_up(&client, &servers[0], "ada").await;
-    let (status, account) = post(
-        &client,
-        &servers[1].url("/accounts"),
-        Some(&token),
-        &json!({"name": "Checking", "type": "checking", "current_balance": "100.00"}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{account}");
-    let account = account["id"].as_str().unwrap().to_owned();
+    let account = checking(&client, &servers[1], &token, "100.00").await;
 
     // Both instances have the overview cached; every write through one must retire the
     // other's copy before the write is answered.

@@ -2,106 +2,41 @@
 //! serves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use support::{Server, TempDir, free_port};
 
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("nestegg-start-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn sqlite_url(&self) -> String {
-        format!("sqlite://{}/n.db?mode=rwc", self.0.display())
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
-
-/// A `nestegg serve` child process logging JSON lines to a file; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Starts the binary in `dir` with `env` (and nothing else of this process's environment)
-    /// on a free port, and waits until it says it serves.
-    fn start(dir: &TempDir, env: &[(&str, &str)]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.0.join(format!("log-{}", uuid::Uuid::new_v4()));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_nestegg"))
-            .arg("serve")
-            .current_dir(&dir.0)
-            .env_clear()
-            .env("NESTEGG_ADDR", format!("127.0.0.1:{port}"))
-            .env("NESTEGG_LOG_FORMAT", "json")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let mut server = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !server.logs().contains("nestegg is serving") {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("exited with {status} before serving:\n{}", server.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never served:\n{}",
-                server.logs()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+/// `nestegg serve` in `dir` with `env` (and nothing else of this process's environment),
+/// logging JSON lines to a file of its own; back once it says it serves.
+fn serve(dir: &TempDir, env: &[(&str, &str)]) -> Server {
+    let log = dir.0.join(format!("log-{}", uuid::Uuid::new_v4()));
+    let json = ("NESTEGG_LOG_FORMAT", "json");
+    let mut server = Server::spawn(env.iter().copied().chain([json]), &log, Some(&dir.0));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.logs().contains("nestegg is serving") {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            panic!("exited with {status} before serving:\n{}", server.logs());
         }
-        server
+        assert!(
+            Instant::now() < deadline,
+            "never served:\n{}",
+            server.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api/v1{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
+    server
 }
 
 /// Everything `nestegg serve` logged up to serving, on a fresh SQLite file with `cost`.
 fn start_log(cost: &str) -> String {
-    let dir = TempDir::new();
+    let dir = TempDir::new("start");
     let url = dir.sqlite_url();
-    let server = Server::start(
+    let server = serve(
         &dir,
         &[("DATABASE_URL", &url), ("NESTEGG_BCRYPT_COST", cost)],
     );
@@ -145,9 +80,9 @@ async fn send(
 
 #[tokio::test]
 async fn client_errors_are_logged_at_info_with_their_request_id_and_never_at_error() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("start");
     let url = dir.sqlite_url();
-    let server = Server::start(
+    let server = serve(
         &dir,
         &[("DATABASE_URL", &url), ("NESTEGG_BCRYPT_COST", "4")],
     );
@@ -276,6 +211,11 @@ fn nestegg(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> (i32, String, 
     )
 }
 
+/// Runs `nestegg args...` in `dir` with `DATABASE_URL=database_url` only.
+fn nestegg_on(dir: &TempDir, database_url: &str, args: &[&str]) -> (i32, String, String) {
+    nestegg(dir, args, &[("DATABASE_URL", database_url)])
+}
+
 /// The names `migrate status` lists with `state` (`applied` or `pending`).
 fn listed(status: &str, state: &str) -> Vec<String> {
     status
@@ -288,7 +228,7 @@ fn listed(status: &str, state: &str) -> Vec<String> {
 #[test]
 fn migrate_up_down_and_status_name_each_migration_they_apply_or_revert_or_say_there_is_nothing_to_do()
  {
-    let dir = TempDir::new();
+    let dir = TempDir::new("start");
     let url = dir.sqlite_url();
     let env = [("DATABASE_URL", url.as_str())];
     let (code, status, err) = nestegg(&dir, &["migrate", "status"], &env);
@@ -342,12 +282,8 @@ fn migrate_up_down_and_status_name_each_migration_they_apply_or_revert_or_say_th
 
 #[test]
 fn an_sqlite_url_without_a_mode_creates_the_file_and_one_whose_mode_forbids_it_says_so() {
-    let dir = TempDir::new();
-    let (code, out, err) = nestegg(
-        &dir,
-        &["migrate", "up"],
-        &[("DATABASE_URL", "sqlite://plain.db")],
-    );
+    let dir = TempDir::new("start");
+    let (code, out, err) = nestegg_on(&dir, "sqlite://plain.db", &["migrate", "up"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(dir.0.join("plain.db").is_file());
     assert!(
@@ -355,11 +291,7 @@ fn an_sqlite_url_without_a_mode_creates_the_file_and_one_whose_mode_forbids_it_s
         "names the file: {out}"
     );
 
-    let (code, _, err) = nestegg(
-        &dir,
-        &["migrate", "up"],
-        &[("DATABASE_URL", "sqlite://absent.db?mode=rw")],
-    );
+    let (code, _, err) = nestegg_on(&dir, "sqlite://absent.db?mode=rw", &["migrate", "up"]);
     assert_ne!(code, 0);
     assert!(!dir.0.join("absent.db").exists());
     assert!(
@@ -371,12 +303,8 @@ fn an_sqlite_url_without_a_mode_creates_the_file_and_one_whose_mode_forbids_it_s
 
 #[test]
 fn an_sqlite_file_in_a_missing_directory_is_refused_naming_the_directory_to_create() {
-    let dir = TempDir::new();
-    let (code, _, err) = nestegg(
-        &dir,
-        &["migrate", "status"],
-        &[("DATABASE_URL", "sqlite://no/such/dir/n.db")],
-    );
+    let dir = TempDir::new("start");
+    let (code, _, err) = nestegg_on(&dir, "sqlite://no/such/dir/n.db", &["migrate", "status"]);
     assert_ne!(code, 0);
     let missing = dir.0.join("no/such/dir");
     assert!(
@@ -391,15 +319,12 @@ fn an_sqlite_file_in_a_missing_directory_is_refused_naming_the_directory_to_crea
 
 #[test]
 fn a_postgres_server_that_does_not_answer_is_named_with_what_to_check_and_never_the_password() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("start");
     // Port 1 on the loopback: nothing listens there.
-    let (code, _, err) = nestegg(
+    let (code, _, err) = nestegg_on(
         &dir,
+        "postgres://nestegg:hunter2secret@127.0.0.1:1/money",
         &["migrate", "status"],
-        &[(
-            "DATABASE_URL",
-            "postgres://nestegg:hunter2secret@127.0.0.1:1/money",
-        )],
     );
     assert_ne!(code, 0);
     assert!(
@@ -429,8 +354,8 @@ fn a_missing_postgres_database_is_named_with_the_command_that_creates_it_and_nev
     let user = user.split(':').next().unwrap();
     let name = format!("nestegg_absent_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{scheme}://{user}:hunter2secret@{host}/{name}");
-    let dir = TempDir::new();
-    let (code, _, err) = nestegg(&dir, &["migrate", "up"], &[("DATABASE_URL", &url)]);
+    let dir = TempDir::new("start");
+    let (code, _, err) = nestegg_on(&dir, &url, &["migrate", "up"]);
     assert_ne!(code, 0);
     assert!(
         err.contains(&format!("cannot open the PostgreSQL database {name} at")),
@@ -462,9 +387,9 @@ fn serving_line(logs: &str) -> Value {
 
 #[test]
 fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key_file() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("start");
     let env = [("DATABASE_URL", "sqlite://n.db")];
-    let first = Server::start(&dir, &env);
+    let first = serve(&dir, &env);
     let line = serving_line(&first.logs());
     let addr = first.base.strip_prefix("http://").unwrap().to_owned();
     drop(first);
@@ -495,7 +420,7 @@ fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key
     // Started again: nothing left to migrate; Redis named without its password; no key
     // file with both secrets set.
     let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-    let again = Server::start(
+    let again = serve(
         &dir,
         &[
             ("DATABASE_URL", "sqlite://n.db"),
@@ -517,15 +442,11 @@ fn the_start_up_line_names_the_address_database_cache_migrations_applied_and_key
 
 #[tokio::test]
 async fn the_metrics_listener_serves_what_the_api_counted_is_named_at_start_and_stops_with_it() {
-    let dir = TempDir::new();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let dir = TempDir::new("start");
+    let port = free_port();
     let metrics_addr = format!("127.0.0.1:{port}");
     let url = dir.sqlite_url();
-    let mut server = Server::start(
+    let mut server = serve(
         &dir,
         &[
             ("DATABASE_URL", &url),
@@ -577,7 +498,7 @@ async fn the_metrics_listener_serves_what_the_api_counted_is_named_at_start_and_
 
 #[test]
 fn help_lists_every_setting_of_the_settings_table_with_its_default() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("start");
     let (code, help, err) = nestegg(&dir, &["--help"], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(

@@ -10,7 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, Query, RangeQuery, present};
-use crate::error::Envelope;
+use crate::error::{ApiError, Envelope};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -109,6 +109,41 @@ struct AccountPatchBody {
     opened_on: Option<Option<NaiveDate>>,
 }
 
+impl From<NewAccountBody> for AccountInput {
+    fn from(body: NewAccountBody) -> Self {
+        Self {
+            name: body.name,
+            account_type: body.account_type,
+            institution_name: body.institution_name,
+            current_balance: body.current_balance.0,
+            available_balance: body.available_balance.map(|d| d.0),
+            currency: body.currency,
+            opened_on: body.opened_on,
+        }
+    }
+}
+
+/// Only `institution_name` and `available_balance` can be cleared with `null`.
+impl TryFrom<AccountPatchBody> for AccountPatch {
+    type Error = ApiError;
+
+    fn try_from(body: AccountPatchBody) -> Result<Self, ApiError> {
+        let mut nulls = Nulls::default();
+        let patch = Self {
+            name: nulls.take("name", body.name),
+            institution_name: body.institution_name,
+            current_balance: nulls
+                .take("current_balance", body.current_balance)
+                .map(|d| d.0),
+            as_of: body.as_of,
+            available_balance: body.available_balance.map(|a| a.map(|d| d.0)),
+            opened_on: nulls.take("opened_on", body.opened_on),
+        };
+        nulls.check()?;
+        Ok(patch)
+    }
+}
+
 #[utoipa::path(
     operation_id = "list_accounts", tag = "accounts", summary = "Every account.",
     responses((status = 200, description = "Accounts", body = Items<AccountDto>)),
@@ -125,23 +160,8 @@ async fn list(me: Caller) -> Reply {
 )]
 #[post("/accounts")]
 async fn create(me: Caller, body: Json<NewAccountBody>) -> Reply {
-    let body = body.into_inner();
-    let account = me
-        .app
-        .accounts
-        .create(
-            me.id,
-            AccountInput {
-                name: body.name,
-                account_type: body.account_type,
-                institution_name: body.institution_name,
-                current_balance: body.current_balance.0,
-                available_balance: body.available_balance.map(|d| d.0),
-                currency: body.currency,
-                opened_on: body.opened_on,
-            },
-        )
-        .await?;
+    let input = AccountInput::from(body.into_inner());
+    let account = me.app.accounts.create(me.id, input).await?;
     created(AccountDto::from(account))
 }
 
@@ -163,27 +183,11 @@ async fn get_one(me: Caller, id: web::Path<Uuid>) -> Reply {
 )]
 #[patch("/accounts/{id}")]
 async fn update(me: Caller, id: web::Path<Uuid>, body: Json<AccountPatchBody>) -> Reply {
-    let body = body.into_inner();
-    let mut nulls = Nulls::default();
-    let name = nulls.take("name", body.name);
-    let current_balance = nulls.take("current_balance", body.current_balance);
-    let opened_on = nulls.take("opened_on", body.opened_on);
-    nulls.check()?;
+    let patch = AccountPatch::try_from(body.into_inner())?;
     let account = me
         .app
         .accounts
-        .update(
-            me.id,
-            id.into_inner(),
-            AccountPatch {
-                name,
-                institution_name: body.institution_name,
-                current_balance: current_balance.map(|d| d.0),
-                as_of: body.as_of,
-                available_balance: body.available_balance.map(|a| a.map(|d| d.0)),
-                opened_on,
-            },
-        )
+        .update(me.id, id.into_inner(), patch)
         .await?;
     ok(AccountDto::from(account))
 }

@@ -129,6 +129,24 @@ struct NewInvestmentBody {
     country: Option<String>,
 }
 
+impl From<NewInvestmentBody> for InvestmentInput {
+    fn from(body: NewInvestmentBody) -> Self {
+        Self {
+            symbol: body.symbol,
+            name: body.name,
+            investment_type: body.investment_type,
+            exchange: body.exchange,
+            market_cap: body.market_cap.map(|d| d.0),
+            pe_ratio: body.pe_ratio.map(|d| d.0),
+            dividend_yield: body.dividend_yield.map(|d| d.0),
+            expense_ratio: body.expense_ratio.map(|d| d.0),
+            sector: body.sector,
+            industry: body.industry,
+            country: body.country,
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "create_investment", tag = "investments", summary = "Create a private security.",
     responses(
@@ -138,27 +156,8 @@ struct NewInvestmentBody {
 )]
 #[post("/investments")]
 async fn create(me: Caller, body: Json<NewInvestmentBody>) -> Reply {
-    let b = body.into_inner();
-    let stored = me
-        .app
-        .investments
-        .create(
-            me.id,
-            InvestmentInput {
-                symbol: b.symbol,
-                name: b.name,
-                investment_type: b.investment_type,
-                exchange: b.exchange,
-                market_cap: b.market_cap.map(|d| d.0),
-                pe_ratio: b.pe_ratio.map(|d| d.0),
-                dividend_yield: b.dividend_yield.map(|d| d.0),
-                expense_ratio: b.expense_ratio.map(|d| d.0),
-                sector: b.sector,
-                industry: b.industry,
-                country: b.country,
-            },
-        )
-        .await?;
+    let input = InvestmentInput::from(body.into_inner());
+    let stored = me.app.investments.create(me.id, input).await?;
     created(InvestmentDto::from(stored))
 }
 

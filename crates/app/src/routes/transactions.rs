@@ -83,6 +83,21 @@ struct NewTransactionBody {
     is_recurring: Option<bool>,
 }
 
+impl From<NewTransactionBody> for TransactionInput {
+    fn from(body: NewTransactionBody) -> Self {
+        Self {
+            account_id: body.account_id,
+            amount: body.amount.0,
+            date: body.date,
+            description: body.description,
+            merchant_name: body.merchant_name,
+            category: body.category,
+            is_pending: body.is_pending,
+            is_recurring: body.is_recurring,
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "create_transaction", tag = "transactions",
     summary = "Record a transaction; a posted one moves its account's balance.",
@@ -93,24 +108,8 @@ struct NewTransactionBody {
 )]
 #[post("/transactions")]
 async fn create(me: Caller, body: Json<NewTransactionBody>) -> Reply {
-    let b = body.into_inner();
-    let stored = me
-        .app
-        .transactions
-        .create(
-            me.id,
-            TransactionInput {
-                account_id: b.account_id,
-                amount: b.amount.0,
-                date: b.date,
-                description: b.description,
-                merchant_name: b.merchant_name,
-                category: b.category,
-                is_pending: b.is_pending,
-                is_recurring: b.is_recurring,
-            },
-        )
-        .await?;
+    let input = TransactionInput::from(body.into_inner());
+    let stored = me.app.transactions.create(me.id, input).await?;
     created(TransactionDto::from(stored))
 }
 
@@ -199,6 +198,21 @@ struct TransactionPatchBody {
     account_id: Option<Uuid>,
 }
 
+impl From<TransactionPatchBody> for TransactionPatch {
+    fn from(body: TransactionPatchBody) -> Self {
+        Self {
+            description: body.description,
+            merchant_name: body.merchant_name,
+            category: body.category,
+            is_recurring: body.is_recurring,
+            amount: body.amount.map(|d| d.0),
+            date: body.date,
+            is_pending: body.is_pending,
+            account_id: body.account_id,
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "update_transaction", tag = "transactions",
     summary = "Change a transaction, or post a pending one; balances follow.",
@@ -206,24 +220,11 @@ struct TransactionPatchBody {
 )]
 #[patch("/transactions/{id}")]
 async fn update(me: Caller, id: web::Path<Uuid>, body: Json<TransactionPatchBody>) -> Reply {
-    let b = body.into_inner();
+    let patch = TransactionPatch::from(body.into_inner());
     let t = me
         .app
         .transactions
-        .update(
-            me.id,
-            id.into_inner(),
-            TransactionPatch {
-                description: b.description,
-                merchant_name: b.merchant_name,
-                category: b.category,
-                is_recurring: b.is_recurring,
-                amount: b.amount.map(|d| d.0),
-                date: b.date,
-                is_pending: b.is_pending,
-                account_id: b.account_id,
-            },
-        )
+        .update(me.id, id.into_inner(), patch)
         .await?;
     ok(TransactionDto::from(t))
 }

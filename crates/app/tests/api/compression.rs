@@ -49,18 +49,29 @@ async fn gunzipped(response: Response) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// Signs `name` in with a checking account and a spending of `amount` described as
+/// `description` on each `day` of the month `month` (`2026-02`): (token, account).
+async fn with_daily_spending(
+    app: &TestApp,
+    name: &str,
+    month: &str,
+    days: std::ops::RangeInclusive<u32>,
+    (amount, description): (&str, &str),
+) -> (String, String) {
+    let (token, account) = app.with_checking(name, "100000").await;
+    for day in days {
+        let date = format!("{month}-{day:02}");
+        app.transaction(&token, described(&account, amount, &date, description))
+            .await;
+    }
+    (token, account)
+}
+
 app_test!(
     a_large_list_comes_gzipped_to_a_client_that_accepts_gzip_and_a_tiny_answer_stays_plain,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("zip", "100000").await;
-        for day in 1..=28 {
-            let date = format!("2026-02-{day:02}");
-            app.transaction(
-                &token,
-                described(&account, "-12.34", &date, "groceries at the market"),
-            )
-            .await;
-        }
+        let spending = ("-12.34", "groceries at the market");
+        let (token, _) = with_daily_spending(&app, "zip", "2026-02", 1..=28, spending).await;
         let path = "/api/v1/transactions?limit=500";
 
         let plain = fetch(&app, path, Some(&token), None).await;
@@ -91,12 +102,8 @@ app_test!(
 app_test!(
     the_streamed_export_comes_gzipped_whole_to_a_client_that_accepts_gzip,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("zipexport", "500").await;
-        for day in 1..=5 {
-            let date = format!("2026-03-{day:02}");
-            app.transaction(&token, described(&account, "-1.5", &date, "coffee"))
-                .await;
-        }
+        let spending = ("-1.5", "coffee");
+        let (token, _) = with_daily_spending(&app, "zipexport", "2026-03", 1..=5, spending).await;
         let plain: Value = fetch(&app, "/api/v1/me/export", Some(&token), None)
             .await
             .json()
@@ -114,12 +121,8 @@ app_test!(
 app_test!(
     a_gzipped_answer_on_a_kept_alive_connection_is_not_held_back_waiting_for_the_clients_delayed_ack,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("nagle", "100000").await;
-        for day in 1..=28 {
-            let date = format!("2026-02-{day:02}");
-            app.transaction(&token, described(&account, "-12.34", &date, "groceries"))
-                .await;
-        }
+        let spending = ("-12.34", "groceries");
+        let (token, _) = with_daily_spending(&app, "nagle", "2026-02", 1..=28, spending).await;
         // One connection, kept alive, each request written at once and its answer read whole
         // before the next (as Python's http.client does). Without TCP_NODELAY the end of a
         // compressed (chunked) answer waited for the ACK of its start, which the client's

@@ -8,14 +8,23 @@ use crate::helpers::{
     PASSWORD, TestApp, assert_error, error_code, id, invalid_fields, spawn_app, txn_body, with,
 };
 
+/// What a date that does not parse is refused with.
+const DATE: &str = "expected a date as YYYY-MM-DD";
+
 async fn still_serving(app: &TestApp) {
     assert_eq!(app.get("/health/live", None).await.status(), StatusCode::OK);
 }
 
-async fn raw_post(app: &TestApp, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+/// POSTs `body` as it is, sent as `content_type`.
+async fn raw_post(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     app.client
         .post(app.url(path))
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
@@ -26,7 +35,7 @@ app_test!(
     malformed_json_is_a_400_in_the_envelope,
     |app: TestApp| async move {
         for body in ["{", "not json", "", "{\"email\": }", "[1,2"] {
-            let response = raw_post(&app, "/api/v1/auth/register", body).await;
+            let response = raw_post(&app, "/api/v1/auth/register", "application/json", body).await;
             let (code, _) = error_code(response, StatusCode::BAD_REQUEST).await;
             assert!(
                 code == "malformed_json" || code == "invalid_body",
@@ -77,7 +86,7 @@ app_test!(
             "{{\"email\":\"a@example.com\",\"username\":\"ada\",\"password\":\"{}\"}}",
             "x".repeat(2 * 1024 * 1024)
         );
-        let response = raw_post(&app, "/api/v1/auth/register", huge).await;
+        let response = raw_post(&app, "/api/v1/auth/register", "application/json", huge).await;
         assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
         still_serving(&app).await;
     }
@@ -86,14 +95,8 @@ app_test!(
 app_test!(
     a_body_without_the_json_content_type_is_415,
     |app: TestApp| async move {
-        let response = app
-            .client
-            .post(app.url("/api/v1/auth/login"))
-            .header("content-type", "text/plain")
-            .body("{\"login\":\"a\",\"password\":\"b\"}")
-            .send()
-            .await
-            .unwrap();
+        let body = "{\"login\":\"a\",\"password\":\"b\"}";
+        let response = raw_post(&app, "/api/v1/auth/login", "text/plain", body).await;
         assert_error(
             response,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -106,17 +109,16 @@ app_test!(
 app_test!(
     unknown_routes_and_methods_answer_in_the_envelope,
     |app: TestApp| async move {
-        let response = app.get("/api/v1/nothing-here", None).await;
-        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
-        let response = app
-            .send(Method::GET, "/api/v1/auth/login", None, None)
-            .await;
-        assert_error(
-            response,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-        )
-        .await;
+        for (path, status, code) in [
+            ("/api/v1/nothing-here", StatusCode::NOT_FOUND, "not_found"),
+            (
+                "/api/v1/auth/login",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+            ),
+        ] {
+            assert_error(app.get(path, None).await, status, code).await;
+        }
     }
 );
 
@@ -152,8 +154,7 @@ app_test!(
 app_test!(
     an_array_body_is_refused_even_where_every_field_is_optional,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = app.checking(&token, "10.00").await;
+        let (token, account) = app.with_checking("ada", "10.00").await;
         let before = app.me(&token).await;
         for path in [
             "/api/v1/me".to_owned(),
@@ -191,13 +192,11 @@ async fn assert_named(response: reqwest::Response, code: &str, field: &str, reas
 app_test!(
     a_body_value_that_does_not_parse_is_named_with_what_was_expected,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = app.checking(&token, "10").await;
-        let date = "expected a date as YYYY-MM-DD";
+        let (token, account) = app.with_checking("ada", "10").await;
         let cases = [
-            (json!({"date": "25/11/2026"}), "date", date),
-            (json!({"date": "2026-13-01"}), "date", date),
-            (json!({"date": 20_261_101}), "date", date),
+            (json!({"date": "25/11/2026"}), "date", DATE),
+            (json!({"date": "2026-13-01"}), "date", DATE),
+            (json!({"date": 20_261_101}), "date", DATE),
             (
                 json!({"account_id": "not-a-uuid"}),
                 "account_id",
@@ -275,8 +274,7 @@ app_test!(
             )
             .await;
         assert_named(response, "invalid_body", "password", "required").await;
-        let (token, _) = app.signed_in("ada").await;
-        let account = app.checking(&token, "10").await;
+        let (token, account) = app.with_checking("ada", "10").await;
         let response = app
             .post(
                 "/api/v1/transactions",
@@ -309,17 +307,15 @@ app_test!(
 app_test!(
     a_query_value_that_does_not_parse_names_its_parameter,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = app.checking(&token, "10").await;
-        let date = "expected a date as YYYY-MM-DD";
+        let (token, account) = app.with_checking("ada", "10").await;
         let cases = [
             (
                 "/api/v1/transactions?from=2026-13-01".to_owned(),
                 "from",
-                date,
+                DATE,
             ),
-            ("/api/v1/overview/history?to=25/11/2026".into(), "to", date),
-            ("/api/v1/cashflow?from=".into(), "from", date),
+            ("/api/v1/overview/history?to=25/11/2026".into(), "to", DATE),
+            ("/api/v1/cashflow?from=".into(), "from", DATE),
             (
                 "/api/v1/transactions?limit=ten".into(),
                 "limit",

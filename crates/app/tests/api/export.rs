@@ -5,7 +5,7 @@ use reqwest::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, account_body, described, id};
+use crate::helpers::{TestApp, described, id};
 
 const TOKEN_SECRET: &str = "access-sandbox-never-exported";
 
@@ -228,9 +228,7 @@ app_test!(
     an_export_larger_than_a_page_is_read_in_pages_and_joined_whole,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
-        let account = id(&app
-            .account(&token, account_body("Cash", "other", "0"))
-            .await);
+        let account = app.new_account(&token, "Cash", "other", "0").await;
         let user = app.user_id(&token).await;
         // History rows hold no decimals, so they can be written directly on either backend.
         let total = 2_345;

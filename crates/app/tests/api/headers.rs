@@ -6,7 +6,6 @@ use reqwest::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_METHOD, CACHE_CONTROL, ORIGIN,
 };
 use reqwest::{Client, Method, StatusCode};
-use serde_json::json;
 
 use crate::app_test;
 use crate::helpers::{PASSWORD, TestApp, start, test_settings};
@@ -22,13 +21,7 @@ app_test!(
     every_answer_forbids_sniffing_and_referrers_and_api_answers_are_never_cached,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
-        let login = app
-            .post(
-                "/api/v1/auth/login",
-                &json!({"login": "ada", "password": PASSWORD}),
-                None,
-            )
-            .await;
+        let login = app.login("ada", PASSWORD).await;
         let me = app.get("/api/v1/me", Some(&token)).await;
         let refused = app.get("/api/v1/me", Some("forged")).await;
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);

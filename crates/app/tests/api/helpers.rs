@@ -188,16 +188,19 @@ impl TestApp {
             .await
     }
 
+    /// Asks to register `name` (`name@example.com`, password [`PASSWORD`]); the answer as it is.
+    pub async fn try_register(&self, name: &str) -> Response {
+        self.post(
+            "/api/v1/auth/register",
+            &json!({"email": format!("{name}@example.com"), "username": name, "password": PASSWORD}),
+            None,
+        )
+        .await
+    }
+
+    /// Registers `name`; asserts 201 and returns the answer.
     pub async fn register(&self, name: &str) -> Value {
-        let response = self
-            .post(
-                "/api/v1/auth/register",
-                &json!({"email": format!("{name}@example.com"), "username": name, "password": PASSWORD}),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.unwrap()
+        body_of(self.try_register(name).await, StatusCode::CREATED).await
     }
 
     /// Logs in; returns the token response.
@@ -236,16 +239,25 @@ impl TestApp {
         .await
     }
 
+    /// Exchanges a refresh token; asserts 200 and returns the new pair.
+    pub async fn refreshed(&self, refresh_token: &str) -> Value {
+        body_of(self.refresh(refresh_token).await, StatusCode::OK).await
+    }
+
     /// Creates an account; asserts 201 and returns it.
     pub async fn account(&self, token: &str, body: Value) -> Value {
         self.create("/api/v1/accounts", token, body).await
     }
 
+    /// Creates an account from [`account_body`]'s fields; returns its id.
+    pub async fn new_account(&self, token: &str, name: &str, kind: &str, balance: &str) -> String {
+        id(&self.account(token, account_body(name, kind, balance)).await)
+    }
+
     /// Creates a checking account holding `balance`; returns its id.
     pub async fn checking(&self, token: &str, balance: &str) -> String {
-        id(&self
-            .account(token, account_body("Checking", "checking", balance))
-            .await)
+        self.new_account(token, "Checking", "checking", balance)
+            .await
     }
 
     /// Creates a transaction; asserts 201 and returns it.
@@ -344,9 +356,7 @@ impl TestApp {
     /// Registers `name` and logs in; returns (access, refresh).
     pub async fn signed_in(&self, name: &str) -> (String, String) {
         self.register(name).await;
-        let response = self.login(name, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
+        let body = body_of(self.login(name, PASSWORD).await, StatusCode::OK).await;
         (
             body["access_token"].as_str().unwrap().to_owned(),
             body["refresh_token"].as_str().unwrap().to_owned(),
@@ -391,6 +401,12 @@ impl TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// Asserts that `response` has `status`; its JSON body.
+pub async fn body_of(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    response.json().await.unwrap()
+}
 
 /// Asserts the envelope and returns its code.
 pub async fn error_code(response: Response, status: StatusCode) -> (String, Value) {

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::app_test;
-use crate::helpers::{TestApp, described, invalid_fields, items};
+use crate::helpers::{TestApp, described, id, invalid_fields, items, with};
 
 fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -17,17 +17,53 @@ fn ago(n: u64) -> String {
     (today() - Days::new(n)).to_string()
 }
 
-/// The net worth of each point of a history, by date.
-fn worth(history: &Value) -> Vec<(String, String)> {
-    items(history)
+/// The daily net-worth trend from `from` to `to` days ago.
+fn trend(from: u64, to: u64) -> String {
+    format!(
+        "/api/v1/overview/history?from={}&to={}&interval=day",
+        ago(from),
+        ago(to)
+    )
+}
+
+/// Signs ada in with a checking account holding `balance` and one transaction of `amount`
+/// dated `days` ago: (token, account).
+async fn ada_with(
+    app: &TestApp,
+    balance: &str,
+    (amount, days, description): (&str, u64, &str),
+) -> (String, String) {
+    let (token, account) = app.with_checking("ada", balance).await;
+    app.transaction(&token, described(&account, amount, &ago(days), description))
+        .await;
+    (token, account)
+}
+
+/// Sets the transaction at `path` pending or posted; asserts 200 and returns it.
+async fn mark_pending(app: &TestApp, token: &str, path: &str, pending: bool) -> Value {
+    let (status, body) = app
+        .patch_json(path, &json!({"is_pending": pending}), token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Each item of a list as (date, its `field`).
+fn by_date(list: &Value, field: &str) -> Vec<(String, String)> {
+    items(list)
         .iter()
         .map(|p| {
             (
                 p["date"].as_str().unwrap().to_owned(),
-                p["net_worth"].as_str().unwrap().to_owned(),
+                p[field].as_str().unwrap().to_owned(),
             )
         })
         .collect()
+}
+
+/// The net worth of each point of a history, by date.
+fn worth(history: &Value) -> Vec<(String, String)> {
+    by_date(history, "net_worth")
 }
 
 app_test!(
@@ -40,17 +76,7 @@ app_test!(
             app.transaction(&token, described(&account, amount, &ago(days), "x"))
                 .await;
         }
-        let daily = app
-            .read(
-                &format!(
-                    "/api/v1/overview/history?from={}&to={}&interval=day",
-                    ago(45),
-                    ago(0)
-                ),
-                &token,
-            )
-            .await;
-        let daily = worth(&daily);
+        let daily = worth(&app.read(&trend(45, 0), &token).await);
         assert_eq!(daily.len(), 46);
         for (date, net) in &daily {
             let d: NaiveDate = date.parse().unwrap();
@@ -92,9 +118,7 @@ app_test!(
 app_test!(
     a_reconciliation_steps_the_trend_on_its_day_and_is_listed_with_the_account,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("ada", "1000").await;
-        app.transaction(&token, described(&account, "500", &ago(20), "Pay"))
-            .await;
+        let (token, account) = ada_with(&app, "1000", ("500", 20, "Pay")).await;
         let path = format!("/api/v1/accounts/{account}");
         let (status, body) = app
             .patch_json(
@@ -105,16 +129,7 @@ app_test!(
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["current_balance"], "1234.56");
-        let history = app
-            .read(
-                &format!(
-                    "/api/v1/overview/history?from={}&to={}&interval=day",
-                    ago(11),
-                    ago(9)
-                ),
-                &token,
-            )
-            .await;
+        let history = app.read(&trend(11, 9), &token).await;
         let nets: Vec<String> = worth(&history).into_iter().map(|(_, n)| n).collect();
         assert_eq!(nets, ["1500", "1234.56", "1234.56"]);
         let adjustments = app.read(&format!("{path}/adjustments"), &token).await;
@@ -133,9 +148,7 @@ app_test!(
 app_test!(
     ledger_dates_that_cannot_be_are_422s_naming_their_field,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("ada", "100").await;
-        app.transaction(&token, described(&account, "-10", &ago(30), "Old"))
-            .await;
+        let (token, account) = ada_with(&app, "100", ("-10", 30, "Old")).await;
         let path = format!("/api/v1/accounts/{account}");
         let tomorrow = (today() + Days::new(1)).to_string();
         for (body, field) in [
@@ -169,6 +182,20 @@ app_test!(
     }
 );
 
+/// Records a pending transaction of `amount` on `account`, dated `date`; its path.
+async fn hold(
+    app: &TestApp,
+    token: &str,
+    account: &str,
+    (amount, date, description): (&str, &str, &str),
+) -> String {
+    let body = described(account, amount, date, description);
+    let created = app
+        .transaction(token, with(body, json!({"is_pending": true})))
+        .await;
+    format!("/api/v1/transactions/{}", id(&created))
+}
+
 /// Each snapshot of an account from `from` on: (date, balance).
 async fn points(app: &TestApp, token: &str, account: &str, from: &str) -> Vec<(String, String)> {
     let snapshots = app
@@ -177,36 +204,15 @@ async fn points(app: &TestApp, token: &str, account: &str, from: &str) -> Vec<(S
             token,
         )
         .await;
-    items(&snapshots)
-        .iter()
-        .map(|p| {
-            (
-                p["date"].as_str().unwrap().to_owned(),
-                p["balance"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    by_date(&snapshots, "balance")
 }
 
 app_test!(
     posting_a_pending_transaction_moves_the_balance_once_from_its_date_and_making_it_pending_again_moves_it_back,
     |app: TestApp| async move {
-        let (token, account) = app.with_checking("ada", "100").await;
-        app.transaction(&token, described(&account, "50", &ago(20), "Paycheck"))
-            .await;
-        let hold = app
-            .transaction(
-                &token,
-                json!({"account_id": account, "amount": "-30", "date": ago(10),
-                       "description": "Hotel hold", "is_pending": true}),
-            )
-            .await;
-        let path = format!("/api/v1/transactions/{}", hold["id"].as_str().unwrap());
-        let trend = format!(
-            "/api/v1/overview/history?from={}&to={}&interval=day",
-            ago(11),
-            ago(9)
-        );
+        let (token, account) = ada_with(&app, "100", ("50", 20, "Paycheck")).await;
+        let path = hold(&app, &token, &account, ("-30", &ago(10), "Hotel hold")).await;
+        let trend = trend(11, 9);
         let at = |balance: [&str; 3]| {
             vec![
                 (ago(11), balance[0].to_owned()),
@@ -217,10 +223,7 @@ app_test!(
         assert_eq!(app.balance(&token, &account).await, "150");
         assert_eq!(worth(&app.read(&trend, &token).await), at(["150"; 3]));
 
-        let (status, posted) = app
-            .patch_json(&path, &json!({"is_pending": false}), &token)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{posted}");
+        let posted = mark_pending(&app, &token, &path, false).await;
         assert_eq!(posted["is_pending"], false);
         assert_eq!(app.balance(&token, &account).await, "120");
         assert_eq!(app.net_worth(&token).await, "120");
@@ -233,16 +236,10 @@ app_test!(
         assert!(after.iter().all(|(_, b)| b == "120"), "{after:?}");
 
         // Posting it again changes nothing: the balance moved once.
-        let (status, _) = app
-            .patch_json(&path, &json!({"is_pending": false}), &token)
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        mark_pending(&app, &token, &path, false).await;
         assert_eq!(app.balance(&token, &account).await, "120");
 
-        let (status, pending) = app
-            .patch_json(&path, &json!({"is_pending": true}), &token)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{pending}");
+        let pending = mark_pending(&app, &token, &path, true).await;
         assert_eq!(pending["is_pending"], true);
         assert_eq!(app.balance(&token, &account).await, "150");
         assert_eq!(app.net_worth(&token).await, "150");
@@ -271,21 +268,8 @@ app_test!(
     posting_a_pending_transaction_that_would_overdraw_savings_is_refused_and_it_stays_pending,
     |app: TestApp| async move {
         let (token, _) = app.signed_in("ada").await;
-        let savings = app
-            .account(
-                &token,
-                json!({"name": "Savings", "type": "savings", "current_balance": "10"}),
-            )
-            .await;
-        let savings = savings["id"].as_str().unwrap().to_owned();
-        let hold = app
-            .transaction(
-                &token,
-                json!({"account_id": savings, "amount": "-25", "date": ago(3),
-                       "description": "Transfer out", "is_pending": true}),
-            )
-            .await;
-        let path = format!("/api/v1/transactions/{}", hold["id"].as_str().unwrap());
+        let savings = app.new_account(&token, "Savings", "savings", "10").await;
+        let path = hold(&app, &token, &savings, ("-25", &ago(3), "Transfer out")).await;
         let (status, body) = app
             .patch_json(&path, &json!({"is_pending": false}), &token)
             .await;

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::app_test;
-use crate::helpers::{TestApp, account_body, error_code, id, spawn_app};
+use crate::helpers::{TestApp, error_code, spawn_app};
 
 /// Serves the app's metrics on a listener of their own; its base URL.
 fn metrics_listener(app: &TestApp) -> String {
@@ -57,10 +57,7 @@ fn requests(text: &str, method: &str, route: &str, status: u16) -> Option<f64> {
 app_test!(
     requests_are_counted_by_route_pattern_and_status_and_no_raw_path_or_id_becomes_a_label,
     |app: TestApp| async move {
-        let (token, _) = app.signed_in("ada").await;
-        let account = id(&app
-            .account(&token, account_body("Checking", "checking", "10"))
-            .await);
+        let (token, account) = app.with_checking("ada", "10").await;
         let missing = uuid::Uuid::now_v7().to_string();
         let stray = uuid::Uuid::now_v7().to_string();
         app.read(&format!("/api/v1/accounts/{account}"), &token)
@@ -157,7 +154,7 @@ app_test!(
 async fn bank_syncs_are_counted_by_trigger_and_outcome_with_their_durations() {
     let (app, fake) = crate::plaid::spawn(Backend::Sqlite).await.unwrap();
     let (token, connection) = crate::plaid::linked(&app, &fake, "ada").await;
-    let path = format!("/api/v1/plaid/connections/{}/sync", id(&connection));
+    let path = format!("{}/sync", crate::plaid::connection_path(&connection));
     let ok = app
         .expect(StatusCode::OK, Method::POST, &path, None, &token)
         .await;

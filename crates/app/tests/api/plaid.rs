@@ -84,22 +84,49 @@ pub(crate) async fn public_token(fake: &FakePlaid) -> String {
         .unwrap()
 }
 
+/// Links a new sandbox item for the holder of `token`: the connection as the API answers it.
+pub(crate) async fn connect(app: &TestApp, fake: &FakePlaid, token: &str) -> Value {
+    let public = public_token(fake).await;
+    app.create(
+        "/api/v1/plaid/connections",
+        token,
+        json!({"public_token": public}),
+    )
+    .await
+}
+
 /// Signs `name` in and links a new item: (token, connection).
 pub(crate) async fn linked(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value) {
     let (token, _) = app.signed_in(name).await;
-    let public = public_token(fake).await;
-    let connection = app
-        .create(
-            "/api/v1/plaid/connections",
-            &token,
-            json!({"public_token": public}),
-        )
-        .await;
+    let connection = connect(app, fake, &token).await;
     (token, connection)
 }
 
+/// [`linked`], with the id of the item behind the connection: (token, connection, item).
+pub(crate) async fn linked_item(
+    app: &TestApp,
+    fake: &FakePlaid,
+    name: &str,
+) -> (String, Value, String) {
+    let (token, connection) = linked(app, fake, name).await;
+    let item = item(&connection);
+    (token, connection, item)
+}
+
+/// [`linked_item`], synced once.
+async fn synced_item(app: &TestApp, fake: &FakePlaid, name: &str) -> (String, Value, String) {
+    let (token, connection, item) = linked_item(app, fake, name).await;
+    sync(app, &token, &connection).await;
+    (token, connection, item)
+}
+
+/// The API path of a connection.
+pub(crate) fn connection_path(connection: &Value) -> String {
+    format!("/api/v1/plaid/connections/{}", id(connection))
+}
+
 async fn sync(app: &TestApp, token: &str, connection: &Value) -> Value {
-    let path = format!("/api/v1/plaid/connections/{}/sync", id(connection));
+    let path = format!("{}/sync", connection_path(connection));
     app.expect(StatusCode::OK, Method::POST, &path, None, token)
         .await
 }
@@ -158,14 +185,7 @@ plaid_test!(
             )
             .await;
         assert!(link["link_token"].as_str().unwrap().starts_with("link-"));
-        let public = public_token(&fake).await;
-        let connection = app
-            .create(
-                "/api/v1/plaid/connections",
-                &token,
-                json!({"public_token": public}),
-            )
-            .await;
+        let connection = connect(&app, &fake, &token).await;
         assert_eq!(connection["sync_status"], "pending");
         assert!(connection.get("access_token").is_none());
 
@@ -210,12 +230,7 @@ plaid_test!(
             .filter(|t| dec(&t["amount"]).is_sign_negative())
             .count();
         assert!(spent > 0);
-        let shown = app
-            .read(
-                &format!("/api/v1/plaid/connections/{}", id(&connection)),
-                &token,
-            )
-            .await;
+        let shown = app.read(&connection_path(&connection), &token).await;
         assert_eq!(shown["sync_status"], "ok");
         assert!(shown["last_sync_at"].is_string());
 
@@ -245,8 +260,7 @@ plaid_test!(
 plaid_test!(
     a_replayed_or_interrupted_sync_leaves_no_duplicate_and_no_gap,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
+        let (token, connection, item) = linked_item(&app, &fake, "ada").await;
         fake.add_generated_transactions(&item, 1200).unwrap();
         // The bank refuses the sync before its last page: nothing of the sync is kept, as if
         // the server had died before its one write.
@@ -271,8 +285,7 @@ plaid_test!(
 plaid_test!(
     a_mutation_during_pagination_restarts_and_still_stores_everything_once,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
+        let (token, connection, item) = linked_item(&app, &fake, "ada").await;
         fake.add_generated_transactions(&item, 1500).unwrap();
         fake.fail_sync_at_page(2);
         let report = sync(&app, &token, &connection).await;
@@ -285,8 +298,7 @@ plaid_test!(
 plaid_test!(
     a_posted_transaction_replaces_its_pending_one_and_keeps_the_users_category,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
+        let (token, connection, item) = linked_item(&app, &fake, "ada").await;
         let checking = fake.account_id(&item, "checking").unwrap();
         let pending = fake
             .add_transaction(
@@ -346,9 +358,7 @@ plaid_test!(
 plaid_test!(
     an_overdrawn_checking_account_is_stored_as_reported_with_an_adjustment_dated_today,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
-        sync(&app, &token, &connection).await;
+        let (token, connection, item) = synced_item(&app, &fake, "ada").await;
         let checking = fake.account_id(&item, "checking").unwrap();
         fake.set_balances(
             &item,
@@ -377,15 +387,13 @@ plaid_test!(
 plaid_test!(
     login_required_keeps_the_data_and_a_later_successful_sync_clears_the_error,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
-        sync(&app, &token, &connection).await;
+        let (token, connection, item) = synced_item(&app, &fake, "ada").await;
         let before = all_transactions(&app, &token).await.len();
         fake.set_login_required(&item, true).unwrap();
         fake.add_generated_transactions(&item, 10).unwrap();
         let failed = sync(&app, &token, &connection).await;
         assert_eq!(failed["sync_status"], "login_required");
-        let path = format!("/api/v1/plaid/connections/{}", id(&connection));
+        let path = connection_path(&connection);
         let shown = app.read(&path, &token).await;
         assert_eq!(shown["sync_status"], "login_required");
         assert!(shown["error_message"].is_string());
@@ -432,9 +440,7 @@ async fn post_webhook(app: &TestApp, body: &str, signature: &str) -> StatusCode 
 plaid_test!(
     only_webhooks_signed_by_plaid_for_this_body_and_recently_are_acted_on,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
-        sync(&app, &token, &connection).await;
+        let (token, connection, item) = synced_item(&app, &fake, "ada").await;
         assert!(!sync_requested(&app, &connection).await);
         for signing in [Signing::WrongKey, Signing::Stale, Signing::TamperedBody] {
             let hook = fake
@@ -465,12 +471,7 @@ plaid_test!(
             post_webhook(&app, &error.body, &error.plaid_verification).await,
             StatusCode::OK
         );
-        let shown = app
-            .read(
-                &format!("/api/v1/plaid/connections/{}", id(&connection)),
-                &token,
-            )
-            .await;
+        let shown = app.read(&connection_path(&connection), &token).await;
         assert_eq!(shown["sync_status"], "login_required");
 
         // An item this server does not know: acknowledged, ignored.
@@ -492,10 +493,9 @@ plaid_test!(
 plaid_test!(
     unlinking_removes_the_item_at_plaid_and_keeps_the_accounts_as_manual_ones,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        sync(&app, &token, &connection).await;
+        let (token, connection, _) = synced_item(&app, &fake, "ada").await;
         let before = accounts(&app, &token).await;
-        let path = format!("/api/v1/plaid/connections/{}", id(&connection));
+        let path = connection_path(&connection);
         app.expect(StatusCode::NO_CONTENT, Method::DELETE, &path, None, &token)
             .await;
         assert_eq!(fake.calls_to("/item/remove"), 1);
@@ -521,14 +521,7 @@ plaid_test!(
     access_tokens_are_stored_sealed_and_a_token_copied_to_another_row_does_not_open,
     |app: TestApp, fake: FakePlaid| async move {
         let (token, first) = linked(&app, &fake, "ada").await;
-        let public = public_token(&fake).await;
-        let second = app
-            .create(
-                "/api/v1/plaid/connections",
-                &token,
-                json!({"public_token": public}),
-            )
-            .await;
+        let second = connect(&app, &fake, &token).await;
         let db = app.db.db.conn();
         let backend = db.get_database_backend();
         let rows = db
@@ -569,7 +562,7 @@ plaid_test!(
     |app: TestApp, fake: FakePlaid| async move {
         let (token, connection) = linked(&app, &fake, "ada").await;
         let (intruder, _) = app.signed_in("mallory").await;
-        let path = format!("/api/v1/plaid/connections/{}", id(&connection));
+        let path = connection_path(&connection);
         for (method, p) in [
             (Method::GET, path.clone()),
             (Method::DELETE, path.clone()),

@@ -17,10 +17,10 @@ use nestegg_persistence::testing::{Backend, TestDb};
 use nestegg_plaid_fake::{FakeConfig, FakePlaid};
 use reqwest::{Client, StatusCode};
 use sea_orm::ConnectionTrait;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::helpers::{TestApp, id, items, start};
-use crate::plaid::{item, linked, plaid_settings, public_token};
+use crate::helpers::{TestApp, items, start};
+use crate::plaid::{connect, connection_path, item, linked, linked_item, plaid_settings};
 
 /// A first instance serving on a fresh PostgreSQL database with Plaid pointing at a fake whose
 /// sync pages each take `page_delay`; `None` when PostgreSQL is not set up.
@@ -116,10 +116,9 @@ async fn the_same_sync_fired_at_two_instances_at_once_runs_on_one_and_is_refused
         return;
     };
     let other = other_server(&app, &settings).await;
-    let (token, connection) = linked(&app, &fake, "ada").await;
-    let item = item(&connection);
+    let (token, connection, item) = linked_item(&app, &fake, "ada").await;
     fake.add_generated_transactions(&item, 1500).unwrap();
-    let path = format!("/api/v1/plaid/connections/{}/sync", id(&connection));
+    let path = format!("{}/sync", connection_path(&connection));
     let fire = |base: String| {
         let (client, token, path) = (app.client.clone(), token.clone(), path.clone());
         async move {
@@ -166,15 +165,7 @@ async fn two_instances_running_the_scheduler_at_once_sync_every_due_connection_o
     let (token, first) = linked(&app, &fake, "ada").await;
     let mut linked_items = vec![item(&first)];
     for _ in 0..2 {
-        let public = public_token(&fake).await;
-        let connection = app
-            .create(
-                "/api/v1/plaid/connections",
-                &token,
-                json!({"public_token": public}),
-            )
-            .await;
-        linked_items.push(item(&connection));
+        linked_items.push(item(&connect(&app, &fake, &token).await));
     }
     for i in &linked_items {
         fake.add_generated_transactions(i, 800).unwrap();

@@ -12,7 +12,7 @@ use nestegg_plaid_fake::{FakePlaid, Signing, WebhookKind};
 use crate::helpers::{
     JWT_SECRET, PASSWORD, TestApp, assert_error, claims, described, error_code, id,
 };
-use crate::plaid::{item, linked};
+use crate::plaid::{connection_path, linked_item};
 use crate::{app_test, plaid_test};
 
 /// Every route that needs a bearer token, with a body that would otherwise be valid.
@@ -234,9 +234,8 @@ app_test!(malformed_ids_in_paths_are_400s, |app: TestApp| async move {
 plaid_test!(
     the_plaid_webhook_refuses_an_oversize_body_with_413_and_an_unsigned_one_with_401,
     |app: TestApp, fake: FakePlaid| async move {
-        let (token, connection) = linked(&app, &fake, "ada").await;
-        let item = item(&connection);
-        let path = format!("/api/v1/plaid/connections/{}", id(&connection));
+        let (token, connection, item) = linked_item(&app, &fake, "ada").await;
+        let path = connection_path(&connection);
         let genuine = fake
             .webhook(&item, WebhookKind::Error, Signing::Valid)
             .unwrap();

@@ -151,14 +151,20 @@ async fn with_redis_eight_devices_logging_in_correctly_at_once_are_never_refused
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forwarding_headers_from_an_untrusted_peer_cannot_dodge_the_limit() {
+/// The app on SQLite trusting the proxies at `proxies` (a CIDR), with ada registered.
+async fn ada_behind(proxies: &str) -> TestApp {
     let app = spawn(Backend::Sqlite, |s| {
-        s.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        s.trusted_proxies = vec![proxies.parse().unwrap()];
     })
     .await
     .unwrap();
     app.register("ada").await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_headers_from_an_untrusted_peer_cannot_dodge_the_limit() {
+    let app = ada_behind("10.0.0.0/8").await;
     for i in 1..=5 {
         let forged = format!("198.51.100.{i}");
         let headers = [
@@ -176,12 +182,7 @@ async fn forwarding_headers_from_an_untrusted_peer_cannot_dodge_the_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_counters_of_its_own() {
     // 127.0.0.2 plays the proxy: every request comes from it, naming its client.
-    let app = spawn(Backend::Sqlite, |s| {
-        s.trusted_proxies = vec!["127.0.0.2/32".parse().unwrap()];
-    })
-    .await
-    .unwrap();
-    app.register("ada").await;
+    let app = ada_behind("127.0.0.2/32").await;
     let attacker = [("x-forwarded-for", "198.51.100.7")];
     for attempt in 1..=5 {
         let response = login_from(&app, &app.client, "a wrong guess", &attacker).await;
@@ -208,13 +209,7 @@ async fn closed_registration_is_refused_with_403_and_logins_still_work() {
     let app = spawn(Backend::Sqlite, |s| s.registration_open = false)
         .await
         .unwrap();
-    let response = app
-        .post(
-            "/api/v1/auth/register",
-            &json!({"email": "ada@example.com", "username": "ada", "password": PASSWORD}),
-            None,
-        )
-        .await;
+    let response = app.try_register("ada").await;
     let body = assert_error(response, StatusCode::FORBIDDEN, "registration_closed").await;
     assert!(body["error"]["message"].is_string(), "{body}");
     assert_eq!(
@@ -239,13 +234,7 @@ async fn a_sign_up_burst_beyond_the_bcrypt_queue_is_answered_503_with_retry_afte
             tokio::spawn(async move {
                 let name = format!("user{i}");
                 let started = Instant::now();
-                let response = app
-                    .post(
-                        "/api/v1/auth/register",
-                        &json!({"email": format!("{name}@example.com"), "username": name, "password": PASSWORD}),
-                        None,
-                    )
-                    .await;
+                let response = app.try_register(&name).await;
                 let took = started.elapsed();
                 let retry = response
                     .headers()

@@ -76,9 +76,7 @@ app_test!(
     a_write_that_would_overdraw_savings_is_refused_and_changes_nothing_while_checking_may_go_overdrawn,
     |app: TestApp| async move {
         let (token, checking) = app.with_checking("ada", "10").await;
-        let savings = id(&app
-            .account(&token, account_body("Savings", "savings", "10"))
-            .await);
+        let savings = app.new_account(&token, "Savings", "savings", "10").await;
         let body = described(&savings, "-10.01", "2026-11-01", "Too much");
         let response = app.post("/api/v1/transactions", &body, Some(&token)).await;
         assert_error(

@@ -8,6 +8,7 @@
     clippy::print_stderr
 )]
 
+use std::ffi::OsStr;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -80,30 +81,43 @@ pub struct Server {
 
 impl Server {
     /// Starts the binary with `env` (and nothing else from this process's environment) on a
-    /// free port, and waits until `/health/ready` answers 200.
-    pub async fn start(env: &[(&str, String)], log: &Path) -> Self {
+    /// free port, in `dir` when given, its output appended to `log`; does not wait for it.
+    pub fn spawn<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        env: impl IntoIterator<Item = (K, V)>,
+        log: &Path,
+        dir: Option<&Path>,
+    ) -> Self {
         let port = free_port();
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_nestegg"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nestegg"));
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let child = command
             .arg("serve")
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(env)
             .env("NESTEGG_ADDR", format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
             .unwrap();
-        let mut server = Self {
+        Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
             port,
             log: log.to_owned(),
-        };
+        }
+    }
+
+    /// [`Server::spawn`]s the binary with `env`, and waits until `/health/ready` answers 200.
+    pub async fn start(env: &[(&str, String)], log: &Path) -> Self {
+        let mut server = Self::spawn(env.iter().map(|(k, v)| (*k, v.as_str())), log, None);
         let client = Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -217,6 +231,28 @@ pub async fn post(
 
 pub async fn get(client: &Client, url: &str, token: &str) -> (StatusCode, Value) {
     answer(client.get(url).bearer_auth(token).send().await.unwrap()).await
+}
+
+/// POSTs `body` to `url` as `token`; asserts 201 Created and returns what was created.
+pub async fn create(client: &Client, url: &str, token: &str, body: &Value) -> Value {
+    let (status, created) = post(client, url, Some(token), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
+}
+
+/// GETs `url` as `token`; asserts 200 OK and returns the body.
+pub async fn read(client: &Client, url: &str, token: &str) -> Value {
+    let (status, body) = get(client, url, token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// Creates a checking account holding `balance` as `token`; its id.
+pub async fn checking(client: &Client, server: &Server, token: &str, balance: &str) -> String {
+    let body =
+        serde_json::json!({"name": "Checking", "type": "checking", "current_balance": balance});
+    let account = create(client, &server.url("/accounts"), token, &body).await;
+    account["id"].as_str().unwrap().to_owned()
 }
 
 /// Registers `name` (password `PASSWORD`) and logs in; the access token.
@@ -333,20 +369,9 @@ impl PrivatePostgres {
             port: free_port(),
             run_as,
         };
-        let data = cluster.data();
         cluster.run(
             "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
+            &["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
         );
         cluster.start_again();
         Some(cluster)
@@ -356,10 +381,14 @@ impl PrivatePostgres {
         self.dir.path().join("data")
     }
 
+    /// Runs `program -D <the data directory> args...` as the cluster's user; asserts it
+    /// succeeded.
     fn run(&self, program: &str, args: &[&str]) {
         use std::os::unix::process::CommandExt;
         let mut command = Command::new(self.bin.join(program));
         command
+            .arg("-D")
+            .arg(self.data())
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -389,23 +418,11 @@ impl PrivatePostgres {
     /// Stops it the hardest way PostgreSQL knows (`pg_ctl stop -m immediate`: every backend
     /// quits at once, no checkpoint; the next start recovers from the WAL).
     pub fn stop_immediately(&self) {
-        let data = self.data();
-        self.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-        );
+        self.run("pg_ctl", &["-m", "immediate", "-w", "stop"]);
     }
 
     /// Starts it (again) and waits until it accepts connections.
     pub fn start_again(&self) {
-        let data = self.data();
         let log = self.dir.path().join("postgres.log");
         let options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=50",
@@ -415,8 +432,6 @@ impl PrivatePostgres {
         self.run(
             "pg_ctl",
             &[
-                "-D",
-                data.to_str().unwrap(),
                 "-l",
                 log.to_str().unwrap(),
                 "-o",

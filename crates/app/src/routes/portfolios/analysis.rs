@@ -6,11 +6,17 @@ use nestegg_domain::decimal::to_text;
 use nestegg_domain::portfolio::{ProposedTrade, Rebalance, Side, Slice, WeightAfter};
 use nestegg_domain::{CurrencyCode, InvestmentType, Money, Percentage, Price, Quantity, UnitCost};
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Query};
 use crate::extract::Caller;
 use crate::routes::{Reply, ok};
+
+/// Configures the portfolio summary and rebalancing routes.
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(summary).service(rebalance);
+}
 
 /// `GET /portfolios/{id}/summary`. Percentages are decimal strings at 4 places.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -210,7 +216,7 @@ impl From<Rebalance> for RebalanceDto {
     responses((status = 200, description = "Summary", body = SummaryDto)),
 )]
 #[get("/portfolios/{id}/summary")]
-pub(super) async fn summary(me: Caller, id: web::Path<Uuid>) -> Reply {
+async fn summary(me: Caller, id: web::Path<Uuid>) -> Reply {
     let s = me.app.portfolios.summary(me.id, id.into_inner()).await?;
     ok(SummaryDto::from(s))
 }
@@ -229,11 +235,7 @@ struct RebalanceQuery {
     responses((status = 200, description = "Suggested trades", body = RebalanceDto)),
 )]
 #[get("/portfolios/{id}/rebalance")]
-pub(super) async fn rebalance(
-    me: Caller,
-    id: web::Path<Uuid>,
-    query: Query<RebalanceQuery>,
-) -> Reply {
+async fn rebalance(me: Caller, id: web::Path<Uuid>, query: Query<RebalanceQuery>) -> Reply {
     let r = me
         .app
         .portfolios

@@ -5,12 +5,21 @@ use nestegg_application::portfolios::{ItemInput, ItemPatch};
 use nestegg_domain::{Money, Percentage, Quantity, UnitCost};
 use nestegg_ports::PortfolioItem;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, present};
-use crate::error::Envelope;
+use crate::error::{ApiError, Envelope};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
+
+/// Configures the portfolio item routes.
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(items)
+        .service(add_item)
+        .service(update_item)
+        .service(delete_item);
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ItemDto {
@@ -60,7 +69,7 @@ impl From<PortfolioItem> for ItemDto {
     responses((status = 200, description = "Items", body = Items<ItemDto>)),
 )]
 #[get("/portfolios/{id}/items")]
-pub(super) async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
+async fn items(me: Caller, id: web::Path<Uuid>) -> Reply {
     let all = me.app.portfolios.items(me.id, id.into_inner()).await?;
     ok(Items::<ItemDto>::from(all))
 }
@@ -74,6 +83,17 @@ struct ItemBody {
     target_allocation: Option<Dec>,
 }
 
+impl From<ItemBody> for ItemInput {
+    fn from(body: ItemBody) -> Self {
+        Self {
+            investment_id: body.investment_id,
+            quantity: body.quantity.0,
+            average_cost: body.average_cost.0,
+            target_allocation: body.target_allocation.map(|d| d.0),
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "add_item", tag = "portfolios", summary = "Add a holding.",
     responses(
@@ -82,21 +102,12 @@ struct ItemBody {
     ),
 )]
 #[post("/portfolios/{id}/items")]
-pub(super) async fn add_item(me: Caller, id: web::Path<Uuid>, body: Json<ItemBody>) -> Reply {
-    let b = body.into_inner();
+async fn add_item(me: Caller, id: web::Path<Uuid>, body: Json<ItemBody>) -> Reply {
+    let input = ItemInput::from(body.into_inner());
     let item = me
         .app
         .portfolios
-        .add_item(
-            me.id,
-            id.into_inner(),
-            ItemInput {
-                investment_id: b.investment_id,
-                quantity: b.quantity.0,
-                average_cost: b.average_cost.0,
-                target_allocation: b.target_allocation.map(|d| d.0),
-            },
-        )
+        .add_item(me.id, id.into_inner(), input)
         .await?;
     created(ItemDto::from(item))
 }
@@ -114,35 +125,38 @@ struct ItemPatchBody {
     target_allocation: Option<Option<Dec>>,
 }
 
+/// Only `target_allocation` can be cleared with `null`.
+impl TryFrom<ItemPatchBody> for ItemPatch {
+    type Error = ApiError;
+
+    fn try_from(body: ItemPatchBody) -> Result<Self, ApiError> {
+        let mut nulls = Nulls::default();
+        let patch = Self {
+            quantity: nulls.take("quantity", body.quantity).map(|d| d.0),
+            average_cost: nulls.take("average_cost", body.average_cost).map(|d| d.0),
+            target_allocation: body.target_allocation.map(|t| t.map(|d| d.0)),
+        };
+        nulls.check()?;
+        Ok(patch)
+    }
+}
+
 #[utoipa::path(
     operation_id = "update_item", tag = "portfolios", summary = "Change a holding.",
     responses((status = 200, description = "The item", body = ItemDto)),
 )]
 #[patch("/portfolios/{id}/items/{item_id}")]
-pub(super) async fn update_item(
+async fn update_item(
     me: Caller,
     path: web::Path<(Uuid, Uuid)>,
     body: Json<ItemPatchBody>,
 ) -> Reply {
     let (id, item_id) = path.into_inner();
-    let b = body.into_inner();
-    let mut nulls = Nulls::default();
-    let quantity = nulls.take("quantity", b.quantity);
-    let average_cost = nulls.take("average_cost", b.average_cost);
-    nulls.check()?;
+    let patch = ItemPatch::try_from(body.into_inner())?;
     let item = me
         .app
         .portfolios
-        .update_item(
-            me.id,
-            id,
-            item_id,
-            ItemPatch {
-                quantity: quantity.map(|d| d.0),
-                average_cost: average_cost.map(|d| d.0),
-                target_allocation: b.target_allocation.map(|t| t.map(|d| d.0)),
-            },
-        )
+        .update_item(me.id, id, item_id, patch)
         .await?;
     ok(ItemDto::from(item))
 }
@@ -152,7 +166,7 @@ pub(super) async fn update_item(
     responses((status = 204, description = "Deleted")),
 )]
 #[delete("/portfolios/{id}/items/{item_id}")]
-pub(super) async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {
+async fn delete_item(me: Caller, path: web::Path<(Uuid, Uuid)>) -> Reply {
     let (id, item_id) = path.into_inner();
     me.app.portfolios.delete_item(me.id, id, item_id).await?;
     no_content()

@@ -17,7 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::dto::{Dec, Items, Json, Nulls, present};
-use crate::error::Envelope;
+use crate::error::{ApiError, Envelope};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, no_content, ok, timestamp};
 
@@ -28,14 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_one)
         .service(update)
         .service(remove)
-        .service(items::items)
-        .service(items::add_item)
-        .service(items::update_item)
-        .service(items::delete_item)
-        .service(trades::trade)
-        .service(trades::trades)
-        .service(analysis::summary)
-        .service(analysis::rebalance);
+        .configure(items::configure)
+        .configure(trades::configure)
+        .configure(analysis::configure);
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -93,6 +88,18 @@ struct NewPortfolioBody {
     target_allocation: Option<BTreeMap<String, Dec>>,
 }
 
+impl From<NewPortfolioBody> for PortfolioInput {
+    fn from(body: NewPortfolioBody) -> Self {
+        Self {
+            name: body.name,
+            description: body.description,
+            currency: body.currency,
+            is_default: body.is_default,
+            target_allocation: targets(body.target_allocation),
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "list_portfolios", tag = "portfolios", summary = "Every portfolio.",
     responses((status = 200, description = "Portfolios", body = Items<PortfolioDto>)),
@@ -112,21 +119,8 @@ async fn list(me: Caller) -> Reply {
 )]
 #[post("/portfolios")]
 async fn create(me: Caller, body: Json<NewPortfolioBody>) -> Reply {
-    let b = body.into_inner();
-    let p = me
-        .app
-        .portfolios
-        .create(
-            me.id,
-            PortfolioInput {
-                name: b.name,
-                description: b.description,
-                currency: b.currency,
-                is_default: b.is_default,
-                target_allocation: targets(b.target_allocation),
-            },
-        )
-        .await?;
+    let input = PortfolioInput::from(body.into_inner());
+    let p = me.app.portfolios.create(me.id, input).await?;
     created(PortfolioDto::from(p))
 }
 
@@ -159,6 +153,23 @@ struct PortfolioPatchBody {
     target_allocation: Option<Option<BTreeMap<String, Dec>>>,
 }
 
+/// Only `description` can be cleared with `null`.
+impl TryFrom<PortfolioPatchBody> for PortfolioPatch {
+    type Error = ApiError;
+
+    fn try_from(body: PortfolioPatchBody) -> Result<Self, ApiError> {
+        let mut nulls = Nulls::default();
+        let patch = Self {
+            name: nulls.take("name", body.name),
+            description: body.description,
+            is_default: nulls.take("is_default", body.is_default),
+            target_allocation: targets(nulls.take("target_allocation", body.target_allocation)),
+        };
+        nulls.check()?;
+        Ok(patch)
+    }
+}
+
 #[utoipa::path(
     operation_id = "update_portfolio", tag = "portfolios", summary = "Change a portfolio.",
     responses(
@@ -168,25 +179,11 @@ struct PortfolioPatchBody {
 )]
 #[patch("/portfolios/{id}")]
 async fn update(me: Caller, id: web::Path<Uuid>, body: Json<PortfolioPatchBody>) -> Reply {
-    let b = body.into_inner();
-    let mut nulls = Nulls::default();
-    let name = nulls.take("name", b.name);
-    let is_default = nulls.take("is_default", b.is_default);
-    let target_allocation = nulls.take("target_allocation", b.target_allocation);
-    nulls.check()?;
+    let patch = PortfolioPatch::try_from(body.into_inner())?;
     let p = me
         .app
         .portfolios
-        .update(
-            me.id,
-            id.into_inner(),
-            PortfolioPatch {
-                name,
-                description: b.description,
-                is_default,
-                target_allocation: targets(target_allocation),
-            },
-        )
+        .update(me.id, id.into_inner(), patch)
         .await?;
     ok(PortfolioDto::from(p))
 }

@@ -7,12 +7,18 @@ use nestegg_domain::portfolio::Side;
 use nestegg_domain::{Money, Price, Quantity};
 use nestegg_ports::Trade;
 use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::items::ItemDto;
 use crate::dto::{Dec, Json, Page, Query, decode_cursor, encode_cursor, parse_cursor};
 use crate::extract::Caller;
 use crate::routes::{Reply, created, ok};
+
+/// Configures the portfolio trade routes.
+pub(super) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(trade).service(trades);
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TradeDto {
@@ -64,6 +70,19 @@ struct TradeBody {
     date: NaiveDate,
 }
 
+impl From<TradeBody> for TradeInput {
+    fn from(body: TradeBody) -> Self {
+        Self {
+            investment_id: body.investment_id,
+            side: body.side,
+            quantity: body.quantity.0,
+            price: body.price.0,
+            fee: body.fee.map(|d| d.0),
+            date: body.date,
+        }
+    }
+}
+
 #[utoipa::path(
     operation_id = "create_trade", tag = "portfolios",
     summary = "Buy or sell: the holding and realized gain follow.",
@@ -72,23 +91,12 @@ struct TradeBody {
     ),
 )]
 #[post("/portfolios/{id}/trades")]
-pub(super) async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>) -> Reply {
-    let b = body.into_inner();
+async fn trade(me: Caller, id: web::Path<Uuid>, body: Json<TradeBody>) -> Reply {
+    let input = TradeInput::from(body.into_inner());
     let t = me
         .app
         .portfolios
-        .trade(
-            me.id,
-            id.into_inner(),
-            TradeInput {
-                investment_id: b.investment_id,
-                side: b.side,
-                quantity: b.quantity.0,
-                price: b.price.0,
-                fee: b.fee.map(|d| d.0),
-                date: b.date,
-            },
-        )
+        .trade(me.id, id.into_inner(), input)
         .await?;
     let item = t.item.clone().map(ItemDto::from);
     let mut dto = TradeDto::from(t);
@@ -112,7 +120,7 @@ struct PageQuery {
     responses((status = 200, description = "A page", body = Page<TradeDto>)),
 )]
 #[get("/portfolios/{id}/trades")]
-pub(super) async fn trades(me: Caller, id: web::Path<Uuid>, query: Query<PageQuery>) -> Reply {
+async fn trades(me: Caller, id: web::Path<Uuid>, query: Query<PageQuery>) -> Reply {
     let after = parse_cursor(query.cursor.as_deref(), decode_cursor)?;
     let (page, next) = me
         .app
