@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
-use crate::rows::ACCOUNTS;
+use crate::rows::{self, ACCOUNTS};
 
 /// Accounts and their snapshots in the SQL database.
 #[derive(Debug, Clone)]
@@ -192,24 +192,13 @@ impl AccountRepository for SqlAccountRepository {
         self.get(user_id, id).await?;
         self.db
             .sql()
-            .all(
+            .read_all(
                 "SELECT id, account_id, date, amount, balance, created_at \
                  FROM balance_adjustments WHERE account_id = $1 ORDER BY date, created_at, id",
                 [id.into()],
+                rows::adjustment,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(Adjustment {
-                    id: row.get("id")?,
-                    account_id: row.get("account_id")?,
-                    date: row.get("date")?,
-                    amount: row.money("amount")?,
-                    balance: row.money("balance")?,
-                    created_at: row.get("created_at")?,
-                })
-            })
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -229,17 +218,8 @@ impl AccountRepository for SqlAccountRepository {
                 id,
                 from,
                 to,
+                rows::snapshot,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(Snapshot {
-                    date: row.get("date")?,
-                    balance: row.money("balance")?,
-                    available_balance: row.money_opt("available_balance")?,
-                    currency: row.currency("currency")?,
-                })
-            })
-            .collect()
+            .await
     }
 }

@@ -225,11 +225,12 @@ async fn applied_migrations<C: ConnectionTrait>(
     if sql.opt(exists, []).await?.is_none() {
         return Ok(Vec::new());
     }
-    sql.all("SELECT version FROM seaql_migrations ORDER BY version", [])
-        .await?
-        .iter()
-        .map(|r| r.get::<String>("version"))
-        .collect()
+    sql.read_all(
+        "SELECT version FROM seaql_migrations ORDER BY version",
+        [],
+        |r| r.get::<String>("version"),
+    )
+    .await
 }
 
 /// Reads every row of `table` in id order, a page at a time, handing each row's canonical

@@ -3,14 +3,11 @@
 //! so that the document is one consistent snapshot.
 
 use async_trait::async_trait;
-use nestegg_domain::{Price, Rate};
 use nestegg_ports::{
-    Adjustment, ExportPage, ExportReader, ExportRecord, ExportRepository, ExportSection,
-    HistoryAction, HistoryEntry, PricePoint, RepoError, Snapshot, User,
+    ExportPage, ExportReader, ExportRecord, ExportRepository, ExportSection, RepoError, User,
 };
 use uuid::Uuid;
 
-use crate::codec::Scale;
 use crate::connections::{CONNECTION_COLUMNS, connection};
 use crate::db::{Db, ReadTxn};
 use crate::investments::{COLUMNS as INVESTMENT_COLUMNS, investment};
@@ -85,12 +82,7 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                 Ok(ExportRecord::Snapshot {
                     id: r.get("id")?,
                     account_id: r.get("account_id")?,
-                    snapshot: Snapshot {
-                        date: r.get("date")?,
-                        balance: r.money("balance")?,
-                        available_balance: r.money_opt("available_balance")?,
-                        currency: r.currency("currency")?,
-                    },
+                    snapshot: rows::snapshot(r)?,
                 })
             },
         ),
@@ -99,16 +91,7 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                 "SELECT id, account_id, date, amount, balance, created_at \
                  FROM balance_adjustments WHERE {of_accounts}"
             ),
-            |r| {
-                Ok(ExportRecord::Adjustment(Adjustment {
-                    id: r.get("id")?,
-                    account_id: r.get("account_id")?,
-                    date: r.get("date")?,
-                    amount: r.money("amount")?,
-                    balance: r.money("balance")?,
-                    created_at: r.get("created_at")?,
-                }))
-            },
+            |r| rows::adjustment(r).map(ExportRecord::Adjustment),
         ),
         ExportSection::FxRates => (
             "SELECT id, currency, base_currency, rate, date, updated_at FROM fx_rates \
@@ -117,13 +100,7 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
             |r| {
                 Ok(ExportRecord::FxRate {
                     id: r.get("id")?,
-                    rate: nestegg_ports::FxRate {
-                        currency: r.currency("currency")?,
-                        base_currency: r.currency("base_currency")?,
-                        rate: r.kind("rate", Scale::Fine, Rate::new)?,
-                        date: r.get("date")?,
-                        updated_at: r.get("updated_at")?,
-                    },
+                    rate: rows::fx_rate(r)?,
                 })
             },
         ),
@@ -139,10 +116,7 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                 Ok(ExportRecord::Price {
                     id: r.get("id")?,
                     investment_id: r.get("investment_id")?,
-                    point: PricePoint {
-                        date: r.get("date")?,
-                        price: r.kind("price", Scale::Fine, Price::new)?,
-                    },
+                    point: rows::price_point(r)?,
                 })
             },
         ),
@@ -197,21 +171,11 @@ pub fn page_sql(section: ExportSection, after: bool, limit: u32) -> String {
 }
 
 fn history(r: &Row) -> Result<ExportRecord, RepoError> {
-    let action = match r.get::<String>("action")?.as_str() {
-        "created" => HistoryAction::Created,
-        "updated" => HistoryAction::Updated,
-        "deleted" => HistoryAction::Deleted,
-        _ => return Err(rows::corrupt("history action")),
-    };
     Ok(ExportRecord::History {
         id: r.get("id")?,
         transaction_id: r.get("transaction_id")?,
         account_id: r.get("account_id")?,
-        entry: HistoryEntry {
-            at: r.get("created_at")?,
-            action,
-            changes: r.get("changes")?,
-        },
+        entry: rows::history_entry(r)?,
     })
 }
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::codec::Scale;
 use crate::db::Db;
-use crate::rows::Row;
+use crate::rows::{self, Row, from_row};
 use crate::sql::{Lock, Sql, keyset, page};
 
 /// Securities in the SQL database.
@@ -86,25 +86,20 @@ fn symbol_order(b: DbBackend) -> &'static str {
 }
 
 pub(crate) fn investment(row: &Row) -> Result<Investment, RepoError> {
-    Ok(Investment {
-        id: row.get("id")?,
+    Ok(from_row!(row => Investment {
+        id,
         owner: row.get("owner_user_id")?,
-        symbol: row.get("symbol")?,
-        name: row.get("name")?,
+        symbol, name,
         investment_type: row.parsed("type", InvestmentType::parse)?,
-        exchange: row.get("exchange")?,
+        exchange,
         current_price: row.kind_opt("current_price", Scale::Fine, Price::new)?,
-        price_date: row.get("price_date")?,
+        price_date,
         market_cap: row.money_opt("market_cap")?,
         pe_ratio: row.money_opt("pe_ratio")?,
         dividend_yield: row.kind_opt("dividend_yield", Scale::Percent, Percentage::new)?,
         expense_ratio: row.kind_opt("expense_ratio", Scale::Percent, Percentage::new)?,
-        sector: row.get("sector")?,
-        industry: row.get("industry")?,
-        country: row.get("country")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+        sector, industry, country, created_at, updated_at,
+    }))
 }
 
 /// Visible to the user whose id is parameter `n`: shared, or theirs.
@@ -326,15 +321,8 @@ impl InvestmentRepository for SqlInvestmentRepository {
                 id,
                 from,
                 to,
+                rows::price_point,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(PricePoint {
-                    date: row.get("date")?,
-                    price: row.kind("price", Scale::Fine, Price::new)?,
-                })
-            })
-            .collect()
+            .await
     }
 }

@@ -64,15 +64,14 @@ impl SqlTransactionRepository {
                 created.id.into(),
                 new.user_id.into(),
                 created.account_id.into(),
-                sql.money(created.amount)?,
-                created.date.into(),
-                created.description.clone().into(),
-                created.merchant_name.clone().into(),
-                created.category.as_str().into(),
+            ]
+            .into_iter()
+            .chain(content(&sql, &created)?)
+            .chain([
                 created.is_pending.into(),
                 created.is_recurring.into(),
                 at.now.into(),
-            ],
+            ]),
         )
         .await?;
         record(
@@ -131,18 +130,13 @@ impl SqlTransactionRepository {
             "UPDATE transactions SET amount = $1, date = $2, description = $3, \
              merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
              updated_at = $8, category_edited = (category_edited OR $10) WHERE id = $9",
-            [
-                sql.money(after.amount)?,
-                after.date.into(),
-                after.description.clone().into(),
-                after.merchant_name.clone().into(),
-                after.category.as_str().into(),
+            content(&sql, &after)?.into_iter().chain([
                 after.is_recurring.into(),
                 after.is_pending.into(),
                 at.now.into(),
                 id.into(),
                 (after.category != before.category).into(),
-            ],
+            ]),
         )
         .await?;
         record(
@@ -207,6 +201,21 @@ async fn move_balance(
         after.and_then(|t| step(account, t)),
     )?;
     points::apply(sql, account, &steps, at.now).await
+}
+
+/// A transaction's `amount, date, description, merchant_name, category`, in that order: the
+/// columns that every insert and update of one binds together.
+pub(crate) fn content(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    t: &Transaction,
+) -> Result<[Value; 5], RepoError> {
+    Ok([
+        sql.money(t.amount)?,
+        t.date.into(),
+        t.description.clone().into(),
+        t.merchant_name.clone().into(),
+        t.category.as_str().into(),
+    ])
 }
 
 pub(crate) async fn record(
@@ -367,27 +376,13 @@ impl TransactionRepository for SqlTransactionRepository {
         let entries = self
             .db
             .sql()
-            .all(
+            .read_all(
                 "SELECT created_at, action, changes FROM transaction_history \
                  WHERE transaction_id = $1 AND user_id = $2 ORDER BY created_at, id",
                 [id.into(), user_id.into()],
+                rows::history_entry,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                let action = match row.get::<String>("action")?.as_str() {
-                    "created" => HistoryAction::Created,
-                    "updated" => HistoryAction::Updated,
-                    "deleted" => HistoryAction::Deleted,
-                    _ => return Err(rows::corrupt("history action")),
-                };
-                Ok(HistoryEntry {
-                    at: row.get("created_at")?,
-                    action,
-                    changes: row.get("changes")?,
-                })
-            })
-            .collect::<Result<Vec<_>, RepoError>>()?;
+            .await?;
         if entries.is_empty() {
             return Err(RepoError::NotFound);
         }

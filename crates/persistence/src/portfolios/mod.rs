@@ -229,17 +229,15 @@ impl PortfolioRepository for SqlPortfolioRepository {
         self.get(user_id, id).await?;
         self.db
             .sql()
-            .all(
+            .read_all(
                 &format!(
                     "SELECT {ITEM_COLUMNS} FROM portfolio_items WHERE portfolio_id = $1 \
                      ORDER BY created_at, id"
                 ),
                 [id.into()],
+                rows::item,
             )
-            .await?
-            .iter()
-            .map(rows::item)
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip(self, new), err(level = "debug"))]
