@@ -5,7 +5,9 @@ use chrono::NaiveDate;
 use nestegg_domain::Money;
 use nestegg_ports::RepoError;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StatementBuilder, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, FromQueryResult, QueryResult, Statement, StatementBuilder, Value,
+};
 use uuid::Uuid;
 
 use crate::codec::{self, Scale};
@@ -295,12 +297,15 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
         self.run(query.build(&self.backend)).await
     }
 
-    /// The first row of a SeaORM or sea-query statement, if any.
-    pub(crate) async fn opt_built(
+    /// The first row of a SeaORM or sea-query statement as an entity's model, if any.
+    pub(crate) async fn opt_model<M: FromQueryResult>(
         &self,
         query: &impl StatementBuilder,
-    ) -> Result<Option<Row>, RepoError> {
-        self.fetch_opt(query.build(&self.backend)).await
+    ) -> Result<Option<M>, RepoError> {
+        self.fetch_opt(query.build(&self.backend))
+            .await?
+            .map(|row| row.model())
+            .transpose()
     }
 
     /// A money column's value.
