@@ -28,59 +28,6 @@ impl SqlAccountRepository {
     }
 }
 
-// Each write once; the trait methods run them through `Db::retrying`.
-impl SqlAccountRepository {
-    async fn update_once(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        update: AccountUpdate,
-        at: WriteTime,
-    ) -> Result<Account, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        let mut account = sql.locked(&ACCOUNTS, user_id, id).await?;
-        if let Some(name) = update.name {
-            account.name = name.as_str().to_owned();
-        }
-        if let Some(institution) = update.institution_name {
-            account.institution_name = institution;
-        }
-        account.updated_at = at.now;
-        sql.exec(
-            "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",
-            [
-                account.name.clone().into(),
-                account.institution_name.clone().into(),
-                at.now.into(),
-                id.into(),
-            ],
-        )
-        .await?;
-        if let Some(opened_on) = update.opened_on {
-            let first = points::first_entry(&sql, id).await?;
-            ledger::check_opening(opened_on, first, at.today)?;
-            points::move_opening(&sql, &mut account, opened_on, at.now).await?;
-        }
-        if let Some(stated) = update.current_balance {
-            if account.is_manual() {
-                account.account_type.check_balance(stated)?;
-            }
-            let as_of = ledger::check_as_of(
-                update.as_of.unwrap_or(at.today),
-                account.opened_on,
-                at.today,
-            )?;
-            points::reconcile(&sql, &mut account, as_of, stated, at.now).await?;
-        }
-        if let Some(available) = update.available_balance {
-            points::set_available(&sql, &mut account, available, at.today, at.now).await?;
-        }
-        txn.commit().await?;
-        Ok(account)
-    }
-}
-
 #[async_trait]
 impl AccountRepository for SqlAccountRepository {
     #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -164,7 +111,50 @@ impl AccountRepository for SqlAccountRepository {
         at: WriteTime,
     ) -> Result<Account, RepoError> {
         self.db
-            .retrying(|| self.update_once(user_id, id, update.clone(), at))
+            .retrying(|| async {
+                let update = update.clone();
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                let mut account = sql.locked(&ACCOUNTS, user_id, id).await?;
+                if let Some(name) = update.name {
+                    account.name = name.as_str().to_owned();
+                }
+                if let Some(institution) = update.institution_name {
+                    account.institution_name = institution;
+                }
+                account.updated_at = at.now;
+                sql.exec(
+            "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",
+            [
+                account.name.clone().into(),
+                account.institution_name.clone().into(),
+                at.now.into(),
+                id.into(),
+            ],
+        )
+        .await?;
+                if let Some(opened_on) = update.opened_on {
+                    let first = points::first_entry(&sql, id).await?;
+                    ledger::check_opening(opened_on, first, at.today)?;
+                    points::move_opening(&sql, &mut account, opened_on, at.now).await?;
+                }
+                if let Some(stated) = update.current_balance {
+                    if account.is_manual() {
+                        account.account_type.check_balance(stated)?;
+                    }
+                    let as_of = ledger::check_as_of(
+                        update.as_of.unwrap_or(at.today),
+                        account.opened_on,
+                        at.today,
+                    )?;
+                    points::reconcile(&sql, &mut account, as_of, stated, at.now).await?;
+                }
+                if let Some(available) = update.available_balance {
+                    points::set_available(&sql, &mut account, available, at.today, at.now).await?;
+                }
+                txn.commit().await?;
+                Ok(account)
+            })
             .await
     }
 

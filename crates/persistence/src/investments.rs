@@ -30,48 +30,6 @@ impl SqlInvestmentRepository {
     }
 }
 
-// Each write once; the trait methods run them through `Db::retrying`.
-impl SqlInvestmentRepository {
-    async fn put_price_once(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        point: PricePoint,
-        now: DateTime<Utc>,
-    ) -> Result<Investment, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        // Lock order everywhere: portfolios, then the security, then items. A trade takes its
-        // portfolio first too, so the two cannot deadlock, and it reads the price after.
-        sql.lock(
-            Lock::Update,
-            "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
-             portfolio_items WHERE investment_id = $1) ORDER BY id",
-            [id.into()],
-        )
-        .await?;
-        let row = sql
-            .one_locked(
-                Some(Lock::Update),
-                &visible_sql(),
-                [id.into(), user_id.into()],
-            )
-            .await?;
-        let mut security = investment(&row)?;
-        if security.owner != Some(user_id) {
-            // Shared reference data is written by sync and operators only.
-            return Err(RepoError::NotFound);
-        }
-        if record_price(&sql, id, point.price, point.date, security.price_date, now).await? {
-            security.current_price = Some(point.price);
-            security.price_date = Some(point.date);
-            security.updated_at = now;
-        }
-        txn.commit().await?;
-        Ok(security)
-    }
-}
-
 pub(crate) const COLUMNS: &str = "id, owner_user_id, symbol, name, type, exchange, current_price, \
     price_date, market_cap, pe_ratio, dividend_yield, expense_ratio, sector, industry, country, \
     created_at, updated_at";
@@ -301,7 +259,39 @@ impl InvestmentRepository for SqlInvestmentRepository {
         now: DateTime<Utc>,
     ) -> Result<Investment, RepoError> {
         self.db
-            .retrying(|| self.put_price_once(user_id, id, point, now))
+            .retrying(|| async {
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                // Lock order everywhere: portfolios, then the security, then items. A trade takes its
+                // portfolio first too, so the two cannot deadlock, and it reads the price after.
+                sql.lock(
+                    Lock::Update,
+                    "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
+             portfolio_items WHERE investment_id = $1) ORDER BY id",
+                    [id.into()],
+                )
+                .await?;
+                let row = sql
+                    .one_locked(
+                        Some(Lock::Update),
+                        &visible_sql(),
+                        [id.into(), user_id.into()],
+                    )
+                    .await?;
+                let mut security = investment(&row)?;
+                if security.owner != Some(user_id) {
+                    // Shared reference data is written by sync and operators only.
+                    return Err(RepoError::NotFound);
+                }
+                if record_price(&sql, id, point.price, point.date, security.price_date, now).await?
+                {
+                    security.current_price = Some(point.price);
+                    security.price_date = Some(point.date);
+                    security.updated_at = now;
+                }
+                txn.commit().await?;
+                Ok(security)
+            })
             .await
     }
 
