@@ -37,6 +37,41 @@ impl Dialect {
         self.0 == DbBackend::Postgres
     }
 
+    /// `template` with each fragment's `{name}` replaced by its SQL for this backend:
+    /// `{id}` ([`Self::uuid`]), `{ts}`, `{json}`, `{b}` (boolean), `{t}` and `{f}` (true and
+    /// false), `{money}`, `{fine}` and `{pct}` (decimals of [`Scale::Money`], [`Scale::Fine`]
+    /// and [`Scale::Percent`]), `{zero_m}`, `{zero_f}`, `{zero_p}` and `{hundred_p}` (their
+    /// literals), and `{audit}` (the `created_at` and `updated_at` columns most tables end
+    /// with).
+    #[must_use]
+    pub fn sql(self, template: &str) -> String {
+        let ts = self.timestamp();
+        let fragments = [
+            (
+                "{audit}",
+                format!("created_at {ts} NOT NULL,\n    updated_at {ts} NOT NULL"),
+            ),
+            ("{id}", self.uuid().to_owned()),
+            ("{ts}", ts.to_owned()),
+            ("{json}", self.json().to_owned()),
+            ("{b}", self.boolean().to_owned()),
+            ("{t}", self.bool_lit(true).to_owned()),
+            ("{f}", self.bool_lit(false).to_owned()),
+            ("{money}", self.decimal(Scale::Money)),
+            ("{fine}", self.decimal(Scale::Fine)),
+            ("{pct}", self.decimal(Scale::Percent)),
+            ("{zero_m}", self.decimal_lit(Scale::Money, 0)),
+            ("{zero_f}", self.decimal_lit(Scale::Fine, 0)),
+            ("{zero_p}", self.decimal_lit(Scale::Percent, 0)),
+            ("{hundred_p}", self.decimal_lit(Scale::Percent, 100)),
+        ];
+        fragments
+            .iter()
+            .fold(template.to_owned(), |sql, (name, value)| {
+                sql.replace(name, value)
+            })
+    }
+
     /// Column type for ids.
     #[must_use]
     pub fn uuid(self) -> &'static str {

@@ -11,7 +11,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::dialect::{Dialect, Scale};
+use crate::dialect::Dialect;
 use crate::steps::Steps;
 
 #[derive(DeriveMigrationName)]
@@ -23,10 +23,6 @@ const EFFECT: &str =
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let money = d.decimal(Scale::Money);
-        let zero = d.decimal_lit(Scale::Money, 0);
         let f = d.bool_lit(false);
         let created_day = d.day_of("accounts.created_at");
         let opened = d.least(
@@ -39,8 +35,8 @@ impl Steps for Migration {
         let new_id = d.new_uuid();
         let now = d.now();
         let mut sql = vec![
-            format!(
-                "ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero}"
+            d.sql(
+                "ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero_m}",
             ),
             // SQLite cannot add a NOT NULL column without a default nor tighten it later; every
             // row gets its real date below, and the repositories always write it.
@@ -50,17 +46,16 @@ impl Steps for Migration {
                 "ALTER TABLE accounts ADD COLUMN opened_on DATE NOT NULL DEFAULT '1970-01-01'"
                     .to_owned()
             },
-            format!(
+            d.sql(
                 "CREATE TABLE balance_adjustments (
     id {id} NOT NULL PRIMARY KEY,
     account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     date DATE NOT NULL,
     amount {money} NOT NULL,
     balance {money} NOT NULL,
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL,
-    CONSTRAINT ck_balance_adjustments_amount_not_zero CHECK (amount <> {zero})
-)"
+    {audit},
+    CONSTRAINT ck_balance_adjustments_amount_not_zero CHECK (amount <> {zero_m})
+)",
             ),
             "CREATE INDEX idx_balance_adjustments_account_date ON balance_adjustments \
              (account_id, date)"
