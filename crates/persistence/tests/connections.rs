@@ -144,26 +144,29 @@ impl Fixture {
     }
 }
 
-fn checking(balance: &str) -> SyncedAccount {
+/// A USD account as the bank reports it.
+fn synced(id: &str, name: &str, account_type: AccountType, balance: &str) -> SyncedAccount {
     SyncedAccount {
-        plaid_account_id: "acc-checking".into(),
-        name: "Plaid Checking".into(),
-        account_type: AccountType::Checking,
+        plaid_account_id: id.into(),
+        name: name.into(),
+        account_type,
         balance: m(balance),
         available_balance: None,
         currency: CurrencyCode::USD,
     }
 }
 
+fn checking(balance: &str) -> SyncedAccount {
+    synced(
+        "acc-checking",
+        "Plaid Checking",
+        AccountType::Checking,
+        balance,
+    )
+}
+
 fn card(owed: &str) -> SyncedAccount {
-    SyncedAccount {
-        plaid_account_id: "acc-card".into(),
-        name: "Plaid Card".into(),
-        account_type: AccountType::CreditCard,
-        balance: m(owed),
-        available_balance: None,
-        currency: CurrencyCode::USD,
-    }
+    synced("acc-card", "Plaid Card", AccountType::CreditCard, owed)
 }
 
 fn txn(id: &str, account: &str, amount: &str, date: NaiveDate) -> SyncedTransaction {
