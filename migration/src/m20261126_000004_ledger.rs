@@ -32,8 +32,6 @@ impl Steps for Migration {
                  WHERE t.account_id = accounts.id), {created_day})"
             ),
         );
-        let new_id = d.new_uuid();
-        let now = d.now();
         let mut sql = vec![
             d.sql(
                 "ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero_m}",
@@ -82,8 +80,9 @@ impl Steps for Migration {
         sql.push("DELETE FROM balance_snapshots".to_owned());
         // One point per account and date with an entry: the running sum of the opening balance and
         // the posted transactions' effects.
-        sql.push(format!(
-            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+        sql.push(
+            d.sql(
+                "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
              currency, created_at, updated_at) \
              SELECT {new_id}, e.account_id, e.date, \
              SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date), NULL, acc.currency, \
@@ -95,8 +94,10 @@ impl Steps for Migration {
                  SELECT t.account_id, t.date, {EFFECT} AS delta FROM transactions t \
                  JOIN accounts a ON a.id = t.account_id WHERE t.is_pending = {f} \
              ) x GROUP BY x.account_id, x.date) e \
-             JOIN accounts acc ON acc.id = e.account_id"
-        ));
+             JOIN accounts acc ON acc.id = e.account_id",
+            )
+            .replace("{EFFECT}", EFFECT),
+        );
         // The latest point keeps the account's available balance, as the old snapshots did.
         sql.push(
             "UPDATE balance_snapshots SET available_balance = (SELECT a.available_balance \

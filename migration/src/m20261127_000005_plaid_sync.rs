@@ -32,16 +32,12 @@ const NEW_STATUSES: &str =
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let b = d.boolean();
-        let f = d.bool_lit(false);
         let mut sql = vec![
             "ALTER TABLE plaid_connections ADD COLUMN key_id VARCHAR(64)".to_owned(),
-            format!("ALTER TABLE plaid_connections ADD COLUMN lease_holder {id}"),
-            format!("ALTER TABLE plaid_connections ADD COLUMN lease_until {ts}"),
-            format!("ALTER TABLE plaid_connections ADD COLUMN sync_requested_at {ts}"),
-            format!("ALTER TABLE transactions ADD COLUMN category_edited {b} NOT NULL DEFAULT {f}"),
+            d.sql("ALTER TABLE plaid_connections ADD COLUMN lease_holder {id}"),
+            d.sql("ALTER TABLE plaid_connections ADD COLUMN lease_until {ts}"),
+            d.sql("ALTER TABLE plaid_connections ADD COLUMN sync_requested_at {ts}"),
+            d.sql("ALTER TABLE transactions ADD COLUMN category_edited {b} NOT NULL DEFAULT {f}"),
             "ALTER TABLE investments ADD COLUMN plaid_security_id VARCHAR(255)".to_owned(),
             "CREATE UNIQUE INDEX uq_investments_plaid_security_id ON investments \
              (plaid_security_id)"
