@@ -14,7 +14,7 @@ use crate::investments::{COLUMNS as INVESTMENT_COLUMNS, investment};
 use crate::portfolios::rows::{
     ITEM_COLUMNS, PORTFOLIO_COLUMNS, TRADE_COLUMNS, item, portfolio, trade,
 };
-use crate::rows::{self, ACCOUNT_COLUMNS, Row, TRANSACTION_COLUMNS};
+use crate::rows::{self, ACCOUNT_COLUMNS, Row, TRANSACTION_COLUMNS, from_row};
 use crate::sql::page;
 
 /// Exports from the SQL database.
@@ -79,11 +79,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                  FROM balance_snapshots WHERE {of_accounts}"
             ),
             |r| {
-                Ok(ExportRecord::Snapshot {
-                    id: r.get("id")?,
-                    account_id: r.get("account_id")?,
+                Ok(from_row!(r => ExportRecord::Snapshot {
+                    id, account_id,
                     snapshot: rows::snapshot(r)?,
-                })
+                }))
             },
         ),
         ExportSection::Adjustments => (
@@ -98,10 +97,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
              WHERE user_id = $1"
                 .to_owned(),
             |r| {
-                Ok(ExportRecord::FxRate {
-                    id: r.get("id")?,
+                Ok(from_row!(r => ExportRecord::FxRate {
+                    id,
                     rate: rows::fx_rate(r)?,
-                })
+                }))
             },
         ),
         ExportSection::Securities => (
@@ -113,11 +112,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
              IN (SELECT id FROM investments WHERE owner_user_id = $1)"
                 .to_owned(),
             |r| {
-                Ok(ExportRecord::Price {
-                    id: r.get("id")?,
-                    investment_id: r.get("investment_id")?,
+                Ok(from_row!(r => ExportRecord::Price {
+                    id, investment_id,
                     point: rows::price_point(r)?,
-                })
+                }))
             },
         ),
         ExportSection::Portfolios => (
@@ -133,10 +131,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                 "SELECT portfolio_id, {TRADE_COLUMNS} FROM portfolio_trades WHERE {of_portfolios}"
             ),
             |r| {
-                Ok(ExportRecord::Trade {
-                    portfolio_id: r.get("portfolio_id")?,
+                Ok(from_row!(r => ExportRecord::Trade {
+                    portfolio_id,
                     trade: trade(r)?,
-                })
+                }))
             },
         ),
         // The listed columns leave out `access_token` and `sync_cursor`.
@@ -171,12 +169,10 @@ pub fn page_sql(section: ExportSection, after: bool, limit: u32) -> String {
 }
 
 fn history(r: &Row) -> Result<ExportRecord, RepoError> {
-    Ok(ExportRecord::History {
-        id: r.get("id")?,
-        transaction_id: r.get("transaction_id")?,
-        account_id: r.get("account_id")?,
+    Ok(from_row!(r => ExportRecord::History {
+        id, transaction_id, account_id,
         entry: rows::history_entry(r)?,
-    })
+    }))
 }
 
 /// The id every record pages by.

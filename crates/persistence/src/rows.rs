@@ -134,8 +134,8 @@ impl Row {
 /// A struct read from `row`: a bare `field` is `row.get("field")?`, the column of its own
 /// name; `field: value` is taken as written. Fields are read in the order given.
 macro_rules! from_row {
-    ($row:ident => $ty:ident { $($field:ident $(: $value:expr)?),+ $(,)? }) => {
-        $ty { $($field: from_row!(@value $row, $field $(, $value)?)),+ }
+    ($row:ident => $($ty:ident)::+ { $($field:ident $(: $value:expr)?),+ $(,)? }) => {
+        $($ty)::+ { $($field: from_row!(@value $row, $field $(, $value)?)),+ }
     };
     (@value $row:ident, $field:ident) => {
         $row.get(stringify!($field))?
