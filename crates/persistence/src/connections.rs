@@ -675,15 +675,7 @@ impl BatchWriter {
                     ]),
             )
             .await?;
-            record(
-                sql,
-                self.user_id,
-                HistoryAction::Updated,
-                Some(&before),
-                Some(&after),
-                self.at,
-            )
-            .await?;
+            record(sql, self.user_id, Some(&before), Some(&after), self.at).await?;
         }
         let changed = after != before;
         self.stored.insert(
@@ -726,15 +718,7 @@ impl BatchWriter {
             self.owe(&account, Some(&before), None)?;
             sql.exec("DELETE FROM transactions WHERE id = $1", [before.id.into()])
                 .await?;
-            record(
-                sql,
-                self.user_id,
-                HistoryAction::Deleted,
-                Some(&before),
-                None,
-                self.at,
-            )
-            .await?;
+            record(sql, self.user_id, Some(&before), None, self.at).await?;
             count += 1;
         }
         Ok(count)

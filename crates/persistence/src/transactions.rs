@@ -76,16 +76,21 @@ pub(crate) fn content(
     ])
 }
 
+/// Appends a transaction's change, from `before` to `after` (`None`: not there), to its
+/// history.
 pub(crate) async fn record(
     sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
-    action: HistoryAction,
     before: Option<&Transaction>,
     after: Option<&Transaction>,
     at: WriteTime,
 ) -> Result<(), RepoError> {
-    let Some(subject) = after.or(before) else {
-        return Ok(());
+    // What happened follows from what there was before and after.
+    let (action, subject) = match (before, after) {
+        (None, Some(t)) => (HistoryAction::Created, t),
+        (Some(_), Some(t)) => (HistoryAction::Updated, t),
+        (Some(t), None) => (HistoryAction::Deleted, t),
+        (None, None) => return Ok(()),
     };
     let changes = Transaction::diff(before, after);
     sql.exec(
@@ -168,15 +173,7 @@ impl TransactionRepository for SqlTransactionRepository {
                     ]),
                 )
                 .await?;
-                record(
-                    &sql,
-                    new.user_id,
-                    HistoryAction::Created,
-                    None,
-                    Some(&created),
-                    at,
-                )
-                .await?;
+                record(&sql, new.user_id, None, Some(&created), at).await?;
                 txn.commit().await?;
                 Ok(created)
             })
@@ -318,15 +315,7 @@ impl TransactionRepository for SqlTransactionRepository {
                     ]),
                 )
                 .await?;
-                record(
-                    &sql,
-                    user_id,
-                    HistoryAction::Updated,
-                    Some(&before),
-                    Some(&after),
-                    at,
-                )
-                .await?;
+                record(&sql, user_id, Some(&before), Some(&after), at).await?;
                 txn.commit().await?;
                 Ok(after)
             })
@@ -344,15 +333,7 @@ impl TransactionRepository for SqlTransactionRepository {
                 move_balance(&sql, &mut account, Some(&before), None, at).await?;
                 sql.exec("DELETE FROM transactions WHERE id = $1", [id.into()])
                     .await?;
-                record(
-                    &sql,
-                    user_id,
-                    HistoryAction::Deleted,
-                    Some(&before),
-                    None,
-                    at,
-                )
-                .await?;
+                record(&sql, user_id, Some(&before), None, at).await?;
                 txn.commit().await
             })
             .await
