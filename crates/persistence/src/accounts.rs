@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
+use crate::replace_if_some;
 use crate::rows::{self, ACCOUNTS};
 
 /// Accounts and their snapshots in the SQL database.
@@ -116,12 +117,9 @@ impl AccountRepository for SqlAccountRepository {
                 let txn = self.db.begin_write().await?;
                 let sql = txn.sql();
                 let mut account = sql.locked(&ACCOUNTS, user_id, id).await?;
-                if let Some(name) = update.name {
-                    account.name = name.as_str().to_owned();
-                }
-                if let Some(institution) = update.institution_name {
-                    account.institution_name = institution;
-                }
+                let name = update.name.map(|n| n.as_str().to_owned());
+                replace_if_some(&mut account.name, name);
+                replace_if_some(&mut account.institution_name, update.institution_name);
                 account.updated_at = at.now;
                 sql.exec(
             "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",

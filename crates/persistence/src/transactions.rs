@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
+use crate::replace_if_some;
 use crate::rows::{self, ACCOUNTS, TRANSACTION_COLUMNS, TRANSACTIONS};
 use crate::sql::{Sql, keyset, page};
 
@@ -275,27 +276,13 @@ impl TransactionRepository for SqlTransactionRepository {
                 let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
                 let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
                 let mut after = before.clone();
-                if let Some(d) = update.description {
-                    after.description = d;
-                }
-                if let Some(m) = update.merchant_name {
-                    after.merchant_name = m;
-                }
-                if let Some(c) = update.category {
-                    after.category = c;
-                }
-                if let Some(r) = update.is_recurring {
-                    after.is_recurring = r;
-                }
-                if let Some(a) = update.amount {
-                    after.amount = a.money();
-                }
-                if let Some(d) = update.date {
-                    after.date = d;
-                }
-                if let Some(p) = update.is_pending {
-                    after.is_pending = p;
-                }
+                replace_if_some(&mut after.description, update.description);
+                replace_if_some(&mut after.merchant_name, update.merchant_name);
+                replace_if_some(&mut after.category, update.category);
+                replace_if_some(&mut after.is_recurring, update.is_recurring);
+                replace_if_some(&mut after.amount, update.amount.map(|a| a.money()));
+                replace_if_some(&mut after.date, update.date);
+                replace_if_some(&mut after.is_pending, update.is_pending);
                 if after == before {
                     return Ok(before);
                 }

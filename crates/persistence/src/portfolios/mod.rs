@@ -20,6 +20,7 @@ pub(crate) use items::{refresh_total, write_item};
 use rows::{ITEM_COLUMNS, PORTFOLIOS, targets_json};
 
 use crate::db::{Db, WriteTxn};
+use crate::replace_if_some;
 use crate::sql::{Lock, Sql};
 
 /// Portfolios in the SQL database.
@@ -170,15 +171,9 @@ impl PortfolioRepository for SqlPortfolioRepository {
         let sql = txn.sql();
         lock_user(&sql, user_id).await?;
         let mut p = sql.locked(&PORTFOLIOS, user_id, id).await?;
-        if let Some(name) = update.name {
-            p.name = name;
-        }
-        if let Some(description) = update.description {
-            p.description = description;
-        }
-        if let Some(targets) = update.target_allocation {
-            p.target_allocation = targets;
-        }
+        replace_if_some(&mut p.name, update.name);
+        replace_if_some(&mut p.description, update.description);
+        replace_if_some(&mut p.target_allocation, update.target_allocation);
         if update.make_default && !p.is_default {
             clear_default(&sql, user_id, now).await?;
             p.is_default = true;
