@@ -20,8 +20,8 @@ use nestegg_persistence::{
     SqlAccountRepository, SqlReportRepository, SqlTransactionRepository, both_backends,
 };
 use nestegg_ports::{
-    AccountRepository, AccountUpdate, NewAccount, NewTransaction, RepoError, ReportRepository,
-    TransactionRepository, TransactionUpdate,
+    Account, AccountRepository, AccountUpdate, NewAccount, NewTransaction, RepoError,
+    ReportRepository, TransactionRepository, TransactionUpdate,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -164,20 +164,16 @@ impl Repos {
             .map_or(Money::ZERO, |s| s.balance)
     }
 
+    async fn account(&self, id: Uuid) -> Account {
+        self.accounts.get(self.user, id).await.unwrap()
+    }
+
     async fn current(&self, account: Uuid) -> Money {
-        self.accounts
-            .get(self.user, account)
-            .await
-            .unwrap()
-            .current_balance
+        self.account(account).await.current_balance
     }
 
     async fn opened_on(&self, account: Uuid) -> NaiveDate {
-        self.accounts
-            .get(self.user, account)
-            .await
-            .unwrap()
-            .opened_on
+        self.account(account).await.opened_on
     }
 
     /// Every day from `from` to `to` reads `expected` both ways.
