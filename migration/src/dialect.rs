@@ -32,33 +32,59 @@ impl Scale {
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect(pub DbBackend);
 
+/// The fragments whose SQL depends on the backend only: `{name}`, then its PostgreSQL and its
+/// SQLite text.
+const BY_BACKEND: &[(&str, &str, &str)] = &[
+    // An id: a 16-byte BLOB on SQLite.
+    ("{id}", "UUID", "BLOB"),
+    // A UTC timestamp: RFC 3339 text on SQLite.
+    ("{ts}", "TIMESTAMPTZ", "TEXT"),
+    ("{json}", "JSONB", "TEXT"),
+    ("{b}", "BOOLEAN", "INTEGER"),
+    // A new random id, and the current time as a timestamp column stores it.
+    ("{new_id}", "gen_random_uuid()", "randomblob(16)"),
+    ("{now}", "now()", "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"),
+];
+
 impl Dialect {
     fn pg(self) -> bool {
         self.0 == DbBackend::Postgres
     }
 
-    /// Column type for ids.
+    /// `template` with each fragment's `{name}` replaced by its SQL for this backend: those of
+    /// `BY_BACKEND` (`{id}`, `{ts}`, `{json}`, `{b}`, `{new_id}`, `{now}`), `{t}` and `{f}`
+    /// (true and false), `{money}`, `{fine}` and `{pct}` (decimals of [`Scale::Money`],
+    /// [`Scale::Fine`] and [`Scale::Percent`]), `{zero_m}`, `{zero_f}`, `{zero_p}` and
+    /// `{hundred_p}` (their literals), and `{audit}` (the `created_at` and `updated_at` columns
+    /// most tables end with).
     #[must_use]
-    pub fn uuid(self) -> &'static str {
-        if self.pg() { "UUID" } else { "BLOB" }
-    }
-
-    /// Column type for UTC timestamps.
-    #[must_use]
-    pub fn timestamp(self) -> &'static str {
-        if self.pg() { "TIMESTAMPTZ" } else { "TEXT" }
-    }
-
-    /// Column type for JSON documents.
-    #[must_use]
-    pub fn json(self) -> &'static str {
-        if self.pg() { "JSONB" } else { "TEXT" }
-    }
-
-    /// Column type for booleans.
-    #[must_use]
-    pub fn boolean(self) -> &'static str {
-        if self.pg() { "BOOLEAN" } else { "INTEGER" }
+    pub fn sql(self, template: &str) -> String {
+        // `{audit}` comes first: its text holds `{ts}`, filled in after it.
+        let mut fragments = vec![
+            (
+                "{audit}",
+                "created_at {ts} NOT NULL,\n    updated_at {ts} NOT NULL".to_owned(),
+            ),
+            ("{t}", self.bool_lit(true).to_owned()),
+            ("{f}", self.bool_lit(false).to_owned()),
+            ("{money}", self.decimal(Scale::Money)),
+            ("{fine}", self.decimal(Scale::Fine)),
+            ("{pct}", self.decimal(Scale::Percent)),
+            ("{zero_m}", self.decimal_lit(Scale::Money, 0)),
+            ("{zero_f}", self.decimal_lit(Scale::Fine, 0)),
+            ("{zero_p}", self.decimal_lit(Scale::Percent, 0)),
+            ("{hundred_p}", self.decimal_lit(Scale::Percent, 100)),
+        ];
+        fragments.extend(
+            BY_BACKEND
+                .iter()
+                .map(|&(name, pg, sqlite)| (name, if self.pg() { pg } else { sqlite }.to_owned())),
+        );
+        fragments
+            .iter()
+            .fold(template.to_owned(), |sql, (name, value)| {
+                sql.replace(name, value)
+            })
     }
 
     /// Literal true / false.
@@ -89,26 +115,6 @@ impl Dialect {
             whole.to_string()
         } else {
             (i128::from(whole) * 10i128.pow(scale.places())).to_string()
-        }
-    }
-
-    /// A new random id, in SQL.
-    #[must_use]
-    pub fn new_uuid(self) -> &'static str {
-        if self.pg() {
-            "gen_random_uuid()"
-        } else {
-            "randomblob(16)"
-        }
-    }
-
-    /// The current time as a timestamp column stores it, in SQL.
-    #[must_use]
-    pub fn now(self) -> &'static str {
-        if self.pg() {
-            "now()"
-        } else {
-            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
         }
     }
 

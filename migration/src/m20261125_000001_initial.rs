@@ -9,7 +9,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::dialect::{Dialect, Scale};
+use crate::dialect::Dialect;
 use crate::steps::{Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
@@ -22,6 +22,14 @@ const CATEGORIES: &str = "'food_and_drink','shopping','transportation','travel',
     'government_services','transfer','payment','income','investment','other'";
 const INVESTMENT_TYPES: &str = "'stock','bond','etf','mutual_fund','option','future','crypto',\
     'commodity','real_estate','other'";
+
+/// [`Dialect::sql`] of `template`, with the lists of allowed values filled in too.
+fn sql(d: Dialect, template: &str) -> String {
+    d.sql(template)
+        .replace("{ACCOUNT_TYPES}", ACCOUNT_TYPES)
+        .replace("{CATEGORIES}", CATEGORIES)
+        .replace("{INVESTMENT_TYPES}", INVESTMENT_TYPES)
+}
 
 /// Tables in creation order; `down` drops them in reverse.
 const TABLES: &[&str] = &[
@@ -39,22 +47,9 @@ const TABLES: &[&str] = &[
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let json = d.json();
-        let b = d.boolean();
-        let t = d.bool_lit(true);
-        let f = d.bool_lit(false);
-        let money = d.decimal(Scale::Money);
-        let fine = d.decimal(Scale::Fine);
-        let pct = d.decimal(Scale::Percent);
-        let zero_m = d.decimal_lit(Scale::Money, 0);
-        let zero_f = d.decimal_lit(Scale::Fine, 0);
-        let zero_p = d.decimal_lit(Scale::Percent, 0);
-        let hundred_p = d.decimal_lit(Scale::Percent, 100);
-        let audit = format!("created_at {ts} NOT NULL,\n    updated_at {ts} NOT NULL");
         vec![
-        format!(
+        sql(
+            d,
             "CREATE TABLE users (
     id {id} NOT NULL PRIMARY KEY,
     email VARCHAR(254) NOT NULL,
@@ -68,7 +63,8 @@ impl Steps for Migration {
     CONSTRAINT uq_users_username UNIQUE (username)
 )"
         ),
-        format!(
+        sql(
+            d,
             "CREATE TABLE refresh_tokens (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -83,7 +79,8 @@ impl Steps for Migration {
         ),
         "CREATE INDEX idx_refresh_tokens_user_id ON refresh_tokens (user_id)".into(),
         "CREATE INDEX idx_refresh_tokens_family_id ON refresh_tokens (family_id)".into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE plaid_connections (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -103,7 +100,8 @@ impl Steps for Migration {
 )"
         ),
         "CREATE INDEX idx_plaid_connections_user_id ON plaid_connections (user_id)".into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE accounts (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -126,7 +124,8 @@ impl Steps for Migration {
         "CREATE INDEX idx_accounts_user_id ON accounts (user_id)".into(),
         "CREATE INDEX idx_accounts_plaid_account_id ON accounts (plaid_account_id)".into(),
         "CREATE INDEX idx_accounts_connection_id ON accounts (connection_id)".into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE transactions (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -156,7 +155,8 @@ impl Steps for Migration {
         "CREATE INDEX idx_transactions_date ON transactions (date)".into(),
         "CREATE INDEX idx_transactions_plaid_transaction_id ON transactions (plaid_transaction_id)"
             .into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE transaction_history (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -173,7 +173,8 @@ impl Steps for Migration {
              ON transaction_history (transaction_id, created_at)"
             .into(),
         "CREATE INDEX idx_transaction_history_user_id ON transaction_history (user_id)".into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE balance_snapshots (
     id {id} NOT NULL PRIMARY KEY,
     account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
@@ -187,7 +188,8 @@ impl Steps for Migration {
         ),
         "CREATE INDEX idx_balance_snapshots_account_id ON balance_snapshots (account_id)".into(),
         "CREATE INDEX idx_balance_snapshots_date ON balance_snapshots (date)".into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE investments (
     id {id} NOT NULL PRIMARY KEY,
     owner_user_id {id} REFERENCES users (id) ON DELETE CASCADE,
@@ -215,7 +217,8 @@ impl Steps for Migration {
         ),
         "CREATE INDEX idx_investments_symbol ON investments (symbol)".into(),
         "CREATE INDEX idx_investments_owner_user_id ON investments (owner_user_id)".into(),
-        format!(
+        sql(
+            d,
             "CREATE TABLE portfolios (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -230,11 +233,13 @@ impl Steps for Migration {
         ),
         "CREATE INDEX idx_portfolios_user_id ON portfolios (user_id)".into(),
         // At most one default portfolio per user, enforced by the database.
-        format!(
+        sql(
+            d,
             "CREATE UNIQUE INDEX uq_portfolios_one_default_per_user \
                  ON portfolios (user_id) WHERE is_default = {t}"
         ),
-        format!(
+        sql(
+            d,
             "CREATE TABLE portfolio_items (
     id {id} NOT NULL PRIMARY KEY,
     portfolio_id {id} NOT NULL REFERENCES portfolios (id) ON DELETE CASCADE,

@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::dialect::{Dialect, Scale};
+use crate::dialect::Dialect;
 use crate::steps::{Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
@@ -14,11 +14,7 @@ pub struct Migration;
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let fine = d.decimal(Scale::Fine);
-        let zero = d.decimal_lit(Scale::Fine, 0);
-        vec![format!(
+        vec![d.sql(
             "CREATE TABLE fx_rates (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -26,11 +22,10 @@ impl Steps for Migration {
     base_currency VARCHAR(3) NOT NULL,
     rate {fine} NOT NULL,
     date DATE NOT NULL,
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL,
+    {audit},
     CONSTRAINT uq_fx_rates_user_currency_base_date UNIQUE (user_id, currency, base_currency, date),
-    CONSTRAINT ck_fx_rates_rate_positive CHECK (rate > {zero})
-)"
+    CONSTRAINT ck_fx_rates_rate_positive CHECK (rate > {zero_f})
+)",
         )]
     }
 

@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::dialect::{Dialect, Scale};
+use crate::dialect::Dialect;
 use crate::steps::{Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
@@ -14,26 +14,19 @@ pub struct Migration;
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let money = d.decimal(Scale::Money);
-        let fine = d.decimal(Scale::Fine);
-        let zero_f = d.decimal_lit(Scale::Fine, 0);
-        let zero_m = d.decimal_lit(Scale::Money, 0);
         vec![
-        format!(
+        d.sql(
             "CREATE TABLE investment_prices (
     id {id} NOT NULL PRIMARY KEY,
     investment_id {id} NOT NULL REFERENCES investments (id) ON DELETE CASCADE,
     date DATE NOT NULL,
     price {fine} NOT NULL,
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL,
+    {audit},
     CONSTRAINT uq_investment_prices_investment_date UNIQUE (investment_id, date),
     CONSTRAINT ck_investment_prices_price_positive CHECK (price > {zero_f})
 )"
         ),
-        format!(
+        d.sql(
             "CREATE TABLE portfolio_trades (
     id {id} NOT NULL PRIMARY KEY,
     portfolio_id {id} NOT NULL REFERENCES portfolios (id) ON DELETE CASCADE,
@@ -44,8 +37,7 @@ impl Steps for Migration {
     fee {money} NOT NULL DEFAULT {zero_m},
     date DATE NOT NULL,
     realized_gain {money},
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL,
+    {audit},
     CONSTRAINT ck_portfolio_trades_side CHECK (side IN ('buy','sell')),
     CONSTRAINT ck_portfolio_trades_quantity_positive CHECK (quantity > {zero_f}),
     CONSTRAINT ck_portfolio_trades_price_positive CHECK (price > {zero_f}),

@@ -11,7 +11,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::dialect::{Dialect, Scale};
+use crate::dialect::Dialect;
 use crate::steps::Steps;
 
 #[derive(DeriveMigrationName)]
@@ -23,10 +23,6 @@ const EFFECT: &str =
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let money = d.decimal(Scale::Money);
-        let zero = d.decimal_lit(Scale::Money, 0);
         let f = d.bool_lit(false);
         let created_day = d.day_of("accounts.created_at");
         let opened = d.least(
@@ -36,11 +32,9 @@ impl Steps for Migration {
                  WHERE t.account_id = accounts.id), {created_day})"
             ),
         );
-        let new_id = d.new_uuid();
-        let now = d.now();
         let mut sql = vec![
-            format!(
-                "ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero}"
+            d.sql(
+                "ALTER TABLE accounts ADD COLUMN opening_balance {money} NOT NULL DEFAULT {zero_m}",
             ),
             // SQLite cannot add a NOT NULL column without a default nor tighten it later; every
             // row gets its real date below, and the repositories always write it.
@@ -50,17 +44,16 @@ impl Steps for Migration {
                 "ALTER TABLE accounts ADD COLUMN opened_on DATE NOT NULL DEFAULT '1970-01-01'"
                     .to_owned()
             },
-            format!(
+            d.sql(
                 "CREATE TABLE balance_adjustments (
     id {id} NOT NULL PRIMARY KEY,
     account_id {id} NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     date DATE NOT NULL,
     amount {money} NOT NULL,
     balance {money} NOT NULL,
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL,
-    CONSTRAINT ck_balance_adjustments_amount_not_zero CHECK (amount <> {zero})
-)"
+    {audit},
+    CONSTRAINT ck_balance_adjustments_amount_not_zero CHECK (amount <> {zero_m})
+)",
             ),
             "CREATE INDEX idx_balance_adjustments_account_date ON balance_adjustments \
              (account_id, date)"
@@ -87,8 +80,9 @@ impl Steps for Migration {
         sql.push("DELETE FROM balance_snapshots".to_owned());
         // One point per account and date with an entry: the running sum of the opening balance and
         // the posted transactions' effects.
-        sql.push(format!(
-            "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
+        sql.push(
+            d.sql(
+                "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
              currency, created_at, updated_at) \
              SELECT {new_id}, e.account_id, e.date, \
              SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date), NULL, acc.currency, \
@@ -100,8 +94,10 @@ impl Steps for Migration {
                  SELECT t.account_id, t.date, {EFFECT} AS delta FROM transactions t \
                  JOIN accounts a ON a.id = t.account_id WHERE t.is_pending = {f} \
              ) x GROUP BY x.account_id, x.date) e \
-             JOIN accounts acc ON acc.id = e.account_id"
-        ));
+             JOIN accounts acc ON acc.id = e.account_id",
+            )
+            .replace("{EFFECT}", EFFECT),
+        );
         // The latest point keeps the account's available balance, as the old snapshots did.
         sql.push(
             "UPDATE balance_snapshots SET available_balance = (SELECT a.available_balance \

@@ -17,35 +17,27 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::dialect::{Dialect, Scale};
+use crate::dialect::Dialect;
 use crate::steps::Steps;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const OLD_BALANCE_RULE: &str = "CHECK (current_balance >= {zero} OR type = 'credit_card')";
-const NEW_BALANCE_RULE: &str = "CHECK (current_balance >= {zero} OR type IN ('credit_card', 'checking') \
+const OLD_BALANCE_RULE: &str = "CHECK (current_balance >= {zero_m} OR type = 'credit_card')";
+const NEW_BALANCE_RULE: &str = "CHECK (current_balance >= {zero_m} OR type IN ('credit_card', 'checking') \
      OR plaid_account_id IS NOT NULL)";
 const OLD_STATUSES: &str = "CHECK (sync_status IN ('pending','syncing','synced','error'))";
 const NEW_STATUSES: &str =
     "CHECK (sync_status IN ('pending','syncing','ok','error','login_required'))";
 
-fn rule(template: &str, d: Dialect) -> String {
-    template.replace("{zero}", &d.decimal_lit(Scale::Money, 0))
-}
-
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
-        let b = d.boolean();
-        let f = d.bool_lit(false);
         let mut sql = vec![
             "ALTER TABLE plaid_connections ADD COLUMN key_id VARCHAR(64)".to_owned(),
-            format!("ALTER TABLE plaid_connections ADD COLUMN lease_holder {id}"),
-            format!("ALTER TABLE plaid_connections ADD COLUMN lease_until {ts}"),
-            format!("ALTER TABLE plaid_connections ADD COLUMN sync_requested_at {ts}"),
-            format!("ALTER TABLE transactions ADD COLUMN category_edited {b} NOT NULL DEFAULT {f}"),
+            d.sql("ALTER TABLE plaid_connections ADD COLUMN lease_holder {id}"),
+            d.sql("ALTER TABLE plaid_connections ADD COLUMN lease_until {ts}"),
+            d.sql("ALTER TABLE plaid_connections ADD COLUMN sync_requested_at {ts}"),
+            d.sql("ALTER TABLE transactions ADD COLUMN category_edited {b} NOT NULL DEFAULT {f}"),
             "ALTER TABLE investments ADD COLUMN plaid_security_id VARCHAR(255)".to_owned(),
             "CREATE UNIQUE INDEX uq_investments_plaid_security_id ON investments \
              (plaid_security_id)"
@@ -56,7 +48,7 @@ impl Steps for Migration {
                 "ALTER TABLE accounts DROP CONSTRAINT ck_accounts_balance_not_negative".to_owned(),
                 format!(
                     "ALTER TABLE accounts ADD CONSTRAINT ck_accounts_balance_not_negative {}",
-                    rule(NEW_BALANCE_RULE, d)
+                    d.sql(NEW_BALANCE_RULE)
                 ),
                 "ALTER TABLE plaid_connections DROP CONSTRAINT ck_plaid_connections_sync_status"
                     .to_owned(),
@@ -92,7 +84,7 @@ impl Steps for Migration {
                 format!(
                     "ALTER TABLE accounts ADD CONSTRAINT ck_accounts_balance_not_negative {} \
                      NOT VALID",
-                    rule(OLD_BALANCE_RULE, d)
+                    d.sql(OLD_BALANCE_RULE)
                 ),
                 "ALTER TABLE plaid_connections DROP CONSTRAINT ck_plaid_connections_sync_status"
                     .to_owned(),
@@ -115,11 +107,7 @@ impl Steps for Migration {
     fn sqlite_rewrites() -> Vec<(&'static str, String, String)> {
         let d = Dialect(DbBackend::Sqlite);
         vec![
-            (
-                "accounts",
-                rule(OLD_BALANCE_RULE, d),
-                rule(NEW_BALANCE_RULE, d),
-            ),
+            ("accounts", d.sql(OLD_BALANCE_RULE), d.sql(NEW_BALANCE_RULE)),
             (
                 "plaid_connections",
                 OLD_STATUSES.to_owned(),

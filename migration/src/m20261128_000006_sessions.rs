@@ -18,18 +18,15 @@ pub struct Migration;
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let id = d.uuid();
-        let ts = d.timestamp();
         vec![
-            format!(
+            d.sql(
                 "CREATE TABLE sessions (
     id {id} NOT NULL PRIMARY KEY,
     user_id {id} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     expires_at {ts} NOT NULL,
     revoked_at {ts},
-    created_at {ts} NOT NULL,
-    updated_at {ts} NOT NULL
-)"
+    {audit}
+)",
             ),
             "CREATE INDEX idx_sessions_user_id ON sessions (user_id)".to_owned(),
             "INSERT INTO sessions (id, user_id, expires_at, revoked_at, created_at, updated_at)

@@ -21,7 +21,6 @@ pub struct Migration;
 
 impl Steps for Migration {
     fn up(d: Dialect) -> Vec<String> {
-        let ts = d.timestamp();
         vec![
             "CREATE TABLE cache_versions (
     scope VARCHAR(100) NOT NULL PRIMARY KEY,
@@ -29,7 +28,7 @@ impl Steps for Migration {
     CONSTRAINT ck_cache_versions_version CHECK (version >= 0)
 )"
             .to_owned(),
-            format!(
+            d.sql(
                 "CREATE TABLE login_throttle (
     key VARCHAR(300) NOT NULL PRIMARY KEY,
     window_ends {ts} NOT NULL,
@@ -37,7 +36,7 @@ impl Steps for Migration {
     pending INTEGER NOT NULL,
     pending_until {ts} NOT NULL,
     CONSTRAINT ck_login_throttle_counts CHECK (failures >= 0 AND pending >= 0)
-)"
+)",
             ),
             "CREATE INDEX idx_login_throttle_window_ends ON login_throttle (window_ends)"
                 .to_owned(),

@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
-use crate::rows::ACCOUNTS;
+use crate::replace_if_some;
+use crate::rows::{self, ACCOUNTS};
 
 /// Accounts and their snapshots in the SQL database.
 #[derive(Debug, Clone)]
@@ -25,59 +26,6 @@ impl SqlAccountRepository {
     #[must_use]
     pub fn new(db: Db) -> Self {
         Self { db }
-    }
-}
-
-// Each write once; the trait methods run them through `Db::retrying`.
-impl SqlAccountRepository {
-    async fn update_once(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        update: AccountUpdate,
-        at: WriteTime,
-    ) -> Result<Account, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        let mut account = sql.locked(&ACCOUNTS, user_id, id).await?;
-        if let Some(name) = update.name {
-            account.name = name.as_str().to_owned();
-        }
-        if let Some(institution) = update.institution_name {
-            account.institution_name = institution;
-        }
-        account.updated_at = at.now;
-        sql.exec(
-            "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",
-            [
-                account.name.clone().into(),
-                account.institution_name.clone().into(),
-                at.now.into(),
-                id.into(),
-            ],
-        )
-        .await?;
-        if let Some(opened_on) = update.opened_on {
-            let first = points::first_entry(&sql, id).await?;
-            ledger::check_opening(opened_on, first, at.today)?;
-            points::move_opening(&sql, &mut account, opened_on, at.now).await?;
-        }
-        if let Some(stated) = update.current_balance {
-            if account.is_manual() {
-                account.account_type.check_balance(stated)?;
-            }
-            let as_of = ledger::check_as_of(
-                update.as_of.unwrap_or(at.today),
-                account.opened_on,
-                at.today,
-            )?;
-            points::reconcile(&sql, &mut account, as_of, stated, at.now).await?;
-        }
-        if let Some(available) = update.available_balance {
-            points::set_available(&sql, &mut account, available, at.today, at.now).await?;
-        }
-        txn.commit().await?;
-        Ok(account)
     }
 }
 
@@ -164,7 +112,47 @@ impl AccountRepository for SqlAccountRepository {
         at: WriteTime,
     ) -> Result<Account, RepoError> {
         self.db
-            .retrying(|| self.update_once(user_id, id, update.clone(), at))
+            .retrying(|| async {
+                let update = update.clone();
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                let mut account = sql.locked(&ACCOUNTS, user_id, id).await?;
+                let name = update.name.map(|n| n.as_str().to_owned());
+                replace_if_some(&mut account.name, name);
+                replace_if_some(&mut account.institution_name, update.institution_name);
+                account.updated_at = at.now;
+                sql.exec(
+            "UPDATE accounts SET name = $1, institution_name = $2, updated_at = $3 WHERE id = $4",
+            [
+                account.name.clone().into(),
+                account.institution_name.clone().into(),
+                at.now.into(),
+                id.into(),
+            ],
+        )
+        .await?;
+                if let Some(opened_on) = update.opened_on {
+                    let first = points::first_entry(&sql, id).await?;
+                    ledger::check_opening(opened_on, first, at.today)?;
+                    points::move_opening(&sql, &mut account, opened_on, at.now).await?;
+                }
+                if let Some(stated) = update.current_balance {
+                    if account.is_manual() {
+                        account.account_type.check_balance(stated)?;
+                    }
+                    let as_of = ledger::check_as_of(
+                        update.as_of.unwrap_or(at.today),
+                        account.opened_on,
+                        at.today,
+                    )?;
+                    points::reconcile(&sql, &mut account, as_of, stated, at.now).await?;
+                }
+                if let Some(available) = update.available_balance {
+                    points::set_available(&sql, &mut account, available, at.today, at.now).await?;
+                }
+                txn.commit().await?;
+                Ok(account)
+            })
             .await
     }
 
@@ -192,24 +180,13 @@ impl AccountRepository for SqlAccountRepository {
         self.get(user_id, id).await?;
         self.db
             .sql()
-            .all(
+            .read_all(
                 "SELECT id, account_id, date, amount, balance, created_at \
                  FROM balance_adjustments WHERE account_id = $1 ORDER BY date, created_at, id",
                 [id.into()],
+                rows::adjustment,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(Adjustment {
-                    id: row.get("id")?,
-                    account_id: row.get("account_id")?,
-                    date: row.get("date")?,
-                    amount: row.money("amount")?,
-                    balance: row.money("balance")?,
-                    created_at: row.get("created_at")?,
-                })
-            })
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -229,17 +206,8 @@ impl AccountRepository for SqlAccountRepository {
                 id,
                 from,
                 to,
+                rows::snapshot,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(Snapshot {
-                    date: row.get("date")?,
-                    balance: row.money("balance")?,
-                    available_balance: row.money_opt("available_balance")?,
-                    currency: row.currency("currency")?,
-                })
-            })
-            .collect()
+            .await
     }
 }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use tables::{Column, Kind, NOT_COPIED, TABLES, Table};
 
-use crate::db::Db;
+use crate::db::{Db, ReadTxn};
 use crate::sql::Sql;
 use cell::{Cell, row_text};
 use file::{End, Header, Reader, TableEnd, TableStart, Tally, VERSION};
@@ -209,27 +209,38 @@ fn known_migrations() -> Vec<String> {
         .collect()
 }
 
+/// A read snapshot of `db`: one consistent view for all that is read in it.
+async fn snapshot(db: &Db) -> Result<ReadTxn, BackupError> {
+    db.begin_read()
+        .await
+        .map_err(failed("opening a read snapshot"))
+}
+
 /// The migrations applied to a database, in order; none when it has no migrations table.
 async fn applied_migrations<C: ConnectionTrait>(
     sql: &Sql<'_, C>,
-) -> Result<Vec<String>, RepoError> {
-    let exists = match sql.backend() {
-        DbBackend::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
-        }
-        _ => {
-            "SELECT table_name FROM information_schema.tables \
+) -> Result<Vec<String>, BackupError> {
+    let read = async {
+        let exists = match sql.backend() {
+            DbBackend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
+            }
+            _ => {
+                "SELECT table_name FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = 'seaql_migrations'"
+            }
+        };
+        if sql.opt(exists, []).await?.is_none() {
+            return Ok(Vec::new());
         }
+        sql.read_all(
+            "SELECT version FROM seaql_migrations ORDER BY version",
+            [],
+            |r| r.get::<String>("version"),
+        )
+        .await
     };
-    if sql.opt(exists, []).await?.is_none() {
-        return Ok(Vec::new());
-    }
-    sql.all("SELECT version FROM seaql_migrations ORDER BY version", [])
-        .await?
-        .iter()
-        .map(|r| r.get::<String>("version"))
-        .collect()
+    read.await.map_err(failed("reading the applied migrations"))
 }
 
 /// Reads every row of `table` in id order, a page at a time, handing each row's canonical
@@ -298,14 +309,9 @@ fn json_line(value: &impl serde::Serialize) -> Result<String, BackupError> {
 /// [`BackupError::SourceMigrations`] when the database is not at this nestegg's migrations;
 /// database and write failures.
 pub async fn backup(db: &Db, out: &mut impl Write) -> Result<Summary, BackupError> {
-    let txn = db
-        .begin_read()
-        .await
-        .map_err(failed("opening a read snapshot"))?;
+    let txn = snapshot(db).await?;
     let sql = txn.sql();
-    let applied = applied_migrations(&sql)
-        .await
-        .map_err(failed("reading the applied migrations"))?;
+    let applied = applied_migrations(&sql).await?;
     let known = known_migrations();
     if applied != known {
         return Err(BackupError::SourceMigrations { applied, known });
@@ -386,14 +392,9 @@ fn backend_of(header: &Header) -> &'static str {
 /// # Errors
 /// Database failures.
 pub async fn summarize(db: &Db) -> Result<Summary, BackupError> {
-    let txn = db
-        .begin_read()
-        .await
-        .map_err(failed("opening a read snapshot"))?;
+    let txn = snapshot(db).await?;
     let sql = txn.sql();
-    let migrations = applied_migrations(&sql)
-        .await
-        .map_err(failed("reading the applied migrations"))?;
+    let migrations = applied_migrations(&sql).await?;
     let mut tables = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         tables.push(scan(&sql, table, |_| Ok(())).await?);
@@ -422,9 +423,7 @@ pub async fn summarize(db: &Db) -> Result<Summary, BackupError> {
 pub async fn restore(db: &Db, input: impl BufRead, replace: bool) -> Result<Summary, BackupError> {
     let mut reader = Reader::new(input);
     let header = reader.header()?;
-    let applied = applied_migrations(&db.sql())
-        .await
-        .map_err(failed("reading the applied migrations"))?;
+    let applied = applied_migrations(&db.sql()).await?;
     if applied.is_empty() {
         let known = known_migrations();
         if header.migrations != known {

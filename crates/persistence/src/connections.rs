@@ -17,9 +17,9 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
-use crate::rows::{self, ACCOUNT_COLUMNS, Owned, Row, TRANSACTION_COLUMNS};
+use crate::rows::{self, ACCOUNT_COLUMNS, Owned, Row, TRANSACTION_COLUMNS, from_row};
 use crate::sql::{Lock, Sql};
-use crate::transactions::record;
+use crate::transactions::{content, record};
 
 pub(crate) const CONNECTION_COLUMNS: &str = "id, user_id, plaid_item_id, institution_id, \
     institution_name, is_active, sync_status, last_sync_at, error_message, created_at, updated_at";
@@ -31,19 +31,11 @@ const CONNECTIONS: Owned<Connection> = Owned {
 };
 
 pub(crate) fn connection(row: &Row) -> Result<Connection, RepoError> {
-    Ok(Connection {
-        id: row.get("id")?,
-        user_id: row.get("user_id")?,
-        plaid_item_id: row.get("plaid_item_id")?,
-        institution_id: row.get("institution_id")?,
-        institution_name: row.get("institution_name")?,
-        is_active: row.get("is_active")?,
+    Ok(from_row!(row => Connection {
+        id, user_id, plaid_item_id, institution_id, institution_name, is_active,
         sync_status: row.parsed("sync_status", SyncStatus::parse)?,
-        last_sync_at: row.get("last_sync_at")?,
-        error_message: row.get("error_message")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+        last_sync_at, error_message, created_at, updated_at,
+    }))
 }
 
 /// Above this many changed dates in one account, a sync rebuilds the account's balance points
@@ -229,7 +221,7 @@ impl ConnectionRepository for SqlConnectionRepository {
     async fn due(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Connection>, RepoError> {
         self.db
             .sql()
-            .all(
+            .read_all(
                 &format!(
                     "SELECT {CONNECTION_COLUMNS} FROM plaid_connections \
                      WHERE is_active = $1 AND sync_status <> $2 \
@@ -243,11 +235,9 @@ impl ConnectionRepository for SqlConnectionRepository {
                     SyncStatus::LoginRequired.as_str().into(),
                     before.into(),
                 ],
+                connection,
             )
-            .await?
-            .iter()
-            .map(connection)
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"), fields(connection = %batch.connection_id))]
@@ -334,14 +324,12 @@ impl ConnectionRepository for SqlConnectionRepository {
     async fn tokens(&self) -> Result<Vec<(Uuid, Sealed)>, RepoError> {
         self.db
             .sql()
-            .all(
+            .read_all(
                 "SELECT id, access_token, key_id FROM plaid_connections ORDER BY id",
                 [],
+                |row| Ok((row.get("id")?, sealed(row)?)),
             )
-            .await?
-            .iter()
-            .map(|row| Ok((row.get("id")?, sealed(row)?)))
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -677,29 +665,17 @@ impl BatchWriter {
                 "UPDATE transactions SET account_id = $1, amount = $2, date = $3, \
                  description = $4, merchant_name = $5, category = $6, is_pending = $7, \
                  plaid_transaction_id = $8, updated_at = $9 WHERE id = $10",
-                [
-                    after.account_id.into(),
-                    sql.money(after.amount)?,
-                    after.date.into(),
-                    after.description.clone().into(),
-                    after.merchant_name.clone().into(),
-                    after.category.as_str().into(),
-                    after.is_pending.into(),
-                    after.plaid_transaction_id.clone().into(),
-                    self.at.now.into(),
-                    after.id.into(),
-                ],
+                std::iter::once(after.account_id.into())
+                    .chain(content(sql, &after)?)
+                    .chain([
+                        after.is_pending.into(),
+                        after.plaid_transaction_id.clone().into(),
+                        self.at.now.into(),
+                        after.id.into(),
+                    ]),
             )
             .await?;
-            record(
-                sql,
-                self.user_id,
-                HistoryAction::Updated,
-                Some(&before),
-                Some(&after),
-                self.at,
-            )
-            .await?;
+            record(sql, self.user_id, Some(&before), Some(&after), self.at).await?;
         }
         let changed = after != before;
         self.stored.insert(
@@ -742,15 +718,7 @@ impl BatchWriter {
             self.owe(&account, Some(&before), None)?;
             sql.exec("DELETE FROM transactions WHERE id = $1", [before.id.into()])
                 .await?;
-            record(
-                sql,
-                self.user_id,
-                HistoryAction::Deleted,
-                Some(&before),
-                None,
-                self.at,
-            )
-            .await?;
+            record(sql, self.user_id, Some(&before), None, self.at).await?;
             count += 1;
         }
         Ok(count)
@@ -766,15 +734,9 @@ impl BatchWriter {
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 12);
             let mut history: Vec<Value> = Vec::with_capacity(chunk.len() * 7);
             for t in chunk {
+                values.extend([t.id.into(), self.user_id.into(), t.account_id.into()]);
+                values.extend(content(sql, t)?);
                 values.extend([
-                    t.id.into(),
-                    self.user_id.into(),
-                    t.account_id.into(),
-                    sql.money(t.amount)?,
-                    t.date.into(),
-                    t.description.clone().into(),
-                    t.merchant_name.clone().into(),
-                    t.category.as_str().into(),
                     t.is_pending.into(),
                     t.is_recurring.into(),
                     t.plaid_transaction_id.clone().into(),

@@ -435,28 +435,24 @@ mod tests {
             .await;
         assert_eq!(twice_busy.unwrap(), 2);
 
-        calls.store(0, Ordering::SeqCst);
-        let always: Result<(), _> = db
-            .retrying(|| async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(RepoError::Busy)
-            })
-            .await;
+        let (always, calls) = always_failing(&db, || RepoError::Busy).await;
         assert!(matches!(always, Err(RepoError::Busy)));
-        assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
+        assert_eq!(calls, ATTEMPTS);
 
-        calls.store(0, Ordering::SeqCst);
-        let other: Result<(), _> = db
+        let (other, calls) = always_failing(&db, || RepoError::NotFound).await;
+        assert!(matches!(other, Err(RepoError::NotFound)));
+        assert_eq!(calls, 1, "only collisions are retried");
+    }
+
+    /// How `retrying` ends a write that fails with `error` every time, and how often it ran it.
+    async fn always_failing(db: &Db, error: fn() -> RepoError) -> (Result<(), RepoError>, u32) {
+        let calls = AtomicU32::new(0);
+        let result = db
             .retrying(|| async {
                 calls.fetch_add(1, Ordering::SeqCst);
-                Err(RepoError::NotFound)
+                Err(error())
             })
             .await;
-        assert!(matches!(other, Err(RepoError::NotFound)));
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            1,
-            "only collisions are retried"
-        );
+        (result, calls.load(Ordering::SeqCst))
     }
 }

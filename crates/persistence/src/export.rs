@@ -3,21 +3,18 @@
 //! so that the document is one consistent snapshot.
 
 use async_trait::async_trait;
-use nestegg_domain::{Price, Rate};
 use nestegg_ports::{
-    Adjustment, ExportPage, ExportReader, ExportRecord, ExportRepository, ExportSection,
-    HistoryAction, HistoryEntry, PricePoint, RepoError, Snapshot, User,
+    ExportPage, ExportReader, ExportRecord, ExportRepository, ExportSection, RepoError, User,
 };
 use uuid::Uuid;
 
-use crate::codec::Scale;
 use crate::connections::{CONNECTION_COLUMNS, connection};
 use crate::db::{Db, ReadTxn};
 use crate::investments::{COLUMNS as INVESTMENT_COLUMNS, investment};
 use crate::portfolios::rows::{
     ITEM_COLUMNS, PORTFOLIO_COLUMNS, TRADE_COLUMNS, item, portfolio, trade,
 };
-use crate::rows::{self, ACCOUNT_COLUMNS, Row, TRANSACTION_COLUMNS};
+use crate::rows::{self, ACCOUNT_COLUMNS, Row, TRANSACTION_COLUMNS, from_row};
 use crate::sql::page;
 
 /// Exports from the SQL database.
@@ -82,16 +79,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                  FROM balance_snapshots WHERE {of_accounts}"
             ),
             |r| {
-                Ok(ExportRecord::Snapshot {
-                    id: r.get("id")?,
-                    account_id: r.get("account_id")?,
-                    snapshot: Snapshot {
-                        date: r.get("date")?,
-                        balance: r.money("balance")?,
-                        available_balance: r.money_opt("available_balance")?,
-                        currency: r.currency("currency")?,
-                    },
-                })
+                Ok(from_row!(r => ExportRecord::Snapshot {
+                    id, account_id,
+                    snapshot: rows::snapshot(r)?,
+                }))
             },
         ),
         ExportSection::Adjustments => (
@@ -99,32 +90,17 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                 "SELECT id, account_id, date, amount, balance, created_at \
                  FROM balance_adjustments WHERE {of_accounts}"
             ),
-            |r| {
-                Ok(ExportRecord::Adjustment(Adjustment {
-                    id: r.get("id")?,
-                    account_id: r.get("account_id")?,
-                    date: r.get("date")?,
-                    amount: r.money("amount")?,
-                    balance: r.money("balance")?,
-                    created_at: r.get("created_at")?,
-                }))
-            },
+            |r| rows::adjustment(r).map(ExportRecord::Adjustment),
         ),
         ExportSection::FxRates => (
             "SELECT id, currency, base_currency, rate, date, updated_at FROM fx_rates \
              WHERE user_id = $1"
                 .to_owned(),
             |r| {
-                Ok(ExportRecord::FxRate {
-                    id: r.get("id")?,
-                    rate: nestegg_ports::FxRate {
-                        currency: r.currency("currency")?,
-                        base_currency: r.currency("base_currency")?,
-                        rate: r.kind("rate", Scale::Fine, Rate::new)?,
-                        date: r.get("date")?,
-                        updated_at: r.get("updated_at")?,
-                    },
-                })
+                Ok(from_row!(r => ExportRecord::FxRate {
+                    id,
+                    rate: rows::fx_rate(r)?,
+                }))
             },
         ),
         ExportSection::Securities => (
@@ -136,14 +112,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
              IN (SELECT id FROM investments WHERE owner_user_id = $1)"
                 .to_owned(),
             |r| {
-                Ok(ExportRecord::Price {
-                    id: r.get("id")?,
-                    investment_id: r.get("investment_id")?,
-                    point: PricePoint {
-                        date: r.get("date")?,
-                        price: r.kind("price", Scale::Fine, Price::new)?,
-                    },
-                })
+                Ok(from_row!(r => ExportRecord::Price {
+                    id, investment_id,
+                    point: rows::price_point(r)?,
+                }))
             },
         ),
         ExportSection::Portfolios => (
@@ -159,10 +131,10 @@ fn query(section: ExportSection) -> (String, ReadRecord) {
                 "SELECT portfolio_id, {TRADE_COLUMNS} FROM portfolio_trades WHERE {of_portfolios}"
             ),
             |r| {
-                Ok(ExportRecord::Trade {
-                    portfolio_id: r.get("portfolio_id")?,
+                Ok(from_row!(r => ExportRecord::Trade {
+                    portfolio_id,
                     trade: trade(r)?,
-                })
+                }))
             },
         ),
         // The listed columns leave out `access_token` and `sync_cursor`.
@@ -197,22 +169,10 @@ pub fn page_sql(section: ExportSection, after: bool, limit: u32) -> String {
 }
 
 fn history(r: &Row) -> Result<ExportRecord, RepoError> {
-    let action = match r.get::<String>("action")?.as_str() {
-        "created" => HistoryAction::Created,
-        "updated" => HistoryAction::Updated,
-        "deleted" => HistoryAction::Deleted,
-        _ => return Err(rows::corrupt("history action")),
-    };
-    Ok(ExportRecord::History {
-        id: r.get("id")?,
-        transaction_id: r.get("transaction_id")?,
-        account_id: r.get("account_id")?,
-        entry: HistoryEntry {
-            at: r.get("created_at")?,
-            action,
-            changes: r.get("changes")?,
-        },
-    })
+    Ok(from_row!(r => ExportRecord::History {
+        id, transaction_id, account_id,
+        entry: rows::history_entry(r)?,
+    }))
 }
 
 /// The id every record pages by.

@@ -12,7 +12,7 @@ use nestegg_ports::{
 };
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait, Value};
 
-use crate::db::Db;
+use crate::db::{Db, WriteTxn};
 use crate::error::db_err;
 use crate::sql::{Lock, Sql};
 
@@ -96,6 +96,17 @@ impl SqlLoginThrottle {
         sorted
     }
 
+    /// Begins a write and [`Self::load`]s the keys' counters in it.
+    async fn begin_counters(
+        &self,
+        keys: &[&ThrottleKey],
+        now: DateTime<Utc>,
+    ) -> Result<(WriteTxn<'_>, Vec<ThrottleCounter>), RepoError> {
+        let txn = self.db.begin_write().await?;
+        let counters = Self::load(&txn.sql(), keys, now).await?;
+        Ok((txn, counters))
+    }
+
     /// Locks the keys' rows (creating missing ones as fresh windows) and reads them as they
     /// count at `now`, in the order of `keys`.
     async fn load<C: ConnectionTrait>(
@@ -177,8 +188,7 @@ impl SqlLoginThrottle {
         let verdict = self
             .db
             .retrying(|| async {
-                let txn = self.db.begin_write().await?;
-                let counters = Self::load(&txn.sql(), &ordered, now).await?;
+                let (txn, counters) = self.begin_counters(&ordered, now).await?;
                 if let Err(throttled) =
                     ThrottleCounter::judge(ordered.iter().copied().zip(&counters), now)
                 {
@@ -219,8 +229,7 @@ impl SqlLoginThrottle {
         let settled = self
             .db
             .retrying(|| async {
-                let txn = self.db.begin_write().await?;
-                let counters = Self::load(&txn.sql(), &ordered, now).await?;
+                let (txn, counters) = self.begin_counters(&ordered, now).await?;
                 for (k, c) in ordered.iter().zip(&counters) {
                     Self::save(&txn.sql(), k, c.settled(failed)).await?;
                 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::codec::Scale;
 use crate::db::Db;
-use crate::rows::Row;
+use crate::rows::{self, Row, from_row};
 use crate::sql::{Lock, Sql, keyset, page};
 
 /// Securities in the SQL database.
@@ -27,48 +27,6 @@ impl SqlInvestmentRepository {
     #[must_use]
     pub fn new(db: Db) -> Self {
         Self { db }
-    }
-}
-
-// Each write once; the trait methods run them through `Db::retrying`.
-impl SqlInvestmentRepository {
-    async fn put_price_once(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        point: PricePoint,
-        now: DateTime<Utc>,
-    ) -> Result<Investment, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        // Lock order everywhere: portfolios, then the security, then items. A trade takes its
-        // portfolio first too, so the two cannot deadlock, and it reads the price after.
-        sql.lock(
-            Lock::Update,
-            "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
-             portfolio_items WHERE investment_id = $1) ORDER BY id",
-            [id.into()],
-        )
-        .await?;
-        let row = sql
-            .one_locked(
-                Some(Lock::Update),
-                &visible_sql(),
-                [id.into(), user_id.into()],
-            )
-            .await?;
-        let mut security = investment(&row)?;
-        if security.owner != Some(user_id) {
-            // Shared reference data is written by sync and operators only.
-            return Err(RepoError::NotFound);
-        }
-        if record_price(&sql, id, point.price, point.date, security.price_date, now).await? {
-            security.current_price = Some(point.price);
-            security.price_date = Some(point.date);
-            security.updated_at = now;
-        }
-        txn.commit().await?;
-        Ok(security)
     }
 }
 
@@ -86,25 +44,20 @@ fn symbol_order(b: DbBackend) -> &'static str {
 }
 
 pub(crate) fn investment(row: &Row) -> Result<Investment, RepoError> {
-    Ok(Investment {
-        id: row.get("id")?,
+    Ok(from_row!(row => Investment {
+        id,
         owner: row.get("owner_user_id")?,
-        symbol: row.get("symbol")?,
-        name: row.get("name")?,
+        symbol, name,
         investment_type: row.parsed("type", InvestmentType::parse)?,
-        exchange: row.get("exchange")?,
+        exchange,
         current_price: row.kind_opt("current_price", Scale::Fine, Price::new)?,
-        price_date: row.get("price_date")?,
+        price_date,
         market_cap: row.money_opt("market_cap")?,
         pe_ratio: row.money_opt("pe_ratio")?,
         dividend_yield: row.kind_opt("dividend_yield", Scale::Percent, Percentage::new)?,
         expense_ratio: row.kind_opt("expense_ratio", Scale::Percent, Percentage::new)?,
-        sector: row.get("sector")?,
-        industry: row.get("industry")?,
-        country: row.get("country")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+        sector, industry, country, created_at, updated_at,
+    }))
 }
 
 /// Visible to the user whose id is parameter `n`: shared, or theirs.
@@ -306,7 +259,39 @@ impl InvestmentRepository for SqlInvestmentRepository {
         now: DateTime<Utc>,
     ) -> Result<Investment, RepoError> {
         self.db
-            .retrying(|| self.put_price_once(user_id, id, point, now))
+            .retrying(|| async {
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                // Lock order everywhere: portfolios, then the security, then items. A trade takes its
+                // portfolio first too, so the two cannot deadlock, and it reads the price after.
+                sql.lock(
+                    Lock::Update,
+                    "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
+             portfolio_items WHERE investment_id = $1) ORDER BY id",
+                    [id.into()],
+                )
+                .await?;
+                let row = sql
+                    .one_locked(
+                        Some(Lock::Update),
+                        &visible_sql(),
+                        [id.into(), user_id.into()],
+                    )
+                    .await?;
+                let mut security = investment(&row)?;
+                if security.owner != Some(user_id) {
+                    // Shared reference data is written by sync and operators only.
+                    return Err(RepoError::NotFound);
+                }
+                if record_price(&sql, id, point.price, point.date, security.price_date, now).await?
+                {
+                    security.current_price = Some(point.price);
+                    security.price_date = Some(point.date);
+                    security.updated_at = now;
+                }
+                txn.commit().await?;
+                Ok(security)
+            })
             .await
     }
 
@@ -326,15 +311,8 @@ impl InvestmentRepository for SqlInvestmentRepository {
                 id,
                 from,
                 to,
+                rows::price_point,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(PricePoint {
-                    date: row.get("date")?,
-                    price: row.kind("price", Scale::Fine, Price::new)?,
-                })
-            })
-            .collect()
+            .await
     }
 }

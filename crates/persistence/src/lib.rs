@@ -40,3 +40,11 @@ pub use reports::SqlReportRepository;
 pub use tokens::SqlRefreshTokenRepository;
 pub use transactions::SqlTransactionRepository;
 pub use users::SqlUserRepository;
+
+/// Replaces `*field` with `value` when one is given: how an update applies its optional
+/// changes.
+fn replace_if_some<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}

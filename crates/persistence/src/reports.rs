@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use nestegg_domain::report::{CashflowPart, SnapshotPoint};
-use nestegg_domain::{AccountType, CurrencyCode, Money, Rate};
+use nestegg_domain::{AccountType, CurrencyCode, Money};
 use nestegg_ports::{CashflowGrouping, FxRate, RepoError, ReportRepository};
 use sea_orm::DbBackend;
 use uuid::Uuid;
 
 use crate::codec::Scale;
 use crate::db::Db;
+use crate::rows;
 
 /// Report queries in the SQL database.
 #[derive(Debug, Clone)]
@@ -67,25 +68,15 @@ impl ReportRepository for SqlReportRepository {
     ) -> Result<Vec<FxRate>, RepoError> {
         self.db
             .sql()
-            .all(
+            .read_all(
                 "SELECT currency, base_currency, rate, date, updated_at FROM fx_rates f \
                  WHERE user_id = $1 AND base_currency = $2 AND date = (SELECT MAX(date) \
                  FROM fx_rates g WHERE g.user_id = f.user_id AND g.currency = f.currency \
                  AND g.base_currency = f.base_currency) ORDER BY currency",
                 [user_id.into(), base.as_str().into()],
+                rows::fx_rate,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(FxRate {
-                    currency: row.currency("currency")?,
-                    base_currency: row.currency("base_currency")?,
-                    rate: row.kind("rate", Scale::Fine, Rate::new)?,
-                    date: row.get("date")?,
-                    updated_at: row.get("updated_at")?,
-                })
-            })
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -198,10 +189,10 @@ impl ReportRepository for SqlReportRepository {
              AND t.category <> 'transfer' \
              GROUP BY 1, 2 ORDER BY 1 IS NULL, 1, 2"
         );
-        conn.all(&sql, [user_id.into(), from.into(), to.into(), false.into()])
-            .await?
-            .iter()
-            .map(|row| {
+        conn.read_all(
+            &sql,
+            [user_id.into(), from.into(), to.into(), false.into()],
+            |row| {
                 let sum = |column: &str| -> Result<Money, RepoError> {
                     // A sum beyond the range of money is the client's data, not our bug: 422.
                     Money::new(row.decimal(column, Scale::Money)?).map_err(RepoError::Rule)
@@ -213,7 +204,8 @@ impl ReportRepository for SqlReportRepository {
                     expenses: sum("expenses")?,
                     count: u64::try_from(row.get::<i64>("n")?).unwrap_or(0),
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 }

@@ -1,7 +1,12 @@
 //! Reading rows into the ports' types, the same on both backends.
 
-use nestegg_domain::{AccountType, CurrencyCode, DomainError, Money, TransactionCategory};
-use nestegg_ports::{Account, RepoError, Transaction};
+use nestegg_domain::{
+    AccountType, CurrencyCode, DomainError, Money, Price, Rate, TransactionCategory,
+};
+use nestegg_ports::{
+    Account, Adjustment, FxRate, HistoryAction, HistoryEntry, PricePoint, RepoError, Snapshot,
+    Transaction,
+};
 use rust_decimal::Decimal;
 use sea_orm::{DbBackend, FromQueryResult, QueryResult, TryGetable};
 
@@ -126,38 +131,94 @@ impl Row {
     }
 }
 
+/// A struct read from `row`: a bare `field` is `row.get("field")?`, the column of its own
+/// name; `field: value` is taken as written. Fields are read in the order given.
+macro_rules! from_row {
+    ($row:ident => $($ty:ident)::+ { $($field:ident $(: $value:expr)?),+ $(,)? }) => {
+        $($ty)::+ { $($field: from_row!(@value $row, $field $(, $value)?)),+ }
+    };
+    (@value $row:ident, $field:ident) => {
+        $row.get(stringify!($field))?
+    };
+    (@value $row:ident, $field:ident, $value:expr) => {
+        $value
+    };
+}
+pub(crate) use from_row;
+
 pub(crate) fn account(row: &Row) -> Result<Account, RepoError> {
-    Ok(Account {
-        id: row.get("id")?,
-        user_id: row.get("user_id")?,
-        name: row.get("name")?,
+    Ok(from_row!(row => Account {
+        id, user_id, name,
         account_type: row.parsed("type", AccountType::parse)?,
-        institution_name: row.get("institution_name")?,
+        institution_name,
         current_balance: row.money("current_balance")?,
         opening_balance: row.money("opening_balance")?,
-        opened_on: row.get("opened_on")?,
+        opened_on,
         available_balance: row.money_opt("available_balance")?,
         currency: row.currency("currency")?,
-        plaid_account_id: row.get("plaid_account_id")?,
-        connection_id: row.get("connection_id")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+        plaid_account_id, connection_id, created_at, updated_at,
+    }))
 }
 
 pub(crate) fn transaction(row: &Row) -> Result<Transaction, RepoError> {
-    Ok(Transaction {
-        id: row.get("id")?,
-        account_id: row.get("account_id")?,
+    Ok(from_row!(row => Transaction {
+        id, account_id,
         amount: row.money("amount")?,
-        date: row.get("date")?,
-        description: row.get("description")?,
-        merchant_name: row.get("merchant_name")?,
+        date, description, merchant_name,
         category: row.parsed("category", TransactionCategory::parse)?,
-        is_pending: row.get("is_pending")?,
-        is_recurring: row.get("is_recurring")?,
-        plaid_transaction_id: row.get("plaid_transaction_id")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
+        is_pending, is_recurring, plaid_transaction_id, created_at, updated_at,
+    }))
+}
+
+/// A reconciliation, from `id, account_id, date, amount, balance, created_at`.
+pub(crate) fn adjustment(row: &Row) -> Result<Adjustment, RepoError> {
+    Ok(from_row!(row => Adjustment {
+        id, account_id, date,
+        amount: row.money("amount")?,
+        balance: row.money("balance")?,
+        created_at,
+    }))
+}
+
+/// A balance point, from `date, balance, available_balance, currency`.
+pub(crate) fn snapshot(row: &Row) -> Result<Snapshot, RepoError> {
+    Ok(from_row!(row => Snapshot {
+        date,
+        balance: row.money("balance")?,
+        available_balance: row.money_opt("available_balance")?,
+        currency: row.currency("currency")?,
+    }))
+}
+
+/// An exchange rate, from `currency, base_currency, rate, date, updated_at`.
+pub(crate) fn fx_rate(row: &Row) -> Result<FxRate, RepoError> {
+    Ok(from_row!(row => FxRate {
+        currency: row.currency("currency")?,
+        base_currency: row.currency("base_currency")?,
+        rate: row.kind("rate", Scale::Fine, Rate::new)?,
+        date, updated_at,
+    }))
+}
+
+/// A security's price on a date, from `date, price`.
+pub(crate) fn price_point(row: &Row) -> Result<PricePoint, RepoError> {
+    Ok(from_row!(row => PricePoint {
+        date,
+        price: row.kind("price", Scale::Fine, Price::new)?,
+    }))
+}
+
+/// A change to a transaction, from `created_at, action, changes`.
+pub(crate) fn history_entry(row: &Row) -> Result<HistoryEntry, RepoError> {
+    let action = match row.get::<String>("action")?.as_str() {
+        "created" => HistoryAction::Created,
+        "updated" => HistoryAction::Updated,
+        "deleted" => HistoryAction::Deleted,
+        _ => return Err(corrupt("history action")),
+    };
+    Ok(HistoryEntry {
+        at: row.get("created_at")?,
+        action,
+        changes: row.get("changes")?,
     })
 }

@@ -5,7 +5,9 @@ use chrono::NaiveDate;
 use nestegg_domain::Money;
 use nestegg_ports::RepoError;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, StatementBuilder, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, FromQueryResult, QueryResult, Statement, StatementBuilder, Value,
+};
 use uuid::Uuid;
 
 use crate::codec::{self, Scale};
@@ -150,6 +152,19 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
         self.fetch_all(statement(self.backend, sql, values)).await
     }
 
+    /// Every row a query returns, each read by `read`.
+    pub(crate) async fn read_all<I, T>(
+        &self,
+        sql: &str,
+        values: I,
+        read: impl Fn(&Row) -> Result<T, RepoError>,
+    ) -> Result<Vec<T>, RepoError>
+    where
+        I: IntoIterator<Item = Value>,
+    {
+        self.all(sql, values).await?.iter().map(read).collect()
+    }
+
     /// [`Self::one`], locking the row it reads with `lock` when given.
     pub(crate) async fn one_locked<I>(
         &self,
@@ -234,25 +249,24 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
             columns,
             read,
         } = table;
-        self.all(
+        self.read_all(
             &format!("SELECT {columns} FROM {name} WHERE user_id = $1 ORDER BY {order}"),
             [user_id.into()],
+            read,
         )
-        .await?
-        .iter()
-        .map(read)
-        .collect()
+        .await
     }
 
     /// The rows of `select` (whose `$1` is `key`) with a `date` from `from` to `to`, each
-    /// bound inclusive and optional, in date order.
-    pub(crate) async fn all_dated(
+    /// bound inclusive and optional, in date order, each read by `read`.
+    pub(crate) async fn all_dated<T>(
         &self,
         select: &str,
         key: Uuid,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> Result<Vec<Row>, RepoError> {
+        read: impl Fn(&Row) -> Result<T, RepoError>,
+    ) -> Result<Vec<T>, RepoError> {
         let mut sql = select.to_owned();
         let mut values: Vec<Value> = vec![key.into()];
         for (op, bound) in [(">=", from), ("<=", to)] {
@@ -262,7 +276,7 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
             }
         }
         sql.push_str(" ORDER BY date");
-        self.all(&sql, values).await
+        self.read_all(&sql, values, read).await
     }
 
     /// Takes `lock` on the rows a query selects, reading nothing: on SQLite, where the write
@@ -283,12 +297,15 @@ impl<'c, C: ConnectionTrait> Sql<'c, C> {
         self.run(query.build(&self.backend)).await
     }
 
-    /// The first row of a SeaORM or sea-query statement, if any.
-    pub(crate) async fn opt_built(
+    /// The first row of a SeaORM or sea-query statement as an entity's model, if any.
+    pub(crate) async fn opt_model<M: FromQueryResult>(
         &self,
         query: &impl StatementBuilder,
-    ) -> Result<Option<Row>, RepoError> {
-        self.fetch_opt(query.build(&self.backend)).await
+    ) -> Result<Option<M>, RepoError> {
+        self.fetch_opt(query.build(&self.backend))
+            .await?
+            .map(|row| row.model())
+            .transpose()
     }
 
     /// A money column's value.

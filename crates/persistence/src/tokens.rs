@@ -48,21 +48,27 @@ pub(crate) async fn end_sessions<C: sea_orm::ConnectionTrait>(
     tokens: sea_orm::sea_query::SimpleExpr,
     now: DateTime<Utc>,
 ) -> Result<(), RepoError> {
-    let sessions = sessions::Entity::update_many()
-        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
-        .col_expr(sessions::Column::UpdatedAt, Expr::value(now))
+    use refresh_tokens::Column as T;
+    use sessions::Column as S;
+    revoke::<sessions::Entity, C>(sql, (S::RevokedAt, S::UpdatedAt), which, now).await?;
+    revoke::<refresh_tokens::Entity, C>(sql, (T::RevokedAt, T::UpdatedAt), tokens, now).await
+}
+
+/// Revokes the rows of `E` that `which` selects and that are not revoked yet: sets their
+/// `revoked_at` and `updated_at` columns (in that order) to `now`.
+async fn revoke<E: EntityTrait, C: sea_orm::ConnectionTrait>(
+    sql: &crate::sql::Sql<'_, C>,
+    (revoked_at, updated_at): (E::Column, E::Column),
+    which: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let update = E::update_many()
+        .col_expr(revoked_at, Expr::value(now))
+        .col_expr(updated_at, Expr::value(now))
         .filter(which)
-        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(revoked_at.is_null())
         .into_query();
-    sql.exec_built(&sessions).await?;
-    let tokens = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
-        .col_expr(refresh_tokens::Column::UpdatedAt, Expr::value(now))
-        .filter(tokens)
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .into_query();
-    sql.exec_built(&tokens).await?;
-    Ok(())
+    sql.exec_built(&update).await.map(drop)
 }
 
 #[async_trait]
@@ -89,11 +95,8 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn find_session(&self, id: Uuid) -> Result<Option<Session>, RepoError> {
         let find = sessions::Entity::find_by_id(id).into_query();
-        let Some(row) = self.db.sql().opt_built(&find).await? else {
-            return Ok(None);
-        };
-        let m: sessions::Model = row.model()?;
-        Ok(Some(Session {
+        let found: Option<sessions::Model> = self.db.sql().opt_model(&find).await?;
+        Ok(found.map(|m| Session {
             id: m.id,
             user_id: m.user_id,
             expires_at: m.expires_at,
@@ -107,11 +110,8 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         let find = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
             .into_query();
-        let Some(row) = self.db.sql().opt_built(&find).await? else {
-            return Ok(None);
-        };
-        let m: refresh_tokens::Model = row.model()?;
-        Ok(Some(RefreshToken {
+        let found: Option<refresh_tokens::Model> = self.db.sql().opt_model(&find).await?;
+        Ok(found.map(|m| RefreshToken {
             id: m.id,
             user_id: m.user_id,
             family_id: m.family_id,

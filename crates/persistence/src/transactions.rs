@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::ledger as points;
+use crate::replace_if_some;
 use crate::rows::{self, ACCOUNTS, TRANSACTION_COLUMNS, TRANSACTIONS};
 use crate::sql::{Sql, keyset, page};
 
@@ -28,154 +29,6 @@ impl SqlTransactionRepository {
     #[must_use]
     pub fn new(db: Db) -> Self {
         Self { db }
-    }
-}
-
-// Each write once; the trait methods run them through `Db::retrying`.
-impl SqlTransactionRepository {
-    async fn create_once(
-        &self,
-        new: NewTransaction,
-        at: WriteTime,
-    ) -> Result<Transaction, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        let mut account = sql.locked(&ACCOUNTS, new.user_id, new.account_id).await?;
-        let created = Transaction {
-            id: new.id,
-            account_id: new.account_id,
-            amount: new.amount.money(),
-            date: new.date,
-            description: new.description,
-            merchant_name: new.merchant_name,
-            category: new.category,
-            is_pending: new.is_pending,
-            is_recurring: new.is_recurring,
-            plaid_transaction_id: None,
-            created_at: at.now,
-            updated_at: at.now,
-        };
-        move_balance(&sql, &mut account, None, Some(&created), at).await?;
-        sql.exec(
-            "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-             merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-            [
-                created.id.into(),
-                new.user_id.into(),
-                created.account_id.into(),
-                sql.money(created.amount)?,
-                created.date.into(),
-                created.description.clone().into(),
-                created.merchant_name.clone().into(),
-                created.category.as_str().into(),
-                created.is_pending.into(),
-                created.is_recurring.into(),
-                at.now.into(),
-            ],
-        )
-        .await?;
-        record(
-            &sql,
-            new.user_id,
-            HistoryAction::Created,
-            None,
-            Some(&created),
-            at,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(created)
-    }
-
-    async fn update_once(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        update: TransactionUpdate,
-        at: WriteTime,
-    ) -> Result<Transaction, RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
-        let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
-        let mut after = before.clone();
-        if let Some(d) = update.description {
-            after.description = d;
-        }
-        if let Some(m) = update.merchant_name {
-            after.merchant_name = m;
-        }
-        if let Some(c) = update.category {
-            after.category = c;
-        }
-        if let Some(r) = update.is_recurring {
-            after.is_recurring = r;
-        }
-        if let Some(a) = update.amount {
-            after.amount = a.money();
-        }
-        if let Some(d) = update.date {
-            after.date = d;
-        }
-        if let Some(p) = update.is_pending {
-            after.is_pending = p;
-        }
-        if after == before {
-            return Ok(before);
-        }
-        after.updated_at = at.now;
-        move_balance(&sql, &mut account, Some(&before), Some(&after), at).await?;
-        sql.exec(
-            // A category the user chose is kept when a bank sync changes the transaction.
-            "UPDATE transactions SET amount = $1, date = $2, description = $3, \
-             merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
-             updated_at = $8, category_edited = (category_edited OR $10) WHERE id = $9",
-            [
-                sql.money(after.amount)?,
-                after.date.into(),
-                after.description.clone().into(),
-                after.merchant_name.clone().into(),
-                after.category.as_str().into(),
-                after.is_recurring.into(),
-                after.is_pending.into(),
-                at.now.into(),
-                id.into(),
-                (after.category != before.category).into(),
-            ],
-        )
-        .await?;
-        record(
-            &sql,
-            user_id,
-            HistoryAction::Updated,
-            Some(&before),
-            Some(&after),
-            at,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(after)
-    }
-
-    async fn delete_once(&self, user_id: Uuid, id: Uuid, at: WriteTime) -> Result<(), RepoError> {
-        let txn = self.db.begin_write().await?;
-        let sql = txn.sql();
-        let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
-        let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
-        move_balance(&sql, &mut account, Some(&before), None, at).await?;
-        sql.exec("DELETE FROM transactions WHERE id = $1", [id.into()])
-            .await?;
-        record(
-            &sql,
-            user_id,
-            HistoryAction::Deleted,
-            Some(&before),
-            None,
-            at,
-        )
-        .await?;
-        txn.commit().await
     }
 }
 
@@ -209,16 +62,36 @@ async fn move_balance(
     points::apply(sql, account, &steps, at.now).await
 }
 
+/// A transaction's `amount, date, description, merchant_name, category`, in that order: the
+/// columns that every insert and update of one binds together.
+pub(crate) fn content(
+    sql: &Sql<'_, impl ConnectionTrait>,
+    t: &Transaction,
+) -> Result<[Value; 5], RepoError> {
+    Ok([
+        sql.money(t.amount)?,
+        t.date.into(),
+        t.description.clone().into(),
+        t.merchant_name.clone().into(),
+        t.category.as_str().into(),
+    ])
+}
+
+/// Appends a transaction's change, from `before` to `after` (`None`: not there), to its
+/// history.
 pub(crate) async fn record(
     sql: &Sql<'_, impl ConnectionTrait>,
     user_id: Uuid,
-    action: HistoryAction,
     before: Option<&Transaction>,
     after: Option<&Transaction>,
     at: WriteTime,
 ) -> Result<(), RepoError> {
-    let Some(subject) = after.or(before) else {
-        return Ok(());
+    // What happened follows from what there was before and after.
+    let (action, subject) = match (before, after) {
+        (None, Some(t)) => (HistoryAction::Created, t),
+        (Some(_), Some(t)) => (HistoryAction::Updated, t),
+        (Some(t), None) => (HistoryAction::Deleted, t),
+        (None, None) => return Ok(()),
     };
     let changes = Transaction::diff(before, after);
     sql.exec(
@@ -262,7 +135,50 @@ pub(crate) fn contains_pattern(q: &str, b: DbBackend) -> String {
 impl TransactionRepository for SqlTransactionRepository {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     async fn create(&self, new: NewTransaction, at: WriteTime) -> Result<Transaction, RepoError> {
-        self.db.retrying(|| self.create_once(new.clone(), at)).await
+        self.db
+            .retrying(|| async {
+                let new = new.clone();
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                let mut account = sql.locked(&ACCOUNTS, new.user_id, new.account_id).await?;
+                let created = Transaction {
+                    id: new.id,
+                    account_id: new.account_id,
+                    amount: new.amount.money(),
+                    date: new.date,
+                    description: new.description,
+                    merchant_name: new.merchant_name,
+                    category: new.category,
+                    is_pending: new.is_pending,
+                    is_recurring: new.is_recurring,
+                    plaid_transaction_id: None,
+                    created_at: at.now,
+                    updated_at: at.now,
+                };
+                move_balance(&sql, &mut account, None, Some(&created), at).await?;
+                sql.exec(
+                    "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
+             merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                    [
+                        created.id.into(),
+                        new.user_id.into(),
+                        created.account_id.into(),
+                    ]
+                    .into_iter()
+                    .chain(content(&sql, &created)?)
+                    .chain([
+                        created.is_pending.into(),
+                        created.is_recurring.into(),
+                        at.now.into(),
+                    ]),
+                )
+                .await?;
+                record(&sql, new.user_id, None, Some(&created), at).await?;
+                txn.commit().await?;
+                Ok(created)
+            })
+            .await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -353,13 +269,61 @@ impl TransactionRepository for SqlTransactionRepository {
         at: WriteTime,
     ) -> Result<Transaction, RepoError> {
         self.db
-            .retrying(|| self.update_once(user_id, id, update.clone(), at))
+            .retrying(|| async {
+                let update = update.clone();
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
+                let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
+                let mut after = before.clone();
+                replace_if_some(&mut after.description, update.description);
+                replace_if_some(&mut after.merchant_name, update.merchant_name);
+                replace_if_some(&mut after.category, update.category);
+                replace_if_some(&mut after.is_recurring, update.is_recurring);
+                replace_if_some(&mut after.amount, update.amount.map(|a| a.money()));
+                replace_if_some(&mut after.date, update.date);
+                replace_if_some(&mut after.is_pending, update.is_pending);
+                if after == before {
+                    return Ok(before);
+                }
+                after.updated_at = at.now;
+                move_balance(&sql, &mut account, Some(&before), Some(&after), at).await?;
+                sql.exec(
+                    // A category the user chose is kept when a bank sync changes the transaction.
+                    "UPDATE transactions SET amount = $1, date = $2, description = $3, \
+             merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
+             updated_at = $8, category_edited = (category_edited OR $10) WHERE id = $9",
+                    content(&sql, &after)?.into_iter().chain([
+                        after.is_recurring.into(),
+                        after.is_pending.into(),
+                        at.now.into(),
+                        id.into(),
+                        (after.category != before.category).into(),
+                    ]),
+                )
+                .await?;
+                record(&sql, user_id, Some(&before), Some(&after), at).await?;
+                txn.commit().await?;
+                Ok(after)
+            })
             .await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
     async fn delete(&self, user_id: Uuid, id: Uuid, at: WriteTime) -> Result<(), RepoError> {
-        self.db.retrying(|| self.delete_once(user_id, id, at)).await
+        self.db
+            .retrying(|| async {
+                let txn = self.db.begin_write().await?;
+                let sql = txn.sql();
+                let before = sql.locked(&TRANSACTIONS, user_id, id).await?;
+                let mut account = sql.locked(&ACCOUNTS, user_id, before.account_id).await?;
+                move_balance(&sql, &mut account, Some(&before), None, at).await?;
+                sql.exec("DELETE FROM transactions WHERE id = $1", [id.into()])
+                    .await?;
+                record(&sql, user_id, Some(&before), None, at).await?;
+                txn.commit().await
+            })
+            .await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -367,27 +331,13 @@ impl TransactionRepository for SqlTransactionRepository {
         let entries = self
             .db
             .sql()
-            .all(
+            .read_all(
                 "SELECT created_at, action, changes FROM transaction_history \
                  WHERE transaction_id = $1 AND user_id = $2 ORDER BY created_at, id",
                 [id.into(), user_id.into()],
+                rows::history_entry,
             )
-            .await?
-            .iter()
-            .map(|row| {
-                let action = match row.get::<String>("action")?.as_str() {
-                    "created" => HistoryAction::Created,
-                    "updated" => HistoryAction::Updated,
-                    "deleted" => HistoryAction::Deleted,
-                    _ => return Err(rows::corrupt("history action")),
-                };
-                Ok(HistoryEntry {
-                    at: row.get("created_at")?,
-                    action,
-                    changes: row.get("changes")?,
-                })
-            })
-            .collect::<Result<Vec<_>, RepoError>>()?;
+            .await?;
         if entries.is_empty() {
             return Err(RepoError::NotFound);
         }

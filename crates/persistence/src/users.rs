@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::entity::{refresh_tokens, sessions, users};
+use crate::rows::corrupt;
 
 /// Users in the SQL database.
 #[derive(Debug, Clone)]
@@ -26,7 +27,6 @@ impl SqlUserRepository {
 }
 
 pub(crate) fn to_user(m: users::Model) -> Result<User, RepoError> {
-    let corrupt = |what: &str| RepoError::Unexpected(anyhow::anyhow!("stored {what} is invalid"));
     Ok(User {
         id: m.id,
         email: Email::parse(&m.email).map_err(|_| corrupt("email"))?,
@@ -44,9 +44,9 @@ impl SqlUserRepository {
     async fn find(&self, query: SelectStatement) -> Result<Option<User>, RepoError> {
         self.db
             .sql()
-            .opt_built(&query)
+            .opt_model(&query)
             .await?
-            .map(|row| to_user(row.model()?))
+            .map(to_user)
             .transpose()
     }
 }
@@ -69,8 +69,8 @@ impl UserRepository for SqlUserRepository {
         // RETURNING: the user as stored, as the database rounded its timestamps.
         let mut insert = users::Entity::insert(model).into_query();
         insert.returning_all();
-        let stored = self.db.sql().opt_built(&insert).await?;
-        to_user(stored.ok_or(RepoError::NotFound)?.model()?)
+        let stored = self.db.sql().opt_model(&insert).await?;
+        to_user(stored.ok_or(RepoError::NotFound)?)
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -112,8 +112,8 @@ impl UserRepository for SqlUserRepository {
             .filter(users::Column::Id.eq(id))
             .into_query();
         update.returning_all();
-        let stored = self.db.sql().opt_built(&update).await?;
-        to_user(stored.ok_or(RepoError::NotFound)?.model()?)
+        let stored = self.db.sql().opt_model(&update).await?;
+        to_user(stored.ok_or(RepoError::NotFound)?)
     }
 
     #[tracing::instrument(skip(self, password_hash), err(level = "debug"))]

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use nestegg_migration::MigratorTrait;
-use nestegg_persistence::backup::{self, BackupError, Kind, TABLES};
+use nestegg_persistence::backup::{self, BackupError, Kind, Summary, TABLES};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::testing::{Backend, TestDb};
 use rust_decimal::Decimal;
@@ -42,6 +42,17 @@ async fn another(db: &TestDb) -> TestDb {
         _ => Backend::Sqlite,
     };
     TestDb::new(backend).await.unwrap()
+}
+
+/// Restores `file` into `db` (`replace`: over the rows it holds).
+async fn restore(db: &TestDb, file: &str, replace: bool) -> Result<Summary, BackupError> {
+    backup::restore(&db.db, file.as_bytes(), replace).await
+}
+
+/// Whether `e` refuses a backup made at other migrations, into a database without a schema
+/// (`target_is_new`) or not.
+fn refuses_migrations(e: &BackupError, target_is_new: bool) -> bool {
+    matches!(e, BackupError::Migrations { target_is_new: new, .. } if *new == target_is_new)
 }
 
 async fn rows_in(db: &TestDb) -> u64 {
@@ -167,9 +178,7 @@ both_backends!(
         let file = backup_of(&db).await;
         let before = backup::summarize(&db.db).await.unwrap();
 
-        let refused = backup::restore(&db.db, file.as_bytes(), false)
-            .await
-            .unwrap_err();
+        let refused = restore(&db, &file, false).await.unwrap_err();
         let BackupError::NotEmpty { tables } = &refused else {
             panic!("{refused}");
         };
@@ -185,9 +194,7 @@ both_backends!(
         );
 
         seed(&db, "bob").await;
-        let restored = backup::restore(&db.db, file.as_bytes(), true)
-            .await
-            .unwrap();
+        let restored = restore(&db, &file, true).await.unwrap();
         assert_eq!(restored.tables, before.tables);
         assert_eq!(
             backup::summarize(&db.db).await.unwrap().tables,
@@ -232,9 +239,7 @@ both_backends!(
         let target = another(&db).await;
         for (what, text) in &damaged {
             assert!(backup::verify(text.as_bytes()).is_err(), "{what}");
-            let refused = backup::restore(&target.db, text.as_bytes(), false)
-                .await
-                .unwrap_err();
+            let refused = restore(&target, text, false).await.unwrap_err();
             assert!(
                 matches!(
                     refused,
@@ -244,9 +249,7 @@ both_backends!(
             );
             assert_eq!(rows_in(&target).await, 0, "{what}: nothing is written");
         }
-        let edited = backup::restore(&target.db, damaged[0].1.as_bytes(), false)
-            .await
-            .unwrap_err();
+        let edited = restore(&target, &damaged[0].1, false).await.unwrap_err();
         assert!(
             edited.to_string().contains("table users"),
             "the message names the table: {edited}"
@@ -256,9 +259,7 @@ both_backends!(
         seed(&target, "bob").await;
         let kept = backup::summarize(&target.db).await.unwrap();
         for (what, text) in &damaged {
-            backup::restore(&target.db, text.as_bytes(), true)
-                .await
-                .unwrap_err();
+            restore(&target, text, true).await.unwrap_err();
             assert_eq!(
                 backup::summarize(&target.db).await.unwrap(),
                 kept,
@@ -266,9 +267,7 @@ both_backends!(
             );
         }
 
-        let good = backup::restore(&target.db, file.as_bytes(), true)
-            .await
-            .unwrap();
+        let good = restore(&target, &file, true).await.unwrap();
         assert_eq!(good.rows(), 3);
     }
 );
@@ -289,19 +288,8 @@ both_backends!(
         let older = one_migration_fewer(&file);
 
         let target = another(&db).await;
-        let refused = backup::restore(&target.db, older.as_bytes(), false)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                refused,
-                BackupError::Migrations {
-                    target_is_new: false,
-                    ..
-                }
-            ),
-            "{refused}"
-        );
+        let refused = restore(&target, &older, false).await.unwrap_err();
+        assert!(refuses_migrations(&refused, false), "{refused}");
         let fewer = nestegg_migration::Migrator::migrations().len() - 1;
         assert!(
             refused
@@ -313,24 +301,11 @@ both_backends!(
         // A database without a schema is migrated, but only for a backup of this nestegg's
         // migrations.
         target.db.migrate_down(None).await.unwrap();
-        let refused = backup::restore(&target.db, older.as_bytes(), false)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                refused,
-                BackupError::Migrations {
-                    target_is_new: true,
-                    ..
-                }
-            ),
-            "{refused}"
-        );
+        let refused = restore(&target, &older, false).await.unwrap_err();
+        assert!(refuses_migrations(&refused, true), "{refused}");
         let status = target.db.migration_status().await.unwrap();
         assert!(status.iter().all(|m| !m.applied), "left unmigrated");
-        let restored = backup::restore(&target.db, file.as_bytes(), false)
-            .await
-            .unwrap();
+        let restored = restore(&target, &file, false).await.unwrap();
         assert_eq!(restored.rows(), 3);
         assert_eq!(
             backup::summarize(&target.db).await.unwrap().tables,

@@ -20,8 +20,8 @@ use nestegg_persistence::{
     SqlAccountRepository, SqlReportRepository, SqlTransactionRepository, both_backends,
 };
 use nestegg_ports::{
-    AccountRepository, AccountUpdate, NewAccount, NewTransaction, RepoError, ReportRepository,
-    TransactionRepository, TransactionUpdate,
+    Account, AccountRepository, AccountUpdate, NewAccount, NewTransaction, RepoError,
+    ReportRepository, TransactionRepository, TransactionUpdate,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -109,6 +109,39 @@ impl Repos {
             .map(drop)
     }
 
+    /// States the account's balance (on `as_of`, or today).
+    async fn reconcile(
+        &self,
+        account: Uuid,
+        balance: Money,
+        as_of: Option<NaiveDate>,
+    ) -> Result<(), RepoError> {
+        let update = AccountUpdate {
+            current_balance: Some(balance),
+            as_of,
+            ..Default::default()
+        };
+        self.update(account, update).await
+    }
+
+    /// Moves the account's opening date.
+    async fn reopen(&self, account: Uuid, opened_on: NaiveDate) -> Result<(), RepoError> {
+        let update = AccountUpdate {
+            opened_on: Some(opened_on),
+            ..Default::default()
+        };
+        self.update(account, update).await
+    }
+
+    /// Marks the transaction pending or posted.
+    async fn set_pending(&self, id: Uuid, pending: bool) -> Result<(), RepoError> {
+        let update = TransactionUpdate {
+            is_pending: Some(pending),
+            ..Default::default()
+        };
+        self.change(id, update).await
+    }
+
     /// The balance on `date` as reports read it.
     async fn balance_on(&self, account: Uuid, date: NaiveDate) -> Money {
         self.reports
@@ -131,20 +164,16 @@ impl Repos {
             .map_or(Money::ZERO, |s| s.balance)
     }
 
+    async fn account(&self, id: Uuid) -> Account {
+        self.accounts.get(self.user, id).await.unwrap()
+    }
+
     async fn current(&self, account: Uuid) -> Money {
-        self.accounts
-            .get(self.user, account)
-            .await
-            .unwrap()
-            .current_balance
+        self.account(account).await.current_balance
     }
 
     async fn opened_on(&self, account: Uuid) -> NaiveDate {
-        self.accounts
-            .get(self.user, account)
-            .await
-            .unwrap()
-            .opened_on
+        self.account(account).await.opened_on
     }
 
     /// Every day from `from` to `to` reads `expected` both ways.
@@ -198,16 +227,7 @@ both_backends!(
         r.post(a, m("500"), day(-20), false).await.unwrap();
         r.post(a, m("-50"), day(-5), false).await.unwrap();
         // The bank said 1234.56 ten days ago; the ledger said 1500.
-        r.update(
-            a,
-            AccountUpdate {
-                current_balance: Some(m("1234.56")),
-                as_of: Some(day(-10)),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        r.reconcile(a, m("1234.56"), Some(day(-10))).await.unwrap();
         r.assert_days(
             a,
             &[
@@ -232,28 +252,10 @@ both_backends!(
             (day(-10), m("-265.44"), m("1234.56"))
         );
         // Stating what the ledger already says records nothing.
-        r.update(
-            a,
-            AccountUpdate {
-                current_balance: Some(m("1184.56")),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        r.reconcile(a, m("1184.56"), None).await.unwrap();
         assert_eq!(r.accounts.adjustments(r.user, a).await.unwrap().len(), 1);
         // Before the opening date there is nothing to reconcile.
-        let err = r
-            .update(
-                a,
-                AccountUpdate {
-                    current_balance: Some(m("1")),
-                    as_of: Some(day(-31)),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap_err();
+        let err = r.reconcile(a, m("1"), Some(day(-31))).await.unwrap_err();
         assert!(
             matches!(err, RepoError::Rule(DomainError::BeforeOpening { .. })),
             "{err:?}"
@@ -289,25 +291,9 @@ both_backends!(
         )
         .await;
         // Back to pending: it counts nowhere; posted again: it counts from its date.
-        r.change(
-            paycheck,
-            TransactionUpdate {
-                is_pending: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        r.set_pending(paycheck, true).await.unwrap();
         r.assert_days(a, &[(-3, "100"), (0, "100")]).await;
-        r.change(
-            paycheck,
-            TransactionUpdate {
-                is_pending: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        r.set_pending(paycheck, false).await.unwrap();
         r.assert_days(a, &[(-4, "100"), (-3, "550")]).await;
         // Deleting it takes it out of every later day.
         r.transactions.delete(r.user, paycheck, at()).await.unwrap();
@@ -323,15 +309,7 @@ both_backends!(
         let house = r.open(AccountType::Other, m("425000"), None).await;
         // An account without transactions carries its opening forward.
         r.assert_days(house, &[(-1, "0"), (0, "425000")]).await;
-        r.update(
-            house,
-            AccountUpdate {
-                opened_on: Some(day(-400)),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        r.reopen(house, day(-400)).await.unwrap();
         r.assert_days(house, &[(-401, "0"), (-400, "425000"), (-1, "425000")])
             .await;
         let card = r
@@ -341,30 +319,12 @@ both_backends!(
         assert_eq!(r.opened_on(card).await, day(-15));
         r.assert_days(card, &[(-16, "0"), (-15, "45.5"), (0, "45.5")])
             .await;
-        let err = r
-            .update(
-                card,
-                AccountUpdate {
-                    opened_on: Some(day(-14)),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap_err();
+        let err = r.reopen(card, day(-14)).await.unwrap_err();
         assert!(
             matches!(err, RepoError::Rule(DomainError::OpenedAfterFirstEntry { first }) if first == day(-15)),
             "{err:?}"
         );
-        let err = r
-            .update(
-                card,
-                AccountUpdate {
-                    opened_on: Some(day(1)),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap_err();
+        let err = r.reopen(card, day(1)).await.unwrap_err();
         assert!(
             matches!(err, RepoError::Rule(DomainError::InFuture { .. })),
             "{err:?}"
@@ -507,11 +467,7 @@ async fn random_writes(backend: Backend, ops: Vec<Op>) {
             }
             Op::Pending(i, pending) => {
                 let Some(id) = model.nth(i) else { continue };
-                let update = TransactionUpdate {
-                    is_pending: Some(pending),
-                    ..Default::default()
-                };
-                if r.change(id, update).await.is_ok() {
+                if r.set_pending(id, pending).await.is_ok() {
                     model.transactions.get_mut(&id).unwrap().2 = pending;
                 }
             }
@@ -522,12 +478,7 @@ async fn random_writes(backend: Backend, ops: Vec<Op>) {
                 }
             }
             Op::Reconcile(c, d) => {
-                let update = AccountUpdate {
-                    current_balance: Some(cents(c)),
-                    as_of: Some(day(d)),
-                    ..Default::default()
-                };
-                let result = r.update(a, update).await;
+                let result = r.reconcile(a, cents(c), Some(day(d))).await;
                 if day(d) < model.opening.0 {
                     assert!(result.is_err(), "a reconciliation before the opening");
                 } else if result.is_ok() {
@@ -538,15 +489,7 @@ async fn random_writes(backend: Backend, ops: Vec<Op>) {
                 }
             }
             Op::Open(d) => {
-                let result = r
-                    .update(
-                        a,
-                        AccountUpdate {
-                            opened_on: Some(day(d)),
-                            ..Default::default()
-                        },
-                    )
-                    .await;
+                let result = r.reopen(a, day(d)).await;
                 let allowed = model.first_entry().is_none_or(|f| day(d) <= f);
                 assert_eq!(result.is_ok(), allowed, "opening on day {d}: {result:?}");
                 if allowed {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use common::{at, day, m, today};
 use nestegg_domain::portfolio::Position;
 use nestegg_domain::{
@@ -86,10 +86,37 @@ impl Fixture {
         }
     }
 
+    /// Syncs accounts and new transactions, read up to `cursor`: [`Self::batch`], applied.
+    async fn sync(
+        &self,
+        cursor: &str,
+        accounts: Vec<SyncedAccount>,
+        added: Vec<SyncedTransaction>,
+    ) -> SyncCounts {
+        self.apply(self.batch(cursor, accounts, added))
+            .await
+            .unwrap()
+    }
+
     /// Applies `batch` as a sync would: read from the cursor saved now.
     async fn apply(&self, mut batch: SyncBatch) -> Result<SyncCounts, RepoError> {
         batch.from_cursor = self.repo.secret(self.connection).await.unwrap().cursor;
         self.repo.apply(batch, at()).await
+    }
+
+    /// Whether `holder` gets the connection's sync lease from `now` until `until` (see
+    /// `ConnectionRepository::acquire`).
+    async fn lease(
+        &self,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        listed: Option<DateTime<Utc>>,
+    ) -> bool {
+        self.repo
+            .acquire(self.connection, holder, now, until, listed)
+            .await
+            .unwrap()
     }
 
     async fn account(&self, plaid_id: &str) -> nestegg_ports::Account {
@@ -117,26 +144,29 @@ impl Fixture {
     }
 }
 
-fn checking(balance: &str) -> SyncedAccount {
+/// A USD account as the bank reports it.
+fn synced(id: &str, name: &str, account_type: AccountType, balance: &str) -> SyncedAccount {
     SyncedAccount {
-        plaid_account_id: "acc-checking".into(),
-        name: "Plaid Checking".into(),
-        account_type: AccountType::Checking,
+        plaid_account_id: id.into(),
+        name: name.into(),
+        account_type,
         balance: m(balance),
         available_balance: None,
         currency: CurrencyCode::USD,
     }
 }
 
+fn checking(balance: &str) -> SyncedAccount {
+    synced(
+        "acc-checking",
+        "Plaid Checking",
+        AccountType::Checking,
+        balance,
+    )
+}
+
 fn card(owed: &str) -> SyncedAccount {
-    SyncedAccount {
-        plaid_account_id: "acc-card".into(),
-        name: "Plaid Card".into(),
-        account_type: AccountType::CreditCard,
-        balance: m(owed),
-        available_balance: None,
-        currency: CurrencyCode::USD,
-    }
+    synced("acc-card", "Plaid Card", AccountType::CreditCard, owed)
 }
 
 fn txn(id: &str, account: &str, amount: &str, date: NaiveDate) -> SyncedTransaction {
@@ -243,9 +273,7 @@ both_backends!(
         );
 
         // The bank now says 480 with no new transaction: a -20 adjustment dated today.
-        f.apply(f.batch("c2", vec![checking("480")], vec![]))
-            .await
-            .unwrap();
+        f.sync("c2", vec![checking("480")], vec![]).await;
         let adjusted = f.account("acc-checking").await;
         assert_eq!(adjusted.current_balance, m("480"));
         let adjustments = f.accounts.adjustments(f.user, adjusted.id).await.unwrap();
@@ -265,9 +293,7 @@ both_backends!(
             is_pending: true,
             ..txn("p1", "acc-checking", "-12.50", day(-2))
         };
-        f.apply(f.batch("c1", vec![checking("100")], vec![pending]))
-            .await
-            .unwrap();
+        f.sync("c1", vec![checking("100")], vec![pending]).await;
         let stored = f.stored().await;
         let id = stored[0].id;
         f.transactions
@@ -327,7 +353,7 @@ both_backends!(
     modified_and_removed_transactions_move_the_history_and_unknown_ones_are_passed_over,
     |db: TestDb| async move {
         let f = Fixture::new(db).await;
-        f.apply(f.batch(
+        f.sync(
             "c1",
             vec![checking("100")],
             vec![
@@ -335,9 +361,8 @@ both_backends!(
                 txn("t2", "acc-checking", "-20", day(-2)),
                 txn("x1", "acc-unknown", "-5", day(-2)),
             ],
-        ))
-        .await
-        .unwrap();
+        )
+        .await;
         assert_eq!(f.stored().await.len(), 2);
         let mut batch = f.batch("c2", vec![checking("95")], vec![]);
         batch.modified = vec![txn("t1", "acc-checking", "-15", day(-3))];
@@ -361,13 +386,12 @@ both_backends!(
     an_overdrawn_checking_account_is_stored_as_the_bank_reports_it,
     |db: TestDb| async move {
         let f = Fixture::new(db).await;
-        f.apply(f.batch(
+        f.sync(
             "c1",
             vec![checking("-42.10")],
             vec![txn("t1", "acc-checking", "-100", day(-1))],
-        ))
-        .await
-        .unwrap();
+        )
+        .await;
         assert_eq!(f.account("acc-checking").await.current_balance, m("-42.10"));
     }
 );
@@ -379,41 +403,18 @@ both_backends!(
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let now = common::now();
         let until = now + TimeDelta::minutes(5);
-        assert!(
-            f.repo
-                .acquire(f.connection, a, now, until, None)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !f.repo
-                .acquire(f.connection, b, now, until, None)
-                .await
-                .unwrap()
-        );
+        assert!(f.lease(a, now, until, None).await);
+        assert!(!f.lease(b, now, until, None).await);
         // A crashed holder's lease runs out.
         let later = until + TimeDelta::seconds(1);
-        assert!(
-            f.repo
-                .acquire(f.connection, b, later, later + TimeDelta::minutes(5), None)
-                .await
-                .unwrap()
-        );
+        assert!(f.lease(b, later, later + TimeDelta::minutes(5), None).await);
         f.repo.release(f.connection, a).await.unwrap();
         assert!(
-            !f.repo
-                .acquire(f.connection, a, later, later, None)
-                .await
-                .unwrap(),
+            !f.lease(a, later, later, None).await,
             "a stale holder's release does not free another's lease"
         );
         f.repo.release(f.connection, b).await.unwrap();
-        assert!(
-            f.repo
-                .acquire(f.connection, a, later, later, None)
-                .await
-                .unwrap()
-        );
+        assert!(f.lease(a, later, later, None).await);
     }
 );
 
@@ -429,12 +430,7 @@ both_backends!(
         let as_listed = Some(listed[0].updated_at);
         // The first syncs it and gives the lease back.
         let until = now + TimeDelta::minutes(5);
-        assert!(
-            f.repo
-                .acquire(f.connection, a, now, until, as_listed)
-                .await
-                .unwrap()
-        );
+        assert!(f.lease(a, now, until, as_listed).await);
         let later = now + TimeDelta::seconds(2);
         f.repo
             .set_status(f.connection, SyncStatus::Ok, None, Some(later), later)
@@ -443,27 +439,12 @@ both_backends!(
         f.repo.release(f.connection, a).await.unwrap();
 
         // The second's list is older than that sync: no lease, so no second sync.
-        assert!(
-            !f.repo
-                .acquire(f.connection, b, later, until, as_listed)
-                .await
-                .unwrap()
-        );
+        assert!(!f.lease(b, later, until, as_listed).await);
         // Listed afresh (or asked for by hand) it is leased as before.
         let fresh = f.repo.get(f.user, f.connection).await.unwrap().updated_at;
-        assert!(
-            f.repo
-                .acquire(f.connection, b, later, until, Some(fresh))
-                .await
-                .unwrap()
-        );
+        assert!(f.lease(b, later, until, Some(fresh)).await);
         f.repo.release(f.connection, b).await.unwrap();
-        assert!(
-            f.repo
-                .acquire(f.connection, a, later, until, None)
-                .await
-                .unwrap()
-        );
+        assert!(f.lease(a, later, until, None).await);
     }
 );
 
@@ -536,13 +517,12 @@ both_backends!(
     deleting_a_connection_keeps_its_accounts_and_history_as_manual_data,
     |db: TestDb| async move {
         let f = Fixture::new(db).await;
-        f.apply(f.batch(
+        f.sync(
             "c1",
             vec![checking("100")],
             vec![txn("t1", "acc-checking", "-10", day(-3))],
-        ))
-        .await
-        .unwrap();
+        )
+        .await;
         f.repo.delete(f.user, f.connection).await.unwrap();
         assert!(f.repo.list(f.user).await.unwrap().is_empty());
         let account = f.account("acc-checking").await;

@@ -32,6 +32,14 @@ async fn other_pool(db: &TestDb) -> Db {
     Db::connect(&db.url).await.unwrap()
 }
 
+/// The login throttle as two server instances see it, each through its own pool.
+async fn two_throttles(db: &TestDb) -> (SqlLoginThrottle, SqlLoginThrottle) {
+    (
+        SqlLoginThrottle::new(db.db.clone()),
+        SqlLoginThrottle::new(other_pool(db).await),
+    )
+}
+
 both_backends!(
     a_scope_version_bumped_through_one_instance_is_read_by_another_and_only_grows,
     |db: TestDb| async move {
@@ -70,8 +78,7 @@ both_backends!(
 both_backends!(
     failures_counted_through_one_instance_refuse_the_next_attempt_on_another_until_the_window_ends,
     |db: TestDb| async move {
-        let first = SqlLoginThrottle::new(db.db.clone());
-        let second = SqlLoginThrottle::new(other_pool(&db).await);
+        let (first, second) = two_throttles(&db).await;
         let keys = [key("pair:ada", 3)];
         for throttle in [&first, &second, &first] {
             throttle.acquire(&keys, t0()).await.unwrap();
@@ -93,8 +100,7 @@ both_backends!(
 both_backends!(
     attempts_being_judged_on_one_instance_make_the_next_wait_on_another_and_forgiven_ones_never_count,
     |db: TestDb| async move {
-        let first = SqlLoginThrottle::new(db.db.clone());
-        let second = SqlLoginThrottle::new(other_pool(&db).await);
+        let (first, second) = two_throttles(&db).await;
         let keys = [key("pair:ada", 2)];
         first.acquire(&keys, t0()).await.unwrap();
         second.acquire(&keys, t0()).await.unwrap();

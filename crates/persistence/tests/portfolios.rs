@@ -335,20 +335,18 @@ both_backends!(
     an_item_of_another_users_private_security_is_not_found,
     |db: TestDb| async move {
         let main = Main::new(&db).await;
-        let (repo, ada, p) = (&main.repo, main.user, &main.p);
         let bob = common::make_user(&db, "bob").await.id;
         let bobs = security(&db, bob, "BOBS", Some("5")).await;
         assert!(matches!(
-            repo.add_item(ada, p.id, new_item(bobs, "1", "1"), at(1))
-                .await,
+            main.add_item(new_item(bobs, "1", "1"), 1).await,
             Err(RepoError::NotFound)
         ));
         assert!(matches!(
-            repo.trade(ada, p.id, new_trade(bobs, Side::Buy, "1", "5", "0"), at(1))
+            main.trade(new_trade(bobs, Side::Buy, "1", "5", "0"), 1)
                 .await,
             Err(RepoError::NotFound)
         ));
-        assert!(repo.items(ada, p.id).await.unwrap().is_empty());
+        assert!(main.items().await.is_empty());
     }
 );
 
@@ -483,10 +481,7 @@ both_backends!(
         let (repo, ada, p) = (&main.repo, main.user, &main.p);
         let bob = common::make_user(&db, "bob").await.id;
         let acme = security(&db, ada, "ACME", Some("10")).await;
-        let item = repo
-            .add_item(ada, p.id, new_item(acme, "1", "1"), at(1))
-            .await
-            .unwrap();
+        let item = main.add_item(new_item(acme, "1", "1"), 1).await.unwrap();
         let shared = security(&db, bob, "BOBS", Some("10")).await;
         let nf = |r: Result<(), RepoError>, what: &str| {
             assert!(matches!(r, Err(RepoError::NotFound)), "{what}: {r:?}");

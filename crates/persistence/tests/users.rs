@@ -3,7 +3,7 @@
 
 mod common;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use nestegg_domain::{Email, Preferences, Username};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::codec::{self, Scale};
@@ -48,6 +48,39 @@ async fn start(
     };
     tokens.start(session, first).await.unwrap();
     id
+}
+
+/// A session of Ada's, begun with the token "h1".
+struct Session {
+    tokens: SqlRefreshTokenRepository,
+    user: Uuid,
+    family: Uuid,
+    /// The id of the first token, "h1".
+    first: Uuid,
+}
+
+impl Session {
+    /// A new user Ada and a session of hers lasting `days`.
+    async fn start(db: &TestDb, days: i64) -> Self {
+        let tokens = SqlRefreshTokenRepository::new(db.db.clone());
+        let user = common::make_user(db, "ada").await.id;
+        let family = Uuid::now_v7();
+        let first = start(&tokens, user, family, "h1", days).await;
+        Self {
+            tokens,
+            user,
+            family,
+            first,
+        }
+    }
+
+    /// Rotates the token `id` into a new token `hash` of the session, at `at`.
+    async fn rotate(&self, id: Uuid, at: DateTime<Utc>, hash: &str) -> Rotation {
+        self.tokens
+            .rotate(id, at, token(self.user, self.family, hash))
+            .await
+            .unwrap()
+    }
 }
 
 /// Whether the session `id` is stored and live at the tests' now.
@@ -148,43 +181,33 @@ both_backends!(
 );
 
 both_backends!(a_token_rotates_only_once, |db: TestDb| async move {
-    let tokens = SqlRefreshTokenRepository::new(db.db.clone());
-    let ada = common::make_user(&db, "ada").await;
-    let family = Uuid::now_v7();
-    let first_id = start(&tokens, ada.id, family, "h1", 90).await;
+    let s = Session::start(&db, 90).await;
+    let tokens = &s.tokens;
     assert_eq!(
-        tokens
-            .rotate(first_id, common::now(), token(ada.id, family, "h2"))
-            .await
-            .unwrap(),
+        s.rotate(s.first, common::now(), "h2").await,
         Rotation::Rotated
     );
     assert_eq!(
-        tokens
-            .rotate(first_id, common::now(), token(ada.id, family, "h3"))
-            .await
-            .unwrap(),
+        s.rotate(s.first, common::now(), "h3").await,
         Rotation::AlreadySpent
     );
     assert!(tokens.find_by_hash("h3").await.unwrap().is_none());
     let spent = tokens.find_by_hash("h1").await.unwrap().unwrap();
     assert_eq!(spent.used_at, Some(common::now()));
-    tokens.revoke_family(family, common::now()).await.unwrap();
-    assert!(revoked(&tokens, "h2").await);
+    tokens.revoke_family(s.family, common::now()).await.unwrap();
+    assert!(revoked(tokens, "h2").await);
 });
 
 both_backends!(
     revoking_a_family_ends_its_session_and_no_token_rotates_in_it_afterwards,
     |db: TestDb| async move {
-        let tokens = SqlRefreshTokenRepository::new(db.db.clone());
-        let ada = common::make_user(&db, "ada").await;
-        let (family, other) = (Uuid::now_v7(), Uuid::now_v7());
-        let first = start(&tokens, ada.id, family, "h1", 90).await;
-        start(&tokens, ada.id, other, "o1", 90).await;
+        let s = Session::start(&db, 90).await;
+        let (tokens, family, other) = (&s.tokens, s.family, Uuid::now_v7());
+        start(tokens, s.user, other, "o1", 90).await;
         let session = tokens.find_session(family).await.unwrap().unwrap();
         assert_eq!(
             (session.user_id, session.expires_at),
-            (ada.id, common::now() + Duration::days(90))
+            (s.user, common::now() + Duration::days(90))
         );
         assert!(session.is_live(common::now()));
 
@@ -193,15 +216,12 @@ both_backends!(
         let ended = tokens.find_session(family).await.unwrap().unwrap();
         assert_eq!(ended.revoked_at, Some(common::now()));
         assert_eq!(
-            tokens
-                .rotate(first, common::now(), token(ada.id, family, "h2"))
-                .await
-                .unwrap(),
+            s.rotate(s.first, common::now(), "h2").await,
             Rotation::SessionEnded
         );
         assert!(tokens.find_by_hash("h2").await.unwrap().is_none());
         assert!(
-            live(&tokens, other).await,
+            live(tokens, other).await,
             "another session of ada ended too"
         );
     }
@@ -210,19 +230,10 @@ both_backends!(
 both_backends!(
     a_session_past_its_absolute_lifetime_no_longer_rotates,
     |db: TestDb| async move {
-        let tokens = SqlRefreshTokenRepository::new(db.db.clone());
-        let ada = common::make_user(&db, "ada").await;
-        let family = Uuid::now_v7();
-        let first = start(&tokens, ada.id, family, "h1", 1).await;
+        let s = Session::start(&db, 1).await;
         let later = common::now() + Duration::days(1);
-        assert_eq!(
-            tokens
-                .rotate(first, later, token(ada.id, family, "h2"))
-                .await
-                .unwrap(),
-            Rotation::SessionEnded
-        );
-        let spent = tokens.find_by_hash("h1").await.unwrap().unwrap();
+        assert_eq!(s.rotate(s.first, later, "h2").await, Rotation::SessionEnded);
+        let spent = s.tokens.find_by_hash("h1").await.unwrap().unwrap();
         assert_eq!(spent.used_at, None, "a refused rotation changed the token");
     }
 );

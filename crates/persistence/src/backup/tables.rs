@@ -72,16 +72,46 @@ impl Table {
     }
 }
 
-const fn col(name: &'static str, kind: Kind) -> Column {
-    Column { name, kind }
+/// A column's kind as the table list below names it.
+macro_rules! kind {
+    (uuid) => {
+        Kind::Uuid
+    };
+    (text) => {
+        Kind::Text
+    };
+    (boolean) => {
+        Kind::Boolean
+    };
+    (date) => {
+        Kind::Date
+    };
+    (timestamp) => {
+        Kind::Timestamp
+    };
+    (money) => {
+        Kind::Decimal(Scale::Money)
+    };
+    (fine) => {
+        Kind::Decimal(Scale::Fine)
+    };
+    (percent) => {
+        Kind::Decimal(Scale::Percent)
+    };
+    (json) => {
+        Kind::Json
+    };
 }
 
-const ID: Column = col("id", Kind::Uuid);
-const CREATED_AT: Column = col("created_at", Kind::Timestamp);
-const UPDATED_AT: Column = col("updated_at", Kind::Timestamp);
-const MONEY: Kind = Kind::Decimal(Scale::Money);
-const FINE: Kind = Kind::Decimal(Scale::Fine);
-const PERCENT: Kind = Kind::Decimal(Scale::Percent);
+/// Tables written as `name: column kind, ...;`, so that each reads like its schema.
+macro_rules! tables {
+    ($($table:ident: $($column:ident $kind:ident),+;)+) => {
+        &[$(Table {
+            name: stringify!($table),
+            columns: &[$(Column { name: stringify!($column), kind: kind!($kind) }),+],
+        }),+]
+    };
+}
 
 /// Tables a backup leaves out: state that only matters while server instances run (cache
 /// versions, login-throttle counters), rebuilt by use, not data to restore.
@@ -90,235 +120,47 @@ pub const NOT_COPIED: &[&str] = &["cache_versions", "login_throttle"];
 /// Every table holding data, parents before children: restore inserts in this order and
 /// deletes (with `replace`) in the reverse one, so foreign keys hold at every statement.
 /// `seaql_migrations` is not data: a backup records the applied migrations in its header.
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "users",
-        columns: &[
-            ID,
-            col("email", Kind::Text),
-            col("username", Kind::Text),
-            col("hashed_password", Kind::Text),
-            col("is_active", Kind::Boolean),
-            col("is_verified", Kind::Boolean),
-            col("preferences", Kind::Json),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "sessions",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("expires_at", Kind::Timestamp),
-            col("revoked_at", Kind::Timestamp),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "refresh_tokens",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("family_id", Kind::Uuid),
-            col("token_hash", Kind::Text),
-            col("expires_at", Kind::Timestamp),
-            col("used_at", Kind::Timestamp),
-            col("revoked_at", Kind::Timestamp),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "plaid_connections",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("plaid_item_id", Kind::Text),
-            col("access_token", Kind::Text),
-            col("institution_id", Kind::Text),
-            col("institution_name", Kind::Text),
-            col("is_active", Kind::Boolean),
-            col("last_sync_at", Kind::Timestamp),
-            col("sync_status", Kind::Text),
-            col("error_message", Kind::Text),
-            col("sync_cursor", Kind::Text),
-            CREATED_AT,
-            UPDATED_AT,
-            col("key_id", Kind::Text),
-            col("lease_holder", Kind::Uuid),
-            col("lease_until", Kind::Timestamp),
-            col("sync_requested_at", Kind::Timestamp),
-        ],
-    },
-    Table {
-        name: "accounts",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("connection_id", Kind::Uuid),
-            col("plaid_account_id", Kind::Text),
-            col("name", Kind::Text),
-            col("type", Kind::Text),
-            col("institution_name", Kind::Text),
-            col("current_balance", MONEY),
-            col("available_balance", MONEY),
-            col("currency", Kind::Text),
-            CREATED_AT,
-            UPDATED_AT,
-            col("opening_balance", MONEY),
-            col("opened_on", Kind::Date),
-        ],
-    },
-    Table {
-        name: "transactions",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("account_id", Kind::Uuid),
-            col("plaid_transaction_id", Kind::Text),
-            col("amount", MONEY),
-            col("date", Kind::Date),
-            col("description", Kind::Text),
-            col("merchant_name", Kind::Text),
-            col("category", Kind::Text),
-            col("is_pending", Kind::Boolean),
-            col("is_recurring", Kind::Boolean),
-            CREATED_AT,
-            UPDATED_AT,
-            col("category_edited", Kind::Boolean),
-        ],
-    },
-    Table {
-        name: "transaction_history",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("transaction_id", Kind::Uuid),
-            col("account_id", Kind::Uuid),
-            col("action", Kind::Text),
-            col("changes", Kind::Json),
-            CREATED_AT,
-        ],
-    },
-    Table {
-        name: "balance_snapshots",
-        columns: &[
-            ID,
-            col("account_id", Kind::Uuid),
-            col("date", Kind::Date),
-            col("balance", MONEY),
-            col("available_balance", MONEY),
-            col("currency", Kind::Text),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "balance_adjustments",
-        columns: &[
-            ID,
-            col("account_id", Kind::Uuid),
-            col("date", Kind::Date),
-            col("amount", MONEY),
-            col("balance", MONEY),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "fx_rates",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("currency", Kind::Text),
-            col("base_currency", Kind::Text),
-            col("rate", FINE),
-            col("date", Kind::Date),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "investments",
-        columns: &[
-            ID,
-            col("owner_user_id", Kind::Uuid),
-            col("symbol", Kind::Text),
-            col("name", Kind::Text),
-            col("type", Kind::Text),
-            col("exchange", Kind::Text),
-            col("current_price", FINE),
-            col("price_date", Kind::Date),
-            col("market_cap", MONEY),
-            col("pe_ratio", MONEY),
-            col("dividend_yield", PERCENT),
-            col("expense_ratio", PERCENT),
-            col("sector", Kind::Text),
-            col("industry", Kind::Text),
-            col("country", Kind::Text),
-            CREATED_AT,
-            UPDATED_AT,
-            col("plaid_security_id", Kind::Text),
-        ],
-    },
-    Table {
-        name: "investment_prices",
-        columns: &[
-            ID,
-            col("investment_id", Kind::Uuid),
-            col("date", Kind::Date),
-            col("price", FINE),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "portfolios",
-        columns: &[
-            ID,
-            col("user_id", Kind::Uuid),
-            col("name", Kind::Text),
-            col("description", Kind::Text),
-            col("total_value", MONEY),
-            col("currency", Kind::Text),
-            col("is_default", Kind::Boolean),
-            col("target_allocation", Kind::Json),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "portfolio_items",
-        columns: &[
-            ID,
-            col("portfolio_id", Kind::Uuid),
-            col("investment_id", Kind::Uuid),
-            col("quantity", FINE),
-            col("average_cost", FINE),
-            col("current_value", MONEY),
-            col("unrealized_gain_loss", MONEY),
-            col("unrealized_gain_loss_percent", MONEY),
-            col("target_allocation", PERCENT),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-    Table {
-        name: "portfolio_trades",
-        columns: &[
-            ID,
-            col("portfolio_id", Kind::Uuid),
-            col("investment_id", Kind::Uuid),
-            col("side", Kind::Text),
-            col("quantity", FINE),
-            col("price", FINE),
-            col("fee", MONEY),
-            col("date", Kind::Date),
-            col("realized_gain", MONEY),
-            CREATED_AT,
-            UPDATED_AT,
-        ],
-    },
-];
+pub const TABLES: &[Table] = tables! {
+    users: id uuid, email text, username text, hashed_password text, is_active boolean,
+        is_verified boolean, preferences json, created_at timestamp, updated_at timestamp;
+    sessions: id uuid, user_id uuid, expires_at timestamp, revoked_at timestamp,
+        created_at timestamp, updated_at timestamp;
+    refresh_tokens: id uuid, user_id uuid, family_id uuid, token_hash text, expires_at timestamp,
+        used_at timestamp, revoked_at timestamp, created_at timestamp, updated_at timestamp;
+    plaid_connections: id uuid, user_id uuid, plaid_item_id text, access_token text,
+        institution_id text, institution_name text, is_active boolean, last_sync_at timestamp,
+        sync_status text, error_message text, sync_cursor text, created_at timestamp,
+        updated_at timestamp, key_id text, lease_holder uuid, lease_until timestamp,
+        sync_requested_at timestamp;
+    accounts: id uuid, user_id uuid, connection_id uuid, plaid_account_id text, name text,
+        type text, institution_name text, current_balance money, available_balance money,
+        currency text, created_at timestamp, updated_at timestamp, opening_balance money,
+        opened_on date;
+    transactions: id uuid, user_id uuid, account_id uuid, plaid_transaction_id text, amount money,
+        date date, description text, merchant_name text, category text, is_pending boolean,
+        is_recurring boolean, created_at timestamp, updated_at timestamp, category_edited boolean;
+    transaction_history: id uuid, user_id uuid, transaction_id uuid, account_id uuid, action text,
+        changes json, created_at timestamp;
+    balance_snapshots: id uuid, account_id uuid, date date, balance money, available_balance money,
+        currency text, created_at timestamp, updated_at timestamp;
+    balance_adjustments: id uuid, account_id uuid, date date, amount money, balance money,
+        created_at timestamp, updated_at timestamp;
+    fx_rates: id uuid, user_id uuid, currency text, base_currency text, rate fine, date date,
+        created_at timestamp, updated_at timestamp;
+    investments: id uuid, owner_user_id uuid, symbol text, name text, type text, exchange text,
+        current_price fine, price_date date, market_cap money, pe_ratio money,
+        dividend_yield percent, expense_ratio percent, sector text, industry text, country text,
+        created_at timestamp, updated_at timestamp, plaid_security_id text;
+    investment_prices: id uuid, investment_id uuid, date date, price fine, created_at timestamp,
+        updated_at timestamp;
+    portfolios: id uuid, user_id uuid, name text, description text, total_value money,
+        currency text, is_default boolean, target_allocation json, created_at timestamp,
+        updated_at timestamp;
+    portfolio_items: id uuid, portfolio_id uuid, investment_id uuid, quantity fine,
+        average_cost fine, current_value money, unrealized_gain_loss money,
+        unrealized_gain_loss_percent money, target_allocation percent, created_at timestamp,
+        updated_at timestamp;
+    portfolio_trades: id uuid, portfolio_id uuid, investment_id uuid, side text, quantity fine,
+        price fine, fee money, date date, realized_gain money, created_at timestamp,
+        updated_at timestamp;
+};

@@ -19,7 +19,8 @@ use items::{delete_item, insert_item, read_item, store_item, visible_price};
 pub(crate) use items::{refresh_total, write_item};
 use rows::{ITEM_COLUMNS, PORTFOLIOS, targets_json};
 
-use crate::db::Db;
+use crate::db::{Db, WriteTxn};
+use crate::replace_if_some;
 use crate::sql::{Lock, Sql};
 
 /// Portfolios in the SQL database.
@@ -36,17 +37,19 @@ impl SqlPortfolioRepository {
     }
 }
 
-// Each write once; the trait methods run them through `Db::retrying`.
-impl SqlPortfolioRepository {
-    async fn trade_once(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        trade: NewTrade,
-        now: DateTime<Utc>,
-    ) -> Result<Trade, RepoError> {
-        trades::trade(&self.db, user_id, id, trade, now).await
-    }
+/// Ends a write to the portfolio `id`'s item `item_id`: revalues the portfolio, reads the item
+/// as stored and commits.
+async fn item_written(
+    txn: WriteTxn<'_>,
+    id: Uuid,
+    item_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<PortfolioItem, RepoError> {
+    let sql = txn.sql();
+    refresh_total(&sql, id, now).await?;
+    let stored = read_item(&sql, id, item_id, None).await?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// Serializes changes to a user's default flag (PostgreSQL; SQLite's write gate already does).
@@ -168,15 +171,9 @@ impl PortfolioRepository for SqlPortfolioRepository {
         let sql = txn.sql();
         lock_user(&sql, user_id).await?;
         let mut p = sql.locked(&PORTFOLIOS, user_id, id).await?;
-        if let Some(name) = update.name {
-            p.name = name;
-        }
-        if let Some(description) = update.description {
-            p.description = description;
-        }
-        if let Some(targets) = update.target_allocation {
-            p.target_allocation = targets;
-        }
+        replace_if_some(&mut p.name, update.name);
+        replace_if_some(&mut p.description, update.description);
+        replace_if_some(&mut p.target_allocation, update.target_allocation);
         if update.make_default && !p.is_default {
             clear_default(&sql, user_id, now).await?;
             p.is_default = true;
@@ -229,17 +226,15 @@ impl PortfolioRepository for SqlPortfolioRepository {
         self.get(user_id, id).await?;
         self.db
             .sql()
-            .all(
+            .read_all(
                 &format!(
                     "SELECT {ITEM_COLUMNS} FROM portfolio_items WHERE portfolio_id = $1 \
                      ORDER BY created_at, id"
                 ),
                 [id.into()],
+                rows::item,
             )
-            .await?
-            .iter()
-            .map(rows::item)
-            .collect()
+            .await
     }
 
     #[tracing::instrument(skip(self, new), err(level = "debug"))]
@@ -257,10 +252,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         insert_item(&sql, id, &new, price, now)
             .await
             .map_err(conflict_or)?;
-        refresh_total(&sql, id, now).await?;
-        let stored = read_item(&sql, id, new.id, None).await?;
-        txn.commit().await?;
-        Ok(stored)
+        item_written(txn, id, new.id, now).await
     }
 
     #[tracing::instrument(skip(self, update), err(level = "debug"))]
@@ -285,10 +277,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
             .unwrap_or(current.target_allocation);
         let price = visible_price(&sql, user_id, current.investment_id).await?;
         store_item(&sql, item_id, position, price, target, now).await?;
-        refresh_total(&sql, id, now).await?;
-        let stored = read_item(&sql, id, item_id, None).await?;
-        txn.commit().await?;
-        Ok(stored)
+        item_written(txn, id, item_id, now).await
     }
 
     #[tracing::instrument(skip(self), err(level = "debug"))]
@@ -317,7 +306,7 @@ impl PortfolioRepository for SqlPortfolioRepository {
         now: DateTime<Utc>,
     ) -> Result<Trade, RepoError> {
         self.db
-            .retrying(|| self.trade_once(user_id, id, trade.clone(), now))
+            .retrying(|| trades::trade(&self.db, user_id, id, trade.clone(), now))
             .await
     }
 

@@ -6,7 +6,7 @@ use nestegg_ports::{Portfolio, PortfolioItem, RepoError, Trade, TypeTargets};
 use serde_json::{Map, Value as Json};
 
 use crate::codec::Scale;
-use crate::rows::{Owned, Row, corrupt};
+use crate::rows::{Owned, Row, corrupt, from_row};
 
 /// Columns of `portfolios`, as [`portfolio`] reads them.
 pub(crate) const PORTFOLIO_COLUMNS: &str = "id, user_id, name, description, total_value, \
@@ -61,18 +61,14 @@ fn targets_from(json: &Json) -> Result<TypeTargets, RepoError> {
 }
 
 pub(crate) fn portfolio(row: &Row) -> Result<Portfolio, RepoError> {
-    Ok(Portfolio {
-        id: row.get("id")?,
-        user_id: row.get("user_id")?,
-        name: row.get("name")?,
-        description: row.get("description")?,
+    Ok(from_row!(row => Portfolio {
+        id, user_id, name, description,
         currency: row.currency("currency")?,
-        is_default: row.get("is_default")?,
+        is_default,
         target_allocation: targets_from(&row.get::<Json>("target_allocation")?)?,
         total_value: row.money("total_value")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+        created_at, updated_at,
+    }))
 }
 
 /// A position's two columns.
@@ -88,39 +84,32 @@ fn target(row: &Row) -> Result<Option<Percentage>, RepoError> {
 }
 
 pub(crate) fn item(row: &Row) -> Result<PortfolioItem, RepoError> {
-    let Position {
-        quantity,
-        average_cost,
-    } = position(row)?;
-    Ok(PortfolioItem {
-        id: row.get("id")?,
-        portfolio_id: row.get("portfolio_id")?,
-        investment_id: row.get("investment_id")?,
-        quantity,
-        average_cost,
+    let position = position(row)?;
+    Ok(from_row!(row => PortfolioItem {
+        id, portfolio_id, investment_id,
+        quantity: position.quantity,
+        average_cost: position.average_cost,
         current_value: row.money_opt("current_value")?,
         unrealized_gain_loss: row.money_opt("unrealized_gain_loss")?,
         unrealized_gain_loss_percent: row
             .decimal_opt("unrealized_gain_loss_percent", Scale::Money)?,
         target_allocation: target(row)?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
+        created_at, updated_at,
+    }))
 }
 
 /// A stored trade, without the item it left (the history does not keep it).
 pub(crate) fn trade(row: &Row) -> Result<Trade, RepoError> {
-    Ok(Trade {
-        id: row.get("id")?,
-        investment_id: row.get("investment_id")?,
+    Ok(from_row!(row => Trade {
+        id, investment_id,
         side: row.parsed("side", Side::parse)?,
         quantity: row.kind("quantity", Scale::Fine, Quantity::new)?,
         price: row.kind("price", Scale::Fine, Price::new)?,
         fee: row.money("fee")?,
-        date: row.get("date")?,
+        date,
         realized_gain: row.money_opt("realized_gain")?,
         item: None,
-    })
+    }))
 }
 
 /// Columns of an item joined with its security, as [`holding`] reads them.
@@ -130,16 +119,13 @@ pub(super) const HOLDING_COLUMNS: &str = "i.id AS item_id, i.investment_id, i.qu
 
 /// A holding and its security's name.
 pub(super) fn holding(row: &Row) -> Result<(Holding, String), RepoError> {
-    let holding = Holding {
-        item_id: row.get("item_id")?,
-        investment_id: row.get("investment_id")?,
-        symbol: row.get("symbol")?,
+    let holding = from_row!(row => Holding {
+        item_id, investment_id, symbol,
         investment_type: row.parsed("type", InvestmentType::parse)?,
-        sector: row.get("sector")?,
-        country: row.get("country")?,
+        sector, country,
         position: position(row)?,
         price: row.kind_opt("current_price", Scale::Fine, Price::new)?,
         target_percent: target(row)?,
-    };
+    });
     Ok((holding, row.get("name")?))
 }

@@ -112,12 +112,7 @@ pub(super) async fn trades(
         " ORDER BY date DESC, id DESC LIMIT {}",
         limit.max(1) + 1
     ));
-    db.sql()
-        .all(&query, values)
-        .await?
-        .iter()
-        .map(rows::trade)
-        .collect()
+    db.sql().read_all(&query, values, rows::trade).await
 }
 
 /// The portfolio, its holdings and the realized gains of all its trades, read from one
@@ -131,18 +126,16 @@ pub(super) async fn holdings(
     let sql = txn.sql();
     let portfolio = sql.owned(&PORTFOLIOS, user_id, id).await?;
     let holdings = sql
-        .all(
+        .read_all(
             &format!(
                 "SELECT {HOLDING_COLUMNS} FROM portfolio_items i JOIN investments v \
                  ON v.id = i.investment_id WHERE i.portfolio_id = $1 \
                  ORDER BY i.created_at, i.id"
             ),
             [id.into()],
+            rows::holding,
         )
-        .await?
-        .iter()
-        .map(rows::holding)
-        .collect::<Result<Vec<_>, RepoError>>()?;
+        .await?;
     let realized = sql
         .one(
             "SELECT COALESCE(SUM(realized_gain), 0) AS realized FROM portfolio_trades \
