@@ -375,8 +375,12 @@ pub mod schema {
             .examples(["2026-11-25T21:12:53.000Z"])
     );
 
-    /// A schema listing a domain enum's names, from the enum's own `ALL`.
+    /// A schema listing names: a domain enum's, from the enum's own `ALL` (`all Enum`), or
+    /// the values given.
     macro_rules! names {
+        ($name:ident, all $enum:ty, $doc:literal) => {
+            names!($name, <$enum>::ALL.iter().map(|v| v.as_str()), $doc);
+        };
         ($name:ident, $values:expr, $doc:literal) => {
             schema!(
                 #[doc = $doc]
@@ -388,7 +392,7 @@ pub mod schema {
 
     names!(
         AccountType,
-        nestegg_domain::AccountType::ALL.iter().map(|v| v.as_str()),
+        all nestegg_domain::AccountType,
         "The kind of an account."
     );
     names!(
@@ -401,23 +405,17 @@ pub mod schema {
     );
     names!(
         TransactionCategory,
-        nestegg_domain::TransactionCategory::ALL
-            .iter()
-            .map(|v| v.as_str()),
+        all nestegg_domain::TransactionCategory,
         "What a transaction was for."
     );
     names!(
         InvestmentType,
-        nestegg_domain::InvestmentType::ALL
-            .iter()
-            .map(|v| v.as_str()),
+        all nestegg_domain::InvestmentType,
         "The kind of a security."
     );
     names!(
         Side,
-        nestegg_domain::portfolio::Side::ALL
-            .iter()
-            .map(|v| v.as_str()),
+        all nestegg_domain::portfolio::Side,
         "Buy or sell."
     );
     // Parsed by the report use case, which names the same values when it refuses another;
@@ -434,7 +432,7 @@ pub mod schema {
     );
     names!(
         SyncStatus,
-        nestegg_domain::SyncStatus::ALL.iter().map(|v| v.as_str()),
+        all nestegg_domain::SyncStatus,
         "Where a linked connection's sync stands."
     );
 }

@@ -307,16 +307,25 @@ fn gauge(value: impl TryInto<i64>) -> ConstGauge {
     ConstGauge::new(value.try_into().unwrap_or(i64::MAX))
 }
 
+/// Writes one unlabelled metric: its name, help and type, then its value.
+fn encode_one(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    metric: impl EncodeMetric,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
 impl Collector for Scraped {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         if let Some(pool) = self.0.db.pool_stats() {
-            let max = gauge(pool.max);
-            max.encode(encoder.encode_descriptor(
+            encode_one(
+                &mut encoder,
                 "nestegg_db_pool_max_connections",
                 "The most connections the database pool opens",
-                None,
-                max.metric_type(),
-            )?)?;
+                gauge(pool.max),
+            )?;
             let mut family = encoder.encode_descriptor(
                 "nestegg_db_pool_connections",
                 "Open database connections: in_use (held by a query or a transaction) or idle",
@@ -328,21 +337,19 @@ impl Collector for Scraped {
             }
         }
         let waits = self.0.db.begin_waits();
-        let begun = ConstCounter::new(waits.count);
-        begun.encode(encoder.encode_descriptor(
+        encode_one(
+            &mut encoder,
             "nestegg_db_transactions_begun",
             "Database transactions begun (or that failed to begin)",
-            None,
-            begun.metric_type(),
-        )?)?;
-        let waited = ConstCounter::new(waits.seconds);
-        waited.encode(encoder.encode_descriptor(
+            ConstCounter::new(waits.count),
+        )?;
+        encode_one(
+            &mut encoder,
             "nestegg_db_transaction_begin_wait_seconds",
             "Time transactions waited to begin: for a pooled connection, on SQLite for the \
              write gate, and BEGIN",
-            None,
-            waited.metric_type(),
-        )?)?;
+            ConstCounter::new(waits.seconds),
+        )?;
         let mut evictions = encoder.encode_descriptor(
             "nestegg_report_cache_evictions",
             "Cached reports dropped before a write dropped them: size (the in-process byte \
@@ -364,20 +371,18 @@ impl Collector for Scraped {
         }
         if let CacheSource::Memory(cache) = &self.0.cache {
             let usage = cache.usage();
-            let entries = gauge(usage.entries);
-            entries.encode(encoder.encode_descriptor(
+            encode_one(
+                &mut encoder,
                 "nestegg_report_cache_entries",
                 "Reports held by the in-process cache",
-                None,
-                entries.metric_type(),
-            )?)?;
-            let bytes = gauge(usage.bytes);
-            bytes.encode(encoder.encode_descriptor(
+                gauge(usage.entries),
+            )?;
+            encode_one(
+                &mut encoder,
                 "nestegg_report_cache_bytes",
                 "Bytes the in-process cache holds, as counted against NESTEGG_CACHE_MAX_BYTES",
-                None,
-                bytes.metric_type(),
-            )?)?;
+                gauge(usage.bytes),
+            )?;
         }
         Ok(())
     }
