@@ -205,28 +205,19 @@ impl AccountService {
         patch: AccountPatch,
     ) -> Result<Account, AppError> {
         let mut errors = FieldErrors::default();
-        let name = patch
-            .name
-            .map(|n| errors.check("name", AccountName::parse(&n)));
-        let institution = patch.institution_name.map(|i| {
-            errors.check(
-                "institution_name",
-                text::optional(i.as_deref(), "an institution name", MAX_INSTITUTION),
-            )
+        let name = errors.check_given("name", patch.name, |n| AccountName::parse(&n));
+        let institution = errors.check_given("institution_name", patch.institution_name, |i| {
+            text::optional(i.as_deref(), "an institution name", MAX_INSTITUTION)
         });
-        let balance = patch
-            .current_balance
-            .map(|b| errors.check("current_balance", Money::new(b)));
-        let available = patch
-            .available_balance
-            .map(|a| errors.check("available_balance", a.map(Money::new).transpose()));
+        let balance = errors.check_given("current_balance", patch.current_balance, Money::new);
+        let available = errors.check_given("available_balance", patch.available_balance, |a| {
+            a.map(Money::new).transpose()
+        });
         let today = self.clock.today();
-        let as_of = patch
-            .as_of
-            .map(|d| errors.check("as_of", past_day(d, "as_of", today)));
-        let opened_on = patch
-            .opened_on
-            .map(|d| errors.check("opened_on", past_day(d, "the opening date", today)));
+        let as_of = errors.check_given("as_of", patch.as_of, |d| past_day(d, "as_of", today));
+        let opened_on = errors.check_given("opened_on", patch.opened_on, |d| {
+            past_day(d, "the opening date", today)
+        });
         let mut fields = errors.into_map();
         if patch.as_of.is_some() && patch.current_balance.is_none() {
             fields.insert(
@@ -238,12 +229,12 @@ impl AccountService {
             return Err(AppError::Validation(fields));
         }
         let update = AccountUpdate {
-            name: name.flatten(),
-            institution_name: institution.flatten(),
-            current_balance: balance.flatten(),
-            as_of: as_of.flatten(),
-            available_balance: available.flatten(),
-            opened_on: opened_on.flatten(),
+            name,
+            institution_name: institution,
+            current_balance: balance,
+            as_of,
+            available_balance: available,
+            opened_on,
         };
         let account = self
             .accounts
