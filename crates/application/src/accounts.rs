@@ -150,7 +150,7 @@ impl AccountService {
             errors.check("opened_on", past_day(d, "the opening date", today));
         }
         valid!(errors; name, account_type, institution, balance, available, currency);
-        let account = self
+        let created = self
             .accounts
             .create(
                 NewAccount {
@@ -166,9 +166,8 @@ impl AccountService {
                 },
                 write_time(self.clock.as_ref()),
             )
-            .await?;
-        self.cache.invalidate(user_id).await;
-        Ok(account)
+            .await;
+        self.cache.after_write(user_id, created).await
     }
 
     /// The user's accounts.
@@ -236,16 +235,15 @@ impl AccountService {
             available_balance: available,
             opened_on,
         };
-        let account = self
+        let updated = self
             .accounts
             .update(user_id, id, update, write_time(self.clock.as_ref()))
             .await
             .map_err(|e| match e {
                 RepoError::Rule(rule) => AppError::invalid(rule_field(&rule), &rule),
                 other => not_found("account")(other),
-            })?;
-        self.cache.invalidate(user_id).await;
-        Ok(account)
+            });
+        self.cache.after_write(user_id, updated).await
     }
 
     /// Deletes an account that has no transactions.
@@ -253,7 +251,8 @@ impl AccountService {
     /// # Errors
     /// [`AppError::NotFound`]; [`AppError::Conflict`] (`account_has_transactions`).
     pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), AppError> {
-        self.accounts
+        let deleted = self
+            .accounts
             .delete(user_id, id)
             .await
             .map_err(|e| match e {
@@ -263,9 +262,8 @@ impl AccountService {
                     field: None,
                 },
                 other => not_found("account")(other),
-            })?;
-        self.cache.invalidate(user_id).await;
-        Ok(())
+            });
+        self.cache.after_write(user_id, deleted).await
     }
 
     /// The account's balance adjustments (reconciliations), oldest first.

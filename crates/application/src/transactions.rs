@@ -187,9 +187,8 @@ impl TransactionService {
                 write_time(self.clock.as_ref()),
             )
             .await
-            .map_err(not_found("account"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(created)
+            .map_err(not_found("account"));
+        self.cache.after_write(user_id, created).await
     }
 
     /// One transaction.
@@ -323,9 +322,8 @@ impl TransactionService {
             .transactions
             .update(user_id, id, update, write_time(self.clock.as_ref()))
             .await
-            .map_err(not_found("transaction"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(updated)
+            .map_err(not_found("transaction"));
+        self.cache.after_write(user_id, updated).await
     }
 
     /// Deletes a manual transaction (Plaid's are kept: they come back on the next sync).
@@ -342,12 +340,12 @@ impl TransactionService {
                 field: None,
             });
         }
-        self.transactions
+        let deleted = self
+            .transactions
             .delete(user_id, id, write_time(self.clock.as_ref()))
             .await
-            .map_err(not_found("transaction"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(())
+            .map_err(not_found("transaction"));
+        self.cache.after_write(user_id, deleted).await
     }
 
     /// Every change made to a transaction, oldest first, kept after it is deleted.
