@@ -296,28 +296,35 @@ async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failur
     assert_eq!(refusal(&err), ("unauthorized", "invalid_credentials"));
 }
 
-#[tokio::test]
-async fn a_throttled_login_is_refused_before_any_password_check() {
-    let mut m = Mocks::new();
+/// Logs in as somebody unknown while the throttle answers `throttled`, and checks that the
+/// login is refused with a wait of `seconds`, before any password check, and counted as
+/// `counted`.
+async fn refused_login(mut m: Mocks, throttled: Throttled, seconds: u64, counted: ThrottleRefusal) {
+    m.throttle
+        .expect_acquire()
+        .returning(move |_, _| Err(throttled));
     m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle.expect_acquire().returning(|_, _| {
-        Err(Throttled::Refused {
-            retry_after: Duration::from_secs(42),
-        })
-    });
     m.hasher.expect_verify().never();
-    m.throttle.expect_fail().never();
     let recorded = Arc::new(Recorded::default());
     let service = m.service().with_metrics(recorded.clone());
     let err = service.login("ada", "pw", None).await.unwrap_err();
-    assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 42));
+    assert!(
+        matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == seconds)
+    );
     assert_eq!(
         recorded.calls(),
-        [Counted::Refused(
-            ThrottleCheck::Login,
-            ThrottleRefusal::Limit
-        )]
+        [Counted::Refused(ThrottleCheck::Login, counted)]
     );
+}
+
+#[tokio::test]
+async fn a_throttled_login_is_refused_before_any_password_check() {
+    let mut m = Mocks::new();
+    m.throttle.expect_fail().never();
+    let throttled = Throttled::Refused {
+        retry_after: Duration::from_secs(42),
+    };
+    refused_login(m, throttled, 42, ThrottleRefusal::Limit).await;
 }
 
 #[tokio::test]
@@ -436,23 +443,8 @@ async fn an_attempt_waits_while_earlier_ones_are_judged_then_goes_ahead() {
 #[tokio::test]
 async fn an_attempt_kept_waiting_too_long_is_refused_for_a_second() {
     let mut m = Mocks::new();
-    m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Err(Throttled::Busy));
     m.throttle.expect_pause().return_const(());
-    m.hasher.expect_verify().never();
-    let recorded = Arc::new(Recorded::default());
-    let service = m.service().with_metrics(recorded.clone());
-    let err = service.login("ada", "pw", None).await.unwrap_err();
-    assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 1));
-    assert_eq!(
-        recorded.calls(),
-        [Counted::Refused(
-            ThrottleCheck::Login,
-            ThrottleRefusal::Busy
-        )]
-    );
+    refused_login(m, Throttled::Busy, 1, ThrottleRefusal::Busy).await;
 }
 
 #[tokio::test]
