@@ -150,7 +150,7 @@ impl AccountService {
             errors.check("opened_on", past_day(d, "the opening date", today));
         }
         valid!(errors; name, account_type, institution, balance, available, currency);
-        let account = self
+        let created = self
             .accounts
             .create(
                 NewAccount {
@@ -166,9 +166,8 @@ impl AccountService {
                 },
                 write_time(self.clock.as_ref()),
             )
-            .await?;
-        self.cache.invalidate(user_id).await;
-        Ok(account)
+            .await;
+        self.cache.after_write(user_id, created).await
     }
 
     /// The user's accounts.
@@ -205,28 +204,19 @@ impl AccountService {
         patch: AccountPatch,
     ) -> Result<Account, AppError> {
         let mut errors = FieldErrors::default();
-        let name = patch
-            .name
-            .map(|n| errors.check("name", AccountName::parse(&n)));
-        let institution = patch.institution_name.map(|i| {
-            errors.check(
-                "institution_name",
-                text::optional(i.as_deref(), "an institution name", MAX_INSTITUTION),
-            )
+        let name = errors.check_given("name", patch.name, |n| AccountName::parse(&n));
+        let institution = errors.check_given("institution_name", patch.institution_name, |i| {
+            text::optional(i.as_deref(), "an institution name", MAX_INSTITUTION)
         });
-        let balance = patch
-            .current_balance
-            .map(|b| errors.check("current_balance", Money::new(b)));
-        let available = patch
-            .available_balance
-            .map(|a| errors.check("available_balance", a.map(Money::new).transpose()));
+        let balance = errors.check_given("current_balance", patch.current_balance, Money::new);
+        let available = errors.check_given("available_balance", patch.available_balance, |a| {
+            a.map(Money::new).transpose()
+        });
         let today = self.clock.today();
-        let as_of = patch
-            .as_of
-            .map(|d| errors.check("as_of", past_day(d, "as_of", today)));
-        let opened_on = patch
-            .opened_on
-            .map(|d| errors.check("opened_on", past_day(d, "the opening date", today)));
+        let as_of = errors.check_given("as_of", patch.as_of, |d| past_day(d, "as_of", today));
+        let opened_on = errors.check_given("opened_on", patch.opened_on, |d| {
+            past_day(d, "the opening date", today)
+        });
         let mut fields = errors.into_map();
         if patch.as_of.is_some() && patch.current_balance.is_none() {
             fields.insert(
@@ -238,23 +228,22 @@ impl AccountService {
             return Err(AppError::Validation(fields));
         }
         let update = AccountUpdate {
-            name: name.flatten(),
-            institution_name: institution.flatten(),
-            current_balance: balance.flatten(),
-            as_of: as_of.flatten(),
-            available_balance: available.flatten(),
-            opened_on: opened_on.flatten(),
+            name,
+            institution_name: institution,
+            current_balance: balance,
+            as_of,
+            available_balance: available,
+            opened_on,
         };
-        let account = self
+        let updated = self
             .accounts
             .update(user_id, id, update, write_time(self.clock.as_ref()))
             .await
             .map_err(|e| match e {
                 RepoError::Rule(rule) => AppError::invalid(rule_field(&rule), &rule),
                 other => not_found("account")(other),
-            })?;
-        self.cache.invalidate(user_id).await;
-        Ok(account)
+            });
+        self.cache.after_write(user_id, updated).await
     }
 
     /// Deletes an account that has no transactions.
@@ -262,7 +251,8 @@ impl AccountService {
     /// # Errors
     /// [`AppError::NotFound`]; [`AppError::Conflict`] (`account_has_transactions`).
     pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<(), AppError> {
-        self.accounts
+        let deleted = self
+            .accounts
             .delete(user_id, id)
             .await
             .map_err(|e| match e {
@@ -272,9 +262,8 @@ impl AccountService {
                     field: None,
                 },
                 other => not_found("account")(other),
-            })?;
-        self.cache.invalidate(user_id).await;
-        Ok(())
+            });
+        self.cache.after_write(user_id, deleted).await
     }
 
     /// The account's balance adjustments (reconciliations), oldest first.

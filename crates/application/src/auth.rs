@@ -482,28 +482,18 @@ impl AuthService {
         change: ProfileChange,
     ) -> Result<User, AppError> {
         let mut errors = FieldErrors::default();
-        let username = change
-            .username
-            .map(|u| errors.check("username", Username::parse(&u)));
-        let preferences = change
-            .preferences
-            .map(|p| errors.check("preferences", Preferences::parse(p)));
+        let username = errors.check_given("username", change.username, |u| Username::parse(&u));
+        let preferences = errors.check_given("preferences", change.preferences, Preferences::parse);
         errors.finish()?;
         self.me(user_id).await?;
-        let user = self
+        let updated = self
             .ports
             .users
-            .update_profile(
-                user_id,
-                username.flatten(),
-                preferences.flatten(),
-                self.ports.clock.now(),
-            )
+            .update_profile(user_id, username, preferences, self.ports.clock.now())
             .await
-            .map_err(duplicate)?;
+            .map_err(duplicate);
         // Reports are in the base currency, which preferences hold.
-        self.ports.cache.invalidate(user_id).await;
-        Ok(user)
+        self.ports.cache.after_write(user_id, updated).await
     }
 
     /// Replaces the password after checking the current one; ends every session of the user,

@@ -261,6 +261,18 @@ impl ReportCache {
             self.outstanding.remember(user_id);
         }
     }
+
+    /// What a write of the user's answered, after dropping their cached reports if it
+    /// succeeded (a failed write changed nothing they show).
+    pub(crate) async fn after_write<T>(
+        &self,
+        user_id: Uuid,
+        written: Result<T, impl Into<AppError>>,
+    ) -> Result<T, AppError> {
+        let value = written.map_err(Into::into)?;
+        self.invalidate(user_id).await;
+        Ok(value)
+    }
 }
 
 #[cfg(test)]

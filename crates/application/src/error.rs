@@ -140,6 +140,17 @@ impl FieldErrors {
         }
     }
 
+    /// Checks an optional field (of a patch or a query) only when it is given: its value if
+    /// given and valid, else `None`, with why recorded under `field` when it was invalid.
+    pub fn check_given<V, T>(
+        &mut self,
+        field: &str,
+        given: Option<V>,
+        check: impl FnOnce(V) -> Result<T, DomainError>,
+    ) -> Option<T> {
+        given.and_then(|v| self.check(field, check(v)))
+    }
+
     /// The recorded fields, to add more before finishing.
     #[must_use]
     pub fn into_map(self) -> BTreeMap<String, String> {

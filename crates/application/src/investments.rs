@@ -149,7 +149,7 @@ impl InvestmentService {
         after: Option<(String, Uuid)>,
     ) -> Result<InvestmentPage, AppError> {
         let mut e = FieldErrors::default();
-        let symbol = symbol.map(|s| e.check("symbol", Symbol::parse(&s)));
+        let symbol = e.check_given("symbol", symbol, |s| Symbol::parse(&s));
         let mut fields = e.into_map();
         let limit = page_limit(limit, &mut fields);
         if let Some(q) = &q
@@ -164,7 +164,7 @@ impl InvestmentService {
             return Err(AppError::Validation(fields));
         }
         let filter = InvestmentFilter {
-            symbol: symbol.flatten().map(|s| s.as_str().to_owned()),
+            symbol: symbol.map(|s| s.as_str().to_owned()),
             q,
             after,
             limit,

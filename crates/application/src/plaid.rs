@@ -287,12 +287,12 @@ impl BankSync {
             Ok(()) | Err(PlaidError::InvalidToken | PlaidError::LoginRequired) => {}
             Err(other) => return Err(upstream(other)),
         }
-        self.connections
+        let deleted = self
+            .connections
             .delete(user_id, id)
             .await
-            .map_err(not_found("connection"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(())
+            .map_err(not_found("connection"));
+        self.cache.after_write(user_id, deleted).await
     }
 
     /// Syncs one of the user's connections now.

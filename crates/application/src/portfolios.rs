@@ -210,14 +210,11 @@ impl PortfolioService {
     ) -> Result<Portfolio, AppError> {
         let current = self.get(user_id, id).await?;
         let mut e = FieldErrors::default();
-        let name = patch
-            .name
-            .map(|n| e.check("name", text::required(&n, "a portfolio name", 255)));
-        let description = patch.description.map(|d| {
-            e.check(
-                "description",
-                text::optional(d.as_deref(), "a description", 2000),
-            )
+        let name = e.check_given("name", patch.name, |n| {
+            text::required(&n, "a portfolio name", 255)
+        });
+        let description = e.check_given("description", patch.description, |d| {
+            text::optional(d.as_deref(), "a description", 2000)
         });
         let mut fields = e.into_map();
         if patch.is_default == Some(false) && current.is_default {
@@ -231,8 +228,8 @@ impl PortfolioService {
             return Err(AppError::Validation(fields));
         }
         let update = PortfolioUpdate {
-            name: name.flatten(),
-            description: description.flatten(),
+            name,
+            description,
             make_default: patch.is_default == Some(true),
             target_allocation: target_allocation.flatten(),
         };
@@ -317,20 +314,16 @@ impl PortfolioService {
         patch: ItemPatch,
     ) -> Result<PortfolioItem, AppError> {
         let mut e = FieldErrors::default();
-        let quantity = patch
-            .quantity
-            .map(|q| e.check("quantity", Quantity::new(q)));
-        let cost = patch
-            .average_cost
-            .map(|c| e.check("average_cost", UnitCost::new(c)));
-        let target = patch
-            .target_allocation
-            .map(|t| e.check("target_allocation", t.map(Percentage::new).transpose()));
+        let quantity = e.check_given("quantity", patch.quantity, Quantity::new);
+        let cost = e.check_given("average_cost", patch.average_cost, UnitCost::new);
+        let target = e.check_given("target_allocation", patch.target_allocation, |t| {
+            t.map(Percentage::new).transpose()
+        });
         e.finish()?;
         let update = ItemUpdate {
-            quantity: quantity.flatten(),
-            average_cost: cost.flatten(),
-            target_allocation: target.flatten(),
+            quantity,
+            average_cost: cost,
+            target_allocation: target,
         };
         self.portfolios
             .update_item(user_id, id, item_id, update, self.clock.now())

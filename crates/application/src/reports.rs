@@ -320,9 +320,8 @@ impl ReportService {
                 },
                 now,
             )
-            .await?;
-        self.cache.invalidate(user_id).await;
-        Ok(stored)
+            .await;
+        self.cache.after_write(user_id, stored).await
     }
 
     /// The latest rate of each currency into the user's base currency.

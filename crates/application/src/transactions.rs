@@ -187,9 +187,8 @@ impl TransactionService {
                 write_time(self.clock.as_ref()),
             )
             .await
-            .map_err(not_found("account"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(created)
+            .map_err(not_found("account"));
+        self.cache.after_write(user_id, created).await
     }
 
     /// One transaction.
@@ -214,16 +213,13 @@ impl TransactionService {
         query: TransactionQuery,
     ) -> Result<TransactionPage, AppError> {
         let mut errors = FieldErrors::default();
-        let category = query
-            .category
-            .as_deref()
-            .map(|c| errors.check("category", TransactionCategory::parse(c)));
-        let min = query
-            .min_amount
-            .map(|a| errors.check("min_amount", Money::new(a)));
-        let max = query
-            .max_amount
-            .map(|a| errors.check("max_amount", Money::new(a)));
+        let category = errors.check_given(
+            "category",
+            query.category.as_deref(),
+            TransactionCategory::parse,
+        );
+        let min = errors.check_given("min_amount", query.min_amount, Money::new);
+        let max = errors.check_given("max_amount", query.max_amount, Money::new);
         for (field, date) in [("from", query.from), ("to", query.to)] {
             if let Some(d) = date {
                 errors.check(field, report::check_date(d));
@@ -236,7 +232,7 @@ impl TransactionService {
         {
             errors.insert("to".into(), "must not be before from".into());
         }
-        if let (Some(Some(min)), Some(Some(max))) = (min, max)
+        if let (Some(min), Some(max)) = (min, max)
             && max < min
         {
             errors.insert("max_amount".into(), "must not be below min_amount".into());
@@ -255,10 +251,10 @@ impl TransactionService {
             account_id: query.account_id,
             from: query.from,
             to: query.to,
-            category: category.flatten(),
+            category,
             q: query.q,
-            min_amount: min.flatten(),
-            max_amount: max.flatten(),
+            min_amount: min,
+            max_amount: max,
             is_pending: query.is_pending,
             after: query.after,
             limit,
@@ -300,31 +296,25 @@ impl TransactionService {
             }
         }
         let mut errors = FieldErrors::default();
-        let description = patch.description.map(|d| {
-            errors.check(
-                "description",
-                text::required(&d, "a description", MAX_DESCRIPTION),
-            )
+        let description = errors.check_given("description", patch.description, |d| {
+            text::required(&d, "a description", MAX_DESCRIPTION)
         });
-        let merchant = patch.merchant_name.map(|m| {
-            errors.check(
-                "merchant_name",
-                text::optional(m.as_deref(), "a merchant name", MAX_MERCHANT),
-            )
+        let merchant = errors.check_given("merchant_name", patch.merchant_name, |m| {
+            text::optional(m.as_deref(), "a merchant name", MAX_MERCHANT)
         });
-        let category = patch
-            .category
-            .map(|c| errors.check("category", TransactionCategory::parse(&c)));
-        let amount = patch
-            .amount
-            .map(|a| errors.check("amount", Money::new(a).and_then(TransactionAmount::new)));
+        let category = errors.check_given("category", patch.category, |c| {
+            TransactionCategory::parse(&c)
+        });
+        let amount = errors.check_given("amount", patch.amount, |a| {
+            Money::new(a).and_then(TransactionAmount::new)
+        });
         errors.finish()?;
         let update = TransactionUpdate {
-            description: description.flatten(),
-            merchant_name: merchant.flatten(),
-            category: category.flatten(),
+            description,
+            merchant_name: merchant,
+            category,
             is_recurring: patch.is_recurring,
-            amount: amount.flatten(),
+            amount,
             date: patch.date,
             is_pending: patch.is_pending,
         };
@@ -332,9 +322,8 @@ impl TransactionService {
             .transactions
             .update(user_id, id, update, write_time(self.clock.as_ref()))
             .await
-            .map_err(not_found("transaction"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(updated)
+            .map_err(not_found("transaction"));
+        self.cache.after_write(user_id, updated).await
     }
 
     /// Deletes a manual transaction (Plaid's are kept: they come back on the next sync).
@@ -351,12 +340,12 @@ impl TransactionService {
                 field: None,
             });
         }
-        self.transactions
+        let deleted = self
+            .transactions
             .delete(user_id, id, write_time(self.clock.as_ref()))
             .await
-            .map_err(not_found("transaction"))?;
-        self.cache.invalidate(user_id).await;
-        Ok(())
+            .map_err(not_found("transaction"));
+        self.cache.after_write(user_id, deleted).await
     }
 
     /// Every change made to a transaction, oldest first, kept after it is deleted.

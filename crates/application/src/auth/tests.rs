@@ -110,6 +110,46 @@ impl Mocks {
             .withf(|token, _| token == "bearer")
             .returning(move |_, _| Ok(claims));
     }
+
+    /// The refresh token "old" is presented and the store holds `token` for its hash.
+    fn presenting(&mut self, token: RefreshToken) {
+        self.tokens
+            .expect_find_by_hash()
+            .with(eq("hash(old)"))
+            .returning(move |_| Ok(Some(token.clone())));
+    }
+
+    /// The session (token family) `family` is ended exactly once, now.
+    fn ending_once(&mut self, family: Uuid) {
+        self.tokens
+            .expect_revoke_family()
+            .with(eq(family), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+    }
+
+    /// The throttle lets an attempt through, with these failures counted so far per key.
+    fn admitting(&mut self, failures: Vec<u32>) {
+        self.throttle
+            .expect_acquire()
+            .returning(move |_, _| Ok(failures.clone()));
+    }
+
+    /// The password given is right: the attempt is let through and forgiven.
+    fn confirming_password(&mut self) {
+        self.admitting(vec![0, 0, 0]);
+        self.throttle.expect_forgive().return_const(());
+        self.hasher.expect_verify().returning(|_, _| Ok(true));
+    }
+}
+
+/// ada signing up with this email and a good password.
+fn signing_up(email: &str) -> Registration {
+    Registration {
+        email: email.into(),
+        username: "ada".into(),
+        password: "correct horse battery".into(),
+    }
 }
 
 fn claims_of(user_id: Uuid) -> AccessClaims {
@@ -162,11 +202,7 @@ async fn registration_stores_the_lower_cased_email_and_the_hash_not_the_password
     });
     let user = m
         .service()
-        .register(Registration {
-            email: "Ada@Example.com".into(),
-            username: "ada".into(),
-            password: "correct horse battery".into(),
-        })
+        .register(signing_up("Ada@Example.com"))
         .await
         .unwrap();
     assert_eq!(user.username.as_str(), "ada");
@@ -181,11 +217,7 @@ async fn a_taken_email_is_a_conflict_naming_the_field() {
         .returning(|_| Err(RepoError::Conflict(Conflict::Email)));
     let err = m
         .service()
-        .register(Registration {
-            email: "ada@example.com".into(),
-            username: "ada".into(),
-            password: "correct horse battery".into(),
-        })
+        .register(signing_up("ada@example.com"))
         .await
         .unwrap_err();
     assert_eq!(refusal(&err), ("conflict", "email_taken"));
@@ -264,28 +296,35 @@ async fn logging_in_as_an_unknown_user_still_verifies_a_hash_and_counts_a_failur
     assert_eq!(refusal(&err), ("unauthorized", "invalid_credentials"));
 }
 
-#[tokio::test]
-async fn a_throttled_login_is_refused_before_any_password_check() {
-    let mut m = Mocks::new();
+/// Logs in as somebody unknown while the throttle answers `throttled`, and checks that the
+/// login is refused with a wait of `seconds`, before any password check, and counted as
+/// `counted`.
+async fn refused_login(mut m: Mocks, throttled: Throttled, seconds: u64, counted: ThrottleRefusal) {
+    m.throttle
+        .expect_acquire()
+        .returning(move |_, _| Err(throttled));
     m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle.expect_acquire().returning(|_, _| {
-        Err(Throttled::Refused {
-            retry_after: Duration::from_secs(42),
-        })
-    });
     m.hasher.expect_verify().never();
-    m.throttle.expect_fail().never();
     let recorded = Arc::new(Recorded::default());
     let service = m.service().with_metrics(recorded.clone());
     let err = service.login("ada", "pw", None).await.unwrap_err();
-    assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 42));
+    assert!(
+        matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == seconds)
+    );
     assert_eq!(
         recorded.calls(),
-        [Counted::Refused(
-            ThrottleCheck::Login,
-            ThrottleRefusal::Limit
-        )]
+        [Counted::Refused(ThrottleCheck::Login, counted)]
     );
+}
+
+#[tokio::test]
+async fn a_throttled_login_is_refused_before_any_password_check() {
+    let mut m = Mocks::new();
+    m.throttle.expect_fail().never();
+    let throttled = Throttled::Refused {
+        retry_after: Duration::from_secs(42),
+    };
+    refused_login(m, throttled, 42, ThrottleRefusal::Limit).await;
 }
 
 #[tokio::test]
@@ -329,9 +368,7 @@ async fn a_wrong_password_fails_the_attempt_on_every_counter_and_forgives_nothin
     let mut m = Mocks::new();
     let user = user();
     let keys = login_keys(user.id);
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.admitting(vec![0, 0, 0]);
     m.throttle
         .expect_fail()
         .withf(move |k, _| keys_are(k, &keys))
@@ -352,9 +389,7 @@ async fn an_account_under_attack_slows_its_logins_down_but_lets_the_right_passwo
     let mut m = Mocks::new();
     let user = user();
     // Seven failures of the account from elsewhere: two past the five free ones.
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Ok(vec![0, 0, 7]));
+    m.admitting(vec![0, 0, 7]);
     m.throttle
         .expect_pause()
         .with(eq(Duration::from_secs(2)))
@@ -408,32 +443,15 @@ async fn an_attempt_waits_while_earlier_ones_are_judged_then_goes_ahead() {
 #[tokio::test]
 async fn an_attempt_kept_waiting_too_long_is_refused_for_a_second() {
     let mut m = Mocks::new();
-    m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Err(Throttled::Busy));
     m.throttle.expect_pause().return_const(());
-    m.hasher.expect_verify().never();
-    let recorded = Arc::new(Recorded::default());
-    let service = m.service().with_metrics(recorded.clone());
-    let err = service.login("ada", "pw", None).await.unwrap_err();
-    assert!(matches!(err, AppError::RateLimited { retry_after } if retry_after.as_secs() == 1));
-    assert_eq!(
-        recorded.calls(),
-        [Counted::Refused(
-            ThrottleCheck::Login,
-            ThrottleRefusal::Busy
-        )]
-    );
+    refused_login(m, Throttled::Busy, 1, ThrottleRefusal::Busy).await;
 }
 
 #[tokio::test]
 async fn a_login_the_hasher_is_too_busy_to_judge_is_forgiven_not_failed() {
     let mut m = Mocks::new();
     m.users.expect_find_by_login().returning(|_| Ok(None));
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.admitting(vec![0, 0, 0]);
     m.hasher
         .expect_dummy_hash()
         .return_const("dummy".to_owned());
@@ -456,11 +474,7 @@ async fn closed_registration_is_refused_before_any_hashing() {
     let mut service = m.service();
     service.policy.registration_open = false;
     let err = service
-        .register(Registration {
-            email: "ada@example.com".into(),
-            username: "ada".into(),
-            password: "correct horse battery".into(),
-        })
+        .register(signing_up("ada@example.com"))
         .await
         .unwrap_err();
     assert_eq!(refusal(&err), ("forbidden", "registration_closed"));
@@ -477,11 +491,7 @@ async fn a_sign_up_the_hasher_is_too_busy_for_is_overloaded_and_stores_nothing()
     m.users.expect_create().never();
     let err = m
         .service()
-        .register(Registration {
-            email: "ada@example.com".into(),
-            username: "ada".into(),
-            password: "correct horse battery".into(),
-        })
+        .register(signing_up("ada@example.com"))
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::Overloaded { .. }));
@@ -493,15 +503,8 @@ async fn presenting_a_spent_refresh_token_revokes_its_whole_family() {
     let mut spent = stored_token(Uuid::now_v7());
     spent.used_at = Some(now());
     let family = spent.family_id;
-    m.tokens
-        .expect_find_by_hash()
-        .with(eq("hash(old)"))
-        .returning(move |_| Ok(Some(spent.clone())));
-    m.tokens
-        .expect_revoke_family()
-        .with(eq(family), eq(now()))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.presenting(spent);
+    m.ending_once(family);
     m.tokens.expect_rotate().never();
     let err = m.service().refresh("old").await.unwrap_err();
     assert_eq!(refusal(&err), ("unauthorized", "invalid_refresh_token"));
@@ -513,19 +516,13 @@ async fn losing_a_rotation_race_counts_as_reuse() {
     let user = user();
     let token = stored_token(user.id);
     let family = token.family_id;
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
+    m.presenting(token);
     m.holding(session_of(user.id, family));
     m.knowing(user);
     m.tokens
         .expect_rotate()
         .returning(|_, _, _| Ok(Rotation::AlreadySpent));
-    m.tokens
-        .expect_revoke_family()
-        .with(eq(family), eq(now()))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.ending_once(family);
     assert!(m.service().refresh("old").await.is_err());
 }
 
@@ -535,9 +532,7 @@ async fn a_valid_refresh_rotates_within_the_same_family() {
     let user = user();
     let token = stored_token(user.id);
     let (spent_id, family) = (token.id, token.family_id);
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
+    m.presenting(token);
     m.holding(session_of(user.id, family));
     let user_id = user.id;
     m.knowing(user);
@@ -566,9 +561,7 @@ async fn an_expired_refresh_token_is_refused_without_rotation() {
     let mut m = Mocks::new();
     let mut token = stored_token(Uuid::now_v7());
     token.expires_at = now();
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
+    m.presenting(token);
     m.tokens.expect_rotate().never();
     assert!(m.service().refresh("old").await.is_err());
 }
@@ -578,14 +571,8 @@ async fn logging_out_with_another_users_token_ends_only_the_callers_own_session(
     let mut m = Mocks::new();
     let token = stored_token(Uuid::now_v7());
     let caller = claims_of(Uuid::now_v7());
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
-    m.tokens
-        .expect_revoke_family()
-        .with(eq(caller.session_id), eq(now()))
-        .times(1)
-        .returning(|_, _| Ok(()));
+    m.presenting(token);
+    m.ending_once(caller.session_id);
     m.service().logout(caller, "old").await.unwrap();
 }
 
@@ -594,15 +581,9 @@ async fn a_login_starts_a_session_of_the_configured_lifetime_named_by_the_access
     let mut m = Mocks::new();
     let user = user();
     let id = user.id;
-    m.users
-        .expect_find_by_login()
-        .returning(move |_| Ok(Some(user.clone())));
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Ok(vec![0, 0, 0]));
+    m.admitting(vec![0, 0, 0]);
     m.throttle.expect_forgive().return_const(());
-    m.hasher.expect_dummy_hash().return_const("d".to_owned());
-    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    knowing_ada_by_login(&mut m, user);
     let started = Seen::new();
     let keep = started.handle();
     m.tokens.expect_start().times(1).returning(move |s, t| {
@@ -640,9 +621,7 @@ async fn a_refresh_after_the_sessions_absolute_lifetime_is_refused_without_rotat
     let mut session = session_of(token.user_id, token.family_id);
     session.expires_at = now();
     m.holding(session);
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
+    m.presenting(token);
     m.tokens.expect_rotate().never();
     m.tokens.expect_revoke_family().never();
     let err = m.service().refresh("old").await.unwrap_err();
@@ -657,9 +636,7 @@ async fn a_refreshed_token_expires_no_later_than_its_session() {
     let mut session = session_of(user.id, token.family_id);
     session.expires_at = now() + chrono::Duration::days(2);
     m.holding(session);
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
+    m.presenting(token);
     m.knowing(user);
     m.tokens
         .expect_rotate()
@@ -675,9 +652,7 @@ async fn a_refresh_whose_session_ended_meanwhile_is_refused() {
     let user = user();
     let token = stored_token(user.id);
     m.holding(session_of(user.id, token.family_id));
-    m.tokens
-        .expect_find_by_hash()
-        .returning(move |_| Ok(Some(token.clone())));
+    m.presenting(token);
     m.knowing(user);
     m.tokens
         .expect_rotate()
@@ -755,6 +730,24 @@ async fn a_sessions_state_is_read_once_within_the_check_window() {
     assert_eq!(service.sessions.len(), 1);
 }
 
+/// A user the store knows, and claims of theirs that the access token "bearer" speaks for.
+fn known_bearer(m: &mut Mocks) -> AccessClaims {
+    let user = user();
+    let claims = claims_of(user.id);
+    m.knowing(user);
+    m.bearing(claims);
+    claims
+}
+
+/// Authenticates with "bearer", does `act`, and checks that the same token is refused at once.
+async fn refused_at_once_after(m: Mocks, act: impl AsyncFnOnce(&AuthService)) {
+    let service = m.service();
+    service.authenticate("bearer").await.unwrap();
+    act(&service).await;
+    let err = service.authenticate("bearer").await.unwrap_err();
+    assert_eq!(refusal(&err), ("unauthorized", "session_ended"));
+}
+
 /// A store whose sessions of `claims.user_id` are live until `ended` is set.
 fn ending_store(m: &mut Mocks, claims: AccessClaims, ended: &Arc<AtomicBool>) {
     let seen = Arc::clone(ended);
@@ -784,27 +777,19 @@ async fn after_logout_the_same_access_token_is_refused_at_once() {
             flag.store(true, Ordering::SeqCst);
             Ok(())
         });
-    let service = m.service();
-    service.authenticate("bearer").await.unwrap();
-    service.logout(claims, "unknown").await.unwrap();
-    let err = service.authenticate("bearer").await.unwrap_err();
-    assert_eq!(refusal(&err), ("unauthorized", "session_ended"));
+    refused_at_once_after(m, async |service| {
+        service.logout(claims, "unknown").await.unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn after_a_password_change_the_same_access_token_is_refused_at_once() {
     let mut m = Mocks::new();
-    let user = user();
-    let claims = claims_of(user.id);
-    m.knowing(user);
-    m.bearing(claims);
+    let claims = known_bearer(&mut m);
     let ended = Arc::new(AtomicBool::new(false));
     ending_store(&mut m, claims, &ended);
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Ok(vec![0, 0, 0]));
-    m.throttle.expect_forgive().return_const(());
-    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    m.confirming_password();
     m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
     let flag = Arc::clone(&ended);
     m.users
@@ -814,46 +799,37 @@ async fn after_a_password_change_the_same_access_token_is_refused_at_once() {
             flag.store(true, Ordering::SeqCst);
             Ok(())
         });
-    let service = m.service();
-    service.authenticate("bearer").await.unwrap();
-    service
-        .change_password(claims.user_id, "right", "a brand new password")
-        .await
-        .unwrap();
-    let err = service.authenticate("bearer").await.unwrap_err();
-    assert_eq!(refusal(&err), ("unauthorized", "session_ended"));
+    refused_at_once_after(m, async |service| {
+        service
+            .change_password(claims.user_id, "right", "a brand new password")
+            .await
+            .unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn after_deleting_the_account_the_same_access_token_is_refused_at_once() {
     let mut m = Mocks::new();
-    let user = user();
-    let claims = claims_of(user.id);
-    m.knowing(user);
-    m.bearing(claims);
+    let claims = known_bearer(&mut m);
     let deleted = Arc::new(AtomicBool::new(false));
     let gone = Arc::clone(&deleted);
     m.tokens.expect_find_session().returning(move |id| {
         Ok((!gone.load(Ordering::SeqCst)).then(|| session_of(claims.user_id, id)))
     });
-    m.throttle
-        .expect_acquire()
-        .returning(|_, _| Ok(vec![0, 0, 0]));
-    m.throttle.expect_forgive().return_const(());
-    m.hasher.expect_verify().returning(|_, _| Ok(true));
+    m.confirming_password();
     let flag = Arc::clone(&deleted);
     m.users.expect_delete().times(1).returning(move |_| {
         flag.store(true, Ordering::SeqCst);
         Ok(())
     });
-    let service = m.service();
-    service.authenticate("bearer").await.unwrap();
-    service
-        .delete_account(claims.user_id, "right")
-        .await
-        .unwrap();
-    let err = service.authenticate("bearer").await.unwrap_err();
-    assert_eq!(refusal(&err), ("unauthorized", "session_ended"));
+    refused_at_once_after(m, async |service| {
+        service
+            .delete_account(claims.user_id, "right")
+            .await
+            .unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -876,7 +852,7 @@ async fn deleting_the_account_with_a_wrong_password_deletes_nothing() {
 async fn changing_the_password_stores_the_new_hash_through_the_atomic_port_call() {
     let mut m = Mocks::new();
     let id = m.knowing(user());
-    m.throttle.expect_acquire().returning(|_, _| Ok(vec![0]));
+    m.admitting(vec![0]);
     m.throttle.expect_forgive().times(1).return_const(());
     m.hasher.expect_verify().returning(|p, _| Ok(p == "right"));
     m.hasher.expect_hash().returning(|_| Ok("new-hash".into()));
