@@ -2,6 +2,7 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use nestegg_domain::{Email, Money, Preferences, Username};
+use nestegg_migration::{Migrator, MigratorTrait};
 use nestegg_persistence::SqlUserRepository;
 use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::sql::statement;
@@ -142,6 +143,17 @@ pub async fn insert_account(
     )
     .await?;
     Ok(id)
+}
+
+/// Reverts the migration `name` and every later one, leaving the schema `name` found.
+pub async fn revert_from(db: &TestDb, name: &str) {
+    let all = Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("{name} is not a migration"));
+    let steps = u32::try_from(all.len() - at).unwrap();
+    db.db.migrate_down(Some(steps)).await.unwrap();
 }
 
 /// Asserts the database refused a write for `constraint` (a name, or words of the message).
