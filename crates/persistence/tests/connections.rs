@@ -100,7 +100,7 @@ impl Fixture {
 
     /// Applies `batch` as a sync would: read from the cursor saved now.
     async fn apply(&self, mut batch: SyncBatch) -> Result<SyncCounts, RepoError> {
-        batch.from_cursor = self.repo.secret(self.connection).await.unwrap().cursor;
+        batch.from_cursor = self.cursor().await;
         self.repo.apply(batch, at()).await
     }
 
@@ -127,6 +127,21 @@ impl Fixture {
             .into_iter()
             .find(|a| a.plaid_account_id.as_deref() == Some(plaid_id))
             .expect("the synced account exists")
+    }
+
+    /// The account's balance adjustments, oldest first.
+    async fn adjustments(&self, account: Uuid) -> Vec<nestegg_ports::Adjustment> {
+        self.accounts.adjustments(self.user, account).await.unwrap()
+    }
+
+    /// The connection as its user reads it.
+    async fn connection(&self) -> nestegg_ports::Connection {
+        self.repo.get(self.user, self.connection).await.unwrap()
+    }
+
+    /// The cursor the next sync reads from.
+    async fn cursor(&self) -> Option<String> {
+        self.repo.secret(self.connection).await.unwrap().cursor
     }
 
     async fn stored(&self) -> Vec<nestegg_ports::Transaction> {
@@ -226,8 +241,7 @@ both_backends!(
         assert_eq!(card.current_balance, m("250"));
         assert_eq!(card.opening_balance, m("0"));
 
-        let secret = f.repo.secret(f.connection).await.unwrap();
-        assert_eq!(secret.cursor.as_deref(), Some("c1"));
+        assert_eq!(f.cursor().await.as_deref(), Some("c1"));
     }
 );
 
@@ -252,9 +266,8 @@ both_backends!(
             f.repo.apply(stale, at()).await,
             Err(RepoError::Conflict(Conflict::SyncSuperseded))
         ));
-        let secret = f.repo.secret(f.connection).await.unwrap();
         assert_eq!(
-            secret.cursor.as_deref(),
+            f.cursor().await.as_deref(),
             Some("c1"),
             "the cursor did not move back"
         );
@@ -264,19 +277,13 @@ both_backends!(
         assert_eq!(f.stored().await.len(), 2, "no duplicate");
         let second = f.account("acc-checking").await;
         assert_eq!(second.current_balance, first.current_balance);
-        assert!(
-            f.accounts
-                .adjustments(f.user, second.id)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(f.adjustments(second.id).await.is_empty());
 
         // The bank now says 480 with no new transaction: a -20 adjustment dated today.
         f.sync("c2", vec![checking("480")], vec![]).await;
         let adjusted = f.account("acc-checking").await;
         assert_eq!(adjusted.current_balance, m("480"));
-        let adjustments = f.accounts.adjustments(f.user, adjusted.id).await.unwrap();
+        let adjustments = f.adjustments(adjusted.id).await;
         assert_eq!(adjustments.len(), 1);
         assert_eq!(
             (adjustments[0].date, adjustments[0].amount),
@@ -339,11 +346,7 @@ both_backends!(
         let account = f.account("acc-checking").await;
         assert_eq!(account.current_balance, m("86.25"));
         assert!(
-            f.accounts
-                .adjustments(f.user, account.id)
-                .await
-                .unwrap()
-                .is_empty(),
+            f.adjustments(account.id).await.is_empty(),
             "the posting alone explains the new balance"
         );
     }
@@ -376,7 +379,7 @@ both_backends!(
         // Opening 130 (100 + 10 + 20); -15 leaves 115; the bank's 95 is a -20 adjustment.
         assert_eq!(account.opening_balance, m("130"));
         assert_eq!(account.current_balance, m("95"));
-        let adjustments = f.accounts.adjustments(f.user, account.id).await.unwrap();
+        let adjustments = f.adjustments(account.id).await;
         assert_eq!(adjustments.len(), 1);
         assert_eq!(adjustments[0].amount, m("-20"));
     }
@@ -441,7 +444,7 @@ both_backends!(
         // The second's list is older than that sync: no lease, so no second sync.
         assert!(!f.lease(b, later, until, as_listed).await);
         // Listed afresh (or asked for by hand) it is leased as before.
-        let fresh = f.repo.get(f.user, f.connection).await.unwrap().updated_at;
+        let fresh = f.connection().await.updated_at;
         assert!(f.lease(b, later, until, Some(fresh)).await);
         f.repo.release(f.connection, b).await.unwrap();
         assert!(f.lease(a, later, until, None).await);
@@ -463,7 +466,7 @@ both_backends!(
             )
             .await
             .unwrap();
-        let c = f.repo.get(f.user, f.connection).await.unwrap();
+        let c = f.connection().await;
         assert_eq!(c.sync_status, SyncStatus::LoginRequired);
         assert!(c.last_sync_at.is_none());
         assert!(
@@ -478,7 +481,7 @@ both_backends!(
             .set_status(f.connection, SyncStatus::Ok, None, Some(now), now)
             .await
             .unwrap();
-        let c = f.repo.get(f.user, f.connection).await.unwrap();
+        let c = f.connection().await;
         assert_eq!(
             (c.sync_status, c.error_message, c.last_sync_at),
             (SyncStatus::Ok, None, Some(now))
