@@ -150,6 +150,11 @@ async fn assert_defaults(repo: &SqlPortfolioRepository, user: Uuid, expected: &[
     assert_eq!(actual, expected);
 }
 
+/// What an item holds and is worth: its quantity, average cost and current value.
+fn held(item: &PortfolioItem) -> (Quantity, UnitCost, Option<Money>) {
+    (item.quantity, item.average_cost, item.current_value)
+}
+
 /// The portfolio repository and a user, ada, with no portfolio yet.
 async fn ada(db: &TestDb) -> (SqlPortfolioRepository, Uuid) {
     let repo = SqlPortfolioRepository::new(db.db.clone());
@@ -363,9 +368,7 @@ both_backends!(
             .unwrap();
         assert_eq!(bought.realized_gain, None);
         let item = bought.item.unwrap();
-        assert_eq!(item.quantity, qty("4"));
-        assert_eq!(item.average_cost, cost("20.5"));
-        assert_eq!(item.current_value, Some(money("84")));
+        assert_eq!(held(&item), (qty("4"), cost("20.5"), Some(money("84"))));
         assert_eq!(item.unrealized_gain_loss, Some(money("2")));
         assert_eq!(item.unrealized_gain_loss_percent, Some(dec("2.4390")));
         assert_eq!(main.total_value().await, money("84"));
@@ -376,9 +379,7 @@ both_backends!(
             .unwrap();
         assert_eq!(sold.realized_gain, Some(money("3.5")));
         let item = sold.item.unwrap();
-        assert_eq!(item.quantity, qty("3"));
-        assert_eq!(item.average_cost, cost("20.5"));
-        assert_eq!(item.current_value, Some(money("63")));
+        assert_eq!(held(&item), (qty("3"), cost("20.5"), Some(money("63"))));
         assert_eq!(main.total_value().await, money("63"));
 
         let err = main
