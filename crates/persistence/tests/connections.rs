@@ -7,11 +7,10 @@
 mod common;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use common::{at, day, m, today};
+use common::{at, cost, day, m, qty, today};
 use nestegg_domain::portfolio::Position;
 use nestegg_domain::{
-    AccountType, CurrencyCode, InvestmentType, Price, Quantity, Symbol, SyncStatus,
-    TransactionCategory, UnitCost,
+    AccountType, CurrencyCode, InvestmentType, Symbol, SyncStatus, TransactionCategory,
 };
 use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{
@@ -541,10 +540,10 @@ fn holding(security: &str, quantity: &str, average: &str, price: &str) -> Synced
     SyncedHolding {
         plaid_security_id: security.into(),
         position: Position {
-            quantity: Quantity::new(quantity.parse().unwrap()).unwrap(),
-            average_cost: UnitCost::new(average.parse().unwrap()).unwrap(),
+            quantity: qty(quantity),
+            average_cost: cost(average),
         },
-        price: Price::new(price.parse().unwrap()).unwrap(),
+        price: common::price(price),
         price_date: today(),
     }
 }
@@ -633,7 +632,7 @@ both_backends!(
         // The shared security took the institution's price, and Bob's holding moved with it.
         let prices = investments.prices(bob, vti, None, None).await.unwrap();
         assert_eq!(prices.len(), 1);
-        assert_eq!(prices[0].price, Price::new("250".parse().unwrap()).unwrap());
+        assert_eq!(prices[0].price, common::price("250"));
         let bobs_items = portfolios.items(bob, bobs).await.unwrap();
         assert_eq!(bobs_items[0].current_value, Some(m("500")));
 

@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{exec, money_value, rows};
+use common::{dec, exec, money_value, rows};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::testing::TestDb;
@@ -15,10 +15,6 @@ const LEDGER: &str = "m20261126_000004_ledger";
 
 fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
 }
 
 /// An account as the schema before the ledger stored it: created on `created`, with `balance`.
