@@ -10,13 +10,8 @@ use nestegg_migration::MigratorTrait;
 use nestegg_persistence::backup::{self, BackupError, Kind, Summary, TABLES};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::testing::{Backend, TestDb};
-use rust_decimal::Decimal;
 use sea_orm::DbBackend;
 use uuid::Uuid;
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
 
 /// A user with an overdrawn checking account and a transaction of 0.1.
 async fn seed(db: &TestDb, name: &str) {

@@ -1,7 +1,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use nestegg_domain::{Email, Money, Preferences, Username};
+use nestegg_domain::{Email, Money, Preferences, Price, Quantity, UnitCost, Username};
+use nestegg_migration::{Migrator, MigratorTrait};
 use nestegg_persistence::SqlUserRepository;
 use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::sql::statement;
@@ -33,9 +34,29 @@ pub fn at() -> WriteTime {
     }
 }
 
+/// A decimal from its exact text (`"0.1"`).
+pub fn dec(s: &str) -> Decimal {
+    Decimal::from_str_exact(s).unwrap()
+}
+
 /// Money from its text (`"-12.50"`).
 pub fn m(s: &str) -> Money {
-    Money::new(s.parse().unwrap()).unwrap()
+    Money::new(dec(s)).unwrap()
+}
+
+/// A quantity from its text.
+pub fn qty(s: &str) -> Quantity {
+    Quantity::new(dec(s)).unwrap()
+}
+
+/// A price from its text.
+pub fn price(s: &str) -> Price {
+    Price::new(dec(s)).unwrap()
+}
+
+/// An average cost from its text.
+pub fn cost(s: &str) -> UnitCost {
+    UnitCost::new(dec(s)).unwrap()
 }
 
 /// Money from cents.
@@ -142,6 +163,17 @@ pub async fn insert_account(
     )
     .await?;
     Ok(id)
+}
+
+/// Reverts the migration `name` and every later one, leaving the schema `name` found.
+pub async fn revert_from(db: &TestDb, name: &str) {
+    let all = Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("{name} is not a migration"));
+    let steps = u32::try_from(all.len() - at).unwrap();
+    db.db.migrate_down(Some(steps)).await.unwrap();
 }
 
 /// Asserts the database refused a write for `constraint` (a name, or words of the message).

@@ -7,11 +7,10 @@
 mod common;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use common::{at, day, m, today};
+use common::{at, cost, day, m, qty, today};
 use nestegg_domain::portfolio::Position;
 use nestegg_domain::{
-    AccountType, CurrencyCode, InvestmentType, Price, Quantity, Symbol, SyncStatus,
-    TransactionCategory, UnitCost,
+    AccountType, CurrencyCode, InvestmentType, Symbol, SyncStatus, TransactionCategory,
 };
 use nestegg_persistence::testing::TestDb;
 use nestegg_persistence::{
@@ -100,7 +99,7 @@ impl Fixture {
 
     /// Applies `batch` as a sync would: read from the cursor saved now.
     async fn apply(&self, mut batch: SyncBatch) -> Result<SyncCounts, RepoError> {
-        batch.from_cursor = self.repo.secret(self.connection).await.unwrap().cursor;
+        batch.from_cursor = self.cursor().await;
         self.repo.apply(batch, at()).await
     }
 
@@ -127,6 +126,21 @@ impl Fixture {
             .into_iter()
             .find(|a| a.plaid_account_id.as_deref() == Some(plaid_id))
             .expect("the synced account exists")
+    }
+
+    /// The account's balance adjustments, oldest first.
+    async fn adjustments(&self, account: Uuid) -> Vec<nestegg_ports::Adjustment> {
+        self.accounts.adjustments(self.user, account).await.unwrap()
+    }
+
+    /// The connection as its user reads it.
+    async fn connection(&self) -> nestegg_ports::Connection {
+        self.repo.get(self.user, self.connection).await.unwrap()
+    }
+
+    /// The cursor the next sync reads from.
+    async fn cursor(&self) -> Option<String> {
+        self.repo.secret(self.connection).await.unwrap().cursor
     }
 
     async fn stored(&self) -> Vec<nestegg_ports::Transaction> {
@@ -226,8 +240,7 @@ both_backends!(
         assert_eq!(card.current_balance, m("250"));
         assert_eq!(card.opening_balance, m("0"));
 
-        let secret = f.repo.secret(f.connection).await.unwrap();
-        assert_eq!(secret.cursor.as_deref(), Some("c1"));
+        assert_eq!(f.cursor().await.as_deref(), Some("c1"));
     }
 );
 
@@ -252,9 +265,8 @@ both_backends!(
             f.repo.apply(stale, at()).await,
             Err(RepoError::Conflict(Conflict::SyncSuperseded))
         ));
-        let secret = f.repo.secret(f.connection).await.unwrap();
         assert_eq!(
-            secret.cursor.as_deref(),
+            f.cursor().await.as_deref(),
             Some("c1"),
             "the cursor did not move back"
         );
@@ -264,19 +276,13 @@ both_backends!(
         assert_eq!(f.stored().await.len(), 2, "no duplicate");
         let second = f.account("acc-checking").await;
         assert_eq!(second.current_balance, first.current_balance);
-        assert!(
-            f.accounts
-                .adjustments(f.user, second.id)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(f.adjustments(second.id).await.is_empty());
 
         // The bank now says 480 with no new transaction: a -20 adjustment dated today.
         f.sync("c2", vec![checking("480")], vec![]).await;
         let adjusted = f.account("acc-checking").await;
         assert_eq!(adjusted.current_balance, m("480"));
-        let adjustments = f.accounts.adjustments(f.user, adjusted.id).await.unwrap();
+        let adjustments = f.adjustments(adjusted.id).await;
         assert_eq!(adjustments.len(), 1);
         assert_eq!(
             (adjustments[0].date, adjustments[0].amount),
@@ -339,11 +345,7 @@ both_backends!(
         let account = f.account("acc-checking").await;
         assert_eq!(account.current_balance, m("86.25"));
         assert!(
-            f.accounts
-                .adjustments(f.user, account.id)
-                .await
-                .unwrap()
-                .is_empty(),
+            f.adjustments(account.id).await.is_empty(),
             "the posting alone explains the new balance"
         );
     }
@@ -376,7 +378,7 @@ both_backends!(
         // Opening 130 (100 + 10 + 20); -15 leaves 115; the bank's 95 is a -20 adjustment.
         assert_eq!(account.opening_balance, m("130"));
         assert_eq!(account.current_balance, m("95"));
-        let adjustments = f.accounts.adjustments(f.user, account.id).await.unwrap();
+        let adjustments = f.adjustments(account.id).await;
         assert_eq!(adjustments.len(), 1);
         assert_eq!(adjustments[0].amount, m("-20"));
     }
@@ -441,7 +443,7 @@ both_backends!(
         // The second's list is older than that sync: no lease, so no second sync.
         assert!(!f.lease(b, later, until, as_listed).await);
         // Listed afresh (or asked for by hand) it is leased as before.
-        let fresh = f.repo.get(f.user, f.connection).await.unwrap().updated_at;
+        let fresh = f.connection().await.updated_at;
         assert!(f.lease(b, later, until, Some(fresh)).await);
         f.repo.release(f.connection, b).await.unwrap();
         assert!(f.lease(a, later, until, None).await);
@@ -463,7 +465,7 @@ both_backends!(
             )
             .await
             .unwrap();
-        let c = f.repo.get(f.user, f.connection).await.unwrap();
+        let c = f.connection().await;
         assert_eq!(c.sync_status, SyncStatus::LoginRequired);
         assert!(c.last_sync_at.is_none());
         assert!(
@@ -478,7 +480,7 @@ both_backends!(
             .set_status(f.connection, SyncStatus::Ok, None, Some(now), now)
             .await
             .unwrap();
-        let c = f.repo.get(f.user, f.connection).await.unwrap();
+        let c = f.connection().await;
         assert_eq!(
             (c.sync_status, c.error_message, c.last_sync_at),
             (SyncStatus::Ok, None, Some(now))
@@ -538,10 +540,10 @@ fn holding(security: &str, quantity: &str, average: &str, price: &str) -> Synced
     SyncedHolding {
         plaid_security_id: security.into(),
         position: Position {
-            quantity: Quantity::new(quantity.parse().unwrap()).unwrap(),
-            average_cost: UnitCost::new(average.parse().unwrap()).unwrap(),
+            quantity: qty(quantity),
+            average_cost: cost(average),
         },
-        price: Price::new(price.parse().unwrap()).unwrap(),
+        price: common::price(price),
         price_date: today(),
     }
 }
@@ -630,7 +632,7 @@ both_backends!(
         // The shared security took the institution's price, and Bob's holding moved with it.
         let prices = investments.prices(bob, vti, None, None).await.unwrap();
         assert_eq!(prices.len(), 1);
-        assert_eq!(prices[0].price, Price::new("250".parse().unwrap()).unwrap());
+        assert_eq!(prices[0].price, common::price("250"));
         let bobs_items = portfolios.items(bob, bobs).await.unwrap();
         assert_eq!(bobs_items[0].current_value, Some(m("500")));
 

@@ -4,19 +4,17 @@
 mod common;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use common::{exec, money_value, rows};
+use common::{dec, exec, money_value, rows};
 use nestegg_persistence::both_backends;
 use nestegg_persistence::codec::{self, Scale};
 use nestegg_persistence::testing::TestDb;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+const LEDGER: &str = "m20261126_000004_ledger";
+
 fn day(m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, m, d).unwrap()
-}
-
-fn dec(s: &str) -> Decimal {
-    s.parse().unwrap()
 }
 
 /// An account as the schema before the ledger stored it: created on `created`, with `balance`.
@@ -117,28 +115,10 @@ async fn points(db: &TestDb, account: Uuid) -> Vec<(NaiveDate, Decimal)> {
     .collect()
 }
 
-/// Reverts the ledger migration and every later one, leaving the schema the ledger found.
-async fn before_the_ledger(db: &TestDb) {
-    let names: Vec<String> = db
-        .db
-        .migration_status()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    let ledger = names
-        .iter()
-        .position(|n| n == "m20261126_000004_ledger")
-        .expect("the ledger migration is listed");
-    let steps = u32::try_from(names.len() - ledger).unwrap();
-    db.db.migrate_down(Some(steps)).await.unwrap();
-}
-
 both_backends!(
     existing_accounts_get_an_opening_balance_and_dated_snapshots_with_unchanged_balances,
     |db: TestDb| async move {
-        before_the_ledger(&db).await;
+        common::revert_from(&db, LEDGER).await;
         let user = common::make_user(&db, "ada").await.id;
         // Opened with 1000, then -100, +500 and -50 on three dates; a pending -20 counts
         // nowhere.
@@ -186,7 +166,7 @@ both_backends!(
         assert_eq!(points(&db, house).await, vec![(day(11, 2), dec("425000"))]);
 
         // And back down and up again, keeping the balances.
-        before_the_ledger(&db).await;
+        common::revert_from(&db, LEDGER).await;
         db.db.migrate_up().await.unwrap();
         assert_eq!(
             opening(&db, checking).await,

@@ -5,9 +5,10 @@
 mod common;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use common::{cost, dec, m, price, qty};
 use nestegg_domain::portfolio::{Position, Side};
 use nestegg_domain::{
-    CurrencyCode, DomainError, InvestmentType, Money, Percentage, Price, Quantity, UnitCost,
+    CurrencyCode, DomainError, InvestmentType, Money, Percentage, Quantity, UnitCost,
 };
 use nestegg_persistence::both_backends;
 use nestegg_persistence::testing::TestDb;
@@ -17,28 +18,7 @@ use nestegg_ports::{
     Portfolio, PortfolioItem, PortfolioRepository, PortfolioUpdate, PricePoint, RepoError, Trade,
     TypeTargets,
 };
-use rust_decimal::Decimal;
 use uuid::Uuid;
-
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str_exact(text).unwrap()
-}
-
-fn money(text: &str) -> Money {
-    Money::new(dec(text)).unwrap()
-}
-
-fn qty(text: &str) -> Quantity {
-    Quantity::new(dec(text)).unwrap()
-}
-
-fn price(text: &str) -> Price {
-    Price::new(dec(text)).unwrap()
-}
-
-fn cost(text: &str) -> UnitCost {
-    UnitCost::new(dec(text)).unwrap()
-}
 
 fn at(minutes: i64) -> DateTime<Utc> {
     common::now() + Duration::minutes(minutes)
@@ -135,7 +115,7 @@ fn new_trade(investment_id: Uuid, side: Side, quantity: &str, p: &str, fee: &str
         side,
         quantity: qty(quantity),
         price: price(p),
-        fee: money(fee),
+        fee: m(fee),
         date: day(21),
     }
 }
@@ -148,6 +128,11 @@ async fn assert_defaults(repo: &SqlPortfolioRepository, user: Uuid, expected: &[
         .map(|p| (p.name.as_str(), p.is_default))
         .collect();
     assert_eq!(actual, expected);
+}
+
+/// What an item holds and is worth: its quantity, average cost and current value.
+fn held(item: &PortfolioItem) -> (Quantity, UnitCost, Option<Money>) {
+    (item.quantity, item.average_cost, item.current_value)
 }
 
 /// The portfolio repository and a user, ada, with no portfolio yet.
@@ -276,15 +261,15 @@ both_backends!(
 
         let item = main.add_item(new_item(acme, "10", "10"), 1).await.unwrap();
         assert_eq!(item.quantity, qty("10"));
-        assert_eq!(item.current_value, Some(money("125")));
-        assert_eq!(item.unrealized_gain_loss, Some(money("25")));
+        assert_eq!(item.current_value, Some(m("125")));
+        assert_eq!(item.unrealized_gain_loss, Some(m("25")));
         assert_eq!(item.unrealized_gain_loss_percent, Some(dec("25")));
         let second = main
             .add_item(new_item(unpriced, "3", "1.25"), 1)
             .await
             .unwrap();
         assert_eq!(second.current_value, None);
-        assert_eq!(main.total_value().await, money("125"));
+        assert_eq!(main.total_value().await, m("125"));
 
         let err = main
             .add_item(new_item(acme, "1", "1"), 2)
@@ -311,13 +296,13 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(updated.quantity, qty("0.3333"));
-        assert_eq!(updated.current_value, Some(money("4.1662")));
-        assert_eq!(updated.unrealized_gain_loss, Some(money("0.8366")));
+        assert_eq!(updated.current_value, Some(m("4.1662")));
+        assert_eq!(updated.unrealized_gain_loss, Some(m("0.8366")));
         assert_eq!(
             updated.target_allocation,
             Some(Percentage::new(dec("40")).unwrap())
         );
-        assert_eq!(main.total_value().await, money("4.1662"));
+        assert_eq!(main.total_value().await, m("4.1662"));
 
         repo.delete_item(user, p.id, item.id, at(4)).await.unwrap();
         let left = main.items().await;
@@ -363,23 +348,19 @@ both_backends!(
             .unwrap();
         assert_eq!(bought.realized_gain, None);
         let item = bought.item.unwrap();
-        assert_eq!(item.quantity, qty("4"));
-        assert_eq!(item.average_cost, cost("20.5"));
-        assert_eq!(item.current_value, Some(money("84")));
-        assert_eq!(item.unrealized_gain_loss, Some(money("2")));
+        assert_eq!(held(&item), (qty("4"), cost("20.5"), Some(m("84"))));
+        assert_eq!(item.unrealized_gain_loss, Some(m("2")));
         assert_eq!(item.unrealized_gain_loss_percent, Some(dec("2.4390")));
-        assert_eq!(main.total_value().await, money("84"));
+        assert_eq!(main.total_value().await, m("84"));
 
         let sold = main
             .trade(new_trade(acme, Side::Sell, "1", "25", "1"), 2)
             .await
             .unwrap();
-        assert_eq!(sold.realized_gain, Some(money("3.5")));
+        assert_eq!(sold.realized_gain, Some(m("3.5")));
         let item = sold.item.unwrap();
-        assert_eq!(item.quantity, qty("3"));
-        assert_eq!(item.average_cost, cost("20.5"));
-        assert_eq!(item.current_value, Some(money("63")));
-        assert_eq!(main.total_value().await, money("63"));
+        assert_eq!(held(&item), (qty("3"), cost("20.5"), Some(m("63"))));
+        assert_eq!(main.total_value().await, m("63"));
 
         let err = main
             .trade(new_trade(acme, Side::Sell, "3.5", "25", "0"), 3)
@@ -401,14 +382,14 @@ both_backends!(
             .trade(new_trade(acme, Side::Sell, "3", "22", "0"), 4)
             .await
             .unwrap();
-        assert_eq!(closed.realized_gain, Some(money("4.5")));
+        assert_eq!(closed.realized_gain, Some(m("4.5")));
         assert_eq!(closed.item, None);
         assert!(main.items().await.is_empty());
         assert_eq!(main.total_value().await, Money::ZERO);
 
         let holdings = main.repo.holdings(main.user, main.p.id).await.unwrap();
         assert!(holdings.holdings.is_empty());
-        assert_eq!(holdings.realized_gain_loss, money("8"));
+        assert_eq!(holdings.realized_gain_loss, m("8"));
     }
 );
 
@@ -456,9 +437,9 @@ both_backends!(
         main.add_item(new_item(beta, "2", "3"), 3).await.unwrap();
         let h = main.repo.holdings(main.user, main.p.id).await.unwrap();
         assert_eq!(h.portfolio.id, main.p.id);
-        assert_eq!(h.portfolio.total_value, money("60"));
+        assert_eq!(h.portfolio.total_value, m("60"));
         // 4 × 9.25 − 0.5 − 4 × 8
-        assert_eq!(h.realized_gain_loss, money("4.5"));
+        assert_eq!(h.realized_gain_loss, m("4.5"));
         assert_eq!(h.holdings.len(), 2);
         let (first, name) = &h.holdings[0];
         assert_eq!(name, "ACME Inc.");
@@ -528,7 +509,7 @@ both_backends!(
         // Nothing of Ada's moved.
         let stored = repo.get(ada, p.id).await.unwrap();
         assert_eq!(stored.updated_at, at(1));
-        assert_eq!(stored.total_value, money("10"));
+        assert_eq!(stored.total_value, m("10"));
         assert_eq!(repo.items(ada, p.id).await.unwrap(), [item]);
     }
 );

@@ -5,12 +5,13 @@ mod common;
 
 use chrono::Duration;
 use common::exec;
-use nestegg_migration::{Migrator, MigratorTrait};
 use nestegg_persistence::SqlRefreshTokenRepository;
 use nestegg_persistence::both_backends;
 use nestegg_persistence::testing::TestDb;
 use nestegg_ports::RefreshTokenRepository;
 use uuid::Uuid;
+
+const SESSIONS: &str = "m20261128_000006_sessions";
 
 /// A refresh token of `family` as the schema before sessions stored it.
 async fn old_token(db: &TestDb, user: Uuid, family: Uuid, days: i64, used: bool) {
@@ -33,23 +34,10 @@ async fn old_token(db: &TestDb, user: Uuid, family: Uuid, days: i64, used: bool)
     .await;
 }
 
-/// How many migrations to revert to stand just before the sessions migration (later ones too).
-fn from_sessions_on() -> u32 {
-    let names: Vec<String> = Migrator::migrations()
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
-    let at = names
-        .iter()
-        .position(|n| n == "m20261128_000006_sessions")
-        .unwrap();
-    u32::try_from(names.len() - at).unwrap()
-}
-
 both_backends!(
     existing_families_become_sessions_live_until_their_last_token_expires,
     |db: TestDb| async move {
-        db.db.migrate_down(Some(from_sessions_on())).await.unwrap();
+        common::revert_from(&db, SESSIONS).await;
         let ada = common::make_user(&db, "ada").await.id;
         let (live, spent) = (Uuid::now_v7(), Uuid::now_v7());
         old_token(&db, ada, live, 0, true).await;
@@ -66,7 +54,7 @@ both_backends!(
         let ended = tokens.find_session(spent).await.unwrap().unwrap();
         assert!(!ended.is_live(common::now()));
 
-        db.db.migrate_down(Some(from_sessions_on())).await.unwrap();
+        common::revert_from(&db, SESSIONS).await;
         let left = common::count(
             &db,
             "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = $1",
