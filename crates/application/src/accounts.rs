@@ -288,18 +288,9 @@ impl AccountService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<Snapshot>, AppError> {
-        for (field, date) in [("from", from), ("to", to)] {
-            if let Some(d) = date {
-                nestegg_domain::report::check_date(d).map_err(|e| AppError::invalid(field, &e))?;
-            }
-        }
-        if let (Some(f), Some(t)) = (from, to)
-            && t < f
-        {
-            return Err(AppError::Validation(
-                [("to".to_owned(), "must not be before from".to_owned())].into(),
-            ));
-        }
+        let mut errors = FieldErrors::default();
+        errors.check_range(from, to);
+        errors.finish()?;
         self.accounts
             .snapshots(user_id, id, from, to)
             .await

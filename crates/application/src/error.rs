@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use nestegg_domain::DomainError;
+use nestegg_domain::report::check_date;
 use nestegg_ports::{RepoError, SecurityError};
 
 /// Why a use case failed.
@@ -149,6 +151,18 @@ impl FieldErrors {
         check: impl FnOnce(V) -> Result<T, DomainError>,
     ) -> Option<T> {
         given.and_then(|v| self.check(field, check(v)))
+    }
+
+    /// Checks an optional `from`/`to` range of days: each date must be one the store can hold,
+    /// and `to` must not come before `from`; each failure is recorded under its field.
+    pub fn check_range(&mut self, from: Option<NaiveDate>, to: Option<NaiveDate>) {
+        let from = self.check_given("from", from, check_date);
+        let to = self.check_given("to", to, check_date);
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            self.0.insert("to".into(), "must not be before from".into());
+        }
     }
 
     /// The recorded fields, to add more before finishing.

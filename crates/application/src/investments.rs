@@ -209,12 +209,8 @@ impl InvestmentService {
         to: Option<NaiveDate>,
     ) -> Result<Vec<PricePoint>, AppError> {
         // A date the database cannot hold is the caller's mistake, not a server error.
-        let mut errors = crate::error::FieldErrors::default();
-        for (field, date) in [("from", from), ("to", to)] {
-            if let Some(d) = date {
-                errors.check(field, nestegg_domain::report::check_date(d));
-            }
-        }
+        let mut errors = FieldErrors::default();
+        errors.check_range(from, to);
         errors.finish()?;
         self.investments
             .prices(user_id, id, from, to)

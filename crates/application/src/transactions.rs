@@ -220,18 +220,9 @@ impl TransactionService {
         );
         let min = errors.check_given("min_amount", query.min_amount, Money::new);
         let max = errors.check_given("max_amount", query.max_amount, Money::new);
-        for (field, date) in [("from", query.from), ("to", query.to)] {
-            if let Some(d) = date {
-                errors.check(field, report::check_date(d));
-            }
-        }
+        errors.check_range(query.from, query.to);
         let mut errors = errors.into_map();
         let limit = page_limit(query.limit, &mut errors);
-        if let (Some(from), Some(to)) = (query.from, query.to)
-            && to < from
-        {
-            errors.insert("to".into(), "must not be before from".into());
-        }
         if let (Some(min), Some(max)) = (min, max)
             && max < min
         {

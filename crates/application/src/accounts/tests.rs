@@ -498,3 +498,20 @@ async fn a_reconciliation_hands_the_store_the_balance_its_day_and_the_new_openin
     assert_eq!(update.as_of, Some(date(2026, 11, 20)));
     assert_eq!(update.opened_on, Some(date(2025, 1, 1)));
 }
+
+#[tokio::test]
+async fn a_snapshot_range_with_both_dates_out_of_range_names_both() {
+    let mut m = Mocks::new();
+    m.accounts.expect_snapshots().never();
+    let err = m
+        .service()
+        .snapshots(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Some(date(0, 12, 31)),
+            Some(date(10_000, 1, 1)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_fields(err), ["from", "to"]);
+}

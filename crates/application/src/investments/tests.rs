@@ -292,3 +292,17 @@ async fn a_security_the_user_cannot_see_is_not_found_naming_the_investment() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_price_history_ending_before_it_starts_is_refused_naming_to_without_asking_the_store() {
+    let err = store_untouched()
+        .prices(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Some(date(2026, 2, 1)),
+            Some(date(2026, 1, 31)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_fields(err), ["to"]);
+}
