@@ -229,7 +229,8 @@ impl AppState {
             export: ExportService::new(
                 Arc::new(SqlExportRepository::new(db.clone())),
                 clock.clone(),
-            ),
+            )
+            .with_slots(export_slots(db)),
             sync,
             webhooks,
             cors_origins: settings.cors_origins.clone(),
@@ -249,4 +250,13 @@ impl AppState {
             metrics,
         })
     }
+}
+
+/// Exports that may run at once: a quarter of the database pool (at least one), since each
+/// holds a connection for as long as its client reads.
+fn export_slots(db: &Db) -> usize {
+    db.pool_stats()
+        .map_or(nestegg_application::export::DEFAULT_EXPORT_SLOTS, |pool| {
+            usize::try_from(pool.max / 4).unwrap_or(1).max(1)
+        })
 }

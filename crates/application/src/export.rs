@@ -3,6 +3,8 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nestegg_ports::{Clock, ExportRecord, ExportRepository, ExportSection, User};
@@ -12,6 +14,49 @@ use crate::error::AppError;
 
 /// Rows read per query: at most this many are held at once.
 pub const EXPORT_PAGE: u32 = 1_000;
+
+/// Exports that may run at once when the wiring does not say: each holds a database
+/// connection for as long as its client reads, so without a cap a few slow exports could take
+/// the whole pool from every other request.
+pub const DEFAULT_EXPORT_SLOTS: usize = 2;
+
+/// How long a refused export is asked to wait: exports of large histories take seconds.
+pub const EXPORT_RETRY: Duration = Duration::from_secs(10);
+
+/// Exports running now, and how many may.
+#[derive(Debug)]
+struct Slots {
+    running: AtomicUsize,
+    max: usize,
+}
+
+impl Slots {
+    fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            running: AtomicUsize::new(0),
+            max: max.max(1),
+        })
+    }
+
+    /// A slot if one is free; it is given back when dropped, however the export ends.
+    fn take(self: &Arc<Self>) -> Option<Slot> {
+        self.running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.clone()))
+    }
+}
+
+/// A running export's slot.
+struct Slot(Arc<Slots>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// A piece of the document, in order: `Begin`, then each section's `Section` followed by its
 /// `Records` (none when it is empty), then `End`.
@@ -38,26 +83,43 @@ pub enum ExportPart {
 pub struct ExportService {
     exports: Arc<dyn ExportRepository>,
     clock: Arc<dyn Clock>,
+    slots: Arc<Slots>,
 }
 
 impl ExportService {
-    /// A service over the export port.
+    /// A service over the export port, running at most [`DEFAULT_EXPORT_SLOTS`] at once.
     #[must_use]
     pub fn new(exports: Arc<dyn ExportRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { exports, clock }
+        Self {
+            exports,
+            clock,
+            slots: Slots::new(DEFAULT_EXPORT_SLOTS),
+        }
+    }
+
+    /// The same service running at most `max` exports at once (at least one).
+    #[must_use]
+    pub fn with_slots(mut self, max: usize) -> Self {
+        self.slots = Slots::new(max);
+        self
     }
 
     /// Reads the user's data and hands it to `emit` piece by piece; `emit` answers `false` when
     /// nobody is listening any more (the client went away), and the export stops there.
     ///
     /// # Errors
-    /// [`AppError::NotFound`] when the user is gone; when the store fails. A failure after
-    /// the first piece leaves the document incomplete: the caller must not pass it off as whole.
+    /// [`AppError::Overloaded`] when every slot is taken (nothing is read); [`AppError::NotFound`]
+    /// when the user is gone; when the store fails. A failure after the first piece leaves the
+    /// document incomplete: the caller must not pass it off as whole.
     pub async fn export<F, Fut>(&self, user_id: Uuid, mut emit: F) -> Result<(), AppError>
     where
         F: FnMut(ExportPart) -> Fut + Send,
         Fut: Future<Output = bool> + Send,
     {
+        // Held until the export ends, whichever way it ends.
+        let _slot = self.slots.take().ok_or(AppError::Overloaded {
+            retry_after: EXPORT_RETRY,
+        })?;
         let mut reader = self.exports.open(user_id).await?;
         let user = reader.user().await.map_err(|e| match e {
             nestegg_ports::RepoError::NotFound => AppError::NotFound("user"),
@@ -214,11 +276,60 @@ mod tests {
             reader.expect_user().returning(|| Err(RepoError::NotFound));
             Ok(Box::new(reader))
         });
-        let service = ExportService::new(Arc::new(repo), Arc::new(clock()));
-        let err = service
+        // One slot: a failed export must give it back, or the second would be refused.
+        let service = ExportService::new(Arc::new(repo), Arc::new(clock())).with_slots(1);
+        for attempt in 1..=2 {
+            let err = service
+                .export(Uuid::now_v7(), |_| async { true })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, AppError::NotFound("user")),
+                "{attempt}: {err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn exports_beyond_the_slots_are_refused_as_overloaded_until_one_ends() {
+        let service = service(Arc::new(Mutex::new(Vec::new()))).with_slots(1);
+        // The first export holds at its first piece until told to go on.
+        let (started, on_start) = tokio::sync::oneshot::channel::<()>();
+        let (go, on_go) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let service = service.clone();
+            let mut hold = Some((started, on_go));
+            tokio::spawn(async move {
+                service
+                    .export(Uuid::now_v7(), move |_| {
+                        let held = hold.take();
+                        async move {
+                            if let Some((started, go)) = held {
+                                started.send(()).unwrap();
+                                go.await.unwrap();
+                            }
+                            true
+                        }
+                    })
+                    .await
+            })
+        };
+        on_start.await.unwrap();
+
+        let refused = service
             .export(Uuid::now_v7(), |_| async { true })
             .await
             .unwrap_err();
-        assert!(matches!(err, AppError::NotFound("user")));
+        assert!(
+            matches!(refused, AppError::Overloaded { retry_after } if retry_after == EXPORT_RETRY),
+            "{refused:?}"
+        );
+
+        go.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        service
+            .export(Uuid::now_v7(), |_| async { true })
+            .await
+            .unwrap();
     }
 }
