@@ -210,12 +210,8 @@ pub(crate) fn price_point(row: &Row) -> Result<PricePoint, RepoError> {
 
 /// A change to a transaction, from `created_at, action, changes`.
 pub(crate) fn history_entry(row: &Row) -> Result<HistoryEntry, RepoError> {
-    let action = match row.get::<String>("action")?.as_str() {
-        "created" => HistoryAction::Created,
-        "updated" => HistoryAction::Updated,
-        "deleted" => HistoryAction::Deleted,
-        _ => return Err(corrupt("history action")),
-    };
+    let action = HistoryAction::parse(&row.get::<String>("action")?)
+        .ok_or_else(|| corrupt("history action"))?;
     Ok(HistoryEntry {
         at: row.get("created_at")?,
         action,

@@ -174,6 +174,14 @@ impl HistoryAction {
             HistoryAction::Deleted => "deleted",
         }
     }
+
+    /// The action named `name` (as [`HistoryAction::as_str`] writes it), if any.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Created, Self::Updated, Self::Deleted]
+            .into_iter()
+            .find(|a| a.as_str() == name)
+    }
 }
 
 /// One entry of a transaction's history.
