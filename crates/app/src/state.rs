@@ -252,11 +252,11 @@ impl AppState {
     }
 }
 
-/// Exports that may run at once: a quarter of the database pool (at least one), since each
-/// holds a connection for as long as its client reads.
+/// Exports that may run at once: a quarter of the database pool (`with_slots` keeps at least
+/// one), since each holds a connection for as long as its client reads.
 fn export_slots(db: &Db) -> usize {
     db.pool_stats()
         .map_or(nestegg_application::export::DEFAULT_EXPORT_SLOTS, |pool| {
-            usize::try_from(pool.max / 4).unwrap_or(1).max(1)
+            usize::try_from(pool.max / 4).unwrap_or(usize::MAX)
         })
 }
