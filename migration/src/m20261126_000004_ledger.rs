@@ -83,18 +83,18 @@ impl Steps for Migration {
         sql.push(
             d.sql(
                 "INSERT INTO balance_snapshots (id, account_id, date, balance, available_balance, \
-             currency, created_at, updated_at) \
-             SELECT {new_id}, e.account_id, e.date, \
-             SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date), NULL, acc.currency, \
-             {now}, {now} \
-             FROM (SELECT x.account_id, x.date, SUM(x.delta) AS delta FROM ( \
-                 SELECT id AS account_id, opened_on AS date, opening_balance AS delta \
-                 FROM accounts \
-                 UNION ALL \
-                 SELECT t.account_id, t.date, {EFFECT} AS delta FROM transactions t \
-                 JOIN accounts a ON a.id = t.account_id WHERE t.is_pending = {f} \
-             ) x GROUP BY x.account_id, x.date) e \
-             JOIN accounts acc ON acc.id = e.account_id",
+                 currency, created_at, updated_at) \
+                 SELECT {new_id}, e.account_id, e.date, \
+                 SUM(e.delta) OVER (PARTITION BY e.account_id ORDER BY e.date), \
+                 NULL, acc.currency, {now}, {now} \
+                 FROM (SELECT x.account_id, x.date, SUM(x.delta) AS delta FROM ( \
+                     SELECT id AS account_id, opened_on AS date, opening_balance AS delta \
+                     FROM accounts \
+                     UNION ALL \
+                     SELECT t.account_id, t.date, {EFFECT} AS delta FROM transactions t \
+                     JOIN accounts a ON a.id = t.account_id WHERE t.is_pending = {f} \
+                 ) x GROUP BY x.account_id, x.date) e \
+                 JOIN accounts acc ON acc.id = e.account_id",
             )
             .replace("{EFFECT}", EFFECT),
         );

@@ -262,12 +262,13 @@ impl InvestmentRepository for SqlInvestmentRepository {
             .retrying(|| async {
                 let txn = self.db.begin_write().await?;
                 let sql = txn.sql();
-                // Lock order everywhere: portfolios, then the security, then items. A trade takes its
-                // portfolio first too, so the two cannot deadlock, and it reads the price after.
+                // Lock order everywhere: portfolios, then the security, then items. A trade
+                // takes its portfolio first too, so the two cannot deadlock, and it reads the
+                // price after.
                 sql.lock(
                     Lock::Update,
                     "SELECT id FROM portfolios WHERE id IN (SELECT portfolio_id FROM \
-             portfolio_items WHERE investment_id = $1) ORDER BY id",
+                     portfolio_items WHERE investment_id = $1) ORDER BY id",
                     [id.into()],
                 )
                 .await?;

@@ -158,8 +158,8 @@ impl TransactionRepository for SqlTransactionRepository {
                 move_balance(&sql, &mut account, None, Some(&created), at).await?;
                 sql.exec(
                     "INSERT INTO transactions (id, user_id, account_id, amount, date, description, \
-             merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                     merchant_name, category, is_pending, is_recurring, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
                     [
                         created.id.into(),
                         new.user_id.into(),
@@ -291,8 +291,8 @@ impl TransactionRepository for SqlTransactionRepository {
                 sql.exec(
                     // A category the user chose is kept when a bank sync changes the transaction.
                     "UPDATE transactions SET amount = $1, date = $2, description = $3, \
-             merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
-             updated_at = $8, category_edited = (category_edited OR $10) WHERE id = $9",
+                     merchant_name = $4, category = $5, is_recurring = $6, is_pending = $7, \
+                     updated_at = $8, category_edited = (category_edited OR $10) WHERE id = $9",
                     content(&sql, &after)?.into_iter().chain([
                         after.is_recurring.into(),
                         after.is_pending.into(),
